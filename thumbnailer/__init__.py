@@ -1,0 +1,22 @@
+"""thumbnailer: fast, safe batch thumbnails.
+
+The library API, for scripts that do not want the command line::
+
+    from thumbnailer import Settings, Size, plan, render
+
+    job = plan(["photos"], Settings(output="thumbs", sizes=(Size(256, 256),)))
+    for task in job.tasks:
+        outcome = render(task)
+"""
+
+__version__ = "1.0.0"
+
+from .plan import Plan, plan
+from .render import fit_geometry, render
+from .run import default_workers, run_tasks
+from .spec import Entry, Fit, Format, Outcome, Settings, Size, Status, Target, Task, parse_size
+
+__all__ = [
+    "Entry", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status", "Target", "Task",
+    "__version__", "default_workers", "fit_geometry", "parse_size", "plan", "render", "run_tasks",
+]

@@ -1,0 +1,5 @@
+"""``python -m thumbnailer`` is the ``thumbnailer`` command."""
+
+from .cli import main
+
+main(prog_name="thumbnailer")

@@ -1,0 +1,209 @@
+"""The command line: options -> Settings -> plan -> run -> report.
+
+The only module that imports click or tqdm, prints, or exits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+
+import click
+from PIL import ImageColor
+from tqdm import tqdm
+
+from . import __version__
+from .plan import Plan, plan
+from .render import failed_outcome, render, writable_formats
+from .report import ExitCode, Tally, failure_line, manifest, summary_line, write_manifest
+from .run import default_workers, run_tasks
+from .spec import DEFAULT_MAX_PIXELS, Entry, Fit, Format, Settings, Status, parse_size
+
+EXAMPLES = """\b
+Examples:
+  thumbnailer ~/Pictures -o ~/thumbs            # a photo folder, 256 px, mirrored tree
+  thumbnailer photos -s 320 -s 1024 -f webp     # two sizes from one decode each
+  thumbnailer photos --fit cover -s 200x200     # square crops
+  thumbnailer photos --quiet --manifest m.json  # cron / CI: silent unless something fails
+
+\b
+Every option can also be set as THUMBNAILER_<OPTION>, e.g. THUMBNAILER_WORKERS=4,
+THUMBNAILER_SIZE="256 1024" (repeatable options split on spaces).
+Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 130 interrupted.
+"""
+
+
+class SizeType(click.ParamType):
+    name = "SIZE"
+
+    def convert(self, value, param, ctx):
+        try:
+            return parse_size(value) if isinstance(value, str) else value
+        except ValueError as e:
+            self.fail(str(e), param, ctx)
+
+
+class ColorType(click.ParamType):
+    name = "COLOR"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        try:
+            rgba = ImageColor.getrgb(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a colour: use a name, #rrggbb or #rrggbbaa", param, ctx)
+        return tuple(rgba) + (255,) * (4 - len(rgba))
+
+
+def _check_format(ctx, param, value: str) -> Format:
+    fmt = Format(value)
+    if fmt is not Format.AUTO and fmt not in writable_formats():
+        usable = ", ".join(f.value for f in (Format.AUTO, *writable_formats()))
+        raise click.BadParameter(
+            f"this Pillow cannot write {fmt.value.upper()} (built without its encoder); "
+            f"use one of: {usable}",
+            ctx, param,
+        )
+    return fmt
+
+
+@click.command(
+    epilog=EXAMPLES,
+    context_settings={
+        "auto_envvar_prefix": "THUMBNAILER",
+        "show_default": True,
+        "help_option_names": ["-h", "--help"],
+        "max_content_width": 100,
+    },
+)
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...",
+                type=click.Path(exists=True, path_type=str))
+@click.option("-o", "--output", default="thumbnails", metavar="DIR",
+              type=click.Path(file_okay=False, path_type=str),
+              help="Output root; thumbnails mirror each source folder's structure.")
+@click.option("-s", "--size", multiple=True, type=SizeType(), default=["256"],
+              help="Box to fit: 256, 320x200, 320x (width only), x200. Repeatable.")
+@click.option("-w", "--workers", type=click.IntRange(min=1), default=default_workers,
+              show_default="CPUs this process may use",
+              help="Worker processes; 1 runs in-process with no pool.")
+@click.option("-f", "--format", "format", default="auto", callback=_check_format,
+              type=click.Choice([f.value for f in Format]),
+              help="auto: JPEG when opaque, PNG when the thumbnail has transparency.")
+@click.option("-q", "--quality", type=click.IntRange(1, 100), default=85,
+              help="Encoder quality for JPEG, WebP and AVIF.")
+@click.option("--fit", type=click.Choice([f.value for f in Fit]), default="contain",
+              help="contain: inside the box; cover: fill it, crop the overflow; "
+                   "fill: stretch; pad: contain, then pad to the box.")
+@click.option("--upscale/--no-upscale", default=False,
+              help="Enlarge images smaller than the box (contain, cover, pad).")
+@click.option("--background", type=ColorType(), default="white",
+              help="Flattens transparency for JPEG, and fills pad's margins.")
+@click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
+              help="Refuse larger images before decoding them (decompression bombs).")
+@click.option("--keep-metadata", is_flag=True,
+              help="Keep EXIF (orientation reset to upright); by default it is stripped.")
+@click.option("--name", metavar="TEMPLATE",
+              help="Output name without extension; fields {stem} {size} {width} {height}. "
+                   "[default: {stem} for one size, {stem}_{size} for several]")
+@click.option("--include", multiple=True, metavar="GLOB",
+              help="Only image files matching (case-insensitive). Repeatable.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files and folders matching (case-insensitive). Repeatable.")
+@click.option("--hidden", is_flag=True, help="Also walk hidden files and folders.")
+@click.option("--follow-symlinks", is_flag=True,
+              help="Walk into symlinked folders (each real folder once, loops are safe).")
+@click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
+              help="Write a JSON manifest of every thumbnail and the summary.")
+@click.option("--force", is_flag=True, help="Regenerate even what is up to date.")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="Print what would be made (stdout); write nothing.")
+@click.option("-v", "--verbose", is_flag=True, help="Also a line per thumbnail made or skipped.")
+@click.option("--quiet", is_flag=True, help="Print only failures.")
+@click.option("--progress/--no-progress", default=None, show_default="on when stderr is a terminal",
+              help="Progress bar on stderr.")
+@click.version_option(__version__, "-V", "--version", prog_name="thumbnailer")
+def main(sources: tuple[str, ...], **opts) -> None:
+    """Make thumbnails of every image in SOURCE (files and folders, walked recursively)."""
+    try:
+        settings = Settings(
+            output=opts["output"], sizes=tuple(opts["size"]), format=opts["format"],
+            quality=opts["quality"], fit=Fit(opts["fit"]), upscale=opts["upscale"],
+            background=opts["background"], keep_metadata=opts["keep_metadata"],
+            max_pixels=opts["max_pixels"], name=opts["name"], include=opts["include"],
+            exclude=opts["exclude"], hidden=opts["hidden"],
+            follow_symlinks=opts["follow_symlinks"], force=opts["force"],
+        )
+        started = time.monotonic()
+        job = plan(sources, settings)
+    except ValueError as e:
+        raise click.UsageError(str(e)) from None
+    sys.exit(_execute(job, sources, started, opts))
+
+
+def _say(message: str, *, err: bool = True) -> None:
+    tqdm.write(message, file=sys.stderr if err else sys.stdout)
+
+
+def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
+    quiet, verbose = opts["quiet"], opts["verbose"] and not opts["quiet"]
+    if not quiet:
+        for message in job.collisions:
+            _say(f"warning: {message}")
+        if job.total == 0:
+            _say(f"warning: no images found in {', '.join(sources)}")
+    tally = Tally()
+    tally.add(job.skipped)
+    if verbose:
+        for entry in job.skipped:
+            _say(f"up to date: {entry.output}")
+    if opts["dry_run"]:
+        for task in job.tasks:
+            for target in task.targets:
+                ext = task.settings.format.extension
+                ext = "{jpg,png}" if task.settings.format is Format.AUTO else ext
+                click.echo(f"{task.source} -> {target.stem}.{ext}")
+                tally.add([_planned(task.source, target)])
+        if not quiet:
+            _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True))
+        return ExitCode.OK
+
+    bar = tqdm(total=len(job.tasks), unit="img", file=sys.stderr, leave=False,
+               disable=None if opts["progress"] is None else not opts["progress"])
+    results = run_tasks(render, job.tasks, opts["workers"], on_crash=failed_outcome)
+    try:
+        with bar, contextlib.closing(results):
+            for outcome in results:
+                job.record(outcome)
+                tally.add(outcome.entries)
+                bar.update()
+                if outcome.failed:
+                    _say(failure_line(outcome.source, outcome.error))
+                if verbose:
+                    for entry in outcome.entries:
+                        if entry.status is Status.CREATED:
+                            _say(f"created: {entry.output} ({entry.width}x{entry.height}, "
+                                 f"{entry.bytes} bytes)")
+    except KeyboardInterrupt:
+        job.save()
+        _say("interrupted: pending images cancelled; what was made is kept, "
+             "and the next run finishes the job")
+        return ExitCode.INTERRUPTED
+    job.save()
+    seconds = time.monotonic() - started
+    if opts["manifest"]:
+        data = manifest(tally.entries, seconds, [s.label for s in job.settings.sizes])
+        data["collisions"] = job.collisions
+        write_manifest(opts["manifest"], data)
+    if not quiet:
+        _say(summary_line(tally.counts, seconds))
+    return tally.exit_code
+
+
+def _planned(source, target) -> Entry:
+    return Entry(source, target.size.label, Status.CREATED, target.stem)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,226 @@
+"""From SOURCE arguments and settings to the list of thumbnails still to make.
+
+Planning decides every output name up front (so collisions are found before any
+write), skips what is up to date, and afterwards records what was made.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import string
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from .sources import Selection, walk
+from .spec import Entry, Outcome, Settings, Size, Status, Target, Task
+from .state import Record, State
+
+#: How often (seconds) a long run writes its state, so a killed run loses little.
+CHECKPOINT_SECONDS = 30.0
+
+_TEMPLATE_FIELDS = {"stem", "size", "width", "height"}
+
+
+@dataclass
+class Plan:
+    """The tasks of a run, what was already up to date, and how collisions were resolved."""
+
+    settings: Settings
+    tasks: list[Task]
+    skipped: list[Entry]
+    collisions: list[str]
+    state: State
+    _keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _last_save: float = field(default_factory=time.monotonic, repr=False)
+
+    @property
+    def total(self) -> int:
+        """Thumbnails the run will report on: made, skipped or failed."""
+        return len(self.skipped) + sum(len(t.targets) for t in self.tasks)
+
+    def record(self, outcome: Outcome) -> None:
+        """Note what a task made in the state; failures are forgotten, never up to date."""
+        keys = self._keys[outcome.source]
+        root = self.settings.output
+        st = _stat(outcome.source)
+        for key, entry in zip(keys, outcome.entries, strict=False):
+            old = self.state.get(key)
+            if entry.status is not Status.CREATED or st is None:
+                self.state.drop(key)
+                continue
+            rel = _rel(entry.output, root)
+            if old is not None and old.output != rel:
+                _remove_quietly(os.path.join(root, old.output))  # e.g. .jpg became .png
+            fp = self.settings.fingerprint(_size_of(entry.size, self.settings))
+            self.state.put(
+                key,
+                Record(rel, os.path.abspath(outcome.source), fp, st.st_mtime_ns,
+                       st.st_size, entry.width, entry.height),
+            )
+        if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
+            self.save()
+
+    def save(self) -> None:
+        self.state.save()
+        self._last_save = time.monotonic()
+
+
+def check_template(template: str, sizes: Sequence[Size]) -> None:
+    """Refuse a --name template that is malformed, leaves the output root, or gives
+    two sizes the same name. Raises ValueError with a reason a person can act on."""
+    try:
+        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
+    except ValueError as e:
+        raise ValueError(f"--name {template!r}: {e}") from None
+    unknown = fields - _TEMPLATE_FIELDS
+    if unknown:
+        raise ValueError(
+            f"--name {template!r}: unknown field {{{sorted(unknown)[0]}}}; "
+            f"use {', '.join('{' + f + '}' for f in sorted(_TEMPLATE_FIELDS))}"
+        )
+    names = [_apply_template(template, "x", size) for size in sizes]
+    for name in names:
+        parts = name.split("/")
+        if not name or name.startswith("/") or "\\" in name or any(
+            p in ("", ".", "..") for p in parts
+        ):
+            raise ValueError(
+                f"--name {template!r} gives {name!r}: it must be a relative path "
+                "inside the output folder, without '..' or empty parts"
+            )
+    if len(set(names)) != len(names):
+        raise ValueError(
+            f"--name {template!r} gives several sizes the same name: add {{size}}"
+        )
+
+
+def _apply_template(template: str, stem: str, size: Size) -> str:
+    return template.format(
+        stem=stem, size=size.label, width=size.width or "", height=size.height or ""
+    )
+
+
+def check_output(arguments: Sequence[str], output: str) -> None:
+    """Refuse an output root that holds a source: thumbnails could overwrite originals."""
+    out = os.path.realpath(output)
+    for arg in arguments:
+        src = os.path.realpath(arg)
+        if src == out or src.startswith(out.rstrip(os.sep) + os.sep):
+            raise ValueError(
+                f"the output folder {output!r} contains the source {arg!r}: "
+                "thumbnails could overwrite originals; choose another --output"
+            )
+
+
+def plan(arguments: Sequence[str], settings: Settings) -> Plan:
+    """Walk the sources, name every thumbnail, and keep only those not up to date.
+
+    Raises ValueError for a job that cannot be run at all (see check_output and
+    check_template); per-file problems are left for render to report.
+    """
+    template = settings.name_template
+    check_template(template, settings.sizes)
+    check_output(arguments, settings.output)
+    state = State.load(settings.output)
+    selection = Selection(
+        settings.include, settings.exclude, settings.hidden, settings.follow_symlinks
+    )
+    fingerprints = {size: settings.fingerprint(size) for size in settings.sizes}
+
+    taken: set[str] = set()
+    collisions: list[str] = []
+    result = Plan(settings, [], [], collisions, state)
+    for source in walk(arguments, selection, skip_dirs=[settings.output]):
+        folder, filename = posixpath.split(source.rel)
+        stem, ext = os.path.splitext(filename)
+        keys, renamed = _free_keys(template, folder, stem, ext, settings.sizes, taken)
+        taken.update(k.casefold() for k in keys)
+        if renamed:
+            collisions.append(
+                f"{source.path}: its thumbnail name is taken by another source; "
+                f"named {keys[0]!r} instead"
+            )
+        pending = []
+        for size, key in zip(settings.sizes, keys, strict=False):
+            done = None if settings.force else _up_to_date(
+                state.get(key), source, size, fingerprints[size], settings.output
+            )
+            if done is not None:
+                result.skipped.append(done)
+            else:
+                pending.append((size, key))
+        if pending:
+            # Keys in target order, so record() can zip them with the entries.
+            result._keys[source.path] = tuple(key for _, key in pending)
+            targets = tuple(
+                Target(size, os.path.join(settings.output, *key.split("/")))
+                for size, key in pending
+            )
+            result.tasks.append(Task(source.path, targets, settings))
+    return result
+
+
+def _keys_for(template, folder, stem, sizes) -> tuple[str, ...]:
+    return tuple(
+        posixpath.join(folder, _apply_template(template, stem, size)) for size in sizes
+    )
+
+
+def _free_keys(template, folder, stem, ext, sizes, taken) -> tuple[tuple[str, ...], bool]:
+    """The first candidate names not taken (case-insensitively, for macOS and
+    Windows shares): the plain stem, then the stem with the source's extension
+    ("a-png"), then numbered ("a-png-2", ...). Also says whether it was renamed."""
+    tag = f"{stem}-{ext.lstrip('.').lower()}" if ext else stem
+    candidates = [stem, tag] + [f"{tag}-{n}" for n in range(2, 10_000)]
+    for n, candidate in enumerate(candidates):
+        keys = _keys_for(template, folder, candidate, sizes)
+        if not any(k.casefold() in taken for k in keys):
+            return keys, n > 0
+    raise ValueError(f"cannot find a free thumbnail name for {stem!r}")  # pragma: no cover
+
+
+def _up_to_date(
+    record: Record | None, source, size: Size, fingerprint: str, root: str
+) -> Entry | None:
+    """The skipped entry when the recorded thumbnail still stands, else None."""
+    if (
+        record is None
+        or record.fingerprint != fingerprint
+        or record.mtime_ns != source.stat.st_mtime_ns
+        or record.size != source.stat.st_size
+        or record.source != os.path.abspath(source.path)
+    ):
+        return None
+    output = os.path.join(root, *record.output.split("/"))
+    st = _stat(output)
+    if st is None:
+        return None
+    ext = os.path.splitext(output)[1].lstrip(".").lower()
+    return Entry(
+        source.path, size.label, Status.SKIPPED, output,
+        {"jpg": "jpeg"}.get(ext, ext), record.width, record.height, st.st_size,
+    )
+
+
+def _size_of(label: str, settings: Settings) -> Size:
+    return next(s for s in settings.sizes if s.label == label)
+
+
+def _rel(path: str, root: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def _stat(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,315 @@
+"""Make the thumbnails of one source image: the whole per-image pipeline.
+
+``render(task)`` is a pure function of the task (source path, targets, settings):
+it writes the thumbnails and returns an Outcome. It never raises for a bad image
+and never prints, so it can run anywhere: in-process, in a pool, on a cluster.
+
+The order of the steps matters for speed and correctness:
+open (header only) -> refuse oversize -> read orientation (no decode) -> draft
+(JPEG shrink-on-load) -> resize from the crop box -> transpose the small image ->
+colour to sRGB -> pad -> alpha -> atomic save.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import math
+import os
+import warnings
+from dataclasses import dataclass
+
+from PIL import Image, ImageCms, UnidentifiedImageError, features
+
+from .atomic import atomic_write
+from .spec import Entry, Fit, Format, Outcome, Settings, Size, Status, Target, Task
+
+#: A drafted (DCT-scaled) JPEG must keep at least this many pixels per output
+#: pixel on each side, so LANCZOS still has real detail to work from.
+DRAFT_GAP = 2.0
+#: Resize first by an integer factor down to this gap, then LANCZOS the rest
+#: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
+REDUCING_GAP = 3.0
+
+_PILLOW_FORMAT = {Format.JPEG: "JPEG", Format.PNG: "PNG", Format.WEBP: "WEBP", Format.AVIF: "AVIF"}
+
+#: EXIF orientation -> the transpose that makes the image upright.
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+_ORIENTATION_TAG = 0x0112
+
+
+class RenderError(Exception):
+    """A reason this image cannot be thumbnailed, already worded for a person."""
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """How to get one thumbnail from a source of a given size (all upright)."""
+
+    resize: tuple[int, int]  # size of the resized image
+    crop: tuple[float, float, float, float]  # region of the source that is resized
+    canvas: tuple[int, int] | None = None  # pad: final size, image centred on it
+
+
+def fit_geometry(
+    source: tuple[int, int], box: Size, fit: Fit, upscale: bool = False
+) -> Geometry:
+    """The resize, crop and canvas that fit ``source`` (w, h) to ``box``.
+
+    contain never upscales unless asked; cover crops the overflow centred, and
+    without --upscale a source smaller than the box is only cropped to the box's
+    aspect; fill stretches to the box; pad contains, then centres on the box.
+    With only one side given, every fit scales to that side.
+    """
+    w, h = source
+    full = (0.0, 0.0, float(w), float(h))
+    if box.width is None or box.height is None:
+        scale = box.width / w if box.width is not None else box.height / h
+        return Geometry(_scaled(w, h, scale, upscale), full)
+    bw, bh = box.width, box.height
+    if fit is Fit.FILL:
+        return Geometry((bw, bh), full)
+    if fit is Fit.COVER:
+        aspect = bw / bh
+        cw, ch = (h * aspect, float(h)) if w / h > aspect else (float(w), w / aspect)
+        x0, y0 = (w - cw) / 2, (h - ch) / 2
+        crop = (x0, y0, x0 + cw, y0 + ch)
+        if upscale or cw >= bw:
+            return Geometry((bw, bh), crop)
+        return Geometry((max(1, round(cw)), max(1, round(ch))), crop)
+    size = _scaled(w, h, min(bw / w, bh / h), upscale)
+    return Geometry(size, full, (bw, bh) if fit is Fit.PAD else None)
+
+
+def _scaled(w: int, h: int, scale: float, upscale: bool) -> tuple[int, int]:
+    if not upscale:
+        scale = min(scale, 1.0)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def render(task: Task) -> Outcome:
+    """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns about odd files (EXIF, palettes, sizes): workers never
+            # print, and every real problem is raised and reported below.
+            warnings.simplefilter("ignore")
+            entries = _render(task)
+        # A write can fail for one size and not another; the first reason stands for the source.
+        return Outcome(task.source, entries, next((e.error for e in entries if e.error), None))
+    except Exception as exc:
+        return failed_outcome(task, describe(exc))
+
+
+def failed_outcome(task: Task, reason: str) -> Outcome:
+    """Every target of ``task`` failed for ``reason`` (also used when a worker dies)."""
+    failed = tuple(
+        Entry(task.source, t.size.label, Status.FAILED, error=reason) for t in task.targets
+    )
+    return Outcome(task.source, failed, reason)
+
+
+@functools.lru_cache(maxsize=1)
+def writable_formats() -> tuple[Format, ...]:
+    """The output formats this Pillow build can encode."""
+    feature = {Format.JPEG: "jpg", Format.PNG: "zlib", Format.WEBP: "webp", Format.AVIF: "avif"}
+    return tuple(f for f, name in feature.items() if features.check(name))
+
+
+def describe(exc: BaseException) -> str:
+    """One line a person can act on, for any exception met while reading an image."""
+    if isinstance(exc, RenderError):
+        return str(exc)
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image, or in a format Pillow cannot read"
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"refused as a decompression bomb ({exc})"
+    if isinstance(exc, FileNotFoundError):
+        return "the file disappeared before it could be read"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, MemoryError):
+        return "out of memory while decoding"
+    if isinstance(exc, OSError) and "truncated" in str(exc):
+        return f"truncated image data ({exc})"
+    if isinstance(exc, (OSError, ValueError, SyntaxError, EOFError)):
+        return f"damaged or unsupported image data ({exc or type(exc).__name__})"
+    return f"unexpected error ({type(exc).__name__}: {exc})"
+
+
+def _render(task: Task) -> tuple[Entry, ...]:
+    s = task.settings
+    if os.stat(task.source).st_size == 0:
+        raise RenderError("empty file (0 bytes)")
+    with _pixel_limit(s.max_pixels), Image.open(task.source) as im:
+        w, h = im.size
+        if w * h > s.max_pixels:
+            raise RenderError(
+                f"{w}x{h} is {w * h:,} pixels, over the limit of {s.max_pixels:,} (--max-pixels)"
+            )
+        orientation = _orientation(im)
+        swapped = orientation in (5, 6, 7, 8)
+        upright = (h, w) if swapped else (w, h)
+        geometries = [fit_geometry(upright, t.size, s.fit, s.upscale) for t in task.targets]
+        if swapped:  # work in the file's own orientation until the image is small
+            geometries = [_swap(g) for g in geometries]
+        profile = im.info.get("icc_profile")
+        exif = im.getexif() if s.keep_metadata else None
+        scale = _draft(im, w, h, geometries)
+        im = _resizable(im)
+        made = []
+        for _target, geo in zip(task.targets, geometries, strict=False):
+            crop = tuple(c / scale for c in geo.crop)
+            small = im.resize(geo.resize, Image.Resampling.LANCZOS, box=crop,
+                              reducing_gap=REDUCING_GAP)
+            made.append(_finish(small, orientation, profile, geo, s))
+    return tuple(
+        _save(task.source, target, small, fmt, profile, exif, s)
+        for target, (small, fmt) in zip(task.targets, made, strict=False)
+    )
+
+
+class _pixel_limit:
+    """Make Pillow's own bomb check agree with ours for the duration of one open.
+    Each worker process has its own copy of this global, hence setting it here."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def __enter__(self) -> None:
+        self.saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = self.limit
+
+    def __exit__(self, *exc) -> None:
+        Image.MAX_IMAGE_PIXELS = self.saved
+
+
+def _orientation(im: Image.Image) -> int:
+    """The EXIF orientation, read from the header only; anything bogus counts as upright."""
+    try:
+        value = im.getexif().get(_ORIENTATION_TAG, 1)
+    except Exception:
+        return 1
+    return value if isinstance(value, int) and value in _TRANSPOSE else 1
+
+
+def _swap(g: Geometry) -> Geometry:
+    x0, y0, x1, y1 = g.crop
+    return Geometry((g.resize[1], g.resize[0]), (y0, x0, y1, x1), g.canvas)
+
+
+def _draft(im: Image.Image, w: int, h: int, geometries: list[Geometry]) -> float:
+    """Ask the JPEG decoder to shrink on load as far as the largest target allows;
+    returns the factor the image shrank by (1 for other formats)."""
+    need_w = max(g.resize[0] * w / (g.crop[2] - g.crop[0]) for g in geometries)
+    need_h = max(g.resize[1] * h / (g.crop[3] - g.crop[1]) for g in geometries)
+    request = (math.ceil(need_w * DRAFT_GAP), math.ceil(need_h * DRAFT_GAP))
+    if request[0] >= w or request[1] >= h:
+        return 1.0
+    result = im.draft(None, request)
+    if result is None:
+        return 1.0
+    return w / result[1][2]
+
+
+def _resizable(im: Image.Image) -> Image.Image:
+    """Modes whose resize would be nearest-neighbour (palette, 1-bit) become smooth ones."""
+    if im.mode == "1":
+        return im.convert("L")
+    if im.mode == "P":
+        return im.convert("RGBA" if im.has_transparency_data else "RGB")
+    if im.mode == "PA":
+        return im.convert("RGBA")
+    if im.mode in ("LAB", "HSV", "YCbCr"):
+        return im.convert("RGB")
+    return im
+
+
+def _finish(im, orientation, profile, geo: Geometry, s: Settings):
+    """Upright, sRGB, padded and with alpha settled: returns (image, format)."""
+    if orientation in _TRANSPOSE:
+        im = im.transpose(_TRANSPOSE[orientation])
+    im = _to_srgb(im, profile)
+    if geo.canvas is not None:
+        canvas = Image.new("RGBA", geo.canvas, s.background)
+        offset = ((geo.canvas[0] - im.width) // 2, (geo.canvas[1] - im.height) // 2)
+        canvas.alpha_composite(im.convert("RGBA"), offset)
+        im = canvas
+    translucent = im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] < 255
+    fmt = s.format
+    if fmt is Format.AUTO:
+        fmt = Format.PNG if translucent else Format.JPEG
+    if translucent and not fmt.has_alpha:
+        background = Image.new("RGBA", im.size, (*s.background[:3], 255))
+        background.alpha_composite(im.convert("RGBA"))
+        im = background
+    if (im.mode in ("RGBA", "LA") and not translucent) or not fmt.has_alpha:
+        im = im.convert("L" if im.mode in ("L", "LA") else "RGB")
+    if fmt in (Format.WEBP, Format.AVIF) and im.mode in ("L", "LA"):
+        im = im.convert("RGBA" if im.mode == "LA" else "RGB")
+    return im, fmt
+
+
+def _to_srgb(im: Image.Image, profile: bytes | None) -> Image.Image:
+    """16-bit and float greys to 8-bit; ICC-tagged and CMYK colour to sRGB."""
+    if im.mode.startswith("I"):
+        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
+    if im.mode == "F":
+        return im.point(lambda v: v * 255).convert("L")
+    if profile and im.mode in ("RGB", "RGBA", "CMYK"):
+        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
+        try:
+            return ImageCms.applyTransform(im, _transform(profile, im.mode, out_mode))
+        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
+            pass  # a broken profile: fall back to treating the pixels as untagged
+    if im.mode == "CMYK":
+        return im.convert("RGB")
+    return im
+
+
+@functools.lru_cache(maxsize=16)
+def _transform(profile: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform:
+    """Photos of one folder mostly share a profile: build each transform once."""
+    source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
+    return ImageCms.buildTransform(source, _srgb(), in_mode, out_mode)
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb() -> ImageCms.ImageCmsProfile:
+    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+
+
+def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings) -> Entry:
+    output = f"{target.stem}.{fmt.extension}"
+    params: dict = {}
+    if fmt is Format.JPEG:
+        params = {"quality": s.quality, "optimize": True,
+                  "progressive": max(im.size) >= 512}
+    elif fmt is Format.PNG:
+        params = {"optimize": True}
+    elif fmt in (Format.WEBP, Format.AVIF):
+        params = {"quality": s.quality}
+    if profile and im.mode in ("RGB", "RGBA"):
+        # The pixels are sRGB now; say so, since the source declared a profile.
+        params["icc_profile"] = _srgb().tobytes()
+    if exif is not None:
+        exif[_ORIENTATION_TAG] = 1  # the pixels are upright now
+        params["exif"] = exif.tobytes()
+    try:
+        os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+        with atomic_write(output) as f:
+            im.save(f, format=_PILLOW_FORMAT[fmt], **params)
+            nbytes = f.tell()
+    except OSError as e:
+        reason = f"cannot write {output}: {e.strerror or e}"
+        return Entry(source, target.size.label, Status.FAILED, error=reason)
+    return Entry(source, target.size.label, Status.CREATED, output, fmt.value,
+                 im.width, im.height, nbytes)

@@ -1,0 +1,72 @@
+"""What a run tells people and programs: failure lines, the summary, the manifest,
+the exit code. Returns strings and data; printing is the CLI's job."""
+
+from __future__ import annotations
+
+import enum
+import json
+from collections import Counter
+from collections.abc import Iterable, Sequence
+
+from .atomic import atomic_write
+from .spec import Entry, Status
+
+MANIFEST_VERSION = 1
+
+
+class ExitCode(enum.IntEnum):
+    OK = 0  # nothing failed (skips are fine)
+    FAILED = 1  # some inputs failed, the rest were done
+    USAGE = 2  # bad options or arguments: nothing was done
+    INTERRUPTED = 130  # Ctrl-C: pending work cancelled, nothing half-written
+
+
+class Tally:
+    """Every entry of a run, as it comes in."""
+
+    def __init__(self) -> None:
+        self.entries: list[Entry] = []
+        self.counts: Counter[Status] = Counter()
+
+    def add(self, entries: Iterable[Entry]) -> None:
+        for entry in entries:
+            self.entries.append(entry)
+            self.counts[entry.status] += 1
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.FAILED if self.counts[Status.FAILED] else ExitCode.OK
+
+
+def failure_line(source: str, reason: str) -> str:
+    """One line per failed input: the path as given, then why."""
+    return f"{source}: {reason}"
+
+
+def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = False) -> str:
+    created = "to create" if dry_run else "created"
+    return (
+        f"{counts[Status.CREATED]} {created}, {counts[Status.SKIPPED]} skipped, "
+        f"{counts[Status.FAILED]} failed in {seconds:.1f} s"
+    )
+
+
+def manifest(entries: Sequence[Entry], seconds: float, size_order: Sequence[str]) -> dict:
+    """The manifest as data: entries sorted by source then size, so equal runs give
+    equal files (but for ``seconds``)."""
+    rank = {label: i for i, label in enumerate(size_order)}
+    ordered = sorted(entries, key=lambda e: (e.source, rank.get(e.size, len(rank)), e.size))
+    counts = Counter(e.status for e in entries)
+    return {
+        "version": MANIFEST_VERSION,
+        "entries": [e.as_dict() for e in ordered],
+        "summary": {
+            **{status.value: counts[status] for status in Status},
+            "seconds": round(seconds, 3),
+        },
+    }
+
+
+def write_manifest(path: str, data: dict) -> None:
+    with atomic_write(path) as f:
+        f.write(json.dumps(data, indent=2, ensure_ascii=False).encode() + b"\n")

@@ -1,0 +1,129 @@
+"""Find the source images named by the SOURCE arguments."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+import stat as stat_module
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+#: Extensions walked by default: the common formats Pillow reads without plugins.
+#: (Explicitly named files are tried whatever their extension.)
+IMAGE_EXTENSIONS = frozenset(
+    ".jpg .jpeg .jpe .jfif .png .apng .gif .webp .avif .bmp .dib .tif .tiff "
+    ".tga .ppm .pgm .pbm .pnm .qoi .ico".split()
+)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A file to thumbnail, and where it sits relative to the argument that found it."""
+
+    path: str  # as the user would write it: the argument joined with the relative part
+    rel: str  # relative to its root, "/"-separated; the output mirrors it
+    stat: os.stat_result
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The walking options (a projection of Settings, so this module needs no images)."""
+
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    hidden: bool = False
+    follow_symlinks: bool = False
+
+
+def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
+    """Case-insensitive glob match: a pattern with "/" sees the relative path,
+    otherwise just the name (so ``*.jpg`` matches at any depth)."""
+    name, rel = name.lower(), rel.lower()
+    for pattern in patterns:
+        pattern = pattern.lower()
+        if fnmatch.fnmatchcase(rel if "/" in pattern else name, pattern):
+            return True
+    return False
+
+
+def is_image_name(name: str) -> bool:
+    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+
+
+def walk(
+    arguments: Sequence[str],
+    selection: Selection = Selection(),
+    skip_dirs: Sequence[str] = (),
+) -> Iterator[Source]:
+    """Yield each source once, in a stable order (arguments in order, names sorted).
+
+    ``skip_dirs`` (the output folder) are never entered. Symlinked folders are only
+    entered with ``follow_symlinks``, and then each real folder at most once, so a
+    symlink loop ends.
+    """
+    skip = {_identity(d) for d in skip_dirs}
+    skip.discard(None)
+    seen_files: set[tuple[int, int]] = set()
+    seen_dirs: set[tuple[int, int]] = set()
+    for arg in arguments:
+        st = os.stat(arg)
+        if not _is_dir(st):
+            key = (st.st_dev, st.st_ino)
+            if key not in seen_files:
+                seen_files.add(key)
+                yield Source(arg, os.path.basename(arg), st)
+            continue
+        for source in _walk_dir(arg, selection, skip, seen_dirs):
+            key = (source.stat.st_dev, source.stat.st_ino)
+            if key not in seen_files:
+                seen_files.add(key)
+                yield source
+
+
+def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
+    stack = [(root, "")]
+    while stack:
+        folder, rel_folder = stack.pop()
+        ident = _identity(folder)
+        if ident is None or ident in skip or ident in seen_dirs:
+            continue
+        seen_dirs.add(ident)
+        try:
+            with os.scandir(folder) as it:
+                entries = sorted(it, key=lambda e: e.name)
+        except OSError:
+            continue  # unreadable folder: nothing in it can be a source
+        subdirs = []
+        for entry in entries:
+            name = entry.name
+            if not selection.hidden and name.startswith("."):
+                continue
+            rel = f"{rel_folder}{name}"
+            if _matches(selection.exclude, name, rel):
+                continue
+            try:
+                if entry.is_dir(follow_symlinks=selection.follow_symlinks):
+                    subdirs.append((entry.path, rel + "/"))
+                    continue
+                if not entry.is_file() or not is_image_name(name):
+                    continue
+                if selection.include and not _matches(selection.include, name, rel):
+                    continue
+                st = entry.stat()
+            except OSError:
+                continue  # vanished or a dangling link while we walked
+            yield Source(entry.path, rel, st)
+        # depth-first in name order: push reversed so the first name pops first
+        stack.extend(reversed(subdirs))
+
+
+def _is_dir(st: os.stat_result) -> bool:
+    return stat_module.S_ISDIR(st.st_mode)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino)

@@ -1,0 +1,218 @@
+"""The vocabulary every other module speaks: settings, sizes, tasks and outcomes.
+
+Everything here is frozen and picklable, because tasks and outcomes cross process
+boundaries. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import hashlib
+import json
+import re
+from dataclasses import dataclass, field
+
+#: Bumped whenever render() would produce different bytes for the same settings,
+#: so that every existing thumbnail is regenerated once.
+RENDER_VERSION = 1
+
+#: Pillow's own hard stop (twice its warning threshold): lets real panoramas of
+#: about 16000 x 11000 through, refuses decompression bombs before decoding.
+DEFAULT_MAX_PIXELS = 178_956_970
+
+#: Largest side a thumbnail may ask for; anything bigger is a typo, not a thumbnail.
+MAX_SIDE = 16384
+
+
+class Fit(str, enum.Enum):
+    """How an image meets a box (names follow sharp)."""
+
+    CONTAIN = "contain"  # inside the box, aspect kept
+    COVER = "cover"  # fills the box, overflow cropped (centred)
+    FILL = "fill"  # stretched to the box
+    PAD = "pad"  # contained, then padded to the box with the background
+
+
+class Format(str, enum.Enum):
+    AUTO = "auto"  # JPEG when opaque, PNG when the thumbnail has transparency
+    JPEG = "jpeg"
+    PNG = "png"
+    WEBP = "webp"
+    AVIF = "avif"
+
+    @property
+    def extension(self) -> str:
+        return {"jpeg": "jpg"}.get(self.value, self.value)
+
+    @property
+    def has_alpha(self) -> bool:
+        return self is not Format.JPEG
+
+
+class Status(str, enum.Enum):
+    CREATED = "created"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, order=True)
+class Size:
+    """A bounding box; ``None`` on one side means "only the other side counts"."""
+
+    width: int | None
+    height: int | None
+
+    @property
+    def label(self) -> str:
+        """The spelling used in file names and the manifest: 256, 320x200, 320x, x200."""
+        if self.width == self.height:
+            return str(self.width)
+        return f"{self.width or ''}x{self.height or ''}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+_SIZE_RE = re.compile(r"^\s*(\d*)\s*(?:([xX\u00d7])\s*(\d*))?\s*$")
+
+
+def parse_size(text: str) -> Size:
+    """Parse ``256``, ``320x200``, ``320x`` or ``x200``; raise ValueError otherwise."""
+    m = _SIZE_RE.match(text)
+    if not m or not (m.group(1) or m.group(3)):
+        raise ValueError(f"{text!r} is not a size: use 256, 320x200, 320x or x200")
+    w_text, sep, h_text = m.groups()
+    if not sep:
+        w = h = int(w_text)
+    else:
+        w = int(w_text) if w_text else None
+        h = int(h_text) if h_text else None
+    for side in (w, h):
+        if side is not None and not 1 <= side <= MAX_SIDE:
+            raise ValueError(f"{text!r}: each side must be between 1 and {MAX_SIDE}")
+    return Size(w, h)
+
+
+#: Marks a settings field that changes the pixels or bytes of a thumbnail.
+_SHAPES = {"output": True}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One job, fully described. The CLI builds it from flags; scripts build it directly.
+
+    Fields marked as output fields feed the fingerprint that decides whether an
+    existing thumbnail is up to date.
+    """
+
+    output: str = "thumbnails"
+    sizes: tuple[Size, ...] = (Size(256, 256),)
+    format: Format = field(default=Format.AUTO, metadata=_SHAPES)
+    quality: int = field(default=85, metadata=_SHAPES)
+    fit: Fit = field(default=Fit.CONTAIN, metadata=_SHAPES)
+    upscale: bool = field(default=False, metadata=_SHAPES)
+    #: RGBA; used to flatten transparency into formats without it, and for pad.
+    background: tuple[int, int, int, int] = field(default=(255, 255, 255, 255), metadata=_SHAPES)
+    keep_metadata: bool = field(default=False, metadata=_SHAPES)
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    #: Output name without extension; fields {stem}, {size}, {width}, {height}, {ext}.
+    #: None means "{stem}" for one size and "{stem}_{size}" for several.
+    name: str | None = None
+    include: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    hidden: bool = False
+    follow_symlinks: bool = False
+    force: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.sizes:
+            raise ValueError("at least one size is needed")
+        if len(set(self.sizes)) != len(self.sizes):
+            raise ValueError("the same size is given twice")
+        if not 1 <= self.quality <= 100:
+            raise ValueError("quality must be between 1 and 100")
+        if self.max_pixels < 1:
+            raise ValueError("max_pixels must be positive")
+        if len(self.background) != 4:
+            raise ValueError("background must be an RGBA tuple")
+
+    @property
+    def name_template(self) -> str:
+        if self.name is not None:
+            return self.name
+        return "{stem}" if len(self.sizes) == 1 else "{stem}_{size}"
+
+    def fingerprint(self, size: Size) -> str:
+        """A short hash of everything that shapes the bytes of one thumbnail of ``size``.
+
+        Only output fields count, so changing walking options or the worker count
+        never invalidates thumbnails, and adding a size leaves the others alone.
+        """
+        shaping = {
+            f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if f.metadata.get("output")
+        }
+        shaping["size"] = [size.width, size.height]
+        shaping["render_version"] = RENDER_VERSION
+        blob = json.dumps(shaping, sort_keys=True, default=_jsonable)
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+def _jsonable(value):
+    if isinstance(value, enum.Enum):
+        return value.value
+    raise TypeError(f"cannot fingerprint {value!r}")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thumbnail to make: its size and where it goes, less the extension
+    (with ``--format auto`` the extension depends on the image)."""
+
+    size: Size
+    stem: str  # path of the output without extension
+
+
+@dataclass(frozen=True)
+class Task:
+    """One source image and every thumbnail still to make from it (one decode)."""
+
+    source: str
+    targets: tuple[Target, ...]
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Entry:
+    """The fate of one thumbnail: one row of the manifest."""
+
+    source: str
+    size: str
+    status: Status
+    output: str | None = None
+    format: str | None = None
+    width: int | None = None
+    height: int | None = None
+    bytes: int | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict:
+        d = dataclasses.asdict(self)
+        d["status"] = self.status.value
+        return d
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What render() returns for one source: an entry per target, and one reason
+    when the source failed as a whole."""
+
+    source: str
+    entries: tuple[Entry, ...]
+    error: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
