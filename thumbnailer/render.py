@@ -149,7 +149,9 @@ def _render(task: Task) -> tuple[Entry, ...]:
     s = task.settings
     if os.stat(task.source).st_size == 0:
         raise RenderError("empty file (0 bytes)")
-    with _pixel_limit(s.max_pixels), Image.open(task.source) as im:
+    with _pillow_limit_off():
+        im = Image.open(task.source)
+    with im:
         w, h = im.size
         if w * h > s.max_pixels:
             raise RenderError(
@@ -177,16 +179,15 @@ def _render(task: Task) -> tuple[Entry, ...]:
     )
 
 
-class _pixel_limit:
-    """Make Pillow's own bomb check agree with ours for the duration of one open.
-    Each worker process has its own copy of this global, hence setting it here."""
-
-    def __init__(self, limit: int) -> None:
-        self.limit = limit
+class _pillow_limit_off:
+    """Pillow warns between 1x and 2x its global limit and raises above 2x, with a
+    number that is not ours. While the header is read its check is off; ours runs
+    right after, at exactly --max-pixels, before any pixel is decoded. (The global
+    is per process, so setting it in the worker is what counts.)"""
 
     def __enter__(self) -> None:
         self.saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = self.limit
+        Image.MAX_IMAGE_PIXELS = None
 
     def __exit__(self, *exc) -> None:
         Image.MAX_IMAGE_PIXELS = self.saved

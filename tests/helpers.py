@@ -1,0 +1,146 @@
+"""Images the tests make for themselves, as a user's files would arrive."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import struct
+from pathlib import Path
+
+from PIL import Image, ImageDraw, ImageFilter
+
+from thumbnailer.atomic import TEMP_PREFIX
+
+
+def photo(path: Path, size=(1200, 900), seed: int = 0, fmt: str | None = None, **save) -> Path:
+    """A photo-like picture: gradient, shapes, grain; compresses like a real one."""
+    rng = random.Random(seed)
+    w, h = size
+    im = Image.linear_gradient("L").resize(size).convert("RGB")
+    im = Image.merge("RGB", [im.getchannel(0), im.getchannel(1).point(lambda v: 255 - v),
+                             Image.new("L", size, rng.randrange(256))])
+    draw = ImageDraw.Draw(im)
+    for _ in range(25):
+        x, y = rng.randrange(w), rng.randrange(h)
+        r = rng.randrange(max(2, w // 30), max(3, w // 6))
+        draw.ellipse((x - r, y - r, x + r, y + r),
+                     fill=tuple(rng.randrange(256) for _ in range(3)))
+    im = im.filter(ImageFilter.GaussianBlur(2))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.save(path, format=fmt, **save)
+    return path
+
+
+def quadrants(size=(400, 300)) -> Image.Image:
+    """Four flat colours, one per quadrant: any rotation or mirror shows."""
+    w, h = size
+    im = Image.new("RGB", size)
+    draw = ImageDraw.Draw(im)
+    draw.rectangle((0, 0, w // 2 - 1, h // 2 - 1), fill=(255, 0, 0))  # top left: red
+    draw.rectangle((w // 2, 0, w, h // 2 - 1), fill=(0, 255, 0))  # top right: green
+    draw.rectangle((0, h // 2, w // 2 - 1, h), fill=(0, 0, 255))  # bottom left: blue
+    draw.rectangle((w // 2, h // 2, w, h), fill=(255, 255, 0))  # bottom right: yellow
+    return im
+
+
+# EXIF orientation -> how to store an upright image so a viewer applying the tag shows it upright.
+STORE_FOR_ORIENTATION = {
+    1: None,
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_90,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_270,
+}
+
+
+def oriented(path: Path, upright: Image.Image, orientation: int, **save) -> Path:
+    """Save ``upright`` as a camera would with EXIF ``orientation``."""
+    method = STORE_FOR_ORIENTATION[orientation]
+    stored = upright.transpose(method) if method is not None else upright
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    stored.save(path, exif=exif.tobytes(), **save)
+    return path
+
+
+def swapped_primaries_profile() -> bytes:
+    """A minimal ICC v2 RGB profile whose red and green primaries are swapped.
+
+    An image tagged with it and filled with (255, 0, 0) *means* pure green, so a
+    correct conversion to sRGB turns it green, and an ignored profile leaves it red.
+    """
+    def s15(v: float) -> bytes:
+        return struct.pack(">i", round(v * 65536))
+
+    def xyz(x, y, z) -> bytes:
+        return b"XYZ " + b"\0" * 4 + s15(x) + s15(y) + s15(z)
+
+    curve = b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", int(2.2 * 256)) + b"\0\0"
+    text = b"swapped primaries\0"
+    desc = (b"desc" + b"\0" * 4 + struct.pack(">I", len(text)) + text
+            + b"\0" * 8 + b"\0\0" + b"\0" + b"\0" * 67)
+    desc += b"\0" * (-len(desc) % 4)
+    srgb_red, srgb_green = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971)
+    tags = [
+        (b"desc", desc),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(*srgb_green)),
+        (b"gXYZ", xyz(*srgb_red)),
+        (b"bXYZ", xyz(0.1431, 0.0606, 0.7141)),
+        (b"rTRC", curve),
+        (b"gTRC", curve),
+        (b"bTRC", curve),
+        (b"cprt", b"text" + b"\0" * 4 + b"CC0\0"),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for sig, body in tags:
+        table += sig + struct.pack(">II", offset + len(data), len(body))
+        data += body + b"\0" * (-len(body) % 4)
+    body = struct.pack(">I", len(tags)) + table + data
+    header = bytearray(128)
+    header[0:4] = struct.pack(">I", 128 + len(body))
+    header[8:12] = struct.pack(">I", 0x02100000)
+    header[12:16], header[16:20], header[20:24] = b"mntr", b"RGB ", b"XYZ "
+    header[36:40] = b"acsp"
+    header[68:80] = s15(0.9642) + s15(1.0) + s15(0.8249)
+    return bytes(header) + body
+
+
+def pixel_bomb_png(path: Path, width: int = 40000, height: int = 40000) -> Path:
+    """A tiny PNG whose header declares a huge image (a decompression bomb)."""
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    idat = zlib.compress(b"\0" * (width + 1) * 4)  # a few rows; the rest is missing
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", idat)
+                     + chunk(b"IEND", b""))
+    return path
+
+
+def temp_leftovers(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.name.startswith(TEMP_PREFIX)]
+
+
+def image_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith("."))
+
+
+def square(task: int) -> int:
+    """A picklable task function for executor tests."""
+    return task * task
+
+
+def square_or_die(task: int) -> int:
+    """Like square, but task 13 kills its own process, as a decoder segfault would."""
+    if task == 13:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return task * task

@@ -1,0 +1,189 @@
+import dataclasses
+import os
+import time
+
+import pytest
+from helpers import photo
+
+from thumbnailer.plan import check_template, plan
+from thumbnailer.render import render
+from thumbnailer.spec import Format, Settings, Size, Status
+
+
+def settings(tmp_path, **kw):
+    return Settings(output=str(tmp_path / "out"), **kw)
+
+
+def run(job):
+    """Render every task in-process and record it, as the CLI does."""
+    outcomes = [render(task) for task in job.tasks]
+    for outcome in outcomes:
+        job.record(outcome)
+    job.save()
+    return outcomes
+
+
+def outputs(job):
+    return {os.path.relpath(t.stem, job.settings.output) for task in job.tasks
+            for t in task.targets}
+
+
+@pytest.fixture
+def photos(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (300, 200))
+    photo(src / "sub" / "b.png", (200, 300), seed=1)
+    return src
+
+
+def test_one_size_keeps_the_name_and_mirrors_folders(tmp_path, photos):
+    job = plan([str(photos)], settings(tmp_path))
+    assert outputs(job) == {"a", os.path.join("sub", "b")}
+
+
+def test_several_sizes_encode_the_size_in_the_name(tmp_path, photos):
+    job = plan([str(photos)], settings(tmp_path, sizes=(Size(256, 256), Size(320, None))))
+    assert outputs(job) == {"a_256", "a_320x", os.path.join("sub", "b_256"),
+                            os.path.join("sub", "b_320x")}
+    assert job.total == 4
+
+
+def test_a_name_template_can_make_folders_per_size(tmp_path, photos):
+    job = plan([str(photos)], settings(tmp_path, sizes=(Size(64, 64), Size(32, 32)),
+                                       name="{size}/{stem}-thumb"))
+    assert os.path.join("64", "a-thumb") in outputs(job)
+    assert os.path.join("sub", "32", "b-thumb") in outputs(job)
+
+
+@pytest.mark.parametrize("template, reason", [
+    ("../{stem}", "relative path"), ("/etc/{stem}", "relative path"), ("{stem}/", "relative"),
+    ("a/../../{stem}", "relative"), ("{stem}_{bogus}", "unknown field"), ("{stem", "--name"),
+    ("{stem}", "same name"),
+])
+def test_bad_templates_are_refused(template, reason):
+    with pytest.raises(ValueError, match=reason):
+        check_template(template, [Size(1, 1), Size(2, 2)])
+
+
+def test_a_collision_is_resolved_deterministically_and_reported(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (50, 50))
+    photo(src / "a.png", (50, 50), seed=2)
+    photo(src / "A.webp", (50, 50), seed=3)
+    job = plan([str(src)], settings(tmp_path))
+    names = {task.source: os.path.basename(task.targets[0].stem) for task in job.tasks}
+    # Walk order is by name: A.webp < a.jpg < a.png; the first keeps the plain name.
+    assert names == {str(src / "A.webp"): "A", str(src / "a.jpg"): "a-jpg",
+                     str(src / "a.png"): "a-png"}
+    assert len(job.collisions) == 2
+    assert all("taken by another source" in c for c in job.collisions)
+    again = plan([str(src)], settings(tmp_path))
+    assert [t.targets for t in again.tasks] == [t.targets for t in job.tasks]
+
+
+def test_two_source_folders_with_the_same_file_name_do_not_overwrite(tmp_path):
+    photo(tmp_path / "one" / "x.jpg", (40, 40))
+    photo(tmp_path / "two" / "x.jpg", (40, 40), seed=1)
+    job = plan([str(tmp_path / "one"), str(tmp_path / "two")], settings(tmp_path))
+    assert outputs(job) == {"x", "x-jpg"}
+    run(job)
+    assert sorted(os.listdir(tmp_path / "out")) == [".thumbnailer-state.json", "x-jpg.jpg", "x.jpg"]
+
+
+@pytest.mark.parametrize("output", ["photos", "."])
+def test_an_output_folder_holding_a_source_is_refused(tmp_path, photos, output, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValueError, match="could overwrite originals"):
+        plan([str(photos)], Settings(output=output))
+
+
+def test_the_output_may_live_inside_the_source_and_is_not_walked(tmp_path, photos):
+    s = Settings(output=str(photos / "thumbs"))
+    run(plan([str(photos)], s))
+    again = plan([str(photos)], s)
+    assert again.tasks == [] and len(again.skipped) == 2
+
+
+def test_an_unchanged_rerun_skips_everything(tmp_path, photos):
+    s = settings(tmp_path)
+    run(plan([str(photos)], s))
+    again = plan([str(photos)], s)
+    assert again.tasks == []
+    assert [e.status for e in again.skipped] == [Status.SKIPPED] * 2
+    skipped = {os.path.basename(e.output): e for e in again.skipped}
+    assert skipped["a.jpg"].width == 256 and skipped["a.jpg"].bytes > 0
+
+
+def test_a_changed_source_is_regenerated_alone(tmp_path, photos):
+    s = settings(tmp_path)
+    run(plan([str(photos)], s))
+    time.sleep(0.01)
+    photo(photos / "a.jpg", (300, 200), seed=9)
+    again = plan([str(photos)], s)
+    assert [t.source for t in again.tasks] == [str(photos / "a.jpg")]
+
+
+def test_a_source_replaced_by_an_older_file_is_noticed(tmp_path, photos):
+    s = settings(tmp_path)
+    run(plan([str(photos)], s))
+    st = os.stat(photos / "a.jpg")
+    photo(photos / "a.jpg", (310, 200), seed=9)
+    os.utime(photos / "a.jpg", ns=(st.st_atime_ns, st.st_mtime_ns - 10**9))
+    assert [t.source for t in plan([str(photos)], s).tasks] == [str(photos / "a.jpg")]
+
+
+def test_a_changed_setting_regenerates_and_force_regenerates_all(tmp_path, photos):
+    s = settings(tmp_path)
+    run(plan([str(photos)], s))
+    assert len(plan([str(photos)], dataclasses.replace(s, quality=50)).tasks) == 2
+    assert len(plan([str(photos)], dataclasses.replace(s, force=True)).tasks) == 2
+
+
+def test_adding_a_size_leaves_the_existing_ones_alone(tmp_path, photos):
+    s = settings(tmp_path, sizes=(Size(64, 64), Size(32, 32)))
+    run(plan([str(photos)], s))
+    more = dataclasses.replace(s, sizes=(Size(64, 64), Size(32, 32), Size(16, 16)))
+    job = plan([str(photos)], more)
+    assert len(job.skipped) == 4
+    assert {t.size for task in job.tasks for t in task.targets} == {Size(16, 16)}
+
+
+def test_a_deleted_thumbnail_is_made_again(tmp_path, photos):
+    s = settings(tmp_path)
+    run(plan([str(photos)], s))
+    os.unlink(tmp_path / "out" / "a.jpg")
+    assert [t.source for t in plan([str(photos)], s).tasks] == [str(photos / "a.jpg")]
+
+
+def test_a_failure_is_never_recorded_as_up_to_date(tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    (src / "bad.jpg").write_bytes(b"not a jpeg")
+    s = settings(tmp_path)
+    [outcome] = run(plan([str(src)], s))
+    assert outcome.failed
+    assert len(plan([str(src)], s).tasks) == 1
+
+
+def test_when_auto_format_changes_extension_the_old_twin_goes(tmp_path):
+    from PIL import Image
+
+    src = tmp_path / "photos"
+    src.mkdir()
+    Image.new("RGBA", (40, 40), (255, 0, 0, 255)).save(src / "logo.png")
+    s = settings(tmp_path, format=Format.AUTO)
+    run(plan([str(src)], s))
+    assert os.path.exists(tmp_path / "out" / "logo.jpg")  # opaque: JPEG
+    time.sleep(0.01)
+    Image.new("RGBA", (40, 40), (255, 0, 0, 100)).save(src / "logo.png")
+    run(plan([str(src)], s))
+    assert sorted(os.listdir(tmp_path / "out")) == [".thumbnailer-state.json", "logo.png"]
+
+
+def test_the_state_is_only_written_when_something_changed(tmp_path, photos):
+    s = settings(tmp_path)
+    run(plan([str(photos)], s))
+    state = tmp_path / "out" / ".thumbnailer-state.json"
+    before = os.stat(state).st_mtime_ns
+    run(plan([str(photos)], s))
+    assert os.stat(state).st_mtime_ns == before

@@ -1,0 +1,311 @@
+import io
+import os
+
+import pytest
+from helpers import oriented, photo, pixel_bomb_png, quadrants, swapped_primaries_profile, temp_leftovers
+from PIL import Image, ImageCms
+
+from thumbnailer.render import fit_geometry, render, writable_formats
+from thumbnailer.spec import Fit, Format, Settings, Size, Status, Target, Task
+
+
+def task_for(source, out, settings=None, sizes=None):
+    settings = settings or Settings()
+    sizes = sizes or settings.sizes
+    targets = tuple(Target(s, str(out / f"{source.stem}_{s.label}")) for s in sizes)
+    return Task(str(source), targets, settings)
+
+
+def only_entry(outcome):
+    [entry] = outcome.entries
+    return entry
+
+
+# --- geometry (pure) ------------------------------------------------------------
+
+@pytest.mark.parametrize("src, box, fit, upscale, resize, canvas", [
+    ((4000, 3000), Size(256, 256), Fit.CONTAIN, False, (256, 192), None),
+    ((3000, 4000), Size(256, 256), Fit.CONTAIN, False, (192, 256), None),
+    ((100, 50), Size(256, 256), Fit.CONTAIN, False, (100, 50), None),  # never upscales
+    ((100, 50), Size(256, 256), Fit.CONTAIN, True, (256, 128), None),
+    ((4000, 3000), Size(300, 100), Fit.CONTAIN, False, (133, 100), None),
+    ((4000, 3000), Size(200, None), Fit.COVER, False, (200, 150), None),  # one side: scale
+    ((4000, 3000), Size(None, 30), Fit.FILL, False, (40, 30), None),
+    ((4000, 3000), Size(100, 100), Fit.FILL, False, (100, 100), None),
+    ((40, 30), Size(100, 100), Fit.FILL, False, (100, 100), None),
+    ((4000, 3000), Size(100, 100), Fit.PAD, False, (100, 75), (100, 100)),
+    ((40, 30), Size(100, 100), Fit.PAD, False, (40, 30), (100, 100)),
+    ((4000, 3000), Size(100, 100), Fit.COVER, False, (100, 100), None),
+])
+def test_fit_geometry(src, box, fit, upscale, resize, canvas):
+    g = fit_geometry(src, box, fit, upscale)
+    assert g.resize == resize
+    assert g.canvas == canvas
+
+
+def test_cover_crops_the_overflow_centred():
+    g = fit_geometry((4000, 3000), Size(100, 100), Fit.COVER)
+    assert g.crop == (500.0, 0.0, 3500.0, 3000.0)
+    tall = fit_geometry((3000, 4000), Size(200, 100), Fit.COVER)
+    assert tall.crop == (0.0, 1250.0, 3000.0, 2750.0)
+
+
+def test_cover_without_upscale_crops_a_small_source_to_the_box_aspect():
+    g = fit_geometry((80, 40), Size(100, 100), Fit.COVER)
+    assert g.resize == (40, 40) and g.crop == (20.0, 0.0, 60.0, 40.0)
+    assert fit_geometry((80, 40), Size(100, 100), Fit.COVER, upscale=True).resize == (100, 100)
+
+
+# --- the image pipeline ---------------------------------------------------------
+
+def test_a_large_jpeg_is_shrunk_on_load_not_fully_decoded(tmp_path, monkeypatch):
+    src = photo(tmp_path / "big.jpg", (4000, 3000))
+    decoded = []
+    original = Image.Image.resize
+
+    def spy(self, size, *args, **kwargs):
+        decoded.append(self.size)
+        return original(self, size, *args, **kwargs)
+
+    monkeypatch.setattr(Image.Image, "resize", spy)
+    entry = only_entry(render(task_for(src, tmp_path / "out")))
+    assert (entry.width, entry.height) == (256, 192)
+    assert decoded and all(w * h <= 4000 * 3000 // 16 for w, h in decoded)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_gives_the_same_upright_thumbnail(tmp_path, orientation):
+    upright = quadrants((400, 300))
+    src = oriented(tmp_path / f"o{orientation}.png", upright, orientation)
+    entry = only_entry(render(task_for(src, tmp_path / "out")))
+    with Image.open(entry.output) as thumb:
+        assert thumb.size == (256, 192)
+        assert "exif" not in thumb.info or thumb.getexif().get(0x0112) in (None, 1)
+        assert_quadrants(thumb)
+
+
+def assert_quadrants(thumb):
+    """Red top left, green top right, blue bottom left, yellow bottom right."""
+    w, h = thumb.size
+    expected = {(w // 4, h // 4): (255, 0, 0), (3 * w // 4, h // 4): (0, 255, 0),
+                (w // 4, 3 * h // 4): (0, 0, 255), (3 * w // 4, 3 * h // 4): (255, 255, 0)}
+    rgb = thumb.convert("RGB")
+    for xy, colour in expected.items():
+        assert all(abs(a - b) < 40 for a, b in zip(rgb.getpixel(xy), colour)), (xy, colour)
+
+
+@pytest.mark.parametrize("orientation", [5, 6, 7, 8])
+def test_orientation_is_applied_to_jpegs_through_the_shrink(tmp_path, orientation):
+    src = oriented(tmp_path / "o.jpg", quadrants((1600, 1200)), orientation, quality=95)
+    entry = only_entry(render(task_for(src, tmp_path / "out")))
+    with Image.open(entry.output) as thumb:
+        assert thumb.size == (256, 192)
+        assert_quadrants(thumb)
+
+
+def test_bogus_orientation_values_count_as_upright(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 42
+    src = tmp_path / "odd.jpg"
+    quadrants().save(src, exif=exif.tobytes())
+    assert only_entry(render(task_for(src, tmp_path / "out"))).width == 256
+
+
+def test_transparent_png_to_jpeg_gets_the_background_colour(tmp_path):
+    src = tmp_path / "t.png"
+    Image.new("RGBA", (100, 100), (255, 0, 0, 0)).save(src)
+    s = Settings(format=Format.JPEG, background=(0, 128, 255, 255))
+    entry = only_entry(render(task_for(src, tmp_path / "out", s)))
+    with Image.open(entry.output) as thumb:
+        assert thumb.format == "JPEG"
+        r, g, b = thumb.getpixel((50, 50))
+        assert abs(r - 0) < 6 and abs(g - 128) < 6 and abs(b - 255) < 6
+
+
+def test_default_background_is_white_never_black(tmp_path):
+    src = tmp_path / "t.png"
+    Image.new("LA", (100, 100), (0, 0)).save(src)
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=Format.JPEG))))
+    with Image.open(entry.output) as thumb:
+        assert min(thumb.convert("L").getextrema()) > 245
+
+
+def test_auto_keeps_real_transparency_as_png_and_opaque_alpha_as_jpeg(tmp_path):
+    Image.new("RGBA", (60, 60), (255, 0, 0, 120)).save(tmp_path / "see_through.png")
+    Image.new("RGBA", (60, 60), (255, 0, 0, 255)).save(tmp_path / "solid.png")
+    see = only_entry(render(task_for(tmp_path / "see_through.png", tmp_path / "out")))
+    solid = only_entry(render(task_for(tmp_path / "solid.png", tmp_path / "out")))
+    assert (see.format, solid.format) == ("png", "jpeg")
+    with Image.open(see.output) as thumb:
+        assert thumb.mode == "RGBA" and thumb.getpixel((5, 5))[3] == 120
+
+
+def test_cmyk_comes_out_as_srgb(tmp_path):
+    src = tmp_path / "print.jpg"
+    Image.new("CMYK", (200, 200), (0, 255, 255, 0)).save(src, quality=95)  # pure red ink
+    entry = only_entry(render(task_for(src, tmp_path / "out")))
+    with Image.open(entry.output) as thumb:
+        assert thumb.mode == "RGB"
+        r, g, b = thumb.getpixel((50, 50))
+        assert r > 230 and g < 30 and b < 30
+
+
+def test_an_icc_profile_is_applied_and_the_result_is_tagged_srgb(tmp_path):
+    src = tmp_path / "tagged.png"
+    Image.new("RGB", (120, 120), (255, 0, 0)).save(src, icc_profile=swapped_primaries_profile())
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=Format.PNG))))
+    with Image.open(entry.output) as thumb:
+        r, g, b = thumb.getpixel((10, 10))
+        assert g > 200 and r < 60  # the profile said this "red" is really green
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(thumb.info["icc_profile"]))
+        assert "sRGB" in ImageCms.getProfileDescription(profile)
+
+
+def test_a_broken_icc_profile_does_not_cost_the_picture(tmp_path):
+    src = tmp_path / "broken.png"
+    Image.new("RGB", (50, 50), (255, 0, 0)).save(src, icc_profile=b"\0" * 300)
+    entry = only_entry(render(task_for(src, tmp_path / "out")))
+    assert entry.status is Status.CREATED
+
+
+@pytest.mark.parametrize("mode", ["P", "1"])
+def test_palette_and_one_bit_images_resample_smoothly(tmp_path, mode):
+    checker = Image.new("L", (400, 400))
+    checker.putdata([255 * ((x // 2 + y // 2) % 2) for y in range(400) for x in range(400)])
+    src = tmp_path / f"checker_{mode}.png"
+    checker.convert(mode).save(src)
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=Format.PNG),
+                                       [Size(100, 100)])))
+    with Image.open(entry.output) as thumb:
+        grey = thumb.convert("L")
+        lo, hi = grey.getextrema()
+        # A fine checker averages to mid grey; nearest-neighbour would keep black and white.
+        assert 90 < lo and hi < 165
+
+
+def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):
+    src = tmp_path / "deep.png"
+    Image.new("I;16", (100, 100), 32768).save(src)
+    entry = only_entry(render(task_for(src, tmp_path / "out")))
+    with Image.open(entry.output) as thumb:
+        assert 120 < thumb.convert("L").getpixel((5, 5)) < 136
+
+
+def test_first_frame_of_an_animation(tmp_path):
+    src = tmp_path / "anim.gif"
+    frames = [Image.new("RGB", (80, 80), c) for c in [(255, 0, 0), (0, 0, 255)]]
+    frames[0].save(src, save_all=True, append_images=frames[1:])
+    entry = only_entry(render(task_for(src, tmp_path / "out")))
+    with Image.open(entry.output) as thumb:
+        assert thumb.getpixel((10, 10))[0] > 200
+
+
+def test_several_sizes_from_one_open(tmp_path, monkeypatch):
+    src = photo(tmp_path / "p.jpg", (2000, 1500))
+    opened = []
+    original = Image.open
+    monkeypatch.setattr(Image, "open", lambda *a, **k: opened.append(a) or original(*a, **k))
+    outcome = render(task_for(src, tmp_path / "out",
+                              sizes=[Size(1024, 1024), Size(512, 512), Size(128, None)]))
+    assert [(e.width, e.height) for e in outcome.entries] == [(1024, 768), (512, 384), (128, 96)]
+    assert len(opened) == 1
+
+
+@pytest.mark.parametrize("fmt", [Format.JPEG, Format.PNG, Format.WEBP, Format.AVIF])
+def test_each_writable_format_writes_what_it_says(tmp_path, fmt):
+    if fmt not in writable_formats():
+        pytest.skip(f"this Pillow cannot write {fmt.value}")  # an honest gap, not a pass
+    src = photo(tmp_path / "p.jpg", (300, 200))
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=fmt))))
+    assert entry.output.endswith("." + fmt.extension)
+    with Image.open(entry.output) as thumb:
+        assert thumb.format == {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP",
+                                "avif": "AVIF"}[fmt.value]
+        assert thumb.size == (256, 171)
+    assert entry.bytes == os.path.getsize(entry.output)
+
+
+def test_metadata_is_stripped_unless_kept_and_then_orientation_is_reset(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    exif[0x010F] = "CameraMaker"
+    src = tmp_path / "cam.jpg"
+    quadrants().save(src, exif=exif.tobytes())
+    plain = only_entry(render(task_for(src, tmp_path / "plain")))
+    kept = only_entry(render(task_for(src, tmp_path / "kept", Settings(keep_metadata=True))))
+    with Image.open(plain.output) as thumb:
+        assert dict(thumb.getexif()) == {}
+    with Image.open(kept.output) as thumb:
+        assert thumb.getexif()[0x010F] == "CameraMaker"
+        assert thumb.getexif()[0x0112] == 1
+        assert thumb.size == (192, 256)
+
+
+def test_the_same_input_gives_the_same_bytes(tmp_path):
+    src = photo(tmp_path / "p.jpg", (800, 600))
+    one = only_entry(render(task_for(src, tmp_path / "one")))
+    two = only_entry(render(task_for(src, tmp_path / "two")))
+    assert open(one.output, "rb").read() == open(two.output, "rb").read()
+
+
+# --- bad input: one clear reason, nothing written, source untouched ---------------
+
+def truncated_jpeg(path):
+    photo(path, (800, 600))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def text_as_jpeg(path):
+    path.write_text("just some notes, not a picture\n")
+
+
+def empty(path):
+    path.write_bytes(b"")
+
+
+def bomb(path):
+    pixel_bomb_png(path)
+
+
+@pytest.mark.parametrize("make, name, reason", [
+    (empty, "zero.jpg", "empty file"),
+    (truncated_jpeg, "half.jpg", "truncated"),
+    (text_as_jpeg, "notes.jpg", "not an image"),
+    (bomb, "bomb.png", "over the limit of 178,956,970"),
+])
+def test_bad_input_gives_one_clear_reason(tmp_path, make, name, reason):
+    src = tmp_path / name
+    make(src)
+    before = src.read_bytes()
+    outcome = render(task_for(src, tmp_path / "out", sizes=[Size(64, 64), Size(32, 32)]))
+    assert outcome.failed and reason in outcome.error
+    assert "\n" not in outcome.error
+    assert all(e.status is Status.FAILED and e.output is None for e in outcome.entries)
+    assert not (tmp_path / "out").exists() or os.listdir(tmp_path / "out") == []
+    assert src.read_bytes() == before
+
+
+def test_the_pixel_limit_is_exact_and_configurable(tmp_path):
+    src = photo(tmp_path / "p.png", (100, 100))
+    assert render(task_for(src, tmp_path / "o", Settings(max_pixels=10_000))).error is None
+    refused = render(task_for(src, tmp_path / "o", Settings(max_pixels=9_999)))
+    assert "100x100 is 10,000 pixels, over the limit of 9,999" in refused.error
+
+
+def test_a_vanished_source_is_a_failure_not_a_crash(tmp_path):
+    outcome = render(task_for(tmp_path / "gone.jpg", tmp_path / "out"))
+    assert outcome.failed
+
+
+def test_a_write_failure_is_reported_and_leaves_no_temporary(tmp_path):
+    src = photo(tmp_path / "p.jpg", (100, 100))
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "p_64.jpg").mkdir()  # a folder where the thumbnail should go
+    outcome = render(task_for(src, out, sizes=[Size(64, 64), Size(32, 32)]))
+    first, second = outcome.entries
+    assert first.status is Status.FAILED and "cannot write" in first.error
+    assert second.status is Status.CREATED
+    assert outcome.failed
+    assert temp_leftovers(tmp_path) == []

@@ -1,0 +1,109 @@
+import dataclasses
+import pickle
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from thumbnailer.spec import MAX_SIDE, Fit, Format, Settings, Size, parse_size
+
+sides = st.integers(1, MAX_SIDE)
+
+
+@given(sides)
+def test_a_single_number_is_a_square_box(n):
+    assert parse_size(str(n)) == Size(n, n)
+
+
+@given(st.one_of(st.none(), sides), st.one_of(st.none(), sides))
+def test_label_parses_back_to_the_same_size(w, h):
+    if w is None and h is None:
+        return
+    size = Size(w, h)
+    assert parse_size(size.label) == size
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("320x200", Size(320, 200)), ("320X200", Size(320, 200)), (" 320 x 200 ", Size(320, 200)),
+    ("320x", Size(320, None)), ("x200", Size(None, 200)), ("64\u00d748", Size(64, 48)),
+])
+def test_spellings(text, expected):
+    assert parse_size(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "x", "0", "-5", "12.5", "abc", "10x10x10", "0x10",
+                                  f"{MAX_SIDE + 1}", "256px"])
+def test_nonsense_is_refused_with_a_hint(text):
+    with pytest.raises(ValueError, match="size|between"):
+        parse_size(text)
+
+
+@given(st.text(max_size=12))
+def test_any_text_parses_or_raises_value_error(text):
+    try:
+        size = parse_size(text)
+    except ValueError:
+        return
+    assert size.width or size.height
+
+
+def test_labels():
+    assert [Size(256, 256).label, Size(320, 200).label, Size(320, None).label,
+            Size(None, 200).label] == ["256", "320x200", "320x", "x200"]
+
+
+# One changed value per field that shapes the output bytes.
+OUTPUT_CHANGES = {
+    "format": Format.WEBP, "quality": 60, "fit": Fit.COVER, "upscale": True,
+    "background": (0, 0, 0, 255), "keep_metadata": True,
+}
+
+
+def test_every_output_field_is_covered_by_this_test():
+    marked = {f.name for f in dataclasses.fields(Settings) if f.metadata.get("output")}
+    assert marked == set(OUTPUT_CHANGES)
+
+
+@pytest.mark.parametrize("name, value", OUTPUT_CHANGES.items())
+def test_changing_an_output_field_changes_the_fingerprint(name, value):
+    base = Settings()
+    changed = dataclasses.replace(base, **{name: value})
+    assert changed.fingerprint(Size(256, 256)) != base.fingerprint(Size(256, 256))
+
+
+@pytest.mark.parametrize("name, value", {
+    "output": "elsewhere", "include": ("*.png",), "exclude": ("raw",), "hidden": True,
+    "follow_symlinks": True, "force": True, "name": "{stem}-small", "max_pixels": 10,
+    "sizes": (Size(256, 256), Size(64, 64)),
+}.items())
+def test_fields_that_do_not_shape_bytes_leave_the_fingerprint_alone(name, value):
+    base = Settings()
+    changed = dataclasses.replace(base, **{name: value})
+    assert changed.fingerprint(Size(256, 256)) == base.fingerprint(Size(256, 256))
+
+
+def test_the_size_is_part_of_the_fingerprint():
+    assert Settings().fingerprint(Size(256, 256)) != Settings().fingerprint(Size(128, 128))
+    assert Settings().fingerprint(Size(256, None)) != Settings().fingerprint(Size(None, 256))
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"sizes": ()}, {"sizes": (Size(5, 5), Size(5, 5))}, {"quality": 0}, {"quality": 101},
+    {"max_pixels": 0}, {"background": (1, 2, 3)},
+])
+def test_invalid_settings_are_refused(kwargs):
+    with pytest.raises(ValueError):
+        Settings(**kwargs)
+
+
+def test_settings_are_frozen_and_picklable():
+    s = Settings(sizes=(Size(10, None),), format=Format.PNG)
+    assert pickle.loads(pickle.dumps(s)) == s
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.quality = 3
+
+
+def test_default_name_template_encodes_the_size_only_when_needed():
+    assert Settings().name_template == "{stem}"
+    assert Settings(sizes=(Size(1, 1), Size(2, 2))).name_template == "{stem}_{size}"
+    assert Settings(name="{size}/{stem}").name_template == "{size}/{stem}"
