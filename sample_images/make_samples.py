@@ -20,10 +20,11 @@ def scene(width: int, height: int, seed: int, sun=(255, 214, 120)) -> Image.Imag
     rng = random.Random(seed)
     sky = Image.linear_gradient("L").resize((width, height))
     top, horizon = (40, 90, 170), (250, 190, 150)
-    im = Image.merge(
-        "RGB",
-        [sky.point(lambda v, a=a, b=b: a + (b - a) * v // 255) for a, b in zip(top, horizon)],
-    )
+    bands = [
+        sky.point(lambda v, a=a, b=b: a + (b - a) * v // 255)
+        for a, b in zip(top, horizon, strict=True)
+    ]
+    im = Image.merge("RGB", bands)
     draw = ImageDraw.Draw(im)
     r = height // 9
     cx, cy = int(width * rng.uniform(0.55, 0.8)), int(height * 0.35)
@@ -46,7 +47,8 @@ def scene(width: int, height: int, seed: int, sun=(255, 214, 120)) -> Image.Imag
     im = im.filter(ImageFilter.GaussianBlur(1.2))
     grain = Image.frombytes("L", (width, height), rng.randbytes(width * height))
     grain = grain.point(lambda v: 118 + v // 25)  # +-5 levels around mid grey
-    return Image.composite(im, im.point(lambda v: min(255, v + 6)), grain.point(lambda v: 255 if v > 123 else 0))
+    lighter = im.point(lambda v: min(255, v + 6))
+    return Image.composite(im, lighter, grain.point(lambda v: 255 if v > 123 else 0))
 
 
 def up_arrow(im: Image.Image) -> None:
@@ -54,7 +56,8 @@ def up_arrow(im: Image.Image) -> None:
     draw = ImageDraw.Draw(im)
     w, h = im.size
     cx, top, bottom = w // 2, h // 5, h * 4 // 5
-    draw.polygon([(cx, top), (cx - w // 8, top + h // 5), (cx + w // 8, top + h // 5)], fill="white")
+    head = [(cx, top), (cx - w // 8, top + h // 5), (cx + w // 8, top + h // 5)]
+    draw.polygon(head, fill="white")
     draw.rectangle((cx - w // 30, top + h // 5, cx + w // 30, bottom), fill="white")
 
 
@@ -82,7 +85,8 @@ def main() -> None:
 
     # A palette GIF, animated over three frames (the first frame is the thumbnail).
     frames = [
-        scene(640, 480, seed=10 + i, sun=(255, 120 + 40 * i, 80)).quantize(64, dither=Image.Dither.NONE)
+        scene(640, 480, seed=10 + i, sun=(255, 120 + 40 * i, 80))
+        .quantize(64, dither=Image.Dither.NONE)
         for i in range(3)
     ]
     frames[0].save(HERE / "animated_palette.gif", save_all=True, append_images=frames[1:],

@@ -2,7 +2,14 @@ import io
 import os
 
 import pytest
-from helpers import oriented, photo, pixel_bomb_png, quadrants, swapped_primaries_profile, temp_leftovers
+from helpers import (
+    oriented,
+    photo,
+    pixel_bomb_png,
+    quadrants,
+    swapped_primaries_profile,
+    temp_leftovers,
+)
 from PIL import Image, ImageCms
 
 from thumbnailer.render import fit_geometry, render, writable_formats
@@ -91,7 +98,7 @@ def assert_quadrants(thumb):
                 (w // 4, 3 * h // 4): (0, 0, 255), (3 * w // 4, 3 * h // 4): (255, 255, 0)}
     rgb = thumb.convert("RGB")
     for xy, colour in expected.items():
-        assert all(abs(a - b) < 40 for a, b in zip(rgb.getpixel(xy), colour)), (xy, colour)
+        assert all(abs(a - b) < 40 for a, b in zip(rgb.getpixel(xy), colour, strict=True)), xy
 
 
 @pytest.mark.parametrize("orientation", [5, 6, 7, 8])
@@ -155,7 +162,7 @@ def test_an_icc_profile_is_applied_and_the_result_is_tagged_srgb(tmp_path):
     Image.new("RGB", (120, 120), (255, 0, 0)).save(src, icc_profile=swapped_primaries_profile())
     entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=Format.PNG))))
     with Image.open(entry.output) as thumb:
-        r, g, b = thumb.getpixel((10, 10))
+        r, g, _ = thumb.getpixel((10, 10))
         assert g > 200 and r < 60  # the profile said this "red" is really green
         profile = ImageCms.ImageCmsProfile(io.BytesIO(thumb.info["icc_profile"]))
         assert "sRGB" in ImageCms.getProfileDescription(profile)

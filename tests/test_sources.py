@@ -12,7 +12,8 @@ def touch(root, *names):
         path.write_bytes(b"x")
 
 
-def rels(arguments, selection=Selection(), skip=()):
+def rels(arguments, selection=None, skip=()):
+    selection = selection or Selection()
     return [s.rel for s in walk([str(a) for a in arguments], selection, [str(d) for d in skip])]
 
 

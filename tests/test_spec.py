@@ -34,7 +34,7 @@ def test_spellings(text, expected):
 @pytest.mark.parametrize("text", ["", "x", "0", "-5", "12.5", "abc", "10x10x10", "0x10",
                                   f"{MAX_SIDE + 1}", "256px"])
 def test_nonsense_is_refused_with_a_hint(text):
-    with pytest.raises(ValueError, match="size|between"):
+    with pytest.raises(ValueError, match=r"size|between"):
         parse_size(text)
 
 

@@ -17,7 +17,7 @@ from . import __version__
 from .plan import Plan, plan
 from .render import failed_outcome, render, writable_formats
 from .report import ExitCode, Tally, failure_line, manifest, summary_line, write_manifest
-from .run import default_workers, run_tasks
+from .run import default_workers, interrupt, run_tasks
 from .spec import DEFAULT_MAX_PIXELS, Entry, Fit, Format, Settings, Status, parse_size
 
 EXAMPLES = """\b
@@ -171,25 +171,32 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
 
     bar = tqdm(total=len(job.tasks), unit="img", file=sys.stderr, leave=False,
                disable=None if opts["progress"] is None else not opts["progress"])
+
+    def take(outcome) -> None:
+        job.record(outcome)
+        tally.add(outcome.entries)
+        bar.update()
+        if outcome.failed:
+            _say(failure_line(outcome.source, outcome.error))
+        if verbose:
+            for entry in outcome.entries:
+                if entry.status is Status.CREATED:
+                    _say(f"created: {entry.output} ({entry.width}x{entry.height}, "
+                         f"{entry.bytes} bytes)")
+
     results = run_tasks(render, job.tasks, opts["workers"], on_crash=failed_outcome)
-    try:
-        with bar, contextlib.closing(results):
+    with bar, contextlib.closing(results):
+        try:
             for outcome in results:
-                job.record(outcome)
-                tally.add(outcome.entries)
-                bar.update()
-                if outcome.failed:
-                    _say(failure_line(outcome.source, outcome.error))
-                if verbose:
-                    for entry in outcome.entries:
-                        if entry.status is Status.CREATED:
-                            _say(f"created: {entry.output} ({entry.width}x{entry.height}, "
-                                 f"{entry.bytes} bytes)")
-    except KeyboardInterrupt:
-        job.save()
-        _say("interrupted: pending images cancelled; what was made is kept, "
-             "and the next run finishes the job")
-        return ExitCode.INTERRUPTED
+                take(outcome)
+        except KeyboardInterrupt:
+            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
+                for outcome in interrupt(results):
+                    take(outcome)
+            job.save()
+            _say("interrupted: pending images cancelled; what was made is kept, "
+                 "and the next run finishes the job")
+            return ExitCode.INTERRUPTED
     job.save()
     seconds = time.monotonic() - started
     if opts["manifest"]:

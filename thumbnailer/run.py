@@ -12,8 +12,16 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from concurrent.futures import (
+    FIRST_COMPLETED,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    as_completed,
+    wait,
+)
 from concurrent.futures.process import BrokenProcessPool
 from typing import TypeVar
 
@@ -32,8 +40,9 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
-def process_pool(workers: int) -> ProcessPoolExecutor:
-    """A pool whose workers ignore Ctrl-C: the parent alone decides how to stop.
+def process_pool(workers: int, lifeline=None) -> ProcessPoolExecutor:
+    """A pool whose workers ignore Ctrl-C (the parent alone decides how to stop)
+    and exit by themselves if the parent dies (``lifeline``, see run_tasks).
 
     forkserver: workers fork from a clean server process that has already
     imported Pillow, so they start fast and inherit no threads (the progress
@@ -41,11 +50,26 @@ def process_pool(workers: int) -> ProcessPoolExecutor:
     """
     ctx = multiprocessing.get_context("forkserver")
     ctx.set_forkserver_preload(["thumbnailer.render"])
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_ignore_sigint)
+    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_setup,
+                               initargs=(lifeline,))
 
 
-def _ignore_sigint() -> None:
+def _worker_setup(lifeline=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if lifeline is not None:
+        threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
+
+
+def _exit_with_parent(lifeline) -> None:
+    """Block on the lifeline; its end of file means the parent is gone (even a
+    SIGKILLed parent's pipes are closed by the kernel). Without this a killed
+    run's workers would wait forever on a queue no one writes to, holding the
+    caller's stderr open. Writes are atomic, so leaving never truncates a file."""
+    try:
+        lifeline.recv_bytes()
+    except (EOFError, OSError):
+        pass
+    os._exit(1)
 
 
 def run_tasks(
@@ -62,47 +86,80 @@ def run_tasks(
     If a worker process dies, the tasks it may have been running are re-run one
     at a time in a child of their own; the one that kills its child again gets
     ``on_crash(task, reason)`` as its result, and the run goes on with a new pool.
-    Use it in a ``with contextlib.closing(...)`` so an interrupted consumer also
-    cancels the pool.
+    On Ctrl-C, pending tasks are cancelled and running ones finish: their results
+    are still yielded, then KeyboardInterrupt is raised. A consumer interrupted
+    in its own code gets the same by throwing the interrupt in (see ``interrupt``).
     """
     if executor_factory is None and workers <= 1:
         for task in tasks:
             yield fn(task)
         return
-    make = executor_factory or (lambda: process_pool(workers))
+    lifeline, keep_alive = multiprocessing.Pipe(duplex=False)
+    make = executor_factory or (lambda: process_pool(workers, lifeline))
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
     todo = iter(tasks)
-    while True:
-        suspects: list[T] = []
-        executor = make()
-        try:
-            in_flight: dict[Future, T] = {}
-            _top_up(executor, fn, todo, in_flight, window)
-            while in_flight:
-                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in done:
-                    task = in_flight.pop(future)
-                    try:
+    try:
+        while True:
+            suspects = yield from _run_pool(make(), fn, todo, window)
+            if not suspects:
+                return
+            for task in suspects:
+                yield _run_isolated(fn, task, on_crash)
+    finally:
+        keep_alive.close()
+        lifeline.close()
+
+
+def _run_pool(executor, fn, todo, window):
+    """Run tasks on one pool until they are done (returns []) or it breaks
+    (returns the tasks that may have been running when it did)."""
+    in_flight: dict[Future, object] = {}
+    try:
+        _top_up(executor, fn, todo, in_flight, window)
+        while in_flight:
+            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            broken = []
+            for future in done:
+                task = in_flight.pop(future)
+                try:
+                    result = future.result()
+                except BrokenProcessPool:
+                    broken.append(task)
+                    continue
+                yield result
+            if broken:
+                # Keep what already finished; suspect everything else.
+                for future, task in in_flight.items():
+                    if future.done() and not future.cancelled() and not future.exception():
                         yield future.result()
-                    except BrokenProcessPool:
-                        suspects.append(task)
-                if suspects:
-                    # The pool is broken: keep what already finished, suspect the rest.
-                    for future, task in in_flight.items():
-                        if future.done() and not future.cancelled() and not future.exception():
-                            yield future.result()
-                        else:
-                            suspects.append(task)
-                    break
-                _top_up(executor, fn, todo, in_flight, window)
-        finally:
-            # On Ctrl-C (or the consumer closing us) pending tasks are cancelled
-            # and running ones finish, so no worker is killed halfway through a write.
-            executor.shutdown(wait=True, cancel_futures=True)
-        if not suspects:
-            return
-        for task in suspects:
-            yield _run_isolated(fn, task, on_crash)
+                    else:
+                        broken.append(task)
+                return broken
+            _top_up(executor, fn, todo, in_flight, window)
+        return []
+    except KeyboardInterrupt:
+        # Cancel what has not started; what is running finishes and is still
+        # reported, so its thumbnails are recorded and not made again next time.
+        for future in in_flight:
+            future.cancel()
+        for future in as_completed(f for f in in_flight if not f.cancelled()):
+            if not future.exception():
+                yield future.result()
+        raise
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
+
+
+def interrupt(results: Iterator[R]) -> Iterator[R]:
+    """After a KeyboardInterrupt in the consumer's own code, throw it into the
+    ``run_tasks`` generator and yield the results of the work that was running."""
+    try:
+        result = results.throw(KeyboardInterrupt())
+        while True:
+            yield result
+            result = next(results)
+    except (KeyboardInterrupt, StopIteration):
+        return
 
 
 def _top_up(executor, fn, todo, in_flight, window) -> None:
@@ -136,7 +193,7 @@ def _run_isolated(fn, task, on_crash):
 
 
 def _child(fn, task, send) -> None:
-    _ignore_sigint()
+    _worker_setup()
     send.send(fn(task))
     send.close()
 

@@ -1,0 +1,207 @@
+import json
+import os
+
+import pytest
+from click.testing import CliRunner
+from helpers import image_files, photo
+from PIL import Image
+
+from thumbnailer import __version__, cli
+from thumbnailer.spec import Format
+
+
+@pytest.fixture
+def photos(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (640, 480))
+    photo(src / "b.png", (300, 400), seed=1)
+    photo(src / "trip" / "c.jpg", (500, 500), seed=2)
+    return src
+
+
+def invoke(*args, env=None):
+    return CliRunner().invoke(cli.main, [str(a) for a in args], env=env, catch_exceptions=False)
+
+
+def snapshot(root):
+    return {p: (p.stat().st_ino, p.stat().st_mtime_ns) for p in root.rglob("*")}
+
+
+def test_main_job_makes_a_mirrored_tree_and_prints_only_the_summary(tmp_path, photos):
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "-w", "1")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.startswith("3 created, 0 skipped, 0 failed in ")
+    assert [p.relative_to(out).as_posix() for p in image_files(out)] == [
+        "a.jpg", "b.jpg", "trip/c.jpg"]
+    with Image.open(out / "a.jpg") as thumb:
+        assert thumb.size == (256, 192)
+
+
+def test_default_output_is_thumbnails_in_the_working_folder(tmp_path, photos, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert invoke(photos, "-w", "1").exit_code == 0
+    assert (tmp_path / "thumbnails" / "trip" / "c.jpg").exists()
+
+
+def test_bad_files_get_one_line_each_and_the_rest_is_done(tmp_path, photos):
+    (photos / "empty.jpg").write_bytes(b"")
+    (photos / "notes.jpg").write_text("hello")
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert sorted(lines[:-1]) == [f"{photos / 'empty.jpg'}: empty file (0 bytes)",
+                                  f"{photos / 'notes.jpg'}: not an image, or in a format "
+                                  "Pillow cannot read"]
+    assert lines[-1].startswith("3 created, 0 skipped, 2 failed")
+    assert "Traceback" not in result.output
+
+
+def test_an_unchanged_rerun_writes_nothing(tmp_path, photos):
+    out = tmp_path / "out"
+    invoke(photos, "-o", out, "-w", "1")
+    before = snapshot(out)
+    result = invoke(photos, "-o", out, "-w", "1")
+    assert result.exit_code == 0
+    assert result.stderr.startswith("0 created, 3 skipped, 0 failed")
+    assert snapshot(out) == before
+
+
+def test_a_changed_setting_regenerates(tmp_path, photos):
+    out = tmp_path / "out"
+    invoke(photos, "-o", out, "-w", "1")
+    small = os.path.getsize(out / "a.jpg")
+    result = invoke(photos, "-o", out, "-w", "1", "-q", "40")
+    assert result.stderr.startswith("3 created, 0 skipped")
+    assert os.path.getsize(out / "a.jpg") < small
+
+
+def test_quiet_prints_only_failures(tmp_path, photos):
+    (photos / "bad.jpg").write_bytes(b"\xff\xd8\xff garbage")
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--quiet")
+    assert result.exit_code == 1
+    assert result.stderr.strip().splitlines() == [
+        f"{photos / 'bad.jpg'}: not an image, or in a format Pillow cannot read"]
+
+
+def test_quiet_prints_nothing_when_nothing_is_wrong(tmp_path, photos):
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--quiet")
+    assert (result.exit_code, result.output) == (0, "")
+
+
+def test_verbose_names_each_thumbnail(tmp_path, photos):
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "-w", "1", "-v")
+    assert f"created: {out / 'a.jpg'} (256x192, " in result.stderr
+    result = invoke(photos, "-o", out, "-w", "1", "-v")
+    assert f"up to date: {out / 'a.jpg'}" in result.stderr
+
+
+def test_dry_run_writes_nothing_and_lists_the_plan_on_stdout(tmp_path, photos):
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "--dry-run", "-f", "webp")
+    assert result.exit_code == 0
+    assert not out.exists()
+    assert f"{photos / 'a.jpg'} -> {out / 'a'}.webp" in result.stdout.splitlines()
+    assert result.stderr.startswith("3 to create, 0 skipped")
+
+
+def test_several_sizes_and_formats(tmp_path, photos):
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "-w", "1", "-s", "128", "-s", "64x", "-f", "png")
+    assert result.exit_code == 0
+    assert {p.name for p in image_files(out / "trip")} == {"c_128.png", "c_64x.png"}
+
+
+def test_manifest(tmp_path, photos):
+    (photos / "bad.jpg").write_bytes(b"")
+    manifest = tmp_path / "m.json"
+    invoke(photos, "-o", tmp_path / "out", "-w", "1", "-s", "64", "-s", "32",
+           "--manifest", manifest)
+    data = json.loads(manifest.read_text())
+    assert data["summary"]["created"] == 6 and data["summary"]["failed"] == 2
+    assert data["summary"]["skipped"] == 0 and data["summary"]["seconds"] >= 0
+    entry = next(e for e in data["entries"] if e["source"].endswith("a.jpg") and e["size"] == "64")
+    assert entry["status"] == "created" and entry["format"] == "jpeg"
+    assert (entry["width"], entry["height"]) == (64, 48)
+    assert entry["bytes"] == os.path.getsize(entry["output"])
+    bad = [e for e in data["entries"] if e["source"].endswith("bad.jpg")]
+    assert [(e["status"], e["output"], e["error"]) for e in bad] == [
+        ("failed", None, "empty file (0 bytes)")] * 2
+
+
+def test_every_option_can_come_from_the_environment(tmp_path, photos):
+    out = tmp_path / "out"
+    env = {"THUMBNAILER_SIZE": "64 32", "THUMBNAILER_FORMAT": "png",
+           "THUMBNAILER_OUTPUT": str(out), "THUMBNAILER_WORKERS": "1", "THUMBNAILER_QUIET": "1"}
+    result = invoke(photos, env=env)
+    assert (result.exit_code, result.output) == (0, "")
+    assert {p.name for p in image_files(out / "trip")} == {"c_64.png", "c_32.png"}
+
+
+def test_a_real_process_pool_through_the_cli(tmp_path, photos):
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "2")
+    assert result.exit_code == 0 and result.stderr.startswith("3 created")
+
+
+def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, photos):
+    # CliRunner's stderr is not a terminal: no bar unless asked for.
+    assert "img/s" not in invoke(photos, "-o", tmp_path / "a", "-w", "1").stderr
+    shown = invoke(photos, "-o", tmp_path / "b", "-w", "1", "--progress")
+    assert "/3 [" in shown.stderr and "img/s" in shown.stderr
+    hidden = invoke(photos, "-o", tmp_path / "c", "-w", "1", "--no-progress", "--force")
+    assert "img/s" not in hidden.stderr
+
+
+def test_collisions_are_warned_about(tmp_path, photos):
+    photo(photos / "a.png", (100, 100))
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    assert f"warning: {photos / 'a.png'}: its thumbnail name is taken" in result.stderr
+    assert (tmp_path / "out" / "a-png.jpg").exists()
+
+
+def test_no_images_found_is_said(tmp_path):
+    (tmp_path / "empty").mkdir()
+    result = invoke(tmp_path / "empty", "-o", tmp_path / "out")
+    assert result.exit_code == 0 and "no images found" in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-s", "big"], "not a size"),
+    (["-q", "0"], "0 is not in the range"),
+    (["--fit", "squash"], "squash"),
+    (["--name", "../{stem}"], "inside the output folder"),
+    (["-s", "64", "-s", "32", "--name", "{stem}"], "same name"),
+    (["--background", "not-a-colour"], "not a colour"),
+    (["-w", "0"], "0 is not in the range"),
+])
+def test_usage_errors_exit_2_with_a_reason(tmp_path, photos, args, message):
+    result = CliRunner().invoke(cli.main, [str(photos), "-o", str(tmp_path / "o"), *args])
+    assert result.exit_code == 2
+    assert message in result.stderr
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_missing_source_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(cli.main, [str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "does not exist" in result.stderr
+
+
+def test_an_output_holding_the_sources_is_refused(tmp_path, photos):
+    result = CliRunner().invoke(cli.main, [str(photos), "-o", str(tmp_path)])
+    assert result.exit_code == 2 and "could overwrite originals" in result.stderr
+
+
+def test_a_format_this_pillow_cannot_write_is_a_clear_error(tmp_path, photos, monkeypatch):
+    monkeypatch.setattr(cli, "writable_formats", lambda: (Format.JPEG, Format.PNG))
+    result = CliRunner().invoke(cli.main, [str(photos), "-f", "avif"])
+    assert result.exit_code == 2
+    assert "this Pillow cannot write AVIF" in result.stderr and "auto, jpeg, png" in result.stderr
+
+
+def test_version_and_help():
+    assert invoke("--version").stdout.strip() == f"thumbnailer, version {__version__}"
+    help_text = invoke("--help").stdout
+    assert "Examples:" in help_text and "THUMBNAILER_" in help_text and "--max-pixels" in help_text

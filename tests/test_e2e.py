@@ -1,0 +1,102 @@
+"""Real runs of the installed command, through a real process pool."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from helpers import image_files, temp_leftovers
+from PIL import Image
+
+SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
+COPIES = 150
+
+
+def thumbnailer(*args, **kw):
+    return subprocess.Popen([sys.executable, "-m", "thumbnailer", *map(str, args)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+
+
+@pytest.fixture
+def many(tmp_path):
+    """Enough work that a run is still going when we stop it: one noisy PNG, copied."""
+    src = tmp_path / "many"
+    src.mkdir()
+    noise = Image.frombytes("RGB", (1200, 1200), os.urandom(1200 * 1200 * 3))
+    noise.save(src / "000.png", compress_level=1)
+    for n in range(1, COPIES):
+        shutil.copyfile(src / "000.png", src / f"{n:03}.png")
+    return src
+
+
+def wait_for_outputs(out, proc, count=2, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if len(image_files(out)) >= count if out.exists() else False:
+            return
+        assert proc.poll() is None, "the run ended before it could be interrupted"
+        time.sleep(0.01)
+    raise AssertionError("no output appeared")
+
+
+def assert_every_output_is_whole(out):
+    for path in image_files(out):
+        with Image.open(path) as im:
+            im.load()  # a truncated file raises here
+
+
+def test_the_bundled_samples(tmp_path):
+    out = tmp_path / "thumbnails"
+    proc = thumbnailer(SAMPLES, "-o", out, "-w", "2")
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    names = {p.relative_to(out).as_posix() for p in image_files(out)}
+    assert names == {"landscape.jpg", "phone_portrait_exif6.jpg", "logo_transparent.png",
+                     "animated_palette.jpg", "sunset.jpg", "print_cmyk.jpg",
+                     "travel/2024/coast.jpg", "travel/scan_16bit.jpg"}
+    with Image.open(out / "phone_portrait_exif6.jpg") as portrait:
+        assert portrait.width < portrait.height
+    with Image.open(out / "logo_transparent.png") as logo:
+        assert logo.mode == "RGBA"
+    assert err.startswith("8 created, 0 skipped, 0 failed")
+
+
+def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path, many):
+    out = tmp_path / "out"
+    proc = thumbnailer(many, "-o", out, "-w", "2", "--no-progress")
+    wait_for_outputs(out, proc)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert err.strip().splitlines() == [err.strip()] and err.startswith("interrupted")
+    assert temp_leftovers(out) == []
+    assert_every_output_is_whole(out)
+    made = len(image_files(out))
+    assert 0 < made < COPIES
+
+    again = thumbnailer(many, "-o", out, "-w", "2")
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0
+    # What the interrupted run made was recorded, so it is not made twice.
+    assert err.startswith(f"{COPIES - made} created, {made} skipped, 0 failed")
+    assert len(image_files(out)) == COPIES
+
+
+def test_a_killed_run_leaves_no_truncated_thumbnail_and_the_next_run_finishes(tmp_path, many):
+    out = tmp_path / "out"
+    proc = thumbnailer(many, "-o", out, "-w", "2", "--no-progress")
+    wait_for_outputs(out, proc, count=5)
+    proc.kill()
+    proc.communicate(timeout=60)
+    time.sleep(1)  # let orphaned workers notice and finish what they were writing
+    assert_every_output_is_whole(out)
+
+    again = thumbnailer(many, "-o", out, "-w", "2")
+    _, err = again.communicate(timeout=120)
+    assert again.returncode == 0, err
+    assert len(image_files(out)) == COPIES
+    assert_every_output_is_whole(out)

@@ -1,0 +1,57 @@
+"""The data flows one way; these tests keep the module imports saying so."""
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parent.parent / "thumbnailer"
+
+ALLOWED = {
+    "spec": set(),
+    "atomic": set(),
+    "sources": set(),
+    "state": {"atomic"},
+    "plan": {"spec", "sources", "state"},
+    "render": {"spec", "atomic"},
+    "run": set(),
+    "report": {"spec", "atomic"},
+    "cli": {"spec", "plan", "render", "run", "report", "__init__"},
+}
+
+
+def imports(module):
+    tree = ast.parse((PACKAGE / f"{module}.py").read_text())
+    own, external = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                own.add(node.module or "__init__")
+            else:
+                external.add(node.module.split(".")[0])
+        elif isinstance(node, ast.Import):
+            external.update(alias.name.split(".")[0] for alias in node.names)
+    return own, external
+
+
+@pytest.mark.parametrize("module", sorted(ALLOWED))
+def test_modules_import_only_downstream(module):
+    own, _ = imports(module)
+    assert own <= ALLOWED[module]
+
+
+@pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"cli"}))
+def test_only_the_cli_knows_click_and_tqdm(module):
+    _, external = imports(module)
+    assert not external & {"click", "tqdm"}
+
+
+@pytest.mark.parametrize("module", ["run", "plan", "sources", "state", "spec", "report"])
+def test_only_render_knows_pillow(module):
+    _, external = imports(module)
+    assert "PIL" not in external
+
+
+def test_every_module_is_listed():
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
+    assert modules == set(ALLOWED)
