@@ -3,7 +3,7 @@ import os
 
 import pytest
 from click.testing import CliRunner
-from helpers import image_files, photo
+from helpers import image_files, photo, pixel_bomb_png, temp_leftovers
 from PIL import Image
 
 from thumbnailer import __version__, cli
@@ -49,14 +49,27 @@ def test_default_output_is_thumbnails_in_the_working_folder(tmp_path, photos, mo
 def test_bad_files_get_one_line_each_and_the_rest_is_done(tmp_path, photos):
     (photos / "empty.jpg").write_bytes(b"")
     (photos / "notes.jpg").write_text("hello")
-    result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    whole = photo(tmp_path / "whole.jpg", (800, 600)).read_bytes()
+    (photos / "half.jpg").write_bytes(whole[: len(whole) // 2])
+    pixel_bomb_png(photos / "bomb.png")
+    before = {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()}
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "-w", "2")
     assert result.exit_code == 1
     lines = result.stderr.strip().splitlines()
-    assert sorted(lines[:-1]) == [f"{photos / 'empty.jpg'}: empty file (0 bytes)",
-                                  f"{photos / 'notes.jpg'}: not an image, or in a format "
-                                  "Pillow cannot read"]
-    assert lines[-1].startswith("3 created, 0 skipped, 2 failed")
+    failures = dict(line.split(": ", 1) for line in lines[:-1])
+    assert set(failures) == {str(photos / n) for n in ("empty.jpg", "notes.jpg", "half.jpg",
+                                                       "bomb.png")}
+    assert failures[str(photos / "empty.jpg")] == "empty file (0 bytes)"
+    assert failures[str(photos / "notes.jpg")].startswith("not an image")
+    assert failures[str(photos / "half.jpg")].startswith("truncated image data")
+    bomb = failures[str(photos / "bomb.png")]
+    assert "40000x40000 is 1,600,000,000 pixels, over the limit" in bomb
+    assert lines[-1].startswith("3 created, 0 skipped, 4 failed")
     assert "Traceback" not in result.output
+    assert [p.name for p in image_files(out)] == ["a.jpg", "b.jpg", "c.jpg"]
+    assert temp_leftovers(out) == []
+    assert {p: p.read_bytes() for p in photos.rglob("*") if p.is_file()} == before
 
 
 def test_an_unchanged_rerun_writes_nothing(tmp_path, photos):

@@ -198,6 +198,17 @@ def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):
         assert 120 < thumb.convert("L").getpixel((5, 5)) < 136
 
 
+@pytest.mark.parametrize("fmt", [Format.JPEG, Format.PNG, Format.WEBP])
+@pytest.mark.parametrize("mode", ["RGBX", "LA", "L", "I", "CMYK", "RGBA", "PA", "1"])
+def test_every_mode_reaches_every_encoder_in_a_mode_it_takes(tmp_path, mode, fmt):
+    src = tmp_path / f"m_{mode}.tiff"
+    Image.new("RGB", (60, 40), (200, 100, 50)).convert(mode).save(src)
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=fmt))))
+    assert entry.status is Status.CREATED, entry.error
+    with Image.open(entry.output) as thumb:
+        assert thumb.size == (60, 40)
+
+
 def test_first_frame_of_an_animation(tmp_path):
     src = tmp_path / "anim.gif"
     frames = [Image.new("RGB", (80, 80), c) for c in [(255, 0, 0), (0, 0, 255)]]

@@ -31,6 +31,13 @@ DRAFT_GAP = 2.0
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
 REDUCING_GAP = 3.0
 
+#: What each encoder writes as is; anything else (RGBX, I, CMYK, ...) is converted first.
+_ENCODER_MODES = {
+    Format.JPEG: {"L", "RGB"},
+    Format.PNG: {"L", "LA", "RGB", "RGBA"},
+    Format.WEBP: {"RGB", "RGBA"},
+    Format.AVIF: {"RGB", "RGBA"},
+}
 _PILLOW_FORMAT = {Format.JPEG: "JPEG", Format.PNG: "PNG", Format.WEBP: "WEBP", Format.AVIF: "AVIF"}
 
 #: EXIF orientation -> the transpose that makes the image upright.
@@ -252,10 +259,15 @@ def _finish(im, orientation, profile, geo: Geometry, s: Settings):
         background = Image.new("RGBA", im.size, (*s.background[:3], 255))
         background.alpha_composite(im.convert("RGBA"))
         im = background
-    if (im.mode in ("RGBA", "LA") and not translucent) or not fmt.has_alpha:
-        im = im.convert("L" if im.mode in ("L", "LA") else "RGB")
-    if fmt in (Format.WEBP, Format.AVIF) and im.mode in ("L", "LA"):
-        im = im.convert("RGBA" if im.mode == "LA" else "RGB")
+    grey = im.mode in ("L", "LA")
+    if translucent and fmt.has_alpha:
+        wanted = "LA" if grey else "RGBA"
+    else:
+        wanted = "L" if grey else "RGB"
+    if wanted not in _ENCODER_MODES[fmt]:  # WebP and AVIF have no greyscale
+        wanted = wanted.replace("LA", "RGBA") if "A" in wanted else "RGB"
+    if im.mode != wanted:
+        im = im.convert(wanted)
     return im, fmt
 
 
