@@ -169,6 +169,7 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
             _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True))
         return ExitCode.OK
 
+    tqdm.monitor_interval = 0  # no monitor thread: the pool forks from this process
     bar = tqdm(total=len(job.tasks), unit="img", file=sys.stderr, leave=False,
                disable=None if opts["progress"] is None else not opts["progress"])
 

@@ -6,6 +6,7 @@ write), skips what is up to date, and afterwards records what was made.
 
 from __future__ import annotations
 
+import itertools
 import os
 import posixpath
 import string
@@ -173,7 +174,7 @@ def _free_keys(template, folder, stem, ext, sizes, taken) -> tuple[tuple[str, ..
     Windows shares): the plain stem, then the stem with the source's extension
     ("a-png"), then numbered ("a-png-2", ...). Also says whether it was renamed."""
     tag = f"{stem}-{ext.lstrip('.').lower()}" if ext else stem
-    candidates = [stem, tag] + [f"{tag}-{n}" for n in range(2, 10_000)]
+    candidates = itertools.chain([stem, tag], (f"{tag}-{n}" for n in range(2, 10_000)))
     for n, candidate in enumerate(candidates):
         keys = _keys_for(template, folder, candidate, sizes)
         if not any(k.casefold() in taken for k in keys):

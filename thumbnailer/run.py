@@ -12,6 +12,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import (
@@ -40,24 +41,33 @@ def default_workers() -> int:
     return os.cpu_count() or 1
 
 
+def _context():
+    """fork where it is safe and available (Linux): workers start in milliseconds
+    with everything already imported; no second interpreter, no resource tracker
+    (measured: 0.30 s -> 0.18 s for a whole two-image run). Elsewhere, the
+    platform's default."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context()
+
+
 def process_pool(workers: int, lifeline=None) -> ProcessPoolExecutor:
     """A pool whose workers ignore Ctrl-C (the parent alone decides how to stop)
     and exit by themselves if the parent dies (``lifeline``, see run_tasks).
 
-    forkserver: workers fork from a clean server process that has already
-    imported Pillow, so they start fast and inherit no threads (the progress
-    bar's, the pool's own) from the parent.
+    The parent must have no other threads when the pool starts (fork copies only
+    the calling thread): the CLI turns off tqdm's monitor thread for this reason.
     """
-    ctx = multiprocessing.get_context("forkserver")
-    ctx.set_forkserver_preload(["thumbnailer.render"])
-    return ProcessPoolExecutor(workers, mp_context=ctx, initializer=_worker_setup,
+    return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_setup,
                                initargs=(lifeline,))
 
 
 def _worker_setup(lifeline=None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if lifeline is not None:
-        threading.Thread(target=_exit_with_parent, args=(lifeline,), daemon=True).start()
+        reader, writer = lifeline
+        writer.close()  # a forked worker holds a copy of the parent's end: drop it
+        threading.Thread(target=_exit_with_parent, args=(reader,), daemon=True).start()
 
 
 def _exit_with_parent(lifeline) -> None:
@@ -95,7 +105,7 @@ def run_tasks(
             yield fn(task)
         return
     lifeline, keep_alive = multiprocessing.Pipe(duplex=False)
-    make = executor_factory or (lambda: process_pool(workers, lifeline))
+    make = executor_factory or (lambda: process_pool(workers, (lifeline, keep_alive)))
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
     todo = iter(tasks)
     try:
@@ -176,7 +186,7 @@ _DONE = object()
 def _run_isolated(fn, task, on_crash):
     """Run one task in a child process of its own, to learn whether it is the one
     that kills its worker."""
-    ctx = multiprocessing.get_context("forkserver")
+    ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(fn, task, send), daemon=True)
     child.start()

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 #: Bumped whenever render() would produce different bytes for the same settings,
 #: so that every existing thumbnail is regenerated once.
-RENDER_VERSION = 1
+RENDER_VERSION = 2
 
 #: Pillow's own hard stop (twice its warning threshold): lets real panoramas of
 #: about 16000 x 11000 through, refuses decompression bombs before decoding.

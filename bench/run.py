@@ -1,0 +1,393 @@
+"""Benchmark thumbnailer against the tools people use: ``python bench/run.py``.
+
+Every tool runs as a whole program with two processes (or two workers), on the
+same files, interleaved (A B C A B C ...) over several rounds after an untimed
+warm-up; the figure for each tool is the median over rounds of its per-round
+speed relative to vipsthumbnail. Wall time is the whole program's; CPU and peak
+memory cover every process it starts (read from /proc: VmHWM is each process's
+exact peak). Quality is PSNR and SSIM against a full-decode float LANCZOS
+reference of the same size, next to what that reference itself scores after a
+q85 save. Results go to bench/results/ (JSON, table) and bench/chart.png.
+
+Needs: pip install '.[bench]'; apt-get install libvips-tools graphicsmagick imagemagick
+(``--install`` runs the apt-get).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import corpus  # noqa: E402
+
+PY = sys.executable
+THUMB = [PY, "-m", "thumbnailer"]
+RECIPES = [PY, str(HERE / "recipes.py")]
+APT = ["libvips-tools", "graphicsmagick", "imagemagick"]
+
+
+# --- the tools: each returns the command lines to run at once -------------------
+
+def halves(files: list[str]) -> list[list[str]]:
+    return [files[0::2], files[1::2]]
+
+
+def thumbnailer(src, files, out, sizes, fmt="jpeg"):
+    size_args = [a for s in sizes for a in ("-s", str(s))]
+    return [[*THUMB, src, "-o", out, *size_args, "-q", "85", "-w", "2", "-f", fmt,
+             "--quiet", "--no-progress"]]
+
+
+def vips(src, files, out, sizes):
+    # One vipsthumbnail run per size (it makes one size per run), two processes each.
+    runs = []
+    for s in sizes:
+        pattern = os.path.join(out, f"%s_{s}.jpg[Q=85]")
+        runs.append([["vipsthumbnail", "-s", str(s), "-o", pattern, *h] for h in halves(files)])
+    return runs
+
+
+def gm(src, files, out, sizes):
+    (s,) = sizes
+    # -output-directory is joined with each input path, so run beside the files.
+    names = [os.path.basename(f) for f in files]
+    return [["env", "-C", src, "gm", "mogrify", "-output-directory", out,
+             "-size", f"{2 * s}x{2 * s}", "-auto-orient", "-thumbnail", f"{s}x{s}",
+             "-quality", "85", "-format", "jpg", *h]
+            for h in halves(names)]
+
+
+def magick(src, files, out, sizes):
+    (s,) = sizes
+    return [["/usr/bin/mogrify", "-path", out, "-define", f"jpeg:size={2 * s}x{2 * s}",
+             "-auto-orient", "-thumbnail", f"{s}x{s}", "-quality", "85", "-format", "jpg", *h]
+            for h in halves(files)]
+
+
+def recipe(name):
+    def command(src, files, out, sizes):
+        (s,) = sizes
+        return [[*RECIPES, name, src, out, str(s), "2"]]
+    command.__name__ = name
+    return command
+
+
+TOOLS = {
+    "thumbnailer": thumbnailer,
+    "vipsthumbnail": vips,
+    "gm mogrify -size": gm,
+    "ImageMagick mogrify -define jpeg:size": magick,
+    "Pillow decode floor (1/8, no resize)": recipe("floor"),
+    "Pillow best recipe (draft, LANCZOS)": recipe("best"),
+    "Pool.map + Image.thumbnail (classic)": recipe("classic"),
+    "Pillow full decode then resize": recipe("full"),
+}
+
+SCENARIOS = [
+    # name, corpus set, sizes, tools
+    ("12 MP JPEG -> 256", "jpeg12", [256], list(TOOLS)),
+    ("12 MP JPEG -> 1024+512+128", "jpeg12", [1024, 512, 128], ["thumbnailer", "vipsthumbnail"]),
+    ("2 MP JPEG -> 256", "jpeg2", [256],
+     ["thumbnailer", "vipsthumbnail", "Pillow decode floor (1/8, no resize)",
+      "Pillow best recipe (draft, LANCZOS)", "Pool.map + Image.thumbnail (classic)"]),
+    ("3 MP PNG -> 256", "png3", [256],
+     ["thumbnailer", "vipsthumbnail", "Pool.map + Image.thumbnail (classic)"]),
+]
+
+
+# --- measuring a run ----------------------------------------------------------------
+
+def _children(pid: int) -> list[int]:
+    try:
+        found = []
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(c) for c in f.read().split()]
+        return found
+    except OSError:
+        return []
+
+
+def _sample(pid: int) -> tuple[float, int] | None:
+    """(cpu seconds, peak rss bytes) of one live process."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        with open(f"/proc/{pid}/status") as f:
+            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
+    except (OSError, StopIteration, IndexError, ValueError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK")
+    return (int(fields[11]) + int(fields[12])) / ticks, hwm * 1024
+
+
+def measure(commands: list[list[str]]) -> dict:
+    """Run commands at once; whole-program wall time, CPU and largest peak RSS."""
+    start = time.perf_counter()
+    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+             for c in commands]
+    seen: dict[int, tuple[float, int]] = {}
+    known = {p.pid for p in procs}
+    while any(p.poll() is None for p in procs):
+        for pid in list(known):
+            known.update(_children(pid))
+            sample = _sample(pid)
+            if sample:
+                seen[pid] = sample
+        time.sleep(0.005)
+    wall = time.perf_counter() - start
+    for p in procs:
+        err = p.stderr.read().decode(errors="replace")
+        if p.returncode:
+            raise RuntimeError(f"{commands[0][:3]} failed ({p.returncode}): {err[-500:]}")
+    return {"wall": wall, "cpu": sum(c for c, _ in seen.values()),
+            "rss": max((r for _, r in seen.values()), default=0)}
+
+
+def run_tool(tool: str, src: Path, out: Path, sizes) -> dict:
+    shutil.rmtree(out, ignore_errors=True)
+    out.mkdir(parents=True)
+    files = sorted(str(p) for p in src.iterdir() if p.suffix in (".jpg", ".png"))
+    commands = TOOLS[tool](str(src), files, str(out), sizes)
+    if commands and isinstance(commands[0][0], list):  # several runs one after another
+        parts = [measure(c) for c in commands]
+        return {"wall": sum(p["wall"] for p in parts), "cpu": sum(p["cpu"] for p in parts),
+                "rss": max(p["rss"] for p in parts)}
+    return measure(commands)
+
+
+# --- quality -------------------------------------------------------------------------
+
+def _reference(path: Path, size: tuple[int, int]) -> np.ndarray:
+    with Image.open(path) as im:
+        im = ImageOps.exif_transpose(im).convert("RGB")
+        return np.stack([np.asarray(im.getchannel(c).convert("F").resize(
+            size, Image.Resampling.LANCZOS)) for c in range(3)], -1)
+
+
+def psnr(a: np.ndarray, ref: np.ndarray) -> float:
+    mse = float(np.mean((a.astype(np.float64) - ref) ** 2))
+    return 10 * math.log10(255**2 / max(mse, 1e-12))
+
+
+def ssim(a: np.ndarray, ref: np.ndarray, k=8) -> float:
+    """Mean SSIM on the luminance, over 8x8 blocks (fine for comparing tools)."""
+    def blocks(x):
+        y = x[..., :3].astype(np.float64) @ [0.299, 0.587, 0.114]
+        h, w = (y.shape[0] // k) * k, (y.shape[1] // k) * k
+        return y[:h, :w].reshape(h // k, k, w // k, k).swapaxes(1, 2).reshape(-1, k * k)
+    x, y = blocks(a), blocks(ref)
+    mx, my = x.mean(1), y.mean(1)
+    vx, vy = x.var(1), y.var(1)
+    cov = ((x - mx[:, None]) * (y - my[:, None])).mean(1)
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    s = ((2 * mx * my + c1) * (2 * cov + c2)) / ((mx**2 + my**2 + c1) * (vx + vy + c2))
+    return float(s.mean())
+
+
+def quality(src: Path, outputs: dict[str, Path], limit: int) -> dict[str, dict]:
+    """Each tool's mean PSNR/SSIM, and the reference's own after a q85 save."""
+    sources = sorted(p for p in src.iterdir() if p.suffix == ".jpg")[:limit]
+    scores: dict[str, list] = {name: [] for name in [*outputs, "reference after q85"]}
+    for source in sources:
+        ref = None
+        for name, out in outputs.items():
+            made = next(out.rglob(source.stem + "*.jpg"), None)
+            if made is None:
+                continue
+            with Image.open(made) as im:
+                pixels = np.asarray(im.convert("RGB"))
+            if ref is None or ref.shape[:2] != pixels.shape[:2]:
+                ref = _reference(source, (pixels.shape[1], pixels.shape[0]))
+                buf = io.BytesIO()
+                Image.fromarray(np.clip(np.rint(ref), 0, 255).astype(np.uint8)).save(
+                    buf, "JPEG", quality=85)
+                again = np.asarray(Image.open(buf).convert("RGB"))
+                scores["reference after q85"].append((psnr(again, ref), ssim(again, ref)))
+            scores[name].append((psnr(pixels, ref), ssim(pixels, ref)))
+    return {name: {"psnr": statistics.mean(p for p, _ in v),
+                   "ssim": statistics.mean(s for _, s in v)}
+            for name, v in scores.items() if v}
+
+
+# --- the unchanged rerun -------------------------------------------------------------
+
+BARE = """
+import os, sys, PIL.Image, click, tqdm
+src, out = sys.argv[1], sys.argv[2]
+stack = [src]
+while stack:
+    d = stack.pop()
+    for e in os.scandir(d):
+        if e.is_dir():
+            stack.append(e.path)
+        elif e.name.endswith(".jpg"):
+            e.stat()
+            try:
+                os.stat(os.path.join(out, os.path.relpath(e.path, src)))
+            except OSError:
+                pass
+"""
+
+
+def rerun(src: Path, work: Path, rounds: int) -> dict:
+    out = work / "rerun"
+    shutil.rmtree(out, ignore_errors=True)
+    measure([[*THUMB, str(src), "-o", str(out), "-w", "2", "--quiet"]])
+    ratios, walls = [], {"thumbnailer": [], "bare": []}
+    for _ in range(rounds):
+        t = measure([[*THUMB, str(src), "-o", str(out), "-w", "2", "--quiet"]])["wall"]
+        b = measure([[PY, "-c", BARE, str(src), str(out)]])["wall"]
+        walls["thumbnailer"].append(t)
+        walls["bare"].append(b)
+        ratios.append(t / b)
+    files = sum(1 for _ in src.rglob("*.jpg"))
+    return {"files": files, "ratio": statistics.median(ratios),
+            **{k: statistics.median(v) for k, v in walls.items()}}
+
+
+# --- the whole benchmark -------------------------------------------------------------
+
+def versions() -> dict:
+    def first_line(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+        except (OSError, IndexError):
+            return "missing"
+    import PIL
+
+    return {
+        "machine": f"{platform.machine()}, {os.cpu_count()} CPUs, "
+                   f"{platform.processor() or platform.platform()}",
+        "python": platform.python_version(), "pillow": PIL.__version__,
+        "vipsthumbnail": first_line(["vipsthumbnail", "--version"]),
+        "graphicsmagick": first_line(["gm", "version"]),
+        "imagemagick": first_line(["/usr/bin/mogrify", "-version"]),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Benchmark thumbnailer against the C tools.")
+    parser.add_argument("--quick", action="store_true", help="small corpus, 2 rounds (smoke test)")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--only", help="run only scenarios whose name contains this")
+    parser.add_argument("--install", action="store_true", help="apt-get install the anchors")
+    args = parser.parse_args()
+    if args.install:
+        subprocess.run(["apt-get", "update", "-qq"], check=True)
+        subprocess.run(["apt-get", "install", "-y", "-qq", *APT], check=True)
+    missing = [t for t in ("vipsthumbnail", "gm", "/usr/bin/mogrify") if not shutil.which(t)]
+    if missing:
+        sys.exit(f"missing anchors: {missing}; run with --install "
+                 f"(apt-get install {' '.join(APT)})")
+    rounds = 2 if args.quick else args.rounds
+    sets = corpus.build(corpus.QUICK if args.quick else corpus.FULL)
+    results = {"versions": versions(), "rounds": rounds, "scenarios": []}
+    work = Path(tempfile.mkdtemp(prefix="thumbnailer-bench-"))
+    try:
+        for name, set_name, sizes, tools in SCENARIOS:
+            if args.only and args.only not in name:
+                continue
+            src = sets[set_name]
+            print(f"\n== {name}  ({sum(1 for _ in src.glob('*.*')) - 1} files, {rounds} rounds)",
+                  flush=True)
+            outs = {t: work / f"{set_name}-{i}" for i, t in enumerate(tools)}
+            for tool in tools:  # warm-up: page cache, and catches a broken tool early
+                run_tool(tool, src, outs[tool], sizes)
+            runs: dict[str, list[dict]] = {t: [] for t in tools}
+            for r in range(rounds):
+                order = tools[r % len(tools):] + tools[: r % len(tools)]
+                for tool in order:
+                    runs[tool].append(run_tool(tool, src, outs[tool], sizes))
+            rows = []
+            for tool in tools:
+                speed = statistics.median(
+                    v["wall"] / t["wall"]
+                    for v, t in zip(runs["vipsthumbnail"], runs[tool], strict=True))
+                rows.append({"tool": tool, "speed_vs_vips": speed,
+                             "wall": statistics.median(x["wall"] for x in runs[tool]),
+                             "cpu": statistics.median(x["cpu"] for x in runs[tool]),
+                             "peak_rss_mb": max(x["rss"] for x in runs[tool]) / 2**20})
+            if sizes == [256] and set_name == "jpeg12":
+                q = quality(src, {t: outs[t] for t in tools if "floor" not in t}, limit=8)
+                for row in rows:
+                    row.update({k: q[row["tool"]][k] for k in ("psnr", "ssim")}
+                               if row["tool"] in q else {})
+                results["reference_after_q85"] = q["reference after q85"]
+            results["scenarios"].append({"name": name, "rows": rows})
+            print_table(name, rows, results.get("reference_after_q85"))
+        if not args.only or "rerun" in args.only:
+            r = rerun(sets["tiny"], work, rounds)
+            results["rerun"] = r
+            print(f"\n== unchanged rerun over {r['files']} files: "
+                  f"thumbnailer {r['thumbnailer']:.2f} s, bare stat walk {r['bare']:.2f} s, "
+                  f"ratio {r['ratio']:.2f} (target <= 1.5)")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    out = HERE / "results"
+    out.mkdir(exist_ok=True)
+    stamp = "quick" if args.quick else "full"
+    (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=2))
+    if not args.quick:
+        chart(results, HERE / "chart.png")
+    print(f"\nresults: {out / f'results-{stamp}.json'}")
+
+
+def print_table(name, rows, ref) -> None:
+    print(f"{'tool':42} {'x vips':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} "
+          f"{'PSNR':>7} {'SSIM':>7}")
+    for r in sorted(rows, key=lambda r: -r["speed_vs_vips"]):
+        q = (f"{r['psnr']:7.2f} {r['ssim']:7.4f}" if "psnr" in r else "")
+        print(f"{r['tool']:42} {r['speed_vs_vips']:7.2f} {r['wall']:7.2f} {r['cpu']:7.2f} "
+              f"{r['peak_rss_mb']:8.1f} {q}")
+    if ref and any("psnr" in r for r in rows):
+        print(f"{'(reference after a q85 save)':42} {'':7} {'':7} {'':7} {'':8} "
+              f"{ref['psnr']:7.2f} {ref['ssim']:7.4f}")
+
+
+def chart(results: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = results["scenarios"]
+    fig, axes = plt.subplots(len(scenarios), 1, figsize=(8, 1.1 + 0.42 * sum(
+        len(s["rows"]) for s in scenarios)), squeeze=False)
+    for ax, s in zip(axes[:, 0], scenarios):
+        rows = sorted(s["rows"], key=lambda r: r["speed_vs_vips"])
+        colours = ["#d62728" if r["tool"] == "thumbnailer" else
+                   "#7f7f7f" if r["tool"] == "vipsthumbnail" else "#1f77b4" for r in rows]
+        ax.barh([r["tool"] for r in rows], [r["speed_vs_vips"] for r in rows], color=colours)
+        for i, r in enumerate(rows):
+            ax.text(r["speed_vs_vips"] + 0.02, i, f"{r['speed_vs_vips']:.2f}x", va="center",
+                    fontsize=8)
+        ax.axvline(1.0, color="black", lw=0.8)
+        ax.set_title(s["name"], fontsize=10, loc="left")
+        ax.tick_params(labelsize=8)
+    axes[-1, 0].set_xlabel("speed relative to vipsthumbnail (2 processes each; higher is faster)")
+    v = results["versions"]
+    fig.text(0.01, 0.005, f"{v['machine']}; Pillow {v['pillow']}, {v['vipsthumbnail']}",
+             fontsize=6)
+    fig.tight_layout(rect=(0, 0.02, 1, 1))
+    fig.savefig(path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()
