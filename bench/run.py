@@ -370,7 +370,7 @@ def chart(results: dict, path: Path) -> None:
     scenarios = results["scenarios"]
     fig, axes = plt.subplots(len(scenarios), 1, figsize=(8, 1.1 + 0.42 * sum(
         len(s["rows"]) for s in scenarios)), squeeze=False)
-    for ax, s in zip(axes[:, 0], scenarios):
+    for ax, s in zip(axes[:, 0], scenarios, strict=True):
         rows = sorted(s["rows"], key=lambda r: r["speed_vs_vips"])
         colours = ["#d62728" if r["tool"] == "thumbnailer" else
                    "#7f7f7f" if r["tool"] == "vipsthumbnail" else "#1f77b4" for r in rows]
