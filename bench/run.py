@@ -296,6 +296,12 @@ def main() -> None:
     if missing:
         sys.exit(f"missing anchors: {missing}; run with --install "
                  f"(apt-get install {' '.join(APT)})")
+    import thumbnailer
+
+    if "site-packages" not in thumbnailer.__file__:
+        print("warning: thumbnailer runs from the source tree (an editable install?); with "
+              "PYTHONDONTWRITEBYTECODE set it recompiles at every start. For figures to "
+              "publish: pip install '.[bench]' in a fresh venv.", file=sys.stderr)
     rounds = 2 if args.quick else args.rounds
     sets = corpus.build(corpus.QUICK if args.quick else corpus.FULL)
     results = {"versions": versions(), "rounds": rounds, "scenarios": []}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import tempfile
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -20,6 +19,8 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     The temporary lives beside the target so the rename is atomic (same file
     system), and is removed if the body raises, even on KeyboardInterrupt.
     """
+    import tempfile  # only when something is written: an unchanged rerun writes nothing
+
     path = os.fspath(path)
     folder = os.path.dirname(path) or "."
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=folder)

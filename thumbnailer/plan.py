@@ -6,15 +6,15 @@ write), skips what is up to date, and afterwards records what was made.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import os
-import posixpath
 import string
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .sources import Selection, walk
+from .sources import Selection, Source, walk
 from .spec import Entry, Outcome, Settings, Size, Status, Target, Task
 from .state import Record, State
 
@@ -33,7 +33,8 @@ class Plan:
     skipped: list[Entry]
     collisions: list[str]
     state: State
-    _keys: dict[str, tuple[str, ...]] = field(default_factory=dict, repr=False)
+    #: source path -> (its absolute path, the state keys of its targets, in order)
+    _pending: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
     _last_save: float = field(default_factory=time.monotonic, repr=False)
 
     @property
@@ -43,7 +44,7 @@ class Plan:
 
     def record(self, outcome: Outcome) -> None:
         """Note what a task made in the state; failures are forgotten, never up to date."""
-        keys = self._keys[outcome.source]
+        absolute, keys = self._pending[outcome.source]
         root = self.settings.output
         st = _stat(outcome.source)
         for key, entry in zip(keys, outcome.entries, strict=False):
@@ -57,7 +58,7 @@ class Plan:
             fp = self.settings.fingerprint(_size_of(entry.size, self.settings))
             self.state.put(
                 key,
-                Record(rel, os.path.abspath(outcome.source), fp, st.st_mtime_ns,
+                Record(rel, absolute, fp, st.st_mtime_ns,
                        st.st_size, entry.width, entry.height),
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
@@ -130,23 +131,27 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     )
     fingerprints = {size: settings.fingerprint(size) for size in settings.sizes}
 
+    # Per-size work done once, not once per file: the walk below is the whole
+    # cost of an unchanged rerun.
+    namers = [functools.partial(template.format, size=size.label, width=size.width or "",
+                                height=size.height or "") for size in settings.sizes]
+    plans = [(size, fingerprints[size], size.label) for size in settings.sizes]
     taken: set[str] = set()
     collisions: list[str] = []
     result = Plan(settings, [], [], collisions, state)
     for source in walk(arguments, selection, skip_dirs=[settings.output]):
-        folder, filename = posixpath.split(source.rel)
+        folder, _, filename = source.rel.rpartition("/")
         stem, ext = os.path.splitext(filename)
-        keys, renamed = _free_keys(template, folder, stem, ext, settings.sizes, taken)
-        taken.update(k.casefold() for k in keys)
+        keys, renamed = _free_keys(namers, folder, stem, ext, taken)
         if renamed:
             collisions.append(
                 f"{source.path}: its thumbnail name is taken by another source; "
                 f"named {keys[0]!r} instead"
             )
         pending = []
-        for size, key in zip(settings.sizes, keys, strict=False):
+        for (size, fingerprint, label), key in zip(plans, keys, strict=True):
             done = None if settings.force else _up_to_date(
-                state.get(key), source, size, fingerprints[size], settings.output
+                state.get(key), source, label, fingerprint, settings.output
             )
             if done is not None:
                 result.skipped.append(done)
@@ -154,36 +159,44 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
                 pending.append((size, key))
         if pending:
             # Keys in target order, so record() can zip them with the entries.
-            result._keys[source.path] = tuple(key for _, key in pending)
+            result._pending[source.path] = (source.absolute, tuple(key for _, key in pending))
             targets = tuple(
-                Target(size, os.path.join(settings.output, *key.split("/")))
+                Target(size, os.path.join(settings.output, _native(key)))
                 for size, key in pending
             )
             result.tasks.append(Task(source.path, targets, settings))
     return result
 
 
-def _keys_for(template, folder, stem, sizes) -> tuple[str, ...]:
-    return tuple(
-        posixpath.join(folder, _apply_template(template, stem, size)) for size in sizes
-    )
+def _keys_for(namers, folder: str, stem: str) -> tuple[str, ...]:
+    if folder:
+        return tuple(f"{folder}/{namer(stem=stem)}" for namer in namers)
+    return tuple(namer(stem=stem) for namer in namers)
 
 
-def _free_keys(template, folder, stem, ext, sizes, taken) -> tuple[tuple[str, ...], bool]:
+def _free_keys(namers, folder, stem, ext, taken: set[str]) -> tuple[tuple[str, ...], bool]:
     """The first candidate names not taken (case-insensitively, for macOS and
     Windows shares): the plain stem, then the stem with the source's extension
-    ("a-png"), then numbered ("a-png-2", ...). Also says whether it was renamed."""
+    ("a-png"), then numbered ("a-png-2", ...). Marks them taken; also says whether
+    the source was renamed."""
+    keys = _keys_for(namers, folder, stem)
+    folded = [k.casefold() for k in keys]
+    if not any(k in taken for k in folded):  # the usual case: the plain name is free
+        taken.update(folded)
+        return keys, False
     tag = f"{stem}-{ext.lstrip('.').lower()}" if ext else stem
-    candidates = itertools.chain([stem, tag], (f"{tag}-{n}" for n in range(2, 10_000)))
-    for n, candidate in enumerate(candidates):
-        keys = _keys_for(template, folder, candidate, sizes)
-        if not any(k.casefold() in taken for k in keys):
-            return keys, n > 0
+    candidates = itertools.chain([tag], (f"{tag}-{n}" for n in range(2, 10_000)))
+    for candidate in candidates:
+        keys = _keys_for(namers, folder, candidate)
+        folded = [k.casefold() for k in keys]
+        if not any(k in taken for k in folded):
+            taken.update(folded)
+            return keys, True
     raise ValueError(f"cannot find a free thumbnail name for {stem!r}")  # pragma: no cover
 
 
 def _up_to_date(
-    record: Record | None, source, size: Size, fingerprint: str, root: str
+    record: Record | None, source: Source, label: str, fingerprint: str, root: str
 ) -> Entry | None:
     """The skipped entry when the recorded thumbnail still stands, else None."""
     if (
@@ -191,18 +204,23 @@ def _up_to_date(
         or record.fingerprint != fingerprint
         or record.mtime_ns != source.stat.st_mtime_ns
         or record.size != source.stat.st_size
-        or record.source != os.path.abspath(source.path)
+        or record.source != source.absolute
     ):
         return None
-    output = os.path.join(root, *record.output.split("/"))
+    output = os.path.join(root, _native(record.output))
     st = _stat(output)
     if st is None:
         return None
-    ext = os.path.splitext(output)[1].lstrip(".").lower()
+    ext = output.rpartition(".")[2].lower()
     return Entry(
-        source.path, size.label, Status.SKIPPED, output,
+        source.path, label, Status.SKIPPED, output,
         {"jpg": "jpeg"}.get(ext, ext), record.width, record.height, st.st_size,
     )
+
+
+def _native(rel: str) -> str:
+    """A "/"-separated relative path (as stored) in this system's spelling."""
+    return rel if os.sep == "/" else rel.replace("/", os.sep)
 
 
 def _size_of(label: str, settings: Settings) -> Size:

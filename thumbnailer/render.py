@@ -19,7 +19,7 @@ import os
 import warnings
 from dataclasses import dataclass
 
-from PIL import Image, ImageCms, UnidentifiedImageError, features
+from PIL import Image, UnidentifiedImageError, features
 
 from .atomic import atomic_write
 from .spec import Entry, Fit, Format, Outcome, Settings, Size, Status, Target, Task
@@ -281,6 +281,8 @@ def _to_srgb(im: Image.Image, profile: bytes | None) -> Image.Image:
     if im.mode == "F":
         return im.point(lambda v: v * 255).convert("L")
     if profile and im.mode in ("RGB", "RGBA", "CMYK"):
+        from PIL import ImageCms  # loaded on the first tagged image, not at start-up
+
         out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
         try:
             return ImageCms.applyTransform(im, _transform(profile, im.mode, out_mode))
@@ -292,14 +294,18 @@ def _to_srgb(im: Image.Image, profile: bytes | None) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=16)
-def _transform(profile: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform:
+def _transform(profile: bytes, in_mode: str, out_mode: str):
     """Photos of one folder mostly share a profile: build each transform once."""
+    from PIL import ImageCms
+
     source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
     return ImageCms.buildTransform(source, _srgb(), in_mode, out_mode)
 
 
 @functools.lru_cache(maxsize=1)
-def _srgb() -> ImageCms.ImageCmsProfile:
+def _srgb():
+    from PIL import ImageCms
+
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 

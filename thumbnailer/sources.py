@@ -7,6 +7,7 @@ import os
 import stat as stat_module
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 #: Extensions walked by default: the common formats Pillow reads without plugins.
 #: (Explicitly named files are tried whatever their extension.)
@@ -16,13 +17,14 @@ IMAGE_EXTENSIONS = frozenset(
 )
 
 
-@dataclass(frozen=True)
-class Source:
-    """A file to thumbnail, and where it sits relative to the argument that found it."""
+class Source(NamedTuple):
+    """A file to thumbnail, and where it sits relative to the argument that found it.
+    (A tuple: the walk makes one per file, and it is the whole of a rerun's work.)"""
 
     path: str  # as the user would write it: the argument joined with the relative part
     rel: str  # relative to its root, "/"-separated; the output mirrors it
     stat: os.stat_result
+    absolute: str  # the path made absolute (not resolved: links stay links)
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,8 @@ def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
 
 
 def is_image_name(name: str) -> bool:
-    return os.path.splitext(name)[1].lower() in IMAGE_EXTENSIONS
+    dot = name.rfind(".")
+    return dot > 0 and name[dot:].lower() in IMAGE_EXTENSIONS
 
 
 def walk(
@@ -71,7 +74,7 @@ def walk(
             key = (st.st_dev, st.st_ino)
             if key not in seen_files:
                 seen_files.add(key)
-                yield Source(arg, os.path.basename(arg), st)
+                yield Source(arg, os.path.basename(arg), st, os.path.abspath(arg))
             continue
         for source in _walk_dir(arg, selection, skip, seen_dirs):
             key = (source.stat.st_dev, source.stat.st_ino)
@@ -81,6 +84,7 @@ def walk(
 
 
 def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
+    absolute_root = os.path.join(os.path.abspath(root), "")
     stack = [(root, "")]
     while stack:
         folder, rel_folder = stack.pop()
@@ -99,7 +103,7 @@ def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
             if not selection.hidden and name.startswith("."):
                 continue
             rel = f"{rel_folder}{name}"
-            if _matches(selection.exclude, name, rel):
+            if selection.exclude and _matches(selection.exclude, name, rel):
                 continue
             try:
                 if entry.is_dir(follow_symlinks=selection.follow_symlinks):
@@ -112,7 +116,7 @@ def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
                 st = entry.stat()
             except OSError:
                 continue  # vanished or a dangling link while we walked
-            yield Source(entry.path, rel, st)
+            yield Source(entry.path, rel, st, absolute_root + rel.replace("/", os.sep))
         # depth-first in name order: push reversed so the first name pops first
         stack.extend(reversed(subdirs))
 

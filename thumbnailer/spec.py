@@ -12,6 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 #: Bumped whenever render() would produce different bytes for the same settings,
 #: so that every existing thumbnail is regenerated once.
@@ -184,9 +185,9 @@ class Task:
     settings: Settings
 
 
-@dataclass(frozen=True)
-class Entry:
-    """The fate of one thumbnail: one row of the manifest."""
+class Entry(NamedTuple):
+    """The fate of one thumbnail: one row of the manifest. (A tuple: a rerun of a
+    large library makes one per photo and size.)"""
 
     source: str
     size: str
@@ -199,7 +200,7 @@ class Entry:
     error: str | None = None
 
     def as_dict(self) -> dict:
-        d = dataclasses.asdict(self)
+        d = self._asdict()
         d["status"] = self.status.value
         return d
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import astuple, dataclass
+from typing import NamedTuple
 
 from .atomic import atomic_write
 
@@ -18,8 +18,9 @@ STATE_NAME = ".thumbnailer-state.json"
 STATE_VERSION = 1
 
 
-@dataclass(frozen=True)
-class Record:
+class Record(NamedTuple):
+    """A tuple, not a dataclass: a 100,000-photo library loads 100,000 of them."""
+
     output: str  # relative to the output root, "/"-separated, with extension
     source: str  # absolute path of the source it was made from
     fingerprint: str  # Settings.fingerprint(size) when it was made
@@ -51,7 +52,7 @@ class State:
                 data = json.load(f)
             if data.get("version") != STATE_VERSION:
                 return cls(root)
-            records = {key: Record(*row) for key, row in data["records"].items()}
+            records = {key: Record._make(row) for key, row in data["records"].items()}
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return cls(root)
         return cls(root, records)
@@ -74,7 +75,7 @@ class State:
             return
         data = {
             "version": STATE_VERSION,
-            "records": {k: list(astuple(r)) for k, r in sorted(self.records.items())},
+            "records": {k: list(r) for k, r in sorted(self.records.items())},
         }
         os.makedirs(self.root, exist_ok=True)
         with atomic_write(self.path) as f:
