@@ -6,19 +6,33 @@ The only module that imports click or tqdm, prints, or exits.
 from __future__ import annotations
 
 import contextlib
+import re
+import signal
 import sys
 import time
+from typing import ClassVar
 
 import click
 from PIL import ImageColor
 from tqdm import tqdm
 
 from . import __version__
-from .plan import Plan, plan
+from .lock import Locked, output_lock
+from .plan import Plan, check, plan
 from .render import failed_outcome, render, writable_formats
 from .report import ExitCode, Tally, failure_line, manifest, summary_line, write_manifest
 from .run import default_workers, interrupt, run_tasks
-from .spec import DEFAULT_MAX_PIXELS, Entry, Fit, Format, Settings, Status, parse_size
+from .spec import (
+    DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_PIXELS,
+    DEFAULT_TIMEOUT,
+    Entry,
+    Fit,
+    Format,
+    Settings,
+    Status,
+    parse_size,
+)
 
 EXAMPLES = """\b
 Examples:
@@ -30,7 +44,8 @@ Examples:
 \b
 Every option can also be set as THUMBNAILER_<OPTION>, e.g. THUMBNAILER_WORKERS=4,
 THUMBNAILER_SIZE="256 1024" (repeatable options split on spaces).
-Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 130 interrupted.
+Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 3 stopped early (output disk full
+or read-only), 75 output folder in use by another run, 130 interrupted, 143 terminated.
 """
 
 
@@ -42,6 +57,23 @@ class SizeType(click.ParamType):
             return parse_size(value) if isinstance(value, str) else value
         except ValueError as e:
             self.fail(str(e), param, ctx)
+
+
+class ByteSize(click.ParamType):
+    """A byte count: 1048576, 512K, 100M, 1G (powers of 1024)."""
+
+    name = "BYTES"
+    units: ClassVar[dict[str, int]] = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
+                                       "T": 1 << 40}
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, int):
+            return value
+        m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", str(value), re.IGNORECASE)
+        if not m or int(m.group(1)) < 1:
+            self.fail(f"{value!r} is not a size in bytes: use 1048576, 512K, 100M or 1G",
+                      param, ctx)
+        return int(m.group(1)) * self.units[m.group(2).upper()]
 
 
 class ColorType(click.ParamType):
@@ -102,6 +134,10 @@ def _check_format(ctx, param, value: str) -> Format:
               help="Flattens transparency for JPEG, and fills pad's margins.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
               help="Refuse larger images before decoding them (decompression bombs).")
+@click.option("--max-file-size", type=ByteSize(), default=DEFAULT_MAX_FILE_SIZE,
+              show_default="1G", help="Refuse larger source files before opening them.")
+@click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
+              metavar="SECONDS", help="Stop and fail an image that takes longer; 0: no limit.")
 @click.option("--keep-metadata", is_flag=True,
               help="Keep EXIF (orientation reset to upright); by default it is stripped.")
 @click.option("--name", metavar="TEMPLATE",
@@ -119,6 +155,9 @@ def _check_format(ctx, param, value: str) -> Format:
 @click.option("--force", is_flag=True, help="Regenerate even what is up to date.")
 @click.option("-n", "--dry-run", is_flag=True,
               help="Print what would be made (stdout); write nothing.")
+@click.option("--wait", is_flag=True,
+              help="If another run is using the output folder, wait for it instead of "
+                   "exiting with code 75.")
 @click.option("-v", "--verbose", is_flag=True, help="Also a line per thumbnail made or skipped.")
 @click.option("--quiet", is_flag=True, help="Print only failures.")
 @click.option("--progress/--no-progress", default=None, show_default="on when stderr is a terminal",
@@ -126,20 +165,48 @@ def _check_format(ctx, param, value: str) -> Format:
 @click.version_option(__version__, "-V", "--version", prog_name="thumbnailer")
 def main(sources: tuple[str, ...], **opts) -> None:
     """Make thumbnails of every image in SOURCE (files and folders, walked recursively)."""
+    started = time.monotonic()
     try:
         settings = Settings(
             output=opts["output"], sizes=tuple(opts["size"]), format=opts["format"],
             quality=opts["quality"], fit=Fit(opts["fit"]), upscale=opts["upscale"],
             background=opts["background"], keep_metadata=opts["keep_metadata"],
-            max_pixels=opts["max_pixels"], name=opts["name"], include=opts["include"],
+            max_pixels=opts["max_pixels"], max_file_size=opts["max_file_size"],
+            timeout=opts["timeout"] or None, name=opts["name"], include=opts["include"],
             exclude=opts["exclude"], hidden=opts["hidden"],
             follow_symlinks=opts["follow_symlinks"], force=opts["force"],
         )
-        started = time.monotonic()
-        job = plan(sources, settings)
+        check(sources, settings)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
-    sys.exit(_execute(job, sources, started, opts))
+    if opts["dry_run"]:  # reads only: no lock, no output folder made
+        sys.exit(_execute(plan(sources, settings), sources, started, opts))
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        with output_lock(settings.output, wait=opts["wait"]):
+            code = _execute(plan(sources, settings), sources, started, opts)
+    except Locked as e:
+        _say(f"thumbnailer: {e}")
+        code = ExitCode.LOCKED
+    except OSError as e:  # the output folder cannot be made or locked
+        _say(f"thumbnailer: cannot use the output folder {settings.output}: "
+             f"{e.strerror or e}")
+        code = ExitCode.HALTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    sys.exit(code)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, taken the same way as Ctrl-C."""
+
+
+class _Halt(KeyboardInterrupt):
+    """The run cannot usefully go on (disk full, read-only output): stop like Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated()
 
 
 def _say(message: str, *, err: bool = True) -> None:
@@ -185,19 +252,32 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
                     _say(f"created: {entry.output} ({entry.width}x{entry.height}, "
                          f"{entry.bytes} bytes)")
 
-    results = run_tasks(render, job.tasks, opts["workers"], on_crash=failed_outcome)
+    timeout = job.settings.timeout
+    results = run_tasks(render, job.tasks, opts["workers"], on_crash=failed_outcome,
+                        hard_timeout=timeout * 2 + 10 if timeout else None)
+    stop: KeyboardInterrupt | None = None
+    done = 0
     with bar, contextlib.closing(results):
         try:
             for outcome in results:
                 take(outcome)
-        except KeyboardInterrupt:
-            with contextlib.suppress(KeyboardInterrupt):  # a second Ctrl-C: stop waiting
+                done += 1
+                if outcome.halt:
+                    raise _Halt(outcome.halt)
+        except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, or a halt
+            stop = e
+            with contextlib.suppress(KeyboardInterrupt):  # a second one: stop waiting
                 for outcome in interrupt(results):
                     take(outcome)
-            job.save()
-            _say("interrupted: pending images cancelled; what was made is kept, "
-                 "and the next run finishes the job")
-            return ExitCode.INTERRUPTED
+                    done += 1
+    job.save()
+    if stop is not None and not isinstance(stop, _Halt):
+        what = "terminated (SIGTERM)" if isinstance(stop, _Terminated) else "interrupted"
+        _say(f"{what}: pending images cancelled; what was made is kept, "
+             "and the next run finishes the job")
+        return ExitCode.TERMINATED if isinstance(stop, _Terminated) else ExitCode.INTERRUPTED
+    if stop is not None:
+        _say(f"stopping early: {stop}; {len(job.tasks) - done} images were not attempted")
     job.save()
     seconds = time.monotonic() - started
     if opts["manifest"]:
@@ -206,7 +286,7 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
         write_manifest(opts["manifest"], data)
     if not quiet:
         _say(summary_line(tally.counts, seconds))
-    return tally.exit_code
+    return ExitCode.HALTED if stop is not None else tally.exit_code
 
 
 def _planned(source, target) -> Entry:

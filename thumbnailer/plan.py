@@ -46,10 +46,9 @@ class Plan:
         """Note what a task made in the state; failures are forgotten, never up to date."""
         absolute, keys = self._pending[outcome.source]
         root = self.settings.output
-        st = _stat(outcome.source)
-        for key, entry in zip(keys, outcome.entries, strict=False):
+        for key, entry in zip(keys, outcome.entries, strict=True):
             old = self.state.get(key)
-            if entry.status is not Status.CREATED or st is None:
+            if entry.status is not Status.CREATED or outcome.signature is None:
                 self.state.drop(key)
                 continue
             rel = _rel(entry.output, root)
@@ -58,8 +57,7 @@ class Plan:
             fp = self.settings.fingerprint(_size_of(entry.size, self.settings))
             self.state.put(
                 key,
-                Record(rel, absolute, fp, st.st_mtime_ns,
-                       st.st_size, entry.width, entry.height),
+                Record(rel, absolute, fp, *outcome.signature, entry.width, entry.height),
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
             self.save()
@@ -116,15 +114,20 @@ def check_output(arguments: Sequence[str], output: str) -> None:
             )
 
 
+def check(arguments: Sequence[str], settings: Settings) -> None:
+    """Everything that makes a job impossible, found before anything is touched."""
+    check_template(settings.name_template, settings.sizes)
+    check_output(arguments, settings.output)
+
+
 def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     """Walk the sources, name every thumbnail, and keep only those not up to date.
 
     Raises ValueError for a job that cannot be run at all (see check_output and
     check_template); per-file problems are left for render to report.
     """
+    check(arguments, settings)
     template = settings.name_template
-    check_template(template, settings.sizes)
-    check_output(arguments, settings.output)
     state = State.load(settings.output)
     selection = Selection(
         settings.include, settings.exclude, settings.hidden, settings.follow_symlinks

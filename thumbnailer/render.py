@@ -12,10 +12,13 @@ colour to sRGB -> pad -> alpha -> atomic save.
 
 from __future__ import annotations
 
+import errno
 import functools
 import io
 import math
 import os
+import signal
+import threading
 import warnings
 from dataclasses import dataclass
 
@@ -108,13 +111,14 @@ def _scaled(w: int, h: int, scale: float, upscale: bool) -> tuple[int, int]:
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _time_limit(task.settings.timeout):
             # Pillow warns about odd files (EXIF, palettes, sizes): workers never
             # print, and every real problem is raised and reported below.
             warnings.simplefilter("ignore")
-            entries = _render(task)
+            signature, entries, halt = _render(task)
         # A write can fail for one size and not another; the first reason stands for the source.
-        return Outcome(task.source, entries, next((e.error for e in entries if e.error), None))
+        error = next((e.error for e in entries if e.error), None)
+        return Outcome(task.source, entries, error, signature, halt)
     except Exception as exc:
         return failed_outcome(task, describe(exc))
 
@@ -155,10 +159,15 @@ def describe(exc: BaseException) -> str:
     return f"unexpected error ({type(exc).__name__}: {exc})"
 
 
-def _render(task: Task) -> tuple[Entry, ...]:
+def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
     s = task.settings
-    if os.stat(task.source).st_size == 0:
+    st = os.stat(task.source)
+    if st.st_size == 0:
         raise RenderError("empty file (0 bytes)")
+    if st.st_size > s.max_file_size:
+        raise RenderError(
+            f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
+        )
     with _pillow_limit_off():
         im = Image.open(task.source)
     with im:
@@ -183,10 +192,43 @@ def _render(task: Task) -> tuple[Entry, ...]:
             small = im.resize(geo.resize, Image.Resampling.LANCZOS, box=crop,
                               reducing_gap=REDUCING_GAP)
             made.append(_finish(small, orientation, profile, geo, s))
-    return tuple(
-        _save(task.source, target, small, fmt, profile, exif, s)
-        for target, (small, fmt) in zip(task.targets, made, strict=False)
-    )
+    entries, halt = [], None
+    for target, (small, fmt) in zip(task.targets, made, strict=True):
+        if halt:  # no point trying the other sizes on a full or read-only disk
+            entries.append(Entry(task.source, target.size.label, Status.FAILED, error=halt))
+            continue
+        entry, halt = _save(task.source, target, small, fmt, profile, exif, s)
+        entries.append(entry)
+    return (st.st_mtime_ns, st.st_size), tuple(entries), halt
+
+
+class _time_limit:
+    """Stop this image after ``seconds``: SIGALRM raises RenderError in the middle
+    of the work. Pillow decodes in a Python loop over chunks, so the alarm lands
+    between chunks rather than waiting for the whole decode. Signals only reach the
+    main thread, so elsewhere (a thread pool) this does nothing; the executor's
+    hard limit (run.py) is the backstop for both."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds
+        self.armed = (
+            bool(seconds)
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+
+    def __enter__(self) -> None:
+        if self.armed:
+            self.previous = signal.signal(signal.SIGALRM, self._expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+    def _expire(self, signum, frame) -> None:
+        raise RenderError(f"took longer than {self.seconds:g} s (--timeout)")
 
 
 class _pillow_limit_off:
@@ -309,7 +351,13 @@ def _srgb():
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
-def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings) -> Entry:
+#: Write errors that will hit every other image too: stop the run instead of
+#: failing 100,000 images one by one.
+_HALTING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
+
+
+def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings):
+    """Encode and write one thumbnail; returns (entry, reason to halt the run or None)."""
     output = f"{target.stem}.{fmt.extension}"
     params: dict = {}
     if fmt is Format.JPEG:
@@ -332,6 +380,8 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings) -
             nbytes = f.tell()
     except OSError as e:
         reason = f"cannot write {output}: {e.strerror or e}"
-        return Entry(source, target.size.label, Status.FAILED, error=reason)
-    return Entry(source, target.size.label, Status.CREATED, output, fmt.value,
-                 im.width, im.height, nbytes)
+        halt = reason if e.errno in _HALTING else None
+        return Entry(source, target.size.label, Status.FAILED, error=reason), halt
+    entry = Entry(source, target.size.label, Status.CREATED, output, fmt.value,
+                  im.width, im.height, nbytes)
+    return entry, None

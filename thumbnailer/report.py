@@ -18,7 +18,10 @@ class ExitCode(enum.IntEnum):
     OK = 0  # nothing failed (skips are fine)
     FAILED = 1  # some inputs failed, the rest were done
     USAGE = 2  # bad options or arguments: nothing was done
+    HALTED = 3  # stopped early: the output disk is full, read-only or unusable
+    LOCKED = 75  # another run holds the output folder (EX_TEMPFAIL: try again later)
     INTERRUPTED = 130  # Ctrl-C: pending work cancelled, nothing half-written
+    TERMINATED = 143  # SIGTERM (cron, systemd): as Ctrl-C
 
 
 class Tally:

@@ -13,6 +13,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, TypeVar
 
@@ -49,9 +50,11 @@ def _context():
     return multiprocessing.get_context()
 
 
-def process_pool(workers: int, lifeline=None) -> ProcessPoolExecutor:
-    """A pool whose workers ignore Ctrl-C (the parent alone decides how to stop)
-    and exit by themselves if the parent dies (``lifeline``, see run_tasks).
+def process_pool(workers: int, lifeline=None, hard_timeout: float | None = None
+                 ) -> ProcessPoolExecutor:
+    """A pool whose workers ignore Ctrl-C and SIGTERM (the parent alone decides
+    how to stop), exit by themselves if the parent dies (``lifeline``, see
+    run_tasks), and kill themselves if one task outlives ``hard_timeout``.
 
     The parent must have no other threads when the pool starts (fork copies only
     the calling thread): the CLI turns off tqdm's monitor thread for this reason.
@@ -59,11 +62,16 @@ def process_pool(workers: int, lifeline=None) -> ProcessPoolExecutor:
     from concurrent.futures import ProcessPoolExecutor
 
     return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_setup,
-                               initargs=(lifeline,))
+                               initargs=(lifeline, hard_timeout))
 
 
-def _worker_setup(lifeline=None) -> None:
+def _worker_setup(lifeline=None, hard_timeout: float | None = None) -> None:
+    # systemd and cron stop a job by signalling its whole process group: the
+    # parent handles that and stops the workers in order, so they ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if hard_timeout:
+        threading.Thread(target=_kill_when_stuck, args=(hard_timeout,), daemon=True).start()
     if lifeline is not None:
         reader, writer = lifeline
         writer.close()  # a forked worker holds a copy of the parent's end: drop it
@@ -82,6 +90,30 @@ def _exit_with_parent(lifeline) -> None:
     os._exit(1)
 
 
+#: When the task in hand started (monotonic seconds), 0 when idle; per worker process.
+_started = 0.0
+
+
+def _timed(fn, task):
+    """Runs in the worker: note the start, so _kill_when_stuck can see a stuck task."""
+    global _started
+    _started = time.monotonic()
+    try:
+        return fn(task)
+    finally:
+        _started = 0.0
+
+
+def _kill_when_stuck(limit: float) -> None:
+    """The backstop for a task stuck where nothing else can stop it (inside one long
+    C call): kill this worker. The parent sees a broken pool, re-runs the suspects
+    one by one under the same limit, and the stuck one is failed with a reason."""
+    while True:
+        time.sleep(min(1.0, limit / 4))
+        if _started and time.monotonic() - _started > limit:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+
 def run_tasks(
     fn: Callable[[T], R],
     tasks: Iterable[T],
@@ -89,6 +121,7 @@ def run_tasks(
     *,
     on_crash: Callable[[T, str], R],
     executor_factory: Callable[[], Executor] | None = None,
+    hard_timeout: float | None = None,
 ) -> Iterator[R]:
     """Yield ``fn(task)`` for every task, in the order they finish.
 
@@ -96,6 +129,8 @@ def run_tasks(
     If a worker process dies, the tasks it may have been running are re-run one
     at a time in a child of their own; the one that kills its child again gets
     ``on_crash(task, reason)`` as its result, and the run goes on with a new pool.
+    On the process pool, a task running longer than ``hard_timeout`` seconds is
+    treated the same way (its worker kills itself).
     On Ctrl-C, pending tasks are cancelled and running ones finish: their results
     are still yielded, then KeyboardInterrupt is raised. A consumer interrupted
     in its own code gets the same by throwing the interrupt in (see ``interrupt``).
@@ -105,7 +140,8 @@ def run_tasks(
             yield fn(task)
         return
     lifeline, keep_alive = _context().Pipe(duplex=False)
-    make = executor_factory or (lambda: process_pool(workers, (lifeline, keep_alive)))
+    make = executor_factory or (
+        lambda: process_pool(workers, (lifeline, keep_alive), hard_timeout))
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
     todo = iter(tasks)
     try:
@@ -114,7 +150,7 @@ def run_tasks(
             if not suspects:
                 return
             for task in suspects:
-                yield _run_isolated(fn, task, on_crash)
+                yield _run_isolated(fn, task, on_crash, hard_timeout)
     finally:
         keep_alive.close()
         lifeline.close()
@@ -180,21 +216,25 @@ def _top_up(executor, fn, todo, in_flight, window) -> None:
         task = next(todo, _DONE)
         if task is _DONE:
             return
-        in_flight[executor.submit(fn, task)] = task
+        in_flight[executor.submit(_timed, fn, task)] = task
 
 
 _DONE = object()
 
 
-def _run_isolated(fn, task, on_crash):
+def _run_isolated(fn, task, on_crash, hard_timeout=None):
     """Run one task in a child process of its own, to learn whether it is the one
-    that kills its worker."""
+    that kills its worker (or outlives the time limit)."""
     ctx = _context()
     receive, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_child, args=(fn, task, send), daemon=True)
     child.start()
     send.close()
     try:
+        if not receive.poll(hard_timeout):
+            child.kill()
+            child.join()
+            return on_crash(task, f"took longer than {hard_timeout:g} s and was stopped")
         result = receive.recv()
     except EOFError:
         child.join()

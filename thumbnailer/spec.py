@@ -22,6 +22,14 @@ RENDER_VERSION = 2
 #: about 16000 x 11000 through, refuses decompression bombs before decoding.
 DEFAULT_MAX_PIXELS = 178_956_970
 
+#: Source files larger than this are refused before they are opened. 1 GiB lets
+#: any camera file and most scans through.
+DEFAULT_MAX_FILE_SIZE = 1 << 30
+
+#: Seconds one image may take before it is stopped and recorded as failed: far
+#: above what any real image needs (a 179 MP PNG takes a few seconds).
+DEFAULT_TIMEOUT = 120.0
+
 #: Largest side a thumbnail may ask for; anything bigger is a typo, not a thumbnail.
 MAX_SIDE = 16384
 
@@ -117,6 +125,9 @@ class Settings:
     background: tuple[int, int, int, int] = field(default=(255, 255, 255, 255), metadata=_SHAPES)
     keep_metadata: bool = field(default=False, metadata=_SHAPES)
     max_pixels: int = DEFAULT_MAX_PIXELS
+    max_file_size: int = DEFAULT_MAX_FILE_SIZE
+    #: Seconds one image may take; None for no limit.
+    timeout: float | None = DEFAULT_TIMEOUT
     #: Output name without extension; fields {stem}, {size}, {width}, {height}, {ext}.
     #: None means "{stem}" for one size and "{stem}_{size}" for several.
     name: str | None = None
@@ -133,8 +144,10 @@ class Settings:
             raise ValueError("the same size is given twice")
         if not 1 <= self.quality <= 100:
             raise ValueError("quality must be between 1 and 100")
-        if self.max_pixels < 1:
-            raise ValueError("max_pixels must be positive")
+        if self.max_pixels < 1 or self.max_file_size < 1:
+            raise ValueError("max_pixels and max_file_size must be positive")
+        if self.timeout is not None and self.timeout <= 0:
+            raise ValueError("timeout must be positive (None for no limit)")
         if len(self.background) != 4:
             raise ValueError("background must be an RGBA tuple")
 
@@ -213,6 +226,13 @@ class Outcome:
     source: str
     entries: tuple[Entry, ...]
     error: str | None = None
+    #: (mtime_ns, size) of the source as stat'ed *before* it was read: what the
+    #: thumbnails were made from. Recorded for the up-to-date check, so a source
+    #: that changes while it is being read is made again next time.
+    signature: tuple[int, int] | None = None
+    #: Set when the run cannot usefully go on (the output disk is full or became
+    #: read-only): the reason, worded for a person.
+    halt: str | None = None
 
     @property
     def failed(self) -> bool:
