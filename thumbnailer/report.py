@@ -71,5 +71,12 @@ def manifest(entries: Sequence[Entry], seconds: float, size_order: Sequence[str]
 
 
 def write_manifest(path: str, data: dict) -> None:
+    """UTF-8 JSON; a file name that is not valid UTF-8 (Linux allows any bytes) is
+    written with \\u escapes instead, which json.loads and os.fsencode turn back
+    into the exact bytes."""
+    try:
+        text = json.dumps(data, indent=2, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        text = json.dumps(data, indent=2).encode()
     with atomic_write(path) as f:
-        f.write(json.dumps(data, indent=2, ensure_ascii=False).encode() + b"\n")
+        f.write(text + b"\n")

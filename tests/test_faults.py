@@ -1,0 +1,279 @@
+"""Faults a run must survive: each says what went wrong, loses nothing, and stops
+or goes on as it should."""
+
+import errno
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from helpers import image_files, photo, temp_leftovers
+from PIL import Image
+
+from thumbnailer import cli
+from thumbnailer.plan import plan
+from thumbnailer.render import render
+from thumbnailer.run import run_tasks
+from thumbnailer.spec import Format, Settings, Size, Target, Task
+
+HOLD_LOCK = """
+import sys, time
+from thumbnailer.lock import output_lock
+with output_lock(sys.argv[1]):
+    print("held", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.fixture
+def photos(tmp_path):
+    src = tmp_path / "photos"
+    for i in range(8):
+        photo(src / f"p{i}.jpg", (300, 200), seed=i)
+    return src
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli.main, [str(a) for a in args])
+
+
+# --- the output disk -------------------------------------------------------------
+
+def failing_save(errno_value, after):
+    """Image.save that fails with errno_value from the (after+1)-th call on."""
+    original = Image.Image.save
+    calls = []
+
+    def save(self, fp, *args, **kwargs):
+        calls.append(1)
+        if len(calls) > after:
+            raise OSError(errno_value, os.strerror(errno_value))
+        return original(self, fp, *args, **kwargs)
+
+    return save, calls
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS])
+def test_a_full_or_read_only_disk_stops_the_run_early(tmp_path, photos, monkeypatch, code):
+    save, calls = failing_save(code, after=2)
+    monkeypatch.setattr(Image.Image, "save", save)
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "-w", "1")
+    assert result.exit_code == 3
+    assert len(calls) == 3  # two made, one failed, then it stopped: not 8 attempts
+    assert "stopping early: cannot write" in result.stderr
+    assert os.strerror(code) in result.stderr
+    assert "5 images were not attempted" in result.stderr
+    assert len(image_files(out)) == 2
+    assert temp_leftovers(out) == []
+
+
+def test_a_write_error_on_one_file_does_not_stop_the_run(tmp_path, photos, monkeypatch):
+    save, _ = failing_save(errno.EACCES, after=7)
+    monkeypatch.setattr(Image.Image, "save", save)
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 1
+    assert "7 created, 0 skipped, 1 failed" in result.stderr
+
+
+def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path, photos):
+    (tmp_path / "file").write_text("not a folder")
+    result = invoke(photos, "-o", tmp_path / "file" / "out")
+    assert result.exit_code == 3
+    assert "cannot use the output folder" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_an_output_folder_removed_during_the_run_is_made_again(tmp_path, photos):
+    settings = Settings(output=str(tmp_path / "out"))
+    job = plan([str(photos)], settings)
+    first, *rest = job.tasks
+    render(first)
+    shutil.rmtree(tmp_path / "out")
+    assert all(not render(task).failed for task in rest)
+
+
+# --- limits ------------------------------------------------------------------------
+
+def test_max_file_size_refuses_before_opening(tmp_path, photos):
+    big = photo(photos / "big.png", (600, 600), seed=9)
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--max-file-size", "50K")
+    assert result.exit_code == 1
+    assert f"{big}: " in result.stderr and "over the limit of 51,200 (--max-file-size)" \
+        in result.stderr
+
+
+@pytest.mark.parametrize("text", ["0", "12X", "-1", "1.5G"])
+def test_max_file_size_needs_a_byte_count(tmp_path, photos, text):
+    result = invoke(photos, "-o", tmp_path / "out", "--max-file-size", text)
+    assert result.exit_code == 2 and "not a size in bytes" in result.stderr
+
+
+def noise_png(path, side=3000):
+    """Noise: to encode it as an optimised 3000 px PNG takes about 1.5 s here, far
+    over the 0.2 s limit the tests set, and far over what any other test image
+    takes (their first image in a fresh worker, which imports Pillow's plugins,
+    stays under 0.1 s)."""
+    Image.frombytes("RGB", (side, side), os.urandom(side * side * 3)).save(
+        path, compress_level=1)
+    return path
+
+
+def test_timeout_stops_a_slow_image_in_process(tmp_path):
+    src = noise_png(tmp_path / "slow.png")
+    task = Task(str(src), (Target(Size(3000, 3000), str(tmp_path / "out" / "slow")),),
+                Settings(timeout=0.2, format=Format.PNG))
+    started = time.monotonic()
+    outcome = render(task)
+    assert outcome.failed and outcome.error == "took longer than 0.2 s (--timeout)"
+    assert time.monotonic() - started < 2
+    assert temp_leftovers(tmp_path) == []
+
+
+def test_timeout_through_the_pool_fails_only_the_slow_image(tmp_path, photos):
+    noise_png(photos / "slow.png")
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "2", "--timeout", "0.2",
+                    "-s", "3000", "-f", "png")
+    assert result.exit_code == 1
+    assert "slow.png: took longer than 0.2 s (--timeout)" in result.stderr
+    assert "8 created, 0 skipped, 1 failed" in result.stderr
+
+
+def sleep_in_c(task):
+    """Stuck where no Python signal handler runs: a blocking C call with SIGALRM masked."""
+    if task == 3:
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(60)
+    return task
+
+
+def gave_up(task, reason):
+    return ("gave up", task, reason)
+
+
+def test_the_hard_limit_stops_a_task_nothing_else_can(tmp_path):
+    started = time.monotonic()
+    results = list(run_tasks(sleep_in_c, range(6), 2, on_crash=gave_up, hard_timeout=1))
+    assert time.monotonic() - started < 20
+    stuck = [r for r in results if isinstance(r, tuple)]
+    assert stuck == [("gave up", 3, "took longer than 1 s and was stopped")]
+    assert sorted(r for r in results if not isinstance(r, tuple)) == [0, 1, 2, 4, 5]
+
+
+# --- sources that change under us ----------------------------------------------------
+
+def test_a_source_changed_while_it_was_read_is_made_again(tmp_path, photos):
+    settings = Settings(output=str(tmp_path / "out"))
+    job = plan([str(photos)], settings)
+    outcomes = [render(task) for task in job.tasks]
+    time.sleep(0.01)
+    photo(photos / "p0.jpg", (300, 200), seed=99)  # changed after it was read
+    for outcome in outcomes:
+        job.record(outcome)
+    job.save()
+    again = plan([str(photos)], settings)
+    assert [t.source for t in again.tasks] == [str(photos / "p0.jpg")]
+
+
+def test_a_source_that_vanishes_or_is_truncated_mid_run_is_one_failure(tmp_path, photos):
+    settings = Settings(output=str(tmp_path / "out"))
+    job = plan([str(photos)], settings)
+    os.unlink(photos / "p1.jpg")
+    data = (photos / "p2.jpg").read_bytes()
+    (photos / "p2.jpg").write_bytes(data[: len(data) // 3])
+    outcomes = {o.source: o for o in (render(t) for t in job.tasks)}
+    assert outcomes[str(photos / "p1.jpg")].error == "the file disappeared before it could be read"
+    assert outcomes[str(photos / "p2.jpg")].error.startswith("truncated image data")
+    assert sum(not o.failed for o in outcomes.values()) == 6
+
+
+# --- overlapping runs and signals ------------------------------------------------------
+
+def test_a_second_run_on_the_same_output_exits_75(tmp_path, photos):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        result = invoke(photos, "-o", out, "-w", "1")
+        assert result.exit_code == 75
+        assert f"another thumbnailer run is using {out}" in result.stderr
+        assert image_files(out) == []
+    finally:
+        holder.kill()
+        holder.wait()
+    assert invoke(photos, "-o", out, "-w", "1").exit_code == 0  # the kill freed it
+
+
+def test_wait_runs_after_the_other_run(tmp_path, photos):
+    out = tmp_path / "out"
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)],
+                              stdout=subprocess.PIPE, text=True)
+    assert holder.stdout.readline().strip() == "held"
+    run = subprocess.Popen([sys.executable, "-m", "thumbnailer", str(photos), "-o", str(out),
+                            "--wait", "-w", "1"], stderr=subprocess.PIPE, text=True)
+    time.sleep(1)
+    assert run.poll() is None and image_files(out) == []  # still waiting
+    holder.kill()
+    holder.wait()
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 0 and err.startswith("8 created")
+
+
+def test_sigterm_stops_cleanly_with_143(tmp_path):
+    src = tmp_path / "many"
+    src.mkdir()
+    noise_png(src / "000.png", side=2000)
+    for n in range(1, 40):
+        shutil.copyfile(src / "000.png", src / f"{n:03}.png")
+    out = tmp_path / "out"
+    run = subprocess.Popen([sys.executable, "-m", "thumbnailer", str(src), "-o", str(out),
+                            "-w", "2", "-s", "2000", "-f", "png"], stderr=subprocess.PIPE,
+                           text=True, start_new_session=True)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and image_files(out)):
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    os.killpg(run.pid, signal.SIGTERM)  # as systemd does: the whole process group
+    _, err = run.communicate(timeout=60)
+    assert run.returncode == 143
+    assert err.startswith("terminated (SIGTERM)")
+    assert temp_leftovers(out) == []
+    for path in image_files(out):
+        with Image.open(path) as im:
+            im.load()
+
+
+# --- names a shell would choke on ---------------------------------------------------
+
+def test_awkward_file_names(tmp_path):
+    src = tmp_path / "photos"
+    names = ["with space.jpg", "new\nline.jpg", "-leading-dash.jpg", "ünïcödé.jpg"]
+    for i, name in enumerate(names):
+        photo(src / name, (80, 60), seed=i)
+    raw = os.fsencode(src) + b"/bytes-\xff\xfe.jpg"  # not valid UTF-8
+    with open(raw, "wb") as f:
+        f.write((src / names[0]).read_bytes())
+    manifest = tmp_path / "m.json"
+    result = invoke(src, "-o", tmp_path / "out", "-w", "2", "--manifest", manifest)
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("5 created")
+    data = json.loads(manifest.read_text())
+    made = {os.fsencode(e["output"]) for e in data["entries"]}
+    assert os.fsencode(tmp_path / "out") + b"/bytes-\xff\xfe.jpg" in made
+    assert all(os.path.exists(e["output"]) for e in data["entries"])
+
+
+def test_very_deep_folders(tmp_path):
+    deep = tmp_path / "photos"
+    for i in range(60):
+        deep = deep / f"d{i}"
+    photo(deep / "deep.jpg", (50, 50))
+    result = invoke(tmp_path / "photos", "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 0
+    assert len(image_files(tmp_path / "out")) == 1
