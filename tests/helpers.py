@@ -140,7 +140,14 @@ def square(task: int) -> int:
 
 
 def square_or_die(task: int) -> int:
-    """Like square, but task 13 kills its own process, as a decoder segfault would."""
+    """Like square, but task 13 is killed as an out-of-memory kill would be."""
     if task == 13:
         os.kill(os.getpid(), signal.SIGKILL)
+    return task * task
+
+
+def square_or_segfault(task: int) -> int:
+    """Like square, but task 13 segfaults, as a broken decoder would."""
+    if task == 13:
+        os.kill(os.getpid(), signal.SIGSEGV)
     return task * task

@@ -2,6 +2,7 @@
 or goes on as it should."""
 
 import errno
+import io
 import json
 import os
 import shutil
@@ -13,7 +14,7 @@ import time
 import pytest
 from click.testing import CliRunner
 from helpers import image_files, photo, temp_leftovers
-from PIL import Image
+from PIL import Image, ImageCms
 
 from thumbnailer import cli
 from thumbnailer.plan import plan
@@ -163,6 +164,41 @@ def test_the_hard_limit_stops_a_task_nothing_else_can(tmp_path):
     stuck = [r for r in results if isinstance(r, tuple)]
     assert stuck == [("gave up", 3, "took longer than 1 s and was stopped")]
     assert sorted(r for r in results if not isinstance(r, tuple)) == [0, 1, 2, 4, 5]
+
+
+# --- absurd metadata ---------------------------------------------------------------
+
+def test_a_huge_exif_block_and_bogus_orientation(tmp_path):
+    exif = Image.Exif()
+    exif[0x0112] = 65535  # not an orientation
+    exif[0x010E] = "x" * 60_000  # ImageDescription filling the whole APP1 segment
+    src = tmp_path / "fat.jpg"
+    Image.new("RGB", (300, 200), "red").save(src, exif=exif.tobytes())
+    task = Task(str(src), (Target(Size(64, 64), str(tmp_path / "out" / "fat")),),
+                Settings(keep_metadata=True))
+    outcome = render(task)
+    assert not outcome.failed
+    with Image.open(outcome.entries[0].output) as thumb:
+        assert thumb.size == (64, 43)
+        assert thumb.getexif()[0x0112] == 1
+
+
+def test_a_large_garbage_icc_profile_is_ignored_and_a_metadata_bomb_refused(tmp_path):
+    def render_with_profile(name, profile):
+        src = tmp_path / name
+        Image.new("RGB", (200, 200), "blue").save(src, icc_profile=profile)
+        return render(Task(str(src), (Target(Size(64, 64), str(tmp_path / "out" / name)),),
+                           Settings()))
+
+    kept = render_with_profile("large.png", os.urandom(512 << 10))
+    assert not kept.failed  # the profile is ignored, the picture is kept
+    with Image.open(kept.entries[0].output) as thumb:
+        assert thumb.getpixel((5, 5))[2] > 200
+        profile = ImageCms.ImageCmsProfile(io.BytesIO(thumb.info["icc_profile"]))
+        assert "sRGB" in ImageCms.getProfileDescription(profile)  # ours, not the garbage
+    bomb = render_with_profile("bomb.png", bytes(64 << 20))  # 64 MB that zlib shrinks to 64 KB
+    assert bomb.error == ("refused: a metadata chunk (text or colour profile) is over "
+                          "Pillow's size limit")
 
 
 # --- sources that change under us ----------------------------------------------------

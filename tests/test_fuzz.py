@@ -21,8 +21,12 @@ from thumbnailer.render import render
 from thumbnailer.spec import Settings, Size, Status, Target, Task
 
 EXAMPLES = int(os.environ.get("THUMBNAILER_FUZZ_EXAMPLES", "300"))
-FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
-           "TIFF": ".tif"}
+Image.init()
+#: Every format the walk picks up by default that this Pillow can also write (for seeds).
+FORMATS = {fmt: ext for fmt, ext in {
+    "JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "WEBP": ".webp", "BMP": ".bmp",
+    "TIFF": ".tif", "AVIF": ".avif", "ICO": ".ico", "TGA": ".tga", "PPM": ".ppm", "QOI": ".qoi",
+}.items() if fmt in Image.SAVE}
 
 
 def _seed_image(fmt: str) -> bytes:

@@ -1,7 +1,8 @@
 import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
-from helpers import square, square_or_die
+import pytest
+from helpers import square, square_or_die, square_or_segfault
 
 from thumbnailer.run import default_workers, run_tasks
 
@@ -48,13 +49,15 @@ def test_results_stream_as_they_finish_not_all_at_the_end():
     assert len(consumed) == 3
 
 
-def test_a_task_that_kills_its_worker_fails_alone_and_the_run_goes_on():
-    results = list(run_tasks(square_or_die, range(30), 2, on_crash=crashed))
+@pytest.mark.parametrize("fn, signal_name", [(square_or_die, "SIGKILL"),
+                                             (square_or_segfault, "SIGSEGV")])
+def test_a_task_that_kills_its_worker_fails_alone_and_the_run_goes_on(fn, signal_name):
+    results = list(run_tasks(fn, range(30), 2, on_crash=crashed))
     assert len(results) == 30
     crashes = [r for r in results if isinstance(r, tuple)]
     assert len(crashes) == 1
     _, task, reason = crashes[0]
-    assert task == 13 and "SIGKILL" in reason
+    assert task == 13 and signal_name in reason
     assert sorted(r for r in results if not isinstance(r, tuple)) == sorted(
         n * n for n in range(30) if n != 13)
 

@@ -72,11 +72,17 @@ def test_symlinked_folders_are_followed_only_when_asked_and_loops_end(tmp_path):
     assert followed == ["a.jpg", "link/b.jpg"]
 
 
-def test_a_symlinked_file_is_a_source(tmp_path):
+def test_a_symlinked_file_is_followed_only_when_asked(tmp_path):
+    touch(tmp_path, "outside/secret.jpg", "photos/a.jpg")
+    os.symlink(tmp_path / "outside" / "secret.jpg", tmp_path / "photos" / "b.jpg")
+    assert rels([tmp_path / "photos"]) == ["a.jpg"]
+    assert rels([tmp_path / "photos"], Selection(follow_symlinks=True)) == ["a.jpg", "b.jpg"]
+
+
+def test_a_symlink_named_as_source_is_followed(tmp_path):
     touch(tmp_path, "real/a.jpg")
-    (tmp_path / "photos").mkdir()
-    os.symlink(tmp_path / "real" / "a.jpg", tmp_path / "photos" / "b.jpg")
-    assert rels([tmp_path / "photos"]) == ["b.jpg"]
+    os.symlink(tmp_path / "real", tmp_path / "link")
+    assert rels([tmp_path / "link"]) == ["a.jpg"]
 
 
 def test_a_dangling_symlink_is_passed_by(tmp_path):

@@ -149,7 +149,8 @@ def _check_format(ctx, param, value: str) -> Format:
               help="Skip files and folders matching (case-insensitive). Repeatable.")
 @click.option("--hidden", is_flag=True, help="Also walk hidden files and folders.")
 @click.option("--follow-symlinks", is_flag=True,
-              help="Walk into symlinked folders (each real folder once, loops are safe).")
+              help="Follow symlinks met on the walk, to files and folders (each real "
+                   "folder once, loops are safe).")
 @click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
               help="Write a JSON manifest of every thumbnail and the summary.")
 @click.option("--force", is_flag=True, help="Regenerate even what is up to date.")
@@ -277,7 +278,7 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
              "and the next run finishes the job")
         return ExitCode.TERMINATED if isinstance(stop, _Terminated) else ExitCode.INTERRUPTED
     if stop is not None:
-        _say(f"stopping early: {stop}; {len(job.tasks) - done} images were not attempted")
+        _say(f"stopping early: {stop}; {len(job.tasks) - done:,} images were not attempted")
     job.save()
     seconds = time.monotonic() - started
     if opts["manifest"]:

@@ -36,6 +36,8 @@ class Plan:
     #: source path -> (its absolute path, the state keys of its targets, in order)
     _pending: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
     _last_save: float = field(default_factory=time.monotonic, repr=False)
+    #: size label -> Settings.fingerprint(size), computed once
+    _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def total(self) -> int:
@@ -51,13 +53,13 @@ class Plan:
             if entry.status is not Status.CREATED or outcome.signature is None:
                 self.state.drop(key)
                 continue
-            rel = _rel(entry.output, root)
+            rel = key + os.path.splitext(entry.output)[1]  # the output is root/key.ext
             if old is not None and old.output != rel:
-                _remove_quietly(os.path.join(root, old.output))  # e.g. .jpg became .png
-            fp = self.settings.fingerprint(_size_of(entry.size, self.settings))
+                _remove_quietly(os.path.join(root, _native(old.output)))  # .jpg became .png
             self.state.put(
                 key,
-                Record(rel, absolute, fp, *outcome.signature, entry.width, entry.height),
+                Record(rel, absolute, self._fingerprints[entry.size], *outcome.signature,
+                       entry.width, entry.height),
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
             self.save()
@@ -142,6 +144,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     taken: set[str] = set()
     collisions: list[str] = []
     result = Plan(settings, [], [], collisions, state)
+    result._fingerprints = {size.label: fp for size, fp in fingerprints.items()}
     for source in walk(arguments, selection, skip_dirs=[settings.output]):
         folder, _, filename = source.rel.rpartition("/")
         stem, ext = os.path.splitext(filename)
@@ -224,14 +227,6 @@ def _up_to_date(
 def _native(rel: str) -> str:
     """A "/"-separated relative path (as stored) in this system's spelling."""
     return rel if os.sep == "/" else rel.replace("/", os.sep)
-
-
-def _size_of(label: str, settings: Settings) -> Size:
-    return next(s for s in settings.sizes if s.label == label)
-
-
-def _rel(path: str, root: str) -> str:
-    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 def _stat(path: str) -> os.stat_result | None:

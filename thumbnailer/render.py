@@ -152,6 +152,8 @@ def describe(exc: BaseException) -> str:
         return "permission denied"
     if isinstance(exc, MemoryError):
         return "out of memory while decoding"
+    if isinstance(exc, ValueError) and "MAX_TEXT_CHUNK" in str(exc):
+        return "refused: a metadata chunk (text or colour profile) is over Pillow's size limit"
     if isinstance(exc, OSError) and "truncated" in str(exc):
         return f"truncated image data ({exc})"
     if isinstance(exc, (OSError, ValueError, SyntaxError, EOFError)):

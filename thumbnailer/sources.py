@@ -60,9 +60,10 @@ def walk(
 ) -> Iterator[Source]:
     """Yield each source once, in a stable order (arguments in order, names sorted).
 
-    ``skip_dirs`` (the output folder) are never entered. Symlinked folders are only
-    entered with ``follow_symlinks``, and then each real folder at most once, so a
-    symlink loop ends.
+    ``skip_dirs`` (the output folder) are never entered. Symlinks met on the walk
+    (to files or folders) are only followed with ``follow_symlinks``, and then each
+    real folder is entered at most once, so a symlink loop ends. A SOURCE argument
+    that is itself a symlink is followed: the user named it.
     """
     skip = {_identity(d) for d in skip_dirs}
     skip.discard(None)
@@ -106,7 +107,9 @@ def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
             if selection.exclude and _matches(selection.exclude, name, rel):
                 continue
             try:
-                if entry.is_dir(follow_symlinks=selection.follow_symlinks):
+                if not selection.follow_symlinks and entry.is_symlink():
+                    continue  # it may point anywhere, even outside the source tree
+                if entry.is_dir():
                     subdirs.append((entry.path, rel + "/"))
                     continue
                 if not entry.is_file() or not is_image_name(name):
