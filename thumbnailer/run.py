@@ -56,9 +56,10 @@ def _context():
 
 def process_pool(workers: int, lifeline=None, hard_timeout: float | None = None
                  ) -> ProcessPoolExecutor:
-    """A pool whose workers ignore Ctrl-C and SIGTERM (the parent alone decides
-    how to stop), exit by themselves if the parent dies (``lifeline``, see
-    run_tasks), and kill themselves if one task outlives ``hard_timeout``.
+    """A pool whose workers ignore Ctrl-C (the parent alone decides how to stop),
+    take SIGTERM only between tasks, exit by themselves if the parent dies
+    (``lifeline``, see run_tasks), and kill themselves if one task outlives
+    ``hard_timeout``.
 
     The parent must have no other threads when the pool starts (fork copies only
     the calling thread): the CLI turns off tqdm's monitor thread for this reason.
@@ -70,10 +71,9 @@ def process_pool(workers: int, lifeline=None, hard_timeout: float | None = None
 
 
 def _worker_setup(lifeline=None, hard_timeout: float | None = None) -> None:
-    # systemd and cron stop a job by signalling its whole process group: the
-    # parent handles that and stops the workers in order, so they ignore it.
+    # Ctrl-C reaches the whole process group: the parent alone decides how to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, _stop_after_this_task)
     if hard_timeout:
         threading.Thread(target=_kill_when_stuck, args=(hard_timeout,), daemon=True).start()
     if lifeline is not None:
@@ -96,6 +96,19 @@ def _exit_with_parent(lifeline) -> None:
 
 #: When the task in hand started (monotonic seconds), 0 when idle; per worker process.
 _started = 0.0
+#: SIGTERM came while a task was running: leave as soon as it is done.
+_stop_requested = False
+
+
+def _stop_after_this_task(signum, frame) -> None:
+    """SIGTERM in a worker (systemd signals the whole group; Python 3.12+ terminates
+    the rest of a broken pool): leave now if idle, else after the image in hand, so
+    a write is never cut short. Its result is then not reported; the next run
+    redoes that image."""
+    global _stop_requested
+    if not _started:
+        os._exit(0)
+    _stop_requested = True
 
 
 def _timed(fn, task):
@@ -106,6 +119,8 @@ def _timed(fn, task):
         return fn(task)
     finally:
         _started = 0.0
+        if _stop_requested:
+            os._exit(0)
 
 
 def _kill_when_stuck(limit: float) -> None:
