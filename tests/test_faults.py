@@ -243,6 +243,7 @@ def test_a_second_run_on_the_same_output_exits_75(tmp_path, photos):
     finally:
         holder.kill()
         holder.wait()
+        holder.stdout.close()
     assert invoke(photos, "-o", out, "-w", "1").exit_code == 0  # the kill freed it
 
 
@@ -257,6 +258,7 @@ def test_wait_runs_after_the_other_run(tmp_path, photos):
     assert run.poll() is None and image_files(out) == []  # still waiting
     holder.kill()
     holder.wait()
+    holder.stdout.close()
     _, err = run.communicate(timeout=60)
     assert run.returncode == 0 and err.startswith("8 created")
 

@@ -56,6 +56,7 @@ def test_waiting_with_wait_true(tmp_path):
     with output_lock(str(tmp_path), wait=True):
         assert time.monotonic() - started >= 0.4
     holder.wait()
+    holder.stdout.close()
 
 
 def test_a_lock_left_by_a_killed_run_never_blocks(tmp_path):
@@ -67,6 +68,7 @@ def test_a_lock_left_by_a_killed_run_never_blocks(tmp_path):
             pass
     os.kill(holder.pid, signal.SIGKILL)
     holder.wait()
+    holder.stdout.close()
     assert (tmp_path / LOCK_NAME).exists()  # the file stays; the lock does not
     with output_lock(str(tmp_path)):
         pass

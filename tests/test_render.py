@@ -1,5 +1,6 @@
 import io
 import os
+from pathlib import Path
 
 import pytest
 from helpers import (
@@ -263,7 +264,7 @@ def test_the_same_input_gives_the_same_bytes(tmp_path):
     src = photo(tmp_path / "p.jpg", (800, 600))
     one = only_entry(render(task_for(src, tmp_path / "one")))
     two = only_entry(render(task_for(src, tmp_path / "two")))
-    assert open(one.output, "rb").read() == open(two.output, "rb").read()
+    assert Path(one.output).read_bytes() == Path(two.output).read_bytes()
 
 
 # --- bad input: one clear reason, nothing written, source untouched ---------------

@@ -1,4 +1,5 @@
 import os
+from pathlib import Path
 
 from thumbnailer.state import STATE_NAME, Record, State
 
@@ -42,7 +43,7 @@ def test_equal_states_are_equal_bytes(tmp_path):
     two.put("b", RECORD)
     one.save()
     two.save()
-    assert open(one.path, "rb").read() == open(two.path, "rb").read()
+    assert Path(one.path).read_bytes() == Path(two.path).read_bytes()
 
 
 def test_drop_forgets(tmp_path):
