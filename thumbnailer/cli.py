@@ -14,7 +14,6 @@ from typing import ClassVar
 
 import click
 from PIL import ImageColor
-from tqdm import tqdm
 
 from . import __version__
 from .lock import Locked, output_lock
@@ -210,8 +209,41 @@ def _terminate(signum, frame) -> None:
     raise _Terminated()
 
 
-def _say(message: str, *, err: bool = True) -> None:
-    tqdm.write(message, file=sys.stderr if err else sys.stdout)
+#: While a progress bar is drawn, messages go through it (tqdm.write) so they print
+#: above the bar instead of through it.
+_bar = None
+
+
+def _say(message: str) -> None:
+    if _bar is not None:
+        _bar.write(message, file=sys.stderr)
+    else:
+        click.echo(message, err=True)
+
+
+@contextlib.contextmanager
+def _progress_bar(total: int, wanted: bool | None):
+    """tqdm on stderr when asked for, or by default when stderr is a terminal (tqdm's
+    own auto-disable rule). Decided before importing tqdm: its import is a sixth of
+    the command's start-up, which cron and CI runs, with no terminal, never need."""
+    global _bar
+    if not (wanted if wanted is not None else sys.stderr.isatty()):
+        yield _NoBar()
+        return
+    from tqdm import tqdm
+
+    tqdm.monitor_interval = 0  # no monitor thread: the pool forks from this process
+    with tqdm(total=total, unit="img", file=sys.stderr, leave=False) as bar:
+        _bar = bar
+        try:
+            yield bar
+        finally:
+            _bar = None
+
+
+class _NoBar:
+    def update(self, n: int = 1) -> None:
+        pass
 
 
 def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
@@ -237,10 +269,6 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
             _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True))
         return ExitCode.OK
 
-    tqdm.monitor_interval = 0  # no monitor thread: the pool forks from this process
-    bar = tqdm(total=len(job.tasks), unit="img", file=sys.stderr, leave=False,
-               disable=None if opts["progress"] is None else not opts["progress"])
-
     def take(outcome) -> None:
         job.record(outcome)
         tally.add(outcome.entries)
@@ -258,7 +286,7 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
                         hard_timeout=timeout * 2 + 10 if timeout else None)
     stop: KeyboardInterrupt | None = None
     done = 0
-    with bar, contextlib.closing(results):
+    with _progress_bar(len(job.tasks), opts["progress"]) as bar, contextlib.closing(results):
         try:
             for outcome in results:
                 take(outcome)
