@@ -153,3 +153,17 @@ def square_or_segfault(task: int) -> int:
         faulthandler.disable()  # inherited from pytest: no crash report for a planned crash
         os.kill(os.getpid(), signal.SIGSEGV)
     return task * task
+
+
+def render_crashing_on(task):
+    """thumbnailer's render, except that a source named *segv* segfaults its worker
+    and one named *oom* is killed as the out-of-memory killer would."""
+    from thumbnailer.render import render
+
+    name = os.path.basename(task.source)
+    if "segv" in name:
+        faulthandler.disable()
+        os.kill(os.getpid(), signal.SIGSEGV)
+    if "oom" in name:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return render(task)

@@ -13,7 +13,7 @@ import time
 
 import pytest
 from click.testing import CliRunner
-from helpers import image_files, photo, temp_leftovers
+from helpers import image_files, photo, render_crashing_on, temp_leftovers
 from PIL import Image, ImageCms
 
 from thumbnailer import cli
@@ -97,6 +97,25 @@ def test_an_output_folder_removed_during_the_run_is_made_again(tmp_path, photos)
     render(first)
     shutil.rmtree(tmp_path / "out")
     assert all(not render(task).failed for task in rest)
+
+
+def test_a_decoder_crash_through_the_cli_costs_one_image(tmp_path, photos, monkeypatch):
+    # The pool forks from this process, so the workers run this patched render.
+    monkeypatch.setattr(cli, "render", render_crashing_on)
+    photo(photos / "segv.jpg", (300, 200), seed=20)
+    photo(photos / "oom.jpg", (300, 200), seed=21)
+    manifest = tmp_path / "m.json"
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "2", "--manifest", manifest)
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert sorted(lines[:-1]) == [
+        f"{photos / 'oom.jpg'}: the worker process was killed by SIGKILL while reading this image",
+        f"{photos / 'segv.jpg'}: the worker process was killed by SIGSEGV while reading this image",
+    ]
+    assert lines[-1].startswith("8 created, 0 skipped, 2 failed")
+    assert len(image_files(tmp_path / "out")) == 8
+    failed = [e for e in json.loads(manifest.read_text())["entries"] if e["status"] == "failed"]
+    assert len(failed) == 2
 
 
 # --- limits ------------------------------------------------------------------------
