@@ -269,7 +269,11 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
             _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True))
         return ExitCode.OK
 
+    done = 0  # tasks whose outcome came back
+
     def take(outcome) -> None:
+        nonlocal done
+        done += 1
         job.record(outcome)
         tally.add(outcome.entries)
         bar.update()
@@ -285,12 +289,10 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
     results = run_tasks(render, job.tasks, opts["workers"], on_crash=failed_outcome,
                         hard_timeout=timeout * 2 + 10 if timeout else None)
     stop: KeyboardInterrupt | None = None
-    done = 0
     with _progress_bar(len(job.tasks), opts["progress"]) as bar, contextlib.closing(results):
         try:
             for outcome in results:
                 take(outcome)
-                done += 1
                 if outcome.halt:
                     raise _Halt(outcome.halt)
         except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, or a halt
@@ -298,7 +300,6 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
             with contextlib.suppress(KeyboardInterrupt):  # a second one: stop waiting
                 for outcome in interrupt(results):
                     take(outcome)
-                    done += 1
     job.save()
     if stop is not None and not isinstance(stop, _Halt):
         what = "terminated (SIGTERM)" if isinstance(stop, _Terminated) else "interrupted"

@@ -7,11 +7,10 @@ write), skips what is up to date, and afterwards records what was made.
 from __future__ import annotations
 
 import functools
-import itertools
 import os
 import string
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .sources import Selection, Source, walk
@@ -82,7 +81,7 @@ def check_template(template: str, sizes: Sequence[Size]) -> None:
             f"--name {template!r}: unknown field {{{sorted(unknown)[0]}}}; "
             f"use {', '.join('{' + f + '}' for f in sorted(_TEMPLATE_FIELDS))}"
         )
-    names = [_apply_template(template, "x", size) for size in sizes]
+    names = [namer(stem="x") for namer in _namers(template, sizes)]
     for name in names:
         parts = name.split("/")
         if not name or name.startswith("/") or "\\" in name or any(
@@ -98,10 +97,11 @@ def check_template(template: str, sizes: Sequence[Size]) -> None:
         )
 
 
-def _apply_template(template: str, stem: str, size: Size) -> str:
-    return template.format(
-        stem=stem, size=size.label, width=size.width or "", height=size.height or ""
-    )
+def _namers(template: str, sizes: Sequence[Size]) -> list:
+    """One formatter per size with everything but {stem} filled in, so naming a
+    file costs one format call per size."""
+    return [functools.partial(template.format, size=size.label, width=size.width or "",
+                              height=size.height or "") for size in sizes]
 
 
 def check_output(arguments: Sequence[str], output: str) -> None:
@@ -134,17 +134,14 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     selection = Selection(
         settings.include, settings.exclude, settings.hidden, settings.follow_symlinks
     )
-    fingerprints = {size: settings.fingerprint(size) for size in settings.sizes}
-
     # Per-size work done once, not once per file: the walk below is the whole
     # cost of an unchanged rerun.
-    namers = [functools.partial(template.format, size=size.label, width=size.width or "",
-                                height=size.height or "") for size in settings.sizes]
-    plans = [(size, fingerprints[size], size.label) for size in settings.sizes]
+    namers = _namers(template, settings.sizes)
+    plans = [(size, settings.fingerprint(size), size.label) for size in settings.sizes]
     taken: set[str] = set()
     collisions: list[str] = []
     result = Plan(settings, [], [], collisions, state)
-    result._fingerprints = {size.label: fp for size, fp in fingerprints.items()}
+    result._fingerprints = {label: fingerprint for _, fingerprint, label in plans}
     for source in walk(arguments, selection, skip_dirs=[settings.output]):
         folder, _, filename = source.rel.rpartition("/")
         stem, ext = os.path.splitext(filename)
@@ -180,24 +177,26 @@ def _keys_for(namers, folder: str, stem: str) -> tuple[str, ...]:
     return tuple(namer(stem=stem) for namer in namers)
 
 
+def _candidates(stem: str, ext: str) -> Iterator[str]:
+    """Names to try, in order; lazily, as the plain stem is nearly always free."""
+    yield stem
+    tag = f"{stem}-{ext.lstrip('.').lower()}" if ext else stem
+    yield tag
+    for n in range(2, 10_000):
+        yield f"{tag}-{n}"
+
+
 def _free_keys(namers, folder, stem, ext, taken: set[str]) -> tuple[tuple[str, ...], bool]:
     """The first candidate names not taken (case-insensitively, for macOS and
     Windows shares): the plain stem, then the stem with the source's extension
     ("a-png"), then numbered ("a-png-2", ...). Marks them taken; also says whether
     the source was renamed."""
-    keys = _keys_for(namers, folder, stem)
-    folded = [k.casefold() for k in keys]
-    if not any(k in taken for k in folded):  # the usual case: the plain name is free
-        taken.update(folded)
-        return keys, False
-    tag = f"{stem}-{ext.lstrip('.').lower()}" if ext else stem
-    candidates = itertools.chain([tag], (f"{tag}-{n}" for n in range(2, 10_000)))
-    for candidate in candidates:
+    for n, candidate in enumerate(_candidates(stem, ext)):
         keys = _keys_for(namers, folder, candidate)
         folded = [k.casefold() for k in keys]
         if not any(k in taken for k in folded):
             taken.update(folded)
-            return keys, True
+            return keys, n > 0
     raise ValueError(f"cannot find a free thumbnail name for {stem!r}")  # pragma: no cover
 
 

@@ -333,7 +333,7 @@ def _finish(im, orientation, profile, geo: Geometry, s: Settings):
     else:
         wanted = "L" if grey else "RGB"
     if wanted not in _ENCODER_MODES[fmt]:  # WebP and AVIF have no greyscale
-        wanted = wanted.replace("LA", "RGBA") if "A" in wanted else "RGB"
+        wanted = {"L": "RGB", "LA": "RGBA"}[wanted]
     if im.mode != wanted:
         im = im.convert(wanted)
     return im, fmt
