@@ -218,3 +218,69 @@ def test_version_and_help():
     assert invoke("--version").stdout.strip() == f"thumbnailer, version {__version__}"
     help_text = invoke("--help").stdout
     assert "Examples:" in help_text and "THUMBNAILER_" in help_text and "--max-pixels" in help_text
+
+
+def test_several_formats_give_every_size_in_each(tmp_path, photos):
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "-w", "1", "-s", "64", "-s", "32", "-f", "webp",
+                    "-f", "jpeg")
+    assert result.exit_code == 0 and result.stderr.startswith("12 created,")
+    assert {p.name for p in image_files(out / "trip")} == {
+        "c_64.webp", "c_64.jpg", "c_32.webp", "c_32.jpg"}
+    again = invoke(photos, "-o", out, "-w", "1", "-s", "64", "-s", "32", "-f", "webp",
+                   "-f", "jpeg", "-f", "webp")  # a repeat is harmless
+    assert again.stderr.startswith("0 created, 12 skipped,")
+
+
+def test_auto_with_jpeg_is_a_usage_error(tmp_path, photos):
+    result = invoke(photos, "-o", tmp_path / "out", "-f", "auto", "-f", "jpeg")
+    assert result.exit_code == 2 and "combine it only with webp or avif" in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_crop_needs_fit_cover(tmp_path, photos):
+    result = invoke(photos, "-o", tmp_path / "out", "--crop", "attention")
+    assert result.exit_code == 2 and "only applies to fit cover" in result.stderr
+    ok = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--crop", "attention", "--fit",
+                "cover", "-s", "50x50")
+    assert ok.exit_code == 0
+    with Image.open(tmp_path / "out" / "a.jpg") as thumb:
+        assert thumb.size == (50, 50)
+
+
+@pytest.mark.parametrize("shard", ["0/3", "4/3", "1", "a/b", "1/0"])
+def test_a_bad_shard_is_a_usage_error(tmp_path, photos, shard):
+    result = invoke(photos, "-o", tmp_path / "out", "--shard", shard)
+    assert result.exit_code == 2 and "is not a shard" in result.stderr
+
+
+def test_prune_reports_in_the_summary_and_manifest(tmp_path, photos):
+    out = tmp_path / "out"
+    invoke(photos, "-o", out, "-w", "1")
+    (photos / "b.png").unlink()
+    dry = invoke(photos, "-o", out, "-w", "1", "--prune", "--dry-run")
+    assert dry.stdout == f"prune: {out / 'b.jpg'}\n"
+    assert "0 to create, 2 skipped, 0 failed, 1 to prune" in dry.stderr
+    assert (out / "b.jpg").exists()
+    manifest = tmp_path / "m.json"
+    result = invoke(photos, "-o", out, "-w", "1", "--prune", "--manifest", manifest)
+    assert result.stderr.startswith("0 created, 2 skipped, 0 failed, 1 pruned in ")
+    assert not (out / "b.jpg").exists()
+    data = json.loads(manifest.read_text())
+    assert data["pruned"] == [str(out / "b.jpg")] and data["summary"]["pruned"] == 1
+    quiet = invoke(photos, "-o", out, "-w", "1", "--prune", "--quiet")
+    assert (quiet.exit_code, quiet.output) == (0, "")
+
+
+def test_manifest_lists_each_sources_outputs_for_srcset(tmp_path, photos):
+    manifest = tmp_path / "m.json"
+    invoke(photos, "-o", tmp_path / "out", "-w", "1", "-s", "320", "-s", "64", "-f", "webp",
+           "-f", "auto", "--manifest", manifest)
+    data = json.loads(manifest.read_text())
+    a = next(s for s in data["sources"] if s["source"].endswith("a.jpg"))
+    assert [(o["url"], o["width"], o["format"]) for o in a["outputs"]] == [
+        ("a_64.jpg", 64, "jpeg"), ("a_64.webp", 64, "webp"),
+        ("a_320.jpg", 320, "jpeg"), ("a_320.webp", 320, "webp")]
+    assert a["srcset"]["webp"] == "a_64.webp 64w, a_320.webp 320w"
+    for o in a["outputs"]:
+        assert o["bytes"] == os.path.getsize(tmp_path / "out" / o["url"])

@@ -100,3 +100,65 @@ def test_a_killed_run_leaves_no_truncated_thumbnail_and_the_next_run_finishes(tm
     assert again.returncode == 0, err
     assert len(image_files(out)) == COPIES
     assert_every_output_is_whole(out)
+
+
+def contents(root):
+    """Every thumbnail under root (not the state file), by relative path: its bytes."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in image_files(root)}
+
+
+@pytest.fixture
+def varied(tmp_path):
+    """Photos, a transparent PNG, a rotated JPEG and a greyscale one, in folders."""
+    from helpers import oriented, photo, quadrants
+
+    src = tmp_path / "varied"
+    for n in range(6):
+        photo(src / f"f{n % 2}" / f"p{n}.jpg", (900 + 37 * n, 700), seed=n, quality=90)
+    oriented(src / "r.jpg", quadrants((640, 480)), 6)
+    logo = Image.new("RGBA", (300, 200), (0, 0, 0, 0))
+    logo.paste((0, 120, 255, 200), (40, 40, 260, 160))
+    logo.save(src / "logo.png")
+    Image.open(src / "f0" / "p0.jpg").convert("L").save(src / "grey.jpg")
+    return src
+
+
+JOB = ["-s", "400", "-s", "150", "-s", "48x48", "-f", "auto", "-f", "webp", "--keep-metadata"]
+
+
+def test_output_is_byte_stable_across_runs_and_worker_counts(tmp_path, varied):
+    runs = {}
+    for name, workers in [("one", 1), ("two", 2), ("again", 2)]:
+        out = tmp_path / name
+        proc = thumbnailer(varied, "-o", out, "-w", workers, *JOB)
+        proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        runs[name] = contents(out)
+    assert len(runs["one"]) == 9 * 3 * 2
+    assert runs["one"] == runs["two"] == runs["again"]
+    # A rerun that finds only some thumbnails missing makes them with the same bytes.
+    out = tmp_path / "two"
+    for rel in ("f0/p0_150.jpg", "logo_48.webp", "r_400.jpg"):
+        (out / rel).unlink()
+    proc = thumbnailer(varied, "-o", out, "-w", 2, *JOB)
+    _, err = proc.communicate(timeout=120)
+    assert err.startswith("3 created, 51 skipped")
+    assert contents(out) == runs["one"]
+
+
+def test_shards_together_equal_one_full_run(tmp_path, varied):
+    full = tmp_path / "full"
+    proc = thumbnailer(varied, "-o", full, "-w", 2, *JOB)
+    proc.communicate(timeout=120)
+    union, counts = {}, []
+    for k in (1, 2, 3):
+        out = tmp_path / f"shard{k}"
+        proc = thumbnailer(varied, "-o", out, "-w", 2, "--shard", f"{k}/3", *JOB)
+        proc.communicate(timeout=120)
+        assert proc.returncode == 0
+        part = contents(out)
+        assert not set(part) & set(union)
+        union.update(part)
+        counts.append(len(part))
+    assert union == contents(full)
+    assert all(counts)

@@ -146,8 +146,8 @@ def noise_png(path, side=3000):
 
 def test_timeout_stops_a_slow_image_in_process(tmp_path):
     src = noise_png(tmp_path / "slow.png")
-    task = Task(str(src), (Target(Size(3000, 3000), str(tmp_path / "out" / "slow")),),
-                Settings(timeout=0.2, format=Format.PNG))
+    task = Task(str(src), (Target(Size(3000, 3000), str(tmp_path / "out" / "slow"), Format.PNG),),
+                Settings(timeout=0.2, formats=(Format.PNG,)))
     started = time.monotonic()
     outcome = render(task)
     assert outcome.failed and outcome.error == "took longer than 0.2 s (--timeout)"

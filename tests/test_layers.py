@@ -13,11 +13,13 @@ ALLOWED = {
     "sources": set(),
     "state": {"atomic"},
     "plan": {"spec", "sources", "state"},
-    "render": {"spec", "atomic"},
+    "render": {"spec", "atomic", "crop"},
+    "crop": {"spec"},
+    "prune": {"plan"},
     "run": set(),
     "report": {"spec", "atomic"},
     "lock": set(),
-    "cli": {"spec", "plan", "render", "run", "report", "lock", "__init__"},
+    "cli": {"spec", "plan", "prune", "render", "run", "report", "lock", "__init__"},
 }
 
 
@@ -47,7 +49,8 @@ def test_only_the_cli_knows_click_and_tqdm(module):
     assert not external & {"click", "tqdm"}
 
 
-@pytest.mark.parametrize("module", ["run", "plan", "sources", "state", "spec", "report", "lock"])
+@pytest.mark.parametrize("module", ["run", "plan", "prune", "sources", "state", "spec", "report",
+                                    "lock"])
 def test_only_render_knows_pillow(module):
     _, external = imports(module)
     assert "PIL" not in external

@@ -139,13 +139,24 @@ def test_a_changed_setting_regenerates_and_force_regenerates_all(tmp_path, photo
     assert len(plan([str(photos)], dataclasses.replace(s, force=True)).tasks) == 2
 
 
-def test_adding_a_size_leaves_the_existing_ones_alone(tmp_path, photos):
+def test_adding_a_format_leaves_the_existing_ones_alone(tmp_path, photos):
+    s = settings(tmp_path, sizes=(Size(64, 64), Size(32, 32)))
+    run(plan([str(photos)], s))
+    more = dataclasses.replace(s, formats=(Format.AUTO, Format.WEBP))
+    job = plan([str(photos)], more)
+    assert len(job.skipped) == 4
+    assert {(t.size, t.format) for task in job.tasks for t in task.targets} == {
+        (Size(64, 64), Format.WEBP), (Size(32, 32), Format.WEBP)}
+
+
+def test_changing_the_sizes_remakes_every_size(tmp_path, photos):
+    # Smaller sizes derive from larger ones, so the set of sizes shapes every byte.
     s = settings(tmp_path, sizes=(Size(64, 64), Size(32, 32)))
     run(plan([str(photos)], s))
     more = dataclasses.replace(s, sizes=(Size(64, 64), Size(32, 32), Size(16, 16)))
     job = plan([str(photos)], more)
-    assert len(job.skipped) == 4
-    assert {t.size for task in job.tasks for t in task.targets} == {Size(16, 16)}
+    assert job.skipped == []
+    assert len([t for task in job.tasks for t in task.targets]) == 6
 
 
 def test_a_deleted_thumbnail_is_made_again(tmp_path, photos):
@@ -171,7 +182,7 @@ def test_when_auto_format_changes_extension_the_old_twin_goes(tmp_path):
     src = tmp_path / "photos"
     src.mkdir()
     Image.new("RGBA", (40, 40), (255, 0, 0, 255)).save(src / "logo.png")
-    s = settings(tmp_path, format=Format.AUTO)
+    s = settings(tmp_path, formats=(Format.AUTO,))
     run(plan([str(src)], s))
     assert os.path.exists(tmp_path / "out" / "logo.jpg")  # opaque: JPEG
     time.sleep(0.01)
@@ -187,3 +198,43 @@ def test_the_state_is_only_written_when_something_changed(tmp_path, photos):
     before = os.stat(state).st_mtime_ns
     run(plan([str(photos)], s))
     assert os.stat(state).st_mtime_ns == before
+
+
+# --- --shard ---------------------------------------------------------------------------------
+
+@pytest.fixture
+def forty(tmp_path):
+    src = tmp_path / "forty"
+    for n in range(40):
+        photo(src / f"d{n % 3}" / f"p{n:02}.png", (8, 8), seed=n, fmt="PNG")
+    return src
+
+
+def test_shards_split_the_job_without_overlap_or_gaps(tmp_path, forty):
+    full = {t.source for t in plan([str(forty)], settings(tmp_path)).tasks}
+    parts = [{t.source for t in plan([str(forty)], settings(tmp_path, shard=(k, 3))).tasks}
+             for k in (1, 2, 3)]
+    assert set().union(*parts) == full and sum(map(len, parts)) == len(full) == 40
+    assert all(len(p) >= 5 for p in parts)  # a hash spreads them
+
+
+def test_adding_files_moves_no_other_file_to_another_shard(tmp_path, forty):
+    before = [{t.source for t in plan([str(forty)], settings(tmp_path, shard=(k, 4))).tasks}
+              for k in (1, 2, 3, 4)]
+    for n in range(10):
+        photo(forty / "new" / f"n{n}.png", (8, 8), seed=100 + n, fmt="PNG")
+    after = [{t.source for t in plan([str(forty)], settings(tmp_path, shard=(k, 4))).tasks}
+             for k in (1, 2, 3, 4)]
+    for old, new in zip(before, after, strict=True):
+        assert old <= new
+
+
+def test_a_shard_names_outputs_as_the_full_job_does(tmp_path):
+    # a.jpg and a.png collide; the renamed one must be the same in every shard.
+    src = tmp_path / "c"
+    photo(src / "a.jpg", (8, 8))
+    photo(src / "a.png", (8, 8), fmt="PNG")
+    full = {t.source: t.targets for t in plan([str(src)], settings(tmp_path)).tasks}
+    for k in (1, 2):
+        for task in plan([str(src)], settings(tmp_path, shard=(k, 2))).tasks:
+            assert task.targets == full[task.source]

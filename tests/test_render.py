@@ -1,5 +1,6 @@
 import io
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -11,16 +12,17 @@ from helpers import (
     swapped_primaries_profile,
     temp_leftovers,
 )
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageDraw
 
 from thumbnailer.render import fit_geometry, render, writable_formats
-from thumbnailer.spec import Fit, Format, Settings, Size, Status, Target, Task
+from thumbnailer.spec import Crop, Fit, Format, Settings, Size, Status, Target, Task
 
 
 def task_for(source, out, settings=None, sizes=None):
     settings = settings or Settings()
     sizes = sizes or settings.sizes
-    targets = tuple(Target(s, str(out / f"{source.stem}_{s.label}")) for s in sizes)
+    targets = tuple(Target(s, str(out / f"{source.stem}_{s.label}"), f)
+                    for s in sizes for f in settings.formats)
     return Task(str(source), targets, settings)
 
 
@@ -122,7 +124,7 @@ def test_bogus_orientation_values_count_as_upright(tmp_path):
 def test_transparent_png_to_jpeg_gets_the_background_colour(tmp_path):
     src = tmp_path / "t.png"
     Image.new("RGBA", (100, 100), (255, 0, 0, 0)).save(src)
-    s = Settings(format=Format.JPEG, background=(0, 128, 255, 255))
+    s = Settings(formats=(Format.JPEG,), background=(0, 128, 255, 255))
     entry = only_entry(render(task_for(src, tmp_path / "out", s)))
     with Image.open(entry.output) as thumb:
         assert thumb.format == "JPEG"
@@ -133,7 +135,7 @@ def test_transparent_png_to_jpeg_gets_the_background_colour(tmp_path):
 def test_default_background_is_white_never_black(tmp_path):
     src = tmp_path / "t.png"
     Image.new("LA", (100, 100), (0, 0)).save(src)
-    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=Format.JPEG))))
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(formats=(Format.JPEG,)))))
     with Image.open(entry.output) as thumb:
         assert min(thumb.convert("L").getextrema()) > 245
 
@@ -161,7 +163,7 @@ def test_cmyk_comes_out_as_srgb(tmp_path):
 def test_an_icc_profile_is_applied_and_the_result_is_tagged_srgb(tmp_path):
     src = tmp_path / "tagged.png"
     Image.new("RGB", (120, 120), (255, 0, 0)).save(src, icc_profile=swapped_primaries_profile())
-    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=Format.PNG))))
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(formats=(Format.PNG,)))))
     with Image.open(entry.output) as thumb:
         r, g, _ = thumb.getpixel((10, 10))
         assert g > 200 and r < 60  # the profile said this "red" is really green
@@ -182,7 +184,7 @@ def test_palette_and_one_bit_images_resample_smoothly(tmp_path, mode):
     checker.putdata([255 * ((x // 2 + y // 2) % 2) for y in range(400) for x in range(400)])
     src = tmp_path / f"checker_{mode}.png"
     checker.convert(mode).save(src)
-    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=Format.PNG),
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(formats=(Format.PNG,)),
                                        [Size(100, 100)])))
     with Image.open(entry.output) as thumb:
         grey = thumb.convert("L")
@@ -204,7 +206,7 @@ def test_sixteen_bit_grey_is_scaled_not_clipped(tmp_path):
 def test_every_mode_reaches_every_encoder_in_a_mode_it_takes(tmp_path, mode, fmt):
     src = tmp_path / f"m_{mode}.tiff"
     Image.new("RGB", (60, 40), (200, 100, 50)).convert(mode).save(src)
-    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=fmt))))
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(formats=(fmt,)))))
     assert entry.status is Status.CREATED, entry.error
     with Image.open(entry.output) as thumb:
         assert thumb.size == (60, 40)
@@ -235,7 +237,7 @@ def test_each_writable_format_writes_what_it_says(tmp_path, fmt):
     if fmt not in writable_formats():
         pytest.skip(f"this Pillow cannot write {fmt.value}")  # an honest gap, not a pass
     src = photo(tmp_path / "p.jpg", (300, 200))
-    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(format=fmt))))
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(formats=(fmt,)))))
     assert entry.output.endswith("." + fmt.extension)
     with Image.open(entry.output) as thumb:
         assert thumb.format == {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP",
@@ -328,3 +330,102 @@ def test_a_write_failure_is_reported_and_leaves_no_temporary(tmp_path):
     assert second.status is Status.CREATED
     assert outcome.failed
     assert temp_leftovers(tmp_path) == []
+
+
+# --- several formats from one decode ---------------------------------------------------------
+
+def test_every_size_in_every_format_from_one_decode(tmp_path, monkeypatch):
+    from PIL import Image as PILImage
+
+    src = photo(tmp_path / "p.jpg", (1200, 900))
+    opened = []
+    real_open = PILImage.open
+    monkeypatch.setattr(PILImage, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    s = Settings(sizes=(Size(320, 320), Size(64, 64)), formats=(Format.WEBP, Format.JPEG))
+    outcome = render(task_for(src, tmp_path / "out", s))
+    assert len(opened) == 1
+    got = {(e.size, e.format): (e.width, e.height) for e in outcome.entries}
+    assert got == {("320", "webp"): (320, 240), ("320", "jpeg"): (320, 240),
+                   ("64", "webp"): (64, 48), ("64", "jpeg"): (64, 48)}
+    for e in outcome.entries:
+        with Image.open(e.output) as thumb:
+            assert thumb.format == {"webp": "WEBP", "jpeg": "JPEG"}[e.format]
+            assert thumb.size == (e.width, e.height)
+
+
+def test_auto_next_to_webp_keeps_transparency_in_both(tmp_path):
+    src = tmp_path / "logo.png"
+    im = Image.new("RGBA", (200, 100), (0, 0, 0, 0))
+    im.paste((255, 0, 0, 255), (50, 25, 150, 75))
+    im.save(src)
+    s = Settings(sizes=(Size(50, 50),), formats=(Format.AUTO, Format.WEBP))
+    outcome = render(task_for(src, tmp_path / "out", s))
+    assert sorted(e.format for e in outcome.entries) == ["png", "webp"]
+    for e in outcome.entries:
+        with Image.open(e.output) as thumb:
+            assert thumb.mode == "RGBA" and thumb.getpixel((0, 0))[3] == 0
+
+
+# --- byte-stable output ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("fmt", [f for f in (Format.JPEG, Format.PNG, Format.WEBP, Format.AVIF)
+                                 if f in writable_formats()])
+def test_a_size_made_alone_has_the_same_bytes_as_made_with_the_others(tmp_path, fmt):
+    # A rerun may find only the smallest size missing: it must come out byte for byte
+    # as it did when the larger sizes it derives from were made with it.
+    src = oriented(tmp_path / "p.jpg", Image.open(photo(tmp_path / "u.png", (1800, 2400))), 6)
+    s = Settings(sizes=(Size(1024, 1024), Size(512, 512), Size(128, 128)), formats=(fmt,))
+    together = render(task_for(src, tmp_path / "all", s))
+    alone = render(task_for(src, tmp_path / "one", s, sizes=(Size(128, 128),)))
+    by_size = {e.size: Path(e.output).read_bytes() for e in together.entries}
+    assert Path(only_entry(alone).output).read_bytes() == by_size["128"]
+    again = render(task_for(src, tmp_path / "again", s))
+    assert [Path(e.output).read_bytes() for e in again.entries] == [
+        Path(e.output).read_bytes() for e in together.entries]
+
+
+# --- crop: where cover's window goes ---------------------------------------------------------
+
+def subject_on_the_right(path, size=(900, 300)):
+    """Flat grey, with a detailed, colourful subject in the right third."""
+    w, h = size
+    im = Image.new("RGB", size, (128, 128, 128))
+    rng = random.Random(7)
+    draw = ImageDraw.Draw(im)
+    for _ in range(200):
+        x, y = rng.randrange(w - w // 3 + 20, w), rng.randrange(h)
+        r = rng.randrange(4, 20)
+        draw.ellipse((x - r, y - r, x + r, y + r),
+                     fill=tuple(rng.randrange(256) for _ in range(3)))
+    im.save(path)
+    return path
+
+
+@pytest.mark.parametrize("crop", [Crop.ENTROPY, Crop.ATTENTION])
+def test_crop_follows_an_off_centre_subject(tmp_path, crop):
+    src = subject_on_the_right(tmp_path / "s.png")
+    out = tmp_path / "out"
+    centred = only_entry(render(task_for(src, out / "c", Settings(sizes=(Size(100, 100),),
+                                                                 fit=Fit.COVER))))
+    placed = only_entry(render(task_for(src, out / "p", Settings(sizes=(Size(100, 100),),
+                                                                fit=Fit.COVER, crop=crop))))
+    with Image.open(centred.output) as c, Image.open(placed.output) as p:
+        assert c.size == p.size == (100, 100)
+        # The centre window is the flat grey; the placed one shows the subject.
+        assert spread(c) < 10
+        assert spread(p) > 100
+
+
+def test_crop_works_in_the_upright_frame_of_a_rotated_photo(tmp_path):
+    # Stored sideways (orientation 6): the subject at the upright right is at the stored bottom.
+    upright = Image.open(subject_on_the_right(tmp_path / "u.png"))
+    src = oriented(tmp_path / "r.jpg", upright, 6, quality=95)
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(
+        sizes=(Size(100, 100),), fit=Fit.COVER, crop=Crop.ENTROPY))))
+    with Image.open(entry.output) as p:
+        assert p.size == (100, 100) and spread(p) > 100
+
+
+def spread(im):
+    lo, hi = im.convert("L").getextrema()
+    return hi - lo

@@ -38,7 +38,49 @@ def test_manifest_is_sorted_counted_and_complete():
     data = manifest(entries, 2.5, ["1024", "64"])
     assert [(e["source"], e["size"]) for e in data["entries"]] == [
         ("a.jpg", "1024"), ("a.jpg", "64"), ("b.jpg", "1024"), ("b.jpg", "64")]
-    assert data["summary"] == {"created": 1, "skipped": 1, "failed": 2, "seconds": 2.5}
+    assert data["summary"] == {"created": 1, "skipped": 1, "failed": 2, "pruned": 0,
+                               "seconds": 2.5}
     assert set(data["entries"][0]) == {"source", "size", "status", "output", "format", "width",
                                        "height", "bytes", "error"}
     assert data["entries"][0]["output"] is None and data["entries"][0]["status"] == "failed"
+
+
+def test_summary_line_counts_pruned_only_when_pruning():
+    counts = Counter({Status.CREATED: 1})
+    assert "pruned" not in summary_line(counts, 1.0)
+    assert summary_line(counts, 1.0, pruned=4) == (
+        "1 created, 0 skipped, 0 failed, 4 pruned in 1.0 s")
+    assert "2 to prune" in summary_line(counts, 1.0, dry_run=True, pruned=2)
+
+
+def test_manifest_sources_list_outputs_narrowest_first_with_a_srcset_per_format():
+    made = [
+        entry("p/a.jpg", "1024", Status.CREATED, output="out/x/a_1024.webp", format="webp",
+              width=1024, height=768, bytes=50000),
+        entry("p/a.jpg", "320", Status.SKIPPED, output="out/x/a_320.webp", format="webp",
+              width=320, height=240, bytes=9000),
+        entry("p/a.jpg", "320", Status.CREATED, output="out/x/a_320.jpg", format="jpeg",
+              width=320, height=240, bytes=12000),
+        entry("p/b c.jpg", "320", Status.FAILED, error="truncated"),
+    ]
+    data = manifest(made, 1.0, ["1024", "320"], root="out", pruned=["out/old.jpg"])
+    [a] = data["sources"]  # b failed: no outputs, no srcset
+    assert a["source"] == "p/a.jpg"
+    assert [(o["url"], o["width"]) for o in a["outputs"]] == [
+        ("x/a_320.jpg", 320), ("x/a_320.webp", 320), ("x/a_1024.webp", 1024)]
+    assert a["outputs"][0] == {"url": "x/a_320.jpg", "size": "320", "format": "jpeg",
+                               "width": 320, "height": 240, "bytes": 12000}
+    assert a["srcset"] == {"jpeg": "x/a_320.jpg 320w",
+                           "webp": "x/a_320.webp 320w, x/a_1024.webp 1024w"}
+    assert data["pruned"] == ["out/old.jpg"] and data["summary"]["pruned"] == 1
+
+
+def test_srcset_urls_are_quoted_and_never_repeat_a_width():
+    made = [
+        entry("a", "256", Status.CREATED, output="o/my pics/a #1.jpg", format="jpeg",
+              width=256, height=100, bytes=1),
+        entry("a", "256x", Status.CREATED, output="o/my pics/a #1_w.jpg", format="jpeg",
+              width=256, height=100, bytes=1),
+    ]
+    [a] = manifest(made, 1.0, ["256", "256x"], root="o")["sources"]
+    assert a["srcset"] == {"jpeg": "my%20pics/a%20%231.jpg 256w"}

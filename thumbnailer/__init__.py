@@ -14,9 +14,22 @@ __version__ = "1.0.0"
 from .plan import Plan, plan
 from .render import fit_geometry, render
 from .run import default_workers, run_tasks
-from .spec import Entry, Fit, Format, Outcome, Settings, Size, Status, Target, Task, parse_size
+from .spec import (
+    Crop,
+    Entry,
+    Fit,
+    Format,
+    Outcome,
+    Settings,
+    Size,
+    Status,
+    Target,
+    Task,
+    parse_size,
+)
 
 __all__ = [
-    "Entry", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status", "Target", "Task",
+    "Crop", "Entry", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status", "Target",
+    "Task",
     "__version__", "default_workers", "fit_geometry", "parse_size", "plan", "render", "run_tasks",
 ]

@@ -18,6 +18,7 @@ from PIL import ImageColor
 from . import __version__
 from .lock import Locked, output_lock
 from .plan import Plan, check, plan
+from .prune import prune
 from .render import failed_outcome, render, writable_formats
 from .report import ExitCode, Tally, failure_line, manifest, summary_line, write_manifest
 from .run import default_workers, interrupt, run_tasks
@@ -25,6 +26,7 @@ from .spec import (
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_PIXELS,
     DEFAULT_TIMEOUT,
+    Crop,
     Entry,
     Fit,
     Format,
@@ -75,6 +77,21 @@ class ByteSize(click.ParamType):
         return int(m.group(1)) * self.units[m.group(2).upper()]
 
 
+class ShardType(click.ParamType):
+    """K/N: the K-th of N parts of the job (1-based)."""
+
+    name = "K/N"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
+        if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+            self.fail(f"{value!r} is not a shard: use K/N with 1 <= K <= N, e.g. 2/4",
+                      param, ctx)
+        return int(m.group(1)), int(m.group(2))
+
+
 class ColorType(click.ParamType):
     name = "COLOR"
 
@@ -88,16 +105,17 @@ class ColorType(click.ParamType):
         return tuple(rgba) + (255,) * (4 - len(rgba))
 
 
-def _check_format(ctx, param, value: str) -> Format:
-    fmt = Format(value)
-    if fmt is not Format.AUTO and fmt not in writable_formats():
-        usable = ", ".join(f.value for f in (Format.AUTO, *writable_formats()))
-        raise click.BadParameter(
-            f"this Pillow cannot write {fmt.value.upper()} (built without its encoder); "
-            f"use one of: {usable}",
-            ctx, param,
-        )
-    return fmt
+def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
+    formats = tuple(dict.fromkeys(Format(v) for v in values))  # repeats are harmless
+    for fmt in formats:
+        if fmt is not Format.AUTO and fmt not in writable_formats():
+            usable = ", ".join(f.value for f in (Format.AUTO, *writable_formats()))
+            raise click.BadParameter(
+                f"this Pillow cannot write {fmt.value.upper()} (built without its encoder); "
+                f"use one of: {usable}",
+                ctx, param,
+            )
+    return formats
 
 
 @click.command(
@@ -119,14 +137,19 @@ def _check_format(ctx, param, value: str) -> Format:
 @click.option("-w", "--workers", type=click.IntRange(min=1), default=default_workers,
               show_default="CPUs this process may use",
               help="Worker processes; 1 runs in-process with no pool.")
-@click.option("-f", "--format", "format", default="auto", callback=_check_format,
-              type=click.Choice([f.value for f in Format]),
-              help="auto: JPEG when opaque, PNG when the thumbnail has transparency.")
+@click.option("-f", "--format", "formats", multiple=True, default=["auto"],
+              envvar="THUMBNAILER_FORMAT",
+              callback=_check_formats, type=click.Choice([f.value for f in Format]),
+              help="auto: JPEG when opaque, PNG when the thumbnail has transparency. "
+                   "Repeatable: every size in every format, from one decode.")
 @click.option("-q", "--quality", type=click.IntRange(1, 100), default=85,
               help="Encoder quality for JPEG, WebP and AVIF.")
 @click.option("--fit", type=click.Choice([f.value for f in Fit]), default="contain",
               help="contain: inside the box; cover: fill it, crop the overflow; "
                    "fill: stretch; pad: contain, then pad to the box.")
+@click.option("--crop", type=click.Choice([c.value for c in Crop]), default="center",
+              help="Which part --fit cover keeps: the centre, the busiest part (entropy), "
+                   "or the most salient: edges, colour, skin (attention).")
 @click.option("--upscale/--no-upscale", default=False,
               help="Enlarge images smaller than the box (contain, cover, pad).")
 @click.option("--background", type=ColorType(), default="white",
@@ -153,6 +176,13 @@ def _check_format(ctx, param, value: str) -> Format:
 @click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
               help="Write a JSON manifest of every thumbnail and the summary.")
 @click.option("--force", is_flag=True, help="Regenerate even what is up to date.")
+@click.option("--prune", is_flag=True,
+              help="After a complete run, delete thumbnails this tool made that the job no "
+                   "longer names (source gone or unselected, size or format dropped), and "
+                   "folders left empty. Nothing else in the output folder is touched.")
+@click.option("--shard", type=ShardType(),
+              help="Make only part K of N of the job (a stable split by name), for N "
+                   "parallel CI jobs; their outputs together equal one full run.")
 @click.option("-n", "--dry-run", is_flag=True,
               help="Print what would be made (stdout); write nothing.")
 @click.option("--wait", is_flag=True,
@@ -168,13 +198,15 @@ def main(sources: tuple[str, ...], **opts) -> None:
     started = time.monotonic()
     try:
         settings = Settings(
-            output=opts["output"], sizes=tuple(opts["size"]), format=opts["format"],
-            quality=opts["quality"], fit=Fit(opts["fit"]), upscale=opts["upscale"],
+            output=opts["output"], sizes=tuple(opts["size"]), formats=opts["formats"],
+            quality=opts["quality"], fit=Fit(opts["fit"]), crop=Crop(opts["crop"]),
+            upscale=opts["upscale"],
             background=opts["background"], keep_metadata=opts["keep_metadata"],
             max_pixels=opts["max_pixels"], max_file_size=opts["max_file_size"],
             timeout=opts["timeout"] or None, name=opts["name"], include=opts["include"],
             exclude=opts["exclude"], hidden=opts["hidden"],
             follow_symlinks=opts["follow_symlinks"], force=opts["force"],
+            shard=opts["shard"],
         )
         check(sources, settings)
     except ValueError as e:
@@ -261,12 +293,16 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
     if opts["dry_run"]:
         for task in job.tasks:
             for target in task.targets:
-                ext = task.settings.format.extension
-                ext = "{jpg,png}" if task.settings.format is Format.AUTO else ext
+                ext = target.format.extension
+                ext = "{jpg,png}" if target.format is Format.AUTO else ext
                 click.echo(f"{task.source} -> {target.stem}.{ext}")
                 tally.add([_planned(task.source, target)])
+        pruned = prune(job, dry_run=True) if opts["prune"] else None
+        for path in pruned or ():
+            click.echo(f"prune: {path}")
         if not quiet:
-            _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True))
+            _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
+                              pruned=None if pruned is None else len(pruned)))
         return ExitCode.OK
 
     done = 0  # tasks whose outcome came back
@@ -308,19 +344,26 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
         return ExitCode.TERMINATED if isinstance(stop, _Terminated) else ExitCode.INTERRUPTED
     if stop is not None:
         _say(f"stopping early: {stop}; {len(job.tasks) - done:,} images were not attempted")
+    pruned = None
+    if opts["prune"] and stop is None:  # only a complete run knows what the mirror holds
+        pruned = prune(job)
+        if verbose:
+            for path in pruned:
+                _say(f"pruned: {path}")
     job.save()
     seconds = time.monotonic() - started
     if opts["manifest"]:
-        data = manifest(tally.entries, seconds, [s.label for s in job.settings.sizes])
+        data = manifest(tally.entries, seconds, [s.label for s in job.settings.sizes],
+                        root=job.settings.output, pruned=pruned or ())
         data["collisions"] = job.collisions
         write_manifest(opts["manifest"], data)
     if not quiet:
-        _say(summary_line(tally.counts, seconds))
+        _say(summary_line(tally.counts, seconds, pruned=None if pruned is None else len(pruned)))
     return ExitCode.HALTED if stop is not None else tally.exit_code
 
 
 def _planned(source, target) -> Entry:
-    return Entry(source, target.size.label, Status.CREATED, target.stem)
+    return Entry(source, target.size.label, Status.CREATED, target.stem, target.format.value)
 
 
 if __name__ == "__main__":  # pragma: no cover

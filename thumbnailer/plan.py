@@ -7,6 +7,7 @@ write), skips what is up to date, and afterwards records what was made.
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import string
 import time
@@ -14,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .sources import Selection, Source, walk
-from .spec import Entry, Outcome, Settings, Size, Status, Target, Task
+from .spec import Entry, Format, Outcome, Settings, Size, Status, Target, Task
 from .state import Record, State
 
 #: How often (seconds) a long run writes its state, so a killed run loses little.
@@ -32,11 +33,14 @@ class Plan:
     skipped: list[Entry]
     collisions: list[str]
     state: State
-    #: source path -> (its absolute path, the state keys of its targets, in order)
-    _pending: dict[str, tuple[str, tuple[str, ...]]] = field(default_factory=dict, repr=False)
+    #: source path -> (its absolute path, (state key, fingerprint, format is auto)
+    #: of its targets, in order)
+    _pending: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = field(
+        default_factory=dict, repr=False)
     _last_save: float = field(default_factory=time.monotonic, repr=False)
-    #: size label -> Settings.fingerprint(size), computed once
-    _fingerprints: dict[str, str] = field(default_factory=dict, repr=False)
+    #: State keys of every thumbnail this job names, up to date or not, in every
+    #: shard: what --prune keeps.
+    keys: set[str] = field(default_factory=set, repr=False)
 
     @property
     def total(self) -> int:
@@ -47,17 +51,19 @@ class Plan:
         """Note what a task made in the state; failures are forgotten, never up to date."""
         absolute, keys = self._pending[outcome.source]
         root = self.settings.output
-        for key, entry in zip(keys, outcome.entries, strict=True):
+        for (key, fingerprint, auto), entry in zip(keys, outcome.entries, strict=True):
             old = self.state.get(key)
             if entry.status is not Status.CREATED or outcome.signature is None:
-                self.state.drop(key)
+                if old is not None:  # still ours (for --prune), but never up to date
+                    self.state.put(key, old._replace(fingerprint=""))
                 continue
-            rel = key + os.path.splitext(entry.output)[1]  # the output is root/key.ext
+            # The output is root/key, plus the extension for format auto.
+            rel = key + os.path.splitext(entry.output)[1] if auto else key
             if old is not None and old.output != rel:
                 _remove_quietly(os.path.join(root, _native(old.output)))  # .jpg became .png
             self.state.put(
                 key,
-                Record(rel, absolute, self._fingerprints[entry.size], *outcome.signature,
+                Record(rel, absolute, fingerprint, *outcome.signature,
                        entry.width, entry.height),
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
@@ -137,38 +143,62 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     # Per-size work done once, not once per file: the walk below is the whole
     # cost of an unchanged rerun.
     namers = _namers(template, settings.sizes)
-    plans = [(size, settings.fingerprint(size), size.label) for size in settings.sizes]
+    # One target per size and format, in that order; each names which size's stem it takes.
+    plans = [
+        (i, size, fmt, settings.fingerprint(size, fmt), size.label,
+         "" if fmt is Format.AUTO else "." + fmt.extension)
+        for i, size in enumerate(settings.sizes) for fmt in settings.formats
+    ]
     taken: set[str] = set()
     collisions: list[str] = []
     result = Plan(settings, [], [], collisions, state)
-    result._fingerprints = {label: fingerprint for _, fingerprint, label in plans}
     for source in walk(arguments, selection, skip_dirs=[settings.output]):
         folder, _, filename = source.rel.rpartition("/")
         stem, ext = os.path.splitext(filename)
-        keys, renamed = _free_keys(namers, folder, stem, ext, taken)
+        stems, renamed = _free_keys(namers, folder, stem, ext, taken)
         if renamed:
             collisions.append(
                 f"{source.path}: its thumbnail name is taken by another source; "
-                f"named {keys[0]!r} instead"
+                f"named {stems[0]!r} instead"
             )
+        if settings.shard is not None:
+            result.keys.update(stems[i] + suffix for i, *_, suffix in plans)
+            if not in_shard(stems[0], settings.shard):
+                continue
         pending = []
-        for (size, fingerprint, label), key in zip(plans, keys, strict=True):
+        for i, size, fmt, fingerprint, label, suffix in plans:
+            # State key: the output path, less the extension only for format auto
+            # (whose extension is known once the image is seen).
+            key = stems[i] + suffix
+            result.keys.add(key)
             done = None if settings.force else _up_to_date(
                 state.get(key), source, label, fingerprint, settings.output
             )
             if done is not None:
                 result.skipped.append(done)
             else:
-                pending.append((size, key))
+                pending.append((size, fmt, stems[i], key, fingerprint))
         if pending:
             # Keys in target order, so record() can zip them with the entries.
-            result._pending[source.path] = (source.absolute, tuple(key for _, key in pending))
+            result._pending[source.path] = (
+                source.absolute,
+                tuple((key, fp, fmt is Format.AUTO) for _, fmt, _, key, fp in pending))
             targets = tuple(
-                Target(size, os.path.join(settings.output, _native(key)))
-                for size, key in pending
+                Target(size, os.path.join(settings.output, _native(stem)), fmt)
+                for size, fmt, stem, _, _ in pending
             )
             result.tasks.append(Task(source.path, targets, settings))
     return result
+
+
+def in_shard(name: str, shard: tuple[int, int]) -> bool:
+    """Whether a source (by its output name, unique in the job) is in shard K of N.
+
+    A hash of the name, not a position in the list: adding or removing other
+    files moves no source to another shard."""
+    k, n = shard
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n == k - 1
 
 
 def _keys_for(namers, folder: str, stem: str) -> tuple[str, ...]:

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError, features
 
 from .atomic import atomic_write
-from .spec import Entry, Fit, Format, Outcome, Settings, Size, Status, Target, Task
+from .spec import Crop, Entry, Fit, Format, Outcome, Settings, Size, Status, Target, Task
 
 #: A drafted (DCT-scaled) JPEG must keep at least this many pixels per output
 #: pixel on each side: the DCT's 1/8 scale is a plain 8x8 average, and LANCZOS
@@ -181,21 +181,30 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
         orientation = _orientation(im)
         swapped = orientation in (5, 6, 7, 8)
         upright = (h, w) if swapped else (w, h)
-        geometries = [fit_geometry(upright, t.size, s.fit, s.upscale) for t in task.targets]
+        # Geometry, draft and derivation chain come from *all* the job's sizes, not
+        # only the ones still to make, so a thumbnail's bytes never depend on what
+        # happened to be up to date already (byte-stable output).
+        sizes = list(dict.fromkeys((*s.sizes, *(t.size for t in task.targets))))
+        geometries = [fit_geometry(upright, size, s.fit, s.upscale) for size in sizes]
         if swapped:  # work in the file's own orientation until the image is small
             geometries = [_swap(g) for g in geometries]
         profile = im.info.get("icc_profile")
         exif = im.getexif() if s.keep_metadata else None
         scale = _draft(im, w, h, geometries)
         im = _resizable(im)
-        made = [None] * len(geometries)
-        for i, small in _resize_all(im, scale, (0.0, 0.0, float(w), float(h)), geometries):
-            made[i] = _finish(small, orientation, profile, geometries[i], s)
+        if s.crop is not Crop.CENTER:
+            geometries = [_placed(im, scale, g, s.crop) for g in geometries]
+        wanted = {sizes.index(t.size) for t in task.targets}
+        made = {}
+        for i, small in _resize_all(im, scale, (0.0, 0.0, float(w), float(h)), geometries,
+                                    wanted):
+            made[i] = _upright(small, orientation, profile, geometries[i], s)
     entries, halt = [], None
-    for target, (small, fmt) in zip(task.targets, made, strict=True):
+    for target in task.targets:
         if halt:  # no point trying the other sizes on a full or read-only disk
             entries.append(Entry(task.source, target.size.label, Status.FAILED, error=halt))
             continue
+        small, fmt = _for_format(made[sizes.index(target.size)], target.format, s)
         entry, halt = _save(task.source, target, small, fmt, profile, exif, s)
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
@@ -253,6 +262,17 @@ def _orientation(im: Image.Image) -> int:
     return value if isinstance(value, int) and value in _TRANSPOSE else 1
 
 
+def _placed(im: Image.Image, scale: float, g: Geometry, crop: Crop) -> Geometry:
+    """Move a cover crop's window to where the picture's subject is (crop.py)."""
+    from .crop import place  # only for --crop entropy|attention
+
+    box = tuple(c / scale for c in g.crop)
+    x0, y0, _, _ = place(im, box, crop)
+    dx, dy = x0 * scale - g.crop[0], y0 * scale - g.crop[1]
+    x0, y0, x1, y1 = g.crop
+    return Geometry(g.resize, (x0 + dx, y0 + dy, x1 + dx, y1 + dy), g.canvas)
+
+
 def _swap(g: Geometry) -> Geometry:
     x0, y0, x1, y1 = g.crop
     return Geometry((g.resize[1], g.resize[0]), (y0, x0, y1, x1), g.canvas)
@@ -272,28 +292,44 @@ def _draft(im: Image.Image, w: int, h: int, geometries: list[Geometry]) -> float
     return w / result[1][2]
 
 
-def _resize_all(im, scale: float, full, geometries):
-    """Yield (index, resized image) for every geometry, largest first. A smaller
-    size is made from the smallest size already made that keeps DRAFT_GAP of
-    headroom (when both show the whole frame), not from the decoded image:
-    1024 -> 512 -> 128 costs a fraction of three resizes of a 2000 px decode."""
-    made = []  # whole-frame resizes so far, in the file's orientation
+def _resize_all(im, scale: float, full, geometries, wanted):
+    """Yield (index, resized image) for each wanted geometry. A smaller size is
+    made from the smallest larger size that keeps DRAFT_GAP of headroom (when
+    both show the whole frame), not from the decoded image: 1024 -> 512 -> 128
+    costs a fraction of three resizes of a 2000 px decode. The chain is decided
+    over all geometries first, so a wanted size's base is always the same image:
+    an unwanted base is made (not saved) when a wanted size derives from it."""
     order = sorted(range(len(geometries)),
-                   key=lambda i: -geometries[i].resize[0] * geometries[i].resize[1])
+                   key=lambda i: (-geometries[i].resize[0] * geometries[i].resize[1], i))
+    parent: dict[int, int | None] = {}
+    chain = []  # whole-frame geometries so far, largest first
     for i in order:
         geo = geometries[i]
-        base, box = im, tuple(c / scale for c in geo.crop)
-        whole = geo.crop == full
-        if whole:
-            roomy = [m for m in made if m.width >= DRAFT_GAP * geo.resize[0]
-                     and m.height >= DRAFT_GAP * geo.resize[1]]
+        parent[i] = None
+        if geo.crop == full:
+            roomy = [j for j in chain if geometries[j].resize[0] >= DRAFT_GAP * geo.resize[0]
+                     and geometries[j].resize[1] >= DRAFT_GAP * geo.resize[1]]
             if roomy:
-                base, box = min(roomy, key=lambda m: m.width), None
-        small = base.resize(geo.resize, Image.Resampling.LANCZOS, box=box,
-                            reducing_gap=REDUCING_GAP)
-        if whole:
-            made.append(small)
-        yield i, small
+                parent[i] = min(roomy, key=lambda j: (geometries[j].resize[0], j))
+            chain.append(i)
+    needed = set()
+    for i in wanted:
+        while i is not None and i not in needed:
+            needed.add(i)
+            i = parent[i]
+    made = {}
+    for i in order:
+        if i not in needed:
+            continue
+        geo = geometries[i]
+        if parent[i] is None:
+            base, box = im, tuple(c / scale for c in geo.crop)
+        else:
+            base, box = made[parent[i]], None
+        made[i] = small = base.resize(geo.resize, Image.Resampling.LANCZOS, box=box,
+                                      reducing_gap=REDUCING_GAP)
+        if i in wanted:
+            yield i, small
 
 
 def _resizable(im: Image.Image) -> Image.Image:
@@ -309,8 +345,8 @@ def _resizable(im: Image.Image) -> Image.Image:
     return im
 
 
-def _finish(im, orientation, profile, geo: Geometry, s: Settings):
-    """Upright, sRGB, padded and with alpha settled: returns (image, format)."""
+def _upright(im, orientation, profile, geo: Geometry, s: Settings) -> Image.Image:
+    """Upright, sRGB and padded: everything that does not depend on the format."""
     if orientation in _TRANSPOSE:
         im = im.transpose(_TRANSPOSE[orientation])
     im = _to_srgb(im, profile)
@@ -319,8 +355,13 @@ def _finish(im, orientation, profile, geo: Geometry, s: Settings):
         offset = ((geo.canvas[0] - im.width) // 2, (geo.canvas[1] - im.height) // 2)
         canvas.alpha_composite(im.convert("RGBA"), offset)
         im = canvas
+    return im
+
+
+def _for_format(im, fmt: Format, s: Settings):
+    """Alpha settled and the mode the encoder takes: returns (image, format), with
+    format auto resolved to JPEG or PNG."""
     translucent = im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] < 255
-    fmt = s.format
     if fmt is Format.AUTO:
         fmt = Format.PNG if translucent else Format.JPEG
     if translucent and not fmt.has_alpha:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -46,28 +47,79 @@ def failure_line(source: str, reason: str) -> str:
     return f"{source}: {reason}"
 
 
-def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = False) -> str:
+def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = False,
+                 pruned: int | None = None) -> str:
+    """``pruned`` is None when --prune was not asked for."""
     created = "to create" if dry_run else "created"
+    prune = ""
+    if pruned is not None:
+        prune = f", {pruned} {'to prune' if dry_run else 'pruned'}"
     return (
         f"{counts[Status.CREATED]} {created}, {counts[Status.SKIPPED]} skipped, "
-        f"{counts[Status.FAILED]} failed in {seconds:.1f} s"
+        f"{counts[Status.FAILED]} failed{prune} in {seconds:.1f} s"
     )
 
 
-def manifest(entries: Sequence[Entry], seconds: float, size_order: Sequence[str]) -> dict:
-    """The manifest as data: entries sorted by source then size, so equal runs give
-    equal files (but for ``seconds``)."""
+def manifest(
+    entries: Sequence[Entry],
+    seconds: float,
+    size_order: Sequence[str],
+    root: str | None = None,
+    pruned: Sequence[str] = (),
+) -> dict:
+    """The manifest as data: entries sorted by source, size and format, so equal
+    runs give equal files (but for ``seconds``). With the output ``root``, also a
+    per-source list of outputs for web builds (see sources())."""
     rank = {label: i for i, label in enumerate(size_order)}
-    ordered = sorted(entries, key=lambda e: (e.source, rank.get(e.size, len(rank)), e.size))
+    ordered = sorted(entries, key=lambda e: (e.source, rank.get(e.size, len(rank)), e.size,
+                                             e.format or ""))
     counts = Counter(e.status for e in entries)
-    return {
+    data = {
         "version": MANIFEST_VERSION,
         "entries": [e.as_dict() for e in ordered],
         "summary": {
             **{status.value: counts[status] for status in Status},
+            "pruned": len(pruned),
             "seconds": round(seconds, 3),
         },
+        "pruned": list(pruned),
     }
+    if root is not None:
+        data["sources"] = sources(ordered, root)
+    return data
+
+
+def sources(entries: Iterable[Entry], root: str) -> list[dict]:
+    """For each source, its thumbnails (made now or up to date) narrowest first,
+    and a ready ``srcset`` per format with URLs relative to the output root:
+    what an ``<img srcset>`` or ``<picture>`` needs."""
+    by_source: dict[str, list[Entry]] = {}
+    for e in entries:
+        if e.status is not Status.FAILED and e.output is not None:
+            by_source.setdefault(e.source, []).append(e)
+    result = []
+    for source, made in sorted(by_source.items()):
+        made.sort(key=lambda e: (e.width or 0, e.height or 0, e.format or ""))
+        outputs = [{"url": url(e.output, root), "size": e.size, "format": e.format,
+                    "width": e.width, "height": e.height, "bytes": e.bytes} for e in made]
+        srcset: dict[str, dict[int, str]] = {}
+        for o in outputs:  # one candidate per width: a srcset may not repeat one
+            srcset.setdefault(o["format"], {}).setdefault(o["width"], o["url"])
+        result.append({
+            "source": source,
+            "outputs": outputs,
+            "srcset": {fmt: ", ".join(f"{u} {w}w" for w, u in widths.items())
+                       for fmt, widths in srcset.items()},
+        })
+    return result
+
+
+def url(path: str, root: str) -> str:
+    """A thumbnail's path relative to the output root, as a URL path (quoted)."""
+    from urllib.parse import quote
+
+    rel = os.path.relpath(path, root)
+    return quote(rel.replace(os.sep, "/"), errors="surrogateescape")
 
 
 def write_manifest(path: str, data: dict) -> None:

@@ -66,8 +66,28 @@ def process_pool(workers: int, lifeline=None, hard_timeout: float | None = None
     """
     from concurrent.futures import ProcessPoolExecutor
 
+    if sys.version_info < (3, 12) and threading.excepthook is not _quiet_cancel_race:
+        _quiet_cancel_race.previous = threading.excepthook
+        threading.excepthook = _quiet_cancel_race
     return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_setup,
                                initargs=(lifeline, hard_timeout))
+
+
+def _quiet_cancel_race(args) -> None:
+    """Python < 3.12: when the workers die (SIGTERM to the process group) after
+    pending futures were cancelled, the pool's management thread fails to mark
+    the cancelled futures broken and prints a traceback (fixed in 3.12, which
+    catches this InvalidStateError itself). Nothing is lost: those tasks were
+    cancelled on purpose."""
+    import traceback
+    from concurrent.futures import InvalidStateError
+
+    if args.exc_type is InvalidStateError and any(
+        frame.f_code.co_name == "terminate_broken"
+        for frame, _ in traceback.walk_tb(args.exc_traceback)
+    ):
+        return
+    _quiet_cancel_race.previous(args)
 
 
 def _worker_setup(lifeline=None, hard_timeout: float | None = None) -> None:

@@ -43,6 +43,14 @@ class Fit(str, enum.Enum):
     PAD = "pad"  # contained, then padded to the box with the background
 
 
+class Crop(str, enum.Enum):
+    """Which window --fit cover keeps (names follow sharp and libvips)."""
+
+    CENTER = "center"
+    ENTROPY = "entropy"  # the busiest window (most information)
+    ATTENTION = "attention"  # the most salient: edges, saturated colour, skin tones
+
+
 class Format(str, enum.Enum):
     AUTO = "auto"  # JPEG when opaque, PNG when the thumbnail has transparency
     JPEG = "jpeg"
@@ -117,9 +125,13 @@ class Settings:
 
     output: str = "thumbnails"
     sizes: tuple[Size, ...] = (Size(256, 256),)
-    format: Format = field(default=Format.AUTO, metadata=_SHAPES)
+    #: Every size is written in every format, all from one decode. Not an output
+    #: field: each thumbnail's fingerprint takes its own format (adding one leaves
+    #: the others up to date).
+    formats: tuple[Format, ...] = (Format.AUTO,)
     quality: int = field(default=85, metadata=_SHAPES)
     fit: Fit = field(default=Fit.CONTAIN, metadata=_SHAPES)
+    crop: Crop = field(default=Crop.CENTER, metadata=_SHAPES)
     upscale: bool = field(default=False, metadata=_SHAPES)
     #: RGBA; used to flatten transparency into formats without it, and for pad.
     background: tuple[int, int, int, int] = field(default=(255, 255, 255, 255), metadata=_SHAPES)
@@ -136,18 +148,32 @@ class Settings:
     hidden: bool = False
     follow_symlinks: bool = False
     force: bool = False
+    #: (K, N): make only the K-th of N deterministic parts of the job (1-based).
+    shard: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
         if not self.sizes:
             raise ValueError("at least one size is needed")
         if len(set(self.sizes)) != len(self.sizes):
             raise ValueError("the same size is given twice")
+        if not self.formats:
+            raise ValueError("at least one format is needed")
+        if len(set(self.formats)) != len(self.formats):
+            raise ValueError("the same format is given twice")
+        if Format.AUTO in self.formats and ({Format.JPEG, Format.PNG} & set(self.formats)):
+            raise ValueError(
+                "format auto already writes JPEG or PNG: combine it only with webp or avif"
+            )
+        if self.crop is not Crop.CENTER and self.fit is not Fit.COVER:
+            raise ValueError(f"crop {self.crop.value} only applies to fit cover")
         if not 1 <= self.quality <= 100:
             raise ValueError("quality must be between 1 and 100")
         if self.max_pixels < 1 or self.max_file_size < 1:
             raise ValueError("max_pixels and max_file_size must be positive")
         if self.timeout is not None and self.timeout <= 0:
             raise ValueError("timeout must be positive (None for no limit)")
+        if self.shard is not None and not 1 <= self.shard[0] <= self.shard[1]:
+            raise ValueError("shard K/N needs 1 <= K <= N")
         if len(self.background) != 4:
             raise ValueError("background must be an RGBA tuple")
 
@@ -157,11 +183,13 @@ class Settings:
             return self.name
         return "{stem}" if len(self.sizes) == 1 else "{stem}_{size}"
 
-    def fingerprint(self, size: Size) -> str:
-        """A short hash of everything that shapes the bytes of one thumbnail of ``size``.
+    def fingerprint(self, size: Size, fmt: Format) -> str:
+        """A short hash of everything that shapes the bytes of one thumbnail.
 
         Only output fields count, so changing walking options or the worker count
-        never invalidates thumbnails, and adding a size leaves the others alone.
+        never invalidates thumbnails, and adding a size or a format leaves the
+        others alone. All sizes count too: a smaller size is derived from a larger
+        one, so its bytes depend on which larger sizes are made.
         """
         shaping = {
             f.name: getattr(self, f.name)
@@ -169,6 +197,8 @@ class Settings:
             if f.metadata.get("output")
         }
         shaping["size"] = [size.width, size.height]
+        shaping["format"] = fmt.value
+        shaping["sizes"] = [[s.width, s.height] for s in self.sizes]
         shaping["render_version"] = RENDER_VERSION
         blob = json.dumps(shaping, sort_keys=True, default=_jsonable)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
@@ -182,11 +212,12 @@ def _jsonable(value):
 
 @dataclass(frozen=True)
 class Target:
-    """One thumbnail to make: its size and where it goes, less the extension
-    (with ``--format auto`` the extension depends on the image)."""
+    """One thumbnail to make: its size, format, and where it goes less the
+    extension (with format auto the extension depends on the image)."""
 
     size: Size
     stem: str  # path of the output without extension
+    format: Format = Format.AUTO
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import NamedTuple
 from .atomic import atomic_write
 
 STATE_NAME = ".thumbnailer-state.json"
-STATE_VERSION = 1
+STATE_VERSION = 2  # 2: explicit formats key their records with the extension
 
 
 class Record(NamedTuple):

@@ -1,0 +1,122 @@
+import dataclasses
+import json
+import os
+
+import pytest
+from helpers import photo
+
+from thumbnailer.plan import plan
+from thumbnailer.prune import prune, stale
+from thumbnailer.render import render
+from thumbnailer.spec import Format, Settings, Size
+from thumbnailer.state import STATE_NAME
+
+
+def make(sources, settings):
+    """Plan, render and record, as the CLI does; returns the plan."""
+    job = plan([str(s) for s in sources], settings)
+    for task in job.tasks:
+        job.record(render(task))
+    job.save()
+    return job
+
+
+@pytest.fixture
+def library(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (300, 200))
+    photo(src / "trip" / "b.jpg", (200, 300), seed=1)
+    photo(src / "trip" / "deep" / "c.jpg", (200, 200), seed=2)
+    return src
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(output=str(tmp_path / "out"), sizes=(Size(64, 64),))
+
+
+def files(root):
+    return sorted(p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_file())
+
+
+def test_a_deleted_source_loses_its_thumbnail_and_the_folders_left_empty(
+        tmp_path, library, settings):
+    make([library], settings)
+    out = tmp_path / "out"
+    os.unlink(library / "trip" / "b.jpg")
+    (library / "trip" / "deep" / "c.jpg").unlink()
+    job = make([library], settings)
+    assert sorted(stale(job)) == ["trip/b", "trip/deep/c"]
+    removed = prune(job)
+    job.save()
+    assert sorted(removed) == [str(out / "trip" / "b.jpg"), str(out / "trip" / "deep" / "c.jpg")]
+    assert files(out) == [STATE_NAME, "a.jpg"]
+    assert not (out / "trip").exists()  # both folders emptied by the prune
+    assert stale(plan([str(library)], settings)) == []  # and forgotten
+
+
+def test_files_it_did_not_make_are_never_touched(tmp_path, library, settings):
+    make([library], settings)
+    out = tmp_path / "out"
+    (out / "trip" / "README.txt").write_text("mine")
+    (out / "stray.jpg").write_bytes(b"also mine")
+    os.unlink(library / "trip" / "b.jpg")
+    prune(make([library], settings))
+    assert (out / "trip" / "README.txt").read_text() == "mine"
+    assert (out / "stray.jpg").exists()
+    assert not (out / "trip" / "b.jpg").exists()
+
+
+def test_unselected_sources_and_dropped_formats_are_pruned(tmp_path, library, settings):
+    both = dataclasses.replace(settings, formats=(Format.AUTO, Format.WEBP))
+    make([library], both)
+    narrower = dataclasses.replace(settings, exclude=("trip",))
+    removed = prune(make([library], narrower))
+    out = tmp_path / "out"
+    assert files(out) == [STATE_NAME, "a.jpg"]
+    assert len(removed) == 5  # b and c in two formats, a.webp
+
+
+def test_dry_run_lists_and_keeps_everything(tmp_path, library, settings):
+    make([library], settings)
+    os.unlink(library / "a.jpg")
+    before = files(tmp_path / "out")
+    job = plan([str(library)], settings)
+    assert prune(job, dry_run=True) == [str(tmp_path / "out" / "a.jpg")]
+    assert files(tmp_path / "out") == before
+    assert "a" in job.state.records
+
+
+def test_a_file_shared_with_a_kept_thumbnail_is_kept(tmp_path, library, settings):
+    # -f auto and then -f jpeg name the same file a.jpg under two state keys.
+    make([library], settings)
+    job = make([library], dataclasses.replace(settings, formats=(Format.JPEG,)))
+    removed = prune(job)
+    assert removed == []
+    assert (tmp_path / "out" / "a.jpg").exists()
+
+
+def test_a_tampered_state_cannot_reach_outside_the_output(tmp_path, library, settings):
+    make([library], settings)
+    victim = tmp_path / "victim.jpg"
+    victim.write_bytes(b"precious")
+    state_path = tmp_path / "out" / STATE_NAME
+    data = json.loads(state_path.read_text())
+    row = list(data["records"]["a"])
+    row[0] = "../victim.jpg"
+    data["records"]["evil"] = row
+    state_path.write_text(json.dumps(data))
+    prune(make([library], settings))
+    assert victim.read_bytes() == b"precious"
+
+
+def test_a_failed_source_stays_known_so_its_old_thumbnail_can_be_pruned(
+        tmp_path, library, settings):
+    make([library], settings)
+    (library / "a.jpg").write_bytes(b"now broken")
+    job = make([library], settings)
+    assert (tmp_path / "out" / "a.jpg").exists()  # the old thumbnail stays on failure
+    assert [t.source for t in plan([str(library)], settings).tasks] == [str(library / "a.jpg")]
+    os.unlink(library / "a.jpg")
+    job = make([library], settings)
+    assert prune(job) == [str(tmp_path / "out" / "a.jpg")]
