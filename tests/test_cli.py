@@ -284,3 +284,26 @@ def test_manifest_lists_each_sources_outputs_for_srcset(tmp_path, photos):
     assert a["srcset"]["webp"] == "a_64.webp 64w, a_320.webp 320w"
     for o in a["outputs"]:
         assert o["bytes"] == os.path.getsize(tmp_path / "out" / o["url"])
+
+
+def test_gallery_lists_this_runs_thumbnails_and_failures(tmp_path, photos):
+    (photos / "bad.jpg").write_bytes(b"")
+    out = tmp_path / "out"
+    result = invoke(photos, "-o", out, "-w", "1", "--gallery")
+    assert result.exit_code == 1
+    page = (out / "index.html").read_text()
+    assert page.count("<figure>") == 3 and '<img src="trip/c.jpg"' in page
+    assert "bad.jpg</code>: empty file (0 bytes)" in page
+    # An unchanged rerun still shows everything (skipped thumbnails included), and
+    # does not rewrite the unchanged page.
+    (photos / "bad.jpg").unlink()
+    invoke(photos, "-o", out, "-w", "1", "--gallery")
+    page = out / "index.html"
+    assert page.read_text().count("<figure>") == 3
+    assert '<section class="failures">' not in page.read_text()
+    before = page.stat().st_mtime_ns, page.stat().st_ino
+    invoke(photos, "-o", out, "-w", "1", "--gallery")
+    assert (page.stat().st_mtime_ns, page.stat().st_ino) == before
+    assert not (tmp_path / "dry" / "index.html").exists()
+    invoke(photos, "-o", tmp_path / "dry", "--gallery", "--dry-run")
+    assert not (tmp_path / "dry").exists()

@@ -175,6 +175,9 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
                    "folder once, loops are safe).")
 @click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
               help="Write a JSON manifest of every thumbnail and the summary.")
+@click.option("--gallery", is_flag=True,
+              help="Write index.html in the output folder: a self-contained contact sheet "
+                   "of every thumbnail, grouped by folder, with the failures listed.")
 @click.option("--force", is_flag=True, help="Regenerate even what is up to date.")
 @click.option("--prune", is_flag=True,
               help="After a complete run, delete thumbnails this tool made that the job no "
@@ -357,6 +360,10 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
                         root=job.settings.output, pruned=pruned or ())
         data["collisions"] = job.collisions
         write_manifest(opts["manifest"], data)
+    if opts["gallery"]:
+        from .gallery import write_gallery  # only when asked: html and urllib cost start-up
+
+        write_gallery(job.settings.output, tally.entries, f"Thumbnails of {', '.join(sources)}")
     if not quiet:
         _say(summary_line(tally.counts, seconds, pruned=None if pruned is None else len(pruned)))
     return ExitCode.HALTED if stop is not None else tally.exit_code
