@@ -13,14 +13,17 @@ ALLOWED = {
     "sources": set(),
     "state": {"atomic"},
     "plan": {"spec", "sources", "state"},
-    "render": {"spec", "atomic", "crop"},
+    "render": {"spec", "atomic", "crop", "xdg"},
+    "xdg": {"spec"},
+    "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
     "prune": {"plan"},
     "gallery": {"spec", "atomic", "report"},
     "run": set(),
     "report": {"spec", "atomic"},
     "lock": set(),
-    "cli": {"spec", "plan", "prune", "gallery", "render", "run", "report", "lock", "__init__"},
+    "cli": {"spec", "plan", "prune", "gallery", "desktop", "xdg", "render", "run", "report",
+            "lock", "__init__"},
 }
 
 

@@ -13,11 +13,12 @@ TEMP_PREFIX = ".thumbnailer-tmp-"
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
+def atomic_write(path: str | os.PathLike, mode: int | None = None) -> Iterator[BinaryIO]:
     """Yield a binary file in the target folder; rename it to ``path`` on success.
 
     The temporary lives beside the target so the rename is atomic (same file
-    system), and is removed if the body raises, even on KeyboardInterrupt.
+    system), and is removed if the body raises, even on KeyboardInterrupt. The
+    file gets ``mode``, or by default the usual permissions (0666 less the umask).
     """
     import tempfile  # only when something is written: an unchanged rerun writes nothing
 
@@ -27,7 +28,7 @@ def atomic_write(path: str | os.PathLike) -> Iterator[BinaryIO]:
     try:
         with os.fdopen(fd, "wb") as f:
             yield f
-        os.chmod(tmp, 0o666 & ~_UMASK)
+        os.chmod(tmp, 0o666 & ~_UMASK if mode is None else mode)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

@@ -6,6 +6,7 @@ The only module that imports click or tqdm, prints, or exits.
 from __future__ import annotations
 
 import contextlib
+import functools
 import re
 import signal
 import sys
@@ -175,6 +176,10 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
                    "folder once, loops are safe).")
 @click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
               help="Write a JSON manifest of every thumbnail and the summary.")
+@click.option("--xdg-cache", is_flag=True,
+              help="Fill the desktop's thumbnail cache (freedesktop.org spec: GNOME Files, "
+                   "Dolphin, Thunar) instead of an output folder: PNG, sizes 128 256 512 "
+                   "1024 [default: 128 and 256].")
 @click.option("--gallery", is_flag=True,
               help="Write index.html in the output folder: a self-contained contact sheet "
                    "of every thumbnail, grouped by folder, with the failures listed.")
@@ -199,6 +204,8 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
 def main(sources: tuple[str, ...], **opts) -> None:
     """Make thumbnails of every image in SOURCE (files and folders, walked recursively)."""
     started = time.monotonic()
+    if opts["xdg_cache"]:
+        _xdg_options(click.get_current_context(), opts)
     try:
         settings = Settings(
             output=opts["output"], sizes=tuple(opts["size"]), formats=opts["formats"],
@@ -209,17 +216,26 @@ def main(sources: tuple[str, ...], **opts) -> None:
             timeout=opts["timeout"] or None, name=opts["name"], include=opts["include"],
             exclude=opts["exclude"], hidden=opts["hidden"],
             follow_symlinks=opts["follow_symlinks"], force=opts["force"],
-            shard=opts["shard"],
+            shard=opts["shard"], xdg_cache=opts["xdg_cache"],
         )
         check(sources, settings)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
+    planner, lock_folder = plan, settings.output
+    if settings.xdg_cache:
+        from .desktop import plan_desktop
+        from .xdg import fail_folder, make_private_folder
+
+        planner = functools.partial(plan_desktop, version=__version__)
+        lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
     if opts["dry_run"]:  # reads only: no lock, no output folder made
-        sys.exit(_execute(plan(sources, settings), sources, started, opts))
+        sys.exit(_execute(planner(sources, settings), sources, started, opts))
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        with output_lock(settings.output, wait=opts["wait"]):
-            code = _execute(plan(sources, settings), sources, started, opts)
+        if settings.xdg_cache:
+            make_private_folder(lock_folder)
+        with output_lock(lock_folder, wait=opts["wait"]):
+            code = _execute(planner(sources, settings), sources, started, opts)
     except Locked as e:
         _say(f"thumbnailer: {e}")
         code = ExitCode.LOCKED
@@ -230,6 +246,24 @@ def main(sources: tuple[str, ...], **opts) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     sys.exit(code)
+
+
+def _xdg_options(ctx: click.Context, opts: dict) -> None:
+    """--xdg-cache: the spec decides where, what size, format and fit; refuse
+    options that would contradict it, and fill in the spec's values."""
+    from .xdg import DEFAULT_FLAVOURS, cache_root
+
+    given = {name for name in ("output", "name", "prune", "gallery", "keep_metadata")
+             if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)}
+    if given:
+        flag = "--" + sorted(given)[0].replace("_", "-")
+        raise click.UsageError(f"{flag} cannot be used with --xdg-cache (the cache's "
+                               "layout is fixed by the freedesktop.org spec)")
+    opts["output"] = cache_root()
+    if ctx.get_parameter_source("size") is click.core.ParameterSource.DEFAULT:
+        opts["size"] = [parse_size(str(side)) for side in DEFAULT_FLAVOURS]
+    if ctx.get_parameter_source("formats") is click.core.ParameterSource.DEFAULT:
+        opts["formats"] = (Format.PNG,)
 
 
 class _Terminated(KeyboardInterrupt):

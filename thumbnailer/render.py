@@ -189,6 +189,7 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
         if swapped:  # work in the file's own orientation until the image is small
             geometries = [_swap(g) for g in geometries]
         profile = im.info.get("icc_profile")
+        chunks = _xdg_chunks(task.source, st, im, upright) if s.xdg_cache else None
         exif = im.getexif() if s.keep_metadata else None
         scale = _draft(im, w, h, geometries)
         im = _resizable(im)
@@ -205,7 +206,7 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
             entries.append(Entry(task.source, target.size.label, Status.FAILED, error=halt))
             continue
         small, fmt = _for_format(made[sizes.index(target.size)], target.format, s)
-        entry, halt = _save(task.source, target, small, fmt, profile, exif, s)
+        entry, halt = _save(task.source, target, small, fmt, profile, exif, s, chunks)
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
 
@@ -420,7 +421,16 @@ def _srgb():
 _HALTING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
-def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings):
+def _xdg_chunks(source: str, st: os.stat_result, im: Image.Image, upright) -> dict[str, str]:
+    """The freedesktop.org text chunks for a thumbnail of ``source`` (xdg.py)."""
+    from .xdg import file_uri, thumbnail_chunks
+
+    return thumbnail_chunks(file_uri(source), int(st.st_mtime), st.st_size,
+                            Image.MIME.get(im.format or ""), *upright)
+
+
+def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
+          chunks: dict[str, str] | None = None):
     """Encode and write one thumbnail; returns (entry, reason to halt the run or None)."""
     output = f"{target.stem}.{fmt.extension}"
     params: dict = {}
@@ -437,9 +447,19 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings):
     if exif is not None:
         exif[_ORIENTATION_TAG] = 1  # the pixels are upright now
         params["exif"] = exif.tobytes()
+    mode = None
+    if chunks is not None:  # the desktop cache: the spec's text chunks, private files
+        from PIL import PngImagePlugin
+
+        info = PngImagePlugin.PngInfo()
+        for key, value in chunks.items():
+            info.add_text(key, value)
+        params["pnginfo"] = info
+        mode = 0o600
     try:
-        os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-        with atomic_write(output) as f:
+        os.makedirs(os.path.dirname(output) or ".", mode=0o700 if chunks else 0o777,
+                    exist_ok=True)
+        with atomic_write(output, mode=mode) as f:
             im.save(f, format=_PILLOW_FORMAT[fmt], **params)
             nbytes = f.tell()
     except OSError as e:

@@ -111,6 +111,9 @@ def parse_size(text: str) -> Size:
     return Size(w, h)
 
 
+#: The freedesktop.org thumbnail flavours: longest side -> cache folder.
+XDG_FLAVOURS = {128: "normal", 256: "large", 512: "x-large", 1024: "xx-large"}
+
 #: Marks a settings field that changes the pixels or bytes of a thumbnail.
 _SHAPES = {"output": True}
 
@@ -150,6 +153,9 @@ class Settings:
     force: bool = False
     #: (K, N): make only the K-th of N deterministic parts of the job (1-based).
     shard: tuple[int, int] | None = None
+    #: Write into the freedesktop.org thumbnail cache (``output`` is its root):
+    #: PNG, contain, the spec's sizes, names and text chunks.
+    xdg_cache: bool = field(default=False, metadata=_SHAPES)
 
     def __post_init__(self) -> None:
         if not self.sizes:
@@ -174,8 +180,20 @@ class Settings:
             raise ValueError("timeout must be positive (None for no limit)")
         if self.shard is not None and not 1 <= self.shard[0] <= self.shard[1]:
             raise ValueError("shard K/N needs 1 <= K <= N")
+        if self.xdg_cache:
+            self._check_xdg()
         if len(self.background) != 4:
             raise ValueError("background must be an RGBA tuple")
+
+    def _check_xdg(self) -> None:
+        flavours = ", ".join(str(side) for side in XDG_FLAVOURS)
+        for size in self.sizes:
+            if size.width != size.height or size.width not in XDG_FLAVOURS:
+                raise ValueError(f"the thumbnail cache has sizes {flavours} only, not {size}")
+        if self.formats != (Format.PNG,):
+            raise ValueError("the thumbnail cache holds PNG only")
+        if self.fit is not Fit.CONTAIN or self.upscale:
+            raise ValueError("the thumbnail cache takes fit contain, without upscaling")
 
     @property
     def name_template(self) -> str:

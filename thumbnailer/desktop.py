@@ -1,0 +1,99 @@
+"""--xdg-cache: plan a job into the desktop's shared thumbnail cache.
+
+Unlike an output folder, the cache has no state file of ours: the spec's own rule
+decides what is up to date (the thumbnail's Thumb::URI and Thumb::MTime), so a
+thumbnail made by GNOME counts as made, and ours count for GNOME. Names come from
+the spec too (the MD5 of the file's URI), so there are no collisions. An image that
+fails gets the spec's fail marker, and is not tried again until it changes (or
+with --force); one that later succeeds loses its marker.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+
+from .atomic import atomic_write
+from .plan import Plan, check
+from .sources import Selection, walk
+from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
+from .state import State
+from .xdg import (
+    DIR_MODE,
+    FILE_MODE,
+    fail_folder,
+    fail_png,
+    file_uri,
+    flavour_folder,
+    is_current,
+    read_header,
+    thumbnail_name,
+)
+
+
+class DesktopPlan(Plan):
+    """A Plan whose record() keeps the spec's fail markers instead of a state file."""
+
+    version: str = ""
+
+    def record(self, outcome: Outcome) -> None:
+        uri = file_uri(outcome.source)
+        marker = os.path.join(fail_folder(self.settings.output, self.version),
+                              thumbnail_name(uri))
+        if not outcome.failed:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(marker)
+            return
+        mtime = _mtime(outcome.source)
+        if outcome.halt or mtime is None:
+            return  # the disk is at fault, or the file is gone: nothing to remember
+        os.makedirs(os.path.dirname(marker), mode=DIR_MODE, exist_ok=True)
+        with atomic_write(marker, mode=FILE_MODE) as f:
+            f.write(fail_png(uri, mtime, _software(self.version)))
+
+    def save(self) -> None:
+        """Nothing to save: the cache's files are their own record."""
+
+
+def plan_desktop(arguments, settings: Settings, version: str) -> DesktopPlan:
+    """Walk the sources and keep the flavours whose cached thumbnail is not current."""
+    check(arguments, settings)
+    root = settings.output
+    job = DesktopPlan(settings, [], [], [], State(root))
+    job.version = version
+    fails = fail_folder(root, version)
+    selection = Selection(settings.include, settings.exclude, settings.hidden,
+                          settings.follow_symlinks)
+    folders = [(size, size.label, flavour_folder(root, size.width)) for size in settings.sizes]
+    for source in walk(arguments, selection, skip_dirs=[root]):
+        uri = file_uri(source.absolute)
+        name = thumbnail_name(uri)
+        mtime = int(source.stat.st_mtime)
+        if not settings.force and is_current(read_header(os.path.join(fails, name)), uri, mtime):
+            reason = f"failed before (marker {os.path.join(fails, name)}); --force tries again"
+            job.skipped.extend(Entry(source.path, label, Status.SKIPPED, error=reason)
+                               for _, label, _ in folders)
+            continue
+        targets = []
+        for size, label, folder in folders:
+            path = os.path.join(folder, name)
+            header = None if settings.force else read_header(path)
+            if is_current(header, uri, mtime):
+                job.skipped.append(Entry(source.path, label, Status.SKIPPED, path, "png",
+                                         header.width, header.height, header.bytes))
+            else:
+                targets.append(Target(size, path[:-4], Format.PNG))
+        if targets:
+            job.tasks.append(Task(source.path, tuple(targets), settings))
+    return job
+
+
+def _mtime(path: str) -> int | None:
+    try:
+        return int(os.stat(path).st_mtime)
+    except OSError:
+        return None
+
+
+def _software(version: str) -> str:
+    return f"thumbnailer {version}"
