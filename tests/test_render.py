@@ -12,7 +12,7 @@ from helpers import (
     swapped_primaries_profile,
     temp_leftovers,
 )
-from PIL import Image, ImageCms, ImageDraw
+from PIL import Image, ImageCms, ImageDraw, features
 
 from thumbnailer.render import fit_geometry, render, writable_formats
 from thumbnailer.spec import Crop, Fit, Format, Settings, Size, Status, Target, Task
@@ -429,3 +429,75 @@ def test_crop_works_in_the_upright_frame_of_a_rotated_photo(tmp_path):
 def spread(im):
     lo, hi = im.convert("L").getextrema()
     return hi - lo
+
+
+# --- HEIC/HEIF and AVIF input ----------------------------------------------------------------
+
+def heic(path, upright, **save):
+    import pillow_heif
+
+    pillow_heif.from_pillow(upright).save(str(path), quality=90, **save)
+    return path
+
+
+def test_heic_is_read_through_the_heif_extra(tmp_path):
+    src = heic(tmp_path / "IMG_0001.HEIC", quadrants((800, 600)))
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(sizes=(Size(200, 200),)))))
+    assert entry.status is Status.CREATED
+    with Image.open(entry.output) as thumb:
+        assert thumb.size == (200, 150)
+        r, g, b = thumb.convert("RGB").getpixel((20, 20))
+        assert r > 200 and g < 60 and b < 60  # red top left: upright
+
+
+def test_heic_without_the_extra_names_it(tmp_path):
+    # A fresh interpreter where pillow_heif cannot be imported, as after a plain install.
+    import subprocess
+    import sys
+
+    src = heic(tmp_path / "IMG_0002.heic", quadrants((80, 60)))
+    code = ("import sys; sys.modules['pillow_heif'] = None; "
+            "from thumbnailer.cli import main; main()")
+    proc = subprocess.run([sys.executable, "-c", code, str(src), "-o", str(tmp_path / "out"),
+                           "-w", "1"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1
+    assert proc.stderr.splitlines()[0] == (
+        f"{src}: HEIC/HEIF image: reading it needs the optional extra, "
+        "pip install 'thumbnailer[heif]'")
+
+
+def test_avif_input_is_read_by_pillow_itself_or_the_upgrade_is_named(tmp_path):
+    src = tmp_path / "a.avif"
+    settings = Settings(sizes=(Size(100, 100),))
+    if features.check("avif"):  # Pillow >= 11.3 wheels
+        quadrants((400, 300)).save(src, quality=90)
+        entry = only_entry(render(task_for(src, tmp_path / "out", settings)))
+        with Image.open(entry.output) as thumb:
+            assert thumb.size == (100, 75)
+    else:  # an older Pillow: the header says AVIF, the message says what to do
+        src.write_bytes(b"\0\0\0\x1cftypavif" + bytes(64))
+        entry = only_entry(render(task_for(src, tmp_path / "out", settings)))
+        assert entry.error.startswith("AVIF image, and this Pillow cannot read AVIF")
+
+
+def test_heic_files_are_found_on_the_walk(tmp_path):
+    from thumbnailer.sources import Selection, walk
+
+    for name in ("a.HEIC", "b.heif", "c.hif", "d.avif"):
+        (tmp_path / name).write_bytes(b"x")
+    assert [s.rel for s in walk([str(tmp_path)], Selection())] == [
+        "a.HEIC", "b.heif", "c.hif", "d.avif"]
+
+
+def test_a_rotated_heic_comes_out_upright_once(tmp_path):
+    # Phones store HEIC sideways with orientation 6; pillow-heif applies it on decode and
+    # resets the EXIF tag, so render must not rotate a second time.
+    stored = quadrants((400, 300)).transpose(Image.Transpose.ROTATE_90)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    src = heic(tmp_path / "o6.heic", stored, exif=exif.tobytes())
+    entry = only_entry(render(task_for(src, tmp_path / "out", Settings(sizes=(Size(100, 100),)))))
+    with Image.open(entry.output) as thumb:
+        assert thumb.size == (100, 75)
+        r, g, b = thumb.convert("RGB").getpixel((5, 5))
+        assert r > 200 and g < 60 and b < 60

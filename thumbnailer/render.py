@@ -171,7 +171,11 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
             f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
         )
     with _pillow_limit_off():
-        im = Image.open(task.source)
+        try:
+            im = Image.open(task.source)
+        except UnidentifiedImageError:
+            _add_opener_for(task.source)  # HEIF or AVIF: add what reads it, or say what is missing
+            im = Image.open(task.source)
     with im:
         w, h = im.size
         if w * h > s.max_pixels:
@@ -209,6 +213,41 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
         entry, halt = _save(task.source, target, small, fmt, profile, exif, s, chunks)
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
+
+
+#: ISO base media file brands (bytes 8-12 of the file) of HEIF and of AVIF images.
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
+                b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def _add_opener_for(path: str) -> None:
+    """Pillow did not recognise ``path``. If it is a HEIC/HEIF image, register
+    pillow-heif's opener (the optional extra) so it can be opened; if the extra or
+    Pillow's AVIF support is missing, say exactly what to install. Otherwise the
+    caller's second open raises the usual "not an image"."""
+    with open(path, "rb") as f:
+        head = f.read(12)
+    if head[4:8] != b"ftyp":
+        return
+    brand = head[8:12]
+    if brand in _AVIF_BRANDS:
+        raise RenderError("AVIF image, and this Pillow cannot read AVIF: "
+                          "upgrade it (pip install -U 'Pillow>=11.3')")
+    if brand in _HEIF_BRANDS and not _heif_opener():
+        raise RenderError("HEIC/HEIF image: reading it needs the optional extra, "
+                          "pip install 'thumbnailer[heif]'")
+
+
+@functools.lru_cache(maxsize=1)
+def _heif_opener() -> bool:
+    """Register pillow-heif's HEIF opener once per process; False if not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
 
 
 class _time_limit:

@@ -13,7 +13,7 @@ from typing import NamedTuple
 #: (Explicitly named files are tried whatever their extension.)
 IMAGE_EXTENSIONS = frozenset(
     ".jpg .jpeg .jpe .jfif .png .apng .gif .webp .avif .bmp .dib .tif .tiff "
-    ".tga .ppm .pgm .pbm .pnm .qoi .ico".split()
+    ".tga .ppm .pgm .pbm .pnm .qoi .ico .heic .heif .hif".split()
 )
 
 
