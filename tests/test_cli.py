@@ -307,3 +307,18 @@ def test_gallery_lists_this_runs_thumbnails_and_failures(tmp_path, photos):
     assert not (tmp_path / "dry" / "index.html").exists()
     invoke(photos, "-o", tmp_path / "dry", "--gallery", "--dry-run")
     assert not (tmp_path / "dry").exists()
+
+
+def test_animated_keeps_animation_and_dry_run_says_gif_may_come(tmp_path, photos):
+    frames = [Image.new("RGB", (120, 90), (60 * k, 0, 0)) for k in range(3)]
+    frames[0].save(photos / "anim.gif", save_all=True, append_images=frames[1:], duration=50)
+    dry = invoke(photos / "anim.gif", "-o", tmp_path / "out", "--animated", "--dry-run")
+    assert dry.stdout.endswith("anim.{jpg,png,gif}\n")
+    result = invoke(photos / "anim.gif", "-o", tmp_path / "out", "-w", "1", "--animated",
+                    "--max-frames", "2", "-f", "auto", "-f", "webp")
+    assert result.exit_code == 0
+    with Image.open(tmp_path / "out" / "anim.gif") as gif, \
+            Image.open(tmp_path / "out" / "anim.webp") as webp:
+        assert gif.n_frames == webp.n_frames == 2
+    refused = invoke(photos, "-o", tmp_path / "x", "--animated", "-f", "auto", "-f", "gif")
+    assert refused.exit_code == 2 and "already writes animations as GIF" in refused.stderr

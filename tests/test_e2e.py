@@ -120,10 +120,13 @@ def varied(tmp_path):
     logo.paste((0, 120, 255, 200), (40, 40, 260, 160))
     logo.save(src / "logo.png")
     Image.open(src / "f0" / "p0.jpg").convert("L").save(src / "grey.jpg")
+    frames = [Image.new("RGB", (240, 180), (40 * k, 100, 255 - 40 * k)) for k in range(4)]
+    frames[0].save(src / "anim.gif", save_all=True, append_images=frames[1:], duration=90)
     return src
 
 
-JOB = ["-s", "400", "-s", "150", "-s", "48x48", "-f", "auto", "-f", "webp", "--keep-metadata"]
+JOB = ["-s", "400", "-s", "150", "-s", "48x48", "-f", "auto", "-f", "webp", "--keep-metadata",
+       "--animated"]
 
 
 def test_output_is_byte_stable_across_runs_and_worker_counts(tmp_path, varied):
@@ -134,7 +137,8 @@ def test_output_is_byte_stable_across_runs_and_worker_counts(tmp_path, varied):
         proc.communicate(timeout=120)
         assert proc.returncode == 0
         runs[name] = contents(out)
-    assert len(runs["one"]) == 9 * 3 * 2
+    assert len(runs["one"]) == 10 * 3 * 2
+    assert Image.open(tmp_path / "one" / "anim_150.gif").n_frames == 4
     assert runs["one"] == runs["two"] == runs["again"]
     # A rerun that finds only some thumbnails missing makes them with the same bytes.
     out = tmp_path / "two"
@@ -142,7 +146,7 @@ def test_output_is_byte_stable_across_runs_and_worker_counts(tmp_path, varied):
         (out / rel).unlink()
     proc = thumbnailer(varied, "-o", out, "-w", 2, *JOB)
     _, err = proc.communicate(timeout=120)
-    assert err.startswith("3 created, 51 skipped")
+    assert err.startswith("3 created, 57 skipped")
     assert contents(out) == runs["one"]
 
 

@@ -501,3 +501,88 @@ def test_a_rotated_heic_comes_out_upright_once(tmp_path):
         assert thumb.size == (100, 75)
         r, g, b = thumb.convert("RGB").getpixel((5, 5))
         assert r > 200 and g < 60 and b < 60
+
+
+# --- animation -------------------------------------------------------------------------------
+
+FRAME_COLOURS = [(255, 0, 0), (0, 255, 0), (0, 0, 255), (255, 255, 0), (255, 0, 255)]
+
+
+def animated_gif(path, colours=FRAME_COLOURS, size=(200, 150), durations=None):
+    frames = []
+    for colour in colours:
+        frame = Image.new("RGB", size, colour)
+        ImageDraw.Draw(frame).rectangle((10, 10, 60, 60), fill=(255, 255, 255))
+        frames.append(frame)
+    durations = durations or [100 + 10 * i for i in range(len(colours))]
+    frames[0].save(path, save_all=True, append_images=frames[1:], duration=durations, loop=3)
+    return path
+
+
+def frames_of(path):
+    with Image.open(path) as im:
+        out = []
+        for k in range(getattr(im, "n_frames", 1)):
+            im.seek(k)
+            out.append((im.convert("RGB").getpixel((im.width - 5, im.height - 5)),
+                        im.info.get("duration")))
+        return out, im.info.get("loop"), im.size
+
+
+@pytest.mark.parametrize("fmt, ext", [(Format.AUTO, "gif"), (Format.GIF, "gif"),
+                                      (Format.WEBP, "webp")])
+def test_animated_keeps_every_frame_its_timing_and_loop(tmp_path, fmt, ext):
+    src = animated_gif(tmp_path / "a.gif")
+    s = Settings(sizes=(Size(100, 100),), formats=(fmt,), animated=True)
+    entry = only_entry(render(task_for(src, tmp_path / "out", s)))
+    assert entry.output.endswith("." + ext) and entry.format == ext
+    frames, loop, size = frames_of(entry.output)
+    assert size == (100, 75) == (entry.width, entry.height)
+    assert len(frames) == 5 and loop == 3
+    for (pixel, duration), colour, expected in zip(frames, FRAME_COLOURS,
+                                                   [100, 110, 120, 130, 140], strict=True):
+        assert all(abs(a - b) < 40 for a, b in zip(pixel, colour, strict=True))
+        assert duration == expected
+
+
+def test_max_frames_caps_the_animation(tmp_path):
+    src = animated_gif(tmp_path / "a.gif")
+    s = Settings(sizes=(Size(50, 50),), formats=(Format.GIF,), animated=True, max_frames=2)
+    frames, _, _ = frames_of(only_entry(render(task_for(src, tmp_path / "out", s))).output)
+    assert len(frames) == 2
+
+
+def test_without_animated_or_for_a_still_format_the_first_frame(tmp_path):
+    src = animated_gif(tmp_path / "a.gif")
+    for s in (Settings(sizes=(Size(50, 50),), formats=(Format.GIF,)),
+              Settings(sizes=(Size(50, 50),), formats=(Format.JPEG,), animated=True)):
+        entry = only_entry(render(task_for(src, tmp_path / "out" / entry_dir(s), s)))
+        frames, _, _ = frames_of(entry.output)
+        assert len(frames) == 1
+        assert all(abs(a - b) < 40 for a, b in zip(frames[0][0], (255, 0, 0), strict=True))
+
+
+def entry_dir(s):
+    return f"{s.formats[0].value}-{s.animated}"
+
+
+def test_an_animated_webp_source_keeps_its_alpha(tmp_path):
+    src = tmp_path / "a.webp"
+    frames = [Image.new("RGBA", (120, 120), (0, 0, 0, 0)) for _ in range(3)]
+    for k, frame in enumerate(frames):
+        ImageDraw.Draw(frame).ellipse((10 + 20 * k, 10, 60 + 20 * k, 60), fill=(255, 0, 0, 255))
+    frames[0].save(src, save_all=True, append_images=frames[1:], duration=80, lossless=True)
+    s = Settings(sizes=(Size(60, 60),), formats=(Format.WEBP,), animated=True)
+    entry = only_entry(render(task_for(src, tmp_path / "out", s)))
+    with Image.open(entry.output) as im:
+        assert im.n_frames == 3
+        assert im.convert("RGBA").getpixel((37, 17))[3] == 0
+        im.seek(2)
+        rgba = im.convert("RGBA")
+        assert rgba.getpixel((2, 58))[3] == 0  # corner stays transparent
+        assert rgba.getpixel((37, 17))[3] == 255  # the disc has moved right
+
+
+def test_animated_with_auto_and_gif_is_refused():
+    with pytest.raises(ValueError, match="already writes animations as GIF"):
+        Settings(formats=(Format.AUTO, Format.GIF), animated=True)

@@ -55,7 +55,7 @@ def test_labels():
 # One changed value per field that shapes the output bytes.
 OUTPUT_CHANGES = {
     "quality": 60, "fit": Fit.COVER, "upscale": True,
-    "background": (0, 0, 0, 255), "keep_metadata": True,
+    "background": (0, 0, 0, 255), "keep_metadata": True, "animated": True, "max_frames": 5,
 }
 S256 = Size(256, 256)
 

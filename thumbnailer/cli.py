@@ -25,6 +25,7 @@ from .report import ExitCode, Tally, failure_line, manifest, summary_line, write
 from .run import default_workers, interrupt, run_tasks
 from .spec import (
     DEFAULT_MAX_FILE_SIZE,
+    DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_TIMEOUT,
     Crop,
@@ -161,6 +162,11 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
               show_default="1G", help="Refuse larger source files before opening them.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
               metavar="SECONDS", help="Stop and fail an image that takes longer; 0: no limit.")
+@click.option("--animated", is_flag=True,
+              help="Keep animation in GIF and WebP outputs (format auto writes animations as "
+                   "GIF); otherwise animated images give their first frame.")
+@click.option("--max-frames", type=click.IntRange(min=1), default=DEFAULT_MAX_FRAMES,
+              help="With --animated: keep at most this many frames.")
 @click.option("--keep-metadata", is_flag=True,
               help="Keep EXIF (orientation reset to upright); by default it is stripped.")
 @click.option("--name", metavar="TEMPLATE",
@@ -212,6 +218,7 @@ def main(sources: tuple[str, ...], **opts) -> None:
             quality=opts["quality"], fit=Fit(opts["fit"]), crop=Crop(opts["crop"]),
             upscale=opts["upscale"],
             background=opts["background"], keep_metadata=opts["keep_metadata"],
+            animated=opts["animated"], max_frames=opts["max_frames"],
             max_pixels=opts["max_pixels"], max_file_size=opts["max_file_size"],
             timeout=opts["timeout"] or None, name=opts["name"], include=opts["include"],
             exclude=opts["exclude"], hidden=opts["hidden"],
@@ -331,7 +338,8 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
         for task in job.tasks:
             for target in task.targets:
                 ext = target.format.extension
-                ext = "{jpg,png}" if target.format is Format.AUTO else ext
+                if target.format is Format.AUTO:
+                    ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
                 click.echo(f"{task.source} -> {target.stem}.{ext}")
                 tally.add([_planned(task.source, target)])
         pruned = prune(job, dry_run=True) if opts["prune"] else None

@@ -43,8 +43,12 @@ _ENCODER_MODES = {
     Format.PNG: {"L", "LA", "RGB", "RGBA"},
     Format.WEBP: {"RGB", "RGBA"},
     Format.AVIF: {"RGB", "RGBA"},
+    Format.GIF: {"L", "RGB", "RGBA"},  # Pillow quantises to a palette on save
 }
-_PILLOW_FORMAT = {Format.JPEG: "JPEG", Format.PNG: "PNG", Format.WEBP: "WEBP", Format.AVIF: "AVIF"}
+_PILLOW_FORMAT = {Format.JPEG: "JPEG", Format.PNG: "PNG", Format.WEBP: "WEBP", Format.AVIF: "AVIF",
+                  Format.GIF: "GIF"}
+#: Output formats that can hold an animation.
+_ANIMATED = {Format.GIF, Format.WEBP}
 
 #: EXIF orientation -> the transpose that makes the image upright.
 _TRANSPOSE = {
@@ -134,8 +138,9 @@ def failed_outcome(task: Task, reason: str) -> Outcome:
 @functools.lru_cache(maxsize=1)
 def writable_formats() -> tuple[Format, ...]:
     """The output formats this Pillow build can encode."""
-    feature = {Format.JPEG: "jpg", Format.PNG: "zlib", Format.WEBP: "webp", Format.AVIF: "avif"}
-    return tuple(f for f, name in feature.items() if features.check(name))
+    feature = {Format.JPEG: "jpg", Format.PNG: "zlib", Format.WEBP: "webp", Format.AVIF: "avif",
+               Format.GIF: None}
+    return tuple(f for f, name in feature.items() if name is None or features.check(name))
 
 
 def describe(exc: BaseException) -> str:
@@ -177,6 +182,7 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
             _add_opener_for(task.source)  # HEIF or AVIF: add what reads it, or say what is missing
             im = Image.open(task.source)
     with im:
+        original = im
         w, h = im.size
         if w * h > s.max_pixels:
             raise RenderError(
@@ -204,15 +210,53 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
         for i, small in _resize_all(im, scale, (0.0, 0.0, float(w), float(h)), geometries,
                                     wanted):
             made[i] = _upright(small, orientation, profile, geometries[i], s)
+        moving = [t for t in task.targets if _keeps_animation(original, t.format, s)]
+        if moving:
+            animations = _animate(original, orientation, geometries,
+                                  {sizes.index(t.size) for t in moving}, s)
     entries, halt = [], None
     for target in task.targets:
         if halt:  # no point trying the other sizes on a full or read-only disk
             entries.append(Entry(task.source, target.size.label, Status.FAILED, error=halt))
             continue
-        small, fmt = _for_format(made[sizes.index(target.size)], target.format, s)
-        entry, halt = _save(task.source, target, small, fmt, profile, exif, s, chunks)
+        if target in moving:
+            frames, durations, loop = animations[sizes.index(target.size)]
+            fmt = Format.GIF if target.format is Format.AUTO else target.format
+            entry, halt = _save(task.source, target, frames[0], fmt, None, None, s,
+                                animation=(frames[1:], durations, loop))
+        else:
+            small, fmt = _for_format(made[sizes.index(target.size)], target.format, s)
+            entry, halt = _save(task.source, target, small, fmt, profile, exif, s, chunks)
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
+
+
+def _keeps_animation(im: Image.Image, fmt: Format, s: Settings) -> bool:
+    return (s.animated and getattr(im, "n_frames", 1) > 1
+            and (fmt in _ANIMATED or fmt is Format.AUTO))
+
+
+def _animate(im: Image.Image, orientation: int, geometries: list[Geometry], indices: set[int],
+             s: Settings) -> dict[int, tuple[list[Image.Image], list[int], int]]:
+    """Every frame (up to max_frames), resized for each size index in ``indices``:
+    index -> (frames, durations in ms, loop count). Frames are read one at a time,
+    fully composited (Pillow applies each frame's disposal), so only the small
+    frames are kept. GIF and WebP have no shrink-on-load: each frame is decoded
+    whole, and the time limit bounds a long animation."""
+    count = min(im.n_frames, s.max_frames)
+    resized: dict[int, list[Image.Image]] = {i: [] for i in indices}
+    durations = []
+    for k in range(count):
+        im.seek(k)
+        durations.append(int(im.info.get("duration") or 100))
+        frame = im.convert("RGBA")
+        for i in indices:
+            g = geometries[i]
+            small = frame.resize(g.resize, Image.Resampling.LANCZOS, box=g.crop,
+                                 reducing_gap=REDUCING_GAP)
+            resized[i].append(_upright(small, orientation, None, g, s))
+    loop = int(im.info.get("loop", 0) or 0)
+    return {i: (frames, durations, loop) for i, frames in resized.items()}
 
 
 #: ISO base media file brands (bytes 8-12 of the file) of HEIF and of AVIF images.
@@ -469,11 +513,20 @@ def _xdg_chunks(source: str, st: os.stat_result, im: Image.Image, upright) -> di
 
 
 def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
-          chunks: dict[str, str] | None = None):
-    """Encode and write one thumbnail; returns (entry, reason to halt the run or None)."""
+          chunks: dict[str, str] | None = None, animation=None):
+    """Encode and write one thumbnail; returns (entry, reason to halt the run or None).
+    ``animation`` is (the frames after ``im``, durations, loop) for an animated one."""
     output = f"{target.stem}.{fmt.extension}"
     params: dict = {}
-    if fmt is Format.JPEG:
+    if animation is not None:
+        rest, durations, loop = animation
+        params = {"save_all": True, "append_images": rest, "duration": durations,
+                  "loop": loop}
+        if fmt is Format.GIF:
+            params["disposal"] = 2  # each frame replaces the last: frames are whole
+        else:
+            params["quality"] = s.quality
+    elif fmt is Format.JPEG:
         params = {"quality": s.quality, "optimize": True,
                   "progressive": max(im.size) >= 512}
     elif fmt is Format.PNG:

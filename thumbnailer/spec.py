@@ -30,6 +30,9 @@ DEFAULT_MAX_FILE_SIZE = 1 << 30
 #: above what any real image needs (a 179 MP PNG takes a few seconds).
 DEFAULT_TIMEOUT = 120.0
 
+#: Frames of an animation kept with --animated: a few minutes of a typical GIF.
+DEFAULT_MAX_FRAMES = 1000
+
 #: Largest side a thumbnail may ask for; anything bigger is a typo, not a thumbnail.
 MAX_SIDE = 16384
 
@@ -57,6 +60,7 @@ class Format(str, enum.Enum):
     PNG = "png"
     WEBP = "webp"
     AVIF = "avif"
+    GIF = "gif"  # 256 colours, 1-bit transparency: for animations (--animated)
 
     @property
     def extension(self) -> str:
@@ -139,6 +143,10 @@ class Settings:
     #: RGBA; used to flatten transparency into formats without it, and for pad.
     background: tuple[int, int, int, int] = field(default=(255, 255, 255, 255), metadata=_SHAPES)
     keep_metadata: bool = field(default=False, metadata=_SHAPES)
+    #: Keep animation (GIF and WebP outputs); otherwise the first frame.
+    animated: bool = field(default=False, metadata=_SHAPES)
+    #: With ``animated``: frames kept, the rest dropped.
+    max_frames: int = field(default=DEFAULT_MAX_FRAMES, metadata=_SHAPES)
     max_pixels: int = DEFAULT_MAX_PIXELS
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: Seconds one image may take; None for no limit.
@@ -170,6 +178,11 @@ class Settings:
             raise ValueError(
                 "format auto already writes JPEG or PNG: combine it only with webp or avif"
             )
+        if self.animated and Format.AUTO in self.formats and Format.GIF in self.formats:
+            raise ValueError("with animated, format auto already writes animations as GIF: "
+                             "combine it with webp or avif, not gif")
+        if self.max_frames < 1:
+            raise ValueError("max_frames must be at least 1")
         if self.crop is not Crop.CENTER and self.fit is not Fit.COVER:
             raise ValueError(f"crop {self.crop.value} only applies to fit cover")
         if not 1 <= self.quality <= 100:
