@@ -120,3 +120,11 @@ def test_a_failed_source_stays_known_so_its_old_thumbnail_can_be_pruned(
     os.unlink(library / "a.jpg")
     job = make([library], settings)
     assert prune(job) == [str(tmp_path / "out" / "a.jpg")]
+
+
+def test_a_shard_never_prunes_another_shards_thumbnails(tmp_path, library, settings):
+    make([library], settings)  # a full run first, into the same folder
+    before = files(tmp_path / "out")
+    for k in (1, 2):
+        assert prune(make([library], dataclasses.replace(settings, shard=(k, 2)))) == []
+    assert files(tmp_path / "out") == before
