@@ -64,3 +64,46 @@ def test_a_task_that_kills_its_worker_fails_alone_and_the_run_goes_on(fn, signal
 
 def test_default_workers_is_the_usable_cpus():
     assert default_workers() >= 1
+
+
+class KilledWorker(Exception):
+    """Stands in for distributed.KilledWorker, which run.py recognises by name."""
+
+
+class PoisonedExecutor(ThreadPoolExecutor):
+    """An engine where any batch holding task 13 loses its worker, as Dask reports
+    a task whose workers died more often than it retries."""
+
+    def submit(self, fn, *args, **kwargs):
+        batch = args[1]
+        if 13 in batch:
+            return super().submit(_raise_killed)
+        return super().submit(fn, *args, **kwargs)
+
+
+def _raise_killed():
+    raise KilledWorker("Attempted to run task on 3 different workers, all died")
+
+
+def test_an_engine_that_loses_a_batch_retries_it_one_task_at_a_time():
+    made = []
+
+    def factory():
+        made.append(1)
+        return PoisonedExecutor(2)
+
+    results = list(run_tasks(square, range(40), 2, on_crash=crashed, executor_factory=factory))
+    assert sorted(r for r in results if isinstance(r, int)) == sorted(
+        n * n for n in range(40) if n != 13)
+    [crash] = [r for r in results if isinstance(r, tuple)]
+    assert crash[:2] == ("crashed", 13) and "KilledWorker" in crash[2]
+    assert len(results) == 40  # each task reported once
+
+
+def test_any_other_error_of_an_engine_is_not_swallowed():
+    def boom(task):
+        raise RuntimeError("a bug, not a lost worker")
+
+    with pytest.raises(RuntimeError, match="a bug"):
+        list(run_tasks(boom, range(3), 2, on_crash=crashed,
+                       executor_factory=lambda: ThreadPoolExecutor(2)))

@@ -17,6 +17,7 @@ import click
 from PIL import ImageColor
 
 from . import __version__
+from .engines import ENGINES, Engine, EngineError, engine
 from .lock import Locked, output_lock
 from .plan import Plan, check, plan
 from .prune import prune
@@ -139,6 +140,12 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
 @click.option("-w", "--workers", type=click.IntRange(min=1), default=default_workers,
               show_default="CPUs this process may use",
               help="Worker processes; 1 runs in-process with no pool.")
+@click.option("--executor", type=click.Choice(ENGINES), default="process",
+              help="Where images are made: this machine's worker processes, threads, or a "
+                   "Dask cluster (pip install 'thumbnailer[dask]').")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="With --executor dask: the scheduler, e.g. tcp://host:8786. Without it, a "
+                   "local Dask cluster of --workers processes is started.")
 @click.option("-f", "--format", "formats", multiple=True, default=["auto"],
               envvar="THUMBNAILER_FORMAT",
               callback=_check_formats, type=click.Choice([f.value for f in Format]),
@@ -212,6 +219,7 @@ def main(sources: tuple[str, ...], **opts) -> None:
     started = time.monotonic()
     if opts["xdg_cache"]:
         _xdg_options(click.get_current_context(), opts)
+    _engine_options(click.get_current_context(), opts)
     try:
         settings = Settings(
             output=opts["output"], sizes=tuple(opts["size"]), formats=opts["formats"],
@@ -246,6 +254,9 @@ def main(sources: tuple[str, ...], **opts) -> None:
     except Locked as e:
         _say(f"thumbnailer: {e}")
         code = ExitCode.LOCKED
+    except EngineError as e:
+        _say(f"thumbnailer: {e}")
+        code = ExitCode.HALTED
     except OSError as e:  # the output folder cannot be made or locked
         _say(f"thumbnailer: cannot use the output folder {settings.output}: "
              f"{e.strerror or e}")
@@ -253,6 +264,21 @@ def main(sources: tuple[str, ...], **opts) -> None:
     finally:
         signal.signal(signal.SIGTERM, previous)
     sys.exit(code)
+
+
+def _engine_options(ctx: click.Context, opts: dict) -> None:
+    """--scheduler means Dask; check the extra is there before anything is planned."""
+    if opts["scheduler"]:
+        if ctx.get_parameter_source("executor") is click.core.ParameterSource.DEFAULT:
+            opts["executor"] = "dask"
+        elif opts["executor"] != "dask":
+            raise click.UsageError(f"--scheduler is for --executor dask, not {opts['executor']}")
+    if opts["executor"] == "dask":
+        import importlib.util
+
+        if importlib.util.find_spec("distributed") is None:
+            raise click.UsageError(
+                "--executor dask needs the optional extra: pip install 'thumbnailer[dask]'")
 
 
 def _xdg_options(ctx: click.Context, opts: dict) -> None:
@@ -367,10 +393,18 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
                          f"{entry.bytes} bytes)")
 
     timeout = job.settings.timeout
-    results = run_tasks(render, job.tasks, opts["workers"], on_crash=failed_outcome,
-                        hard_timeout=timeout * 2 + 10 if timeout else None)
     stop: KeyboardInterrupt | None = None
-    with _progress_bar(len(job.tasks), opts["progress"]) as bar, contextlib.closing(results):
+    # The engine starts only when there is work: an unchanged rerun never starts a
+    # pool, let alone a cluster.
+    with contextlib.ExitStack() as stack:
+        found = stack.enter_context(
+            engine(opts["executor"], opts["workers"], opts["scheduler"]) if job.tasks
+            else contextlib.nullcontext(Engine(None, 1, "")))
+        results = run_tasks(render, job.tasks, found.slots, on_crash=failed_outcome,
+                            executor_factory=found.executor_factory,
+                            hard_timeout=timeout * 2 + 10 if timeout else None)
+        bar = stack.enter_context(_progress_bar(len(job.tasks), opts["progress"]))
+        stack.enter_context(contextlib.closing(results))
         try:
             for outcome in results:
                 take(outcome)

@@ -178,14 +178,23 @@ def run_tasks(
         for task in tasks:
             yield fn(task)
         return
-    lifeline, keep_alive = _context().Pipe(duplex=False)
-    make = executor_factory or (
-        lambda: process_pool(workers, (lifeline, keep_alive), hard_timeout))
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
     batches = _Batches(tasks)
+    if executor_factory is not None:
+        # Another engine (threads, Dask): it keeps its own workers alive. A batch
+        # that lost its worker more often than the engine retries is re-run one
+        # task at a time on it, and the task that fails that way again is the one.
+        while True:
+            suspects = yield from _run_pool(executor_factory(), fn, batches, window)
+            if not suspects:
+                return
+            for task in suspects:
+                yield _run_alone(executor_factory, fn, task, on_crash)
+    lifeline, keep_alive = _context().Pipe(duplex=False)
     try:
         while True:
-            suspects = yield from _run_pool(make(), fn, batches, window)
+            pool = process_pool(workers, (lifeline, keep_alive), hard_timeout)
+            suspects = yield from _run_pool(pool, fn, batches, window)
             if not suspects:
                 return
             for task in suspects:
@@ -199,7 +208,6 @@ def _run_pool(executor, fn, batches: _Batches, window: int):
     """Run tasks on one pool until they are done (returns []) or it breaks
     (returns the tasks that may have been running when it did)."""
     from concurrent.futures import FIRST_COMPLETED, as_completed, wait
-    from concurrent.futures.process import BrokenProcessPool
 
     in_flight: dict = {}  # future -> its batch of tasks
     try:
@@ -211,7 +219,9 @@ def _run_pool(executor, fn, batches: _Batches, window: int):
                 batch = in_flight.pop(future)
                 try:
                     results, seconds = future.result()
-                except BrokenProcessPool:
+                except Exception as e:
+                    if not _lost_worker(e):
+                        raise
                     broken.extend(batch)
                     continue
                 batches.learn(seconds, len(batch))
@@ -236,7 +246,37 @@ def _run_pool(executor, fn, batches: _Batches, window: int):
                 yield from future.result()[0]
         raise
     finally:
+        _shutdown(executor)
+
+
+def _lost_worker(exc: BaseException) -> bool:
+    """The worker running a batch died: a broken process pool, or Dask's
+    KilledWorker (a task whose workers died more often than it retries)."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    return isinstance(exc, BrokenProcessPool) or type(exc).__name__ == "KilledWorker"
+
+
+def _shutdown(executor) -> None:
+    try:
         executor.shutdown(wait=True, cancel_futures=True)
+    except TypeError:  # an Executor without cancel_futures (Dask's); pending work is cancelled
+        executor.shutdown(wait=True)
+
+
+def _run_alone(executor_factory, fn, task, on_crash):
+    """One suspect task in a batch of its own on the engine's executor."""
+    executor = executor_factory()
+    try:
+        future = executor.submit(_run_batch, fn, [task])
+        try:
+            return future.result()[0][0]
+        except Exception as e:
+            if not _lost_worker(e):
+                raise
+            return on_crash(task, f"the worker making it died ({type(e).__name__}: {e})")
+    finally:
+        _shutdown(executor)
 
 
 def interrupt(results: Iterator[R]) -> Iterator[R]:

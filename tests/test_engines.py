@@ -1,0 +1,173 @@
+"""The engines, for real: threads, and Dask clusters on loopback."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from click.testing import CliRunner
+from helpers import image_files, photo, square
+from PIL import Image
+
+from thumbnailer import cli
+from thumbnailer.engines import EngineError, engine
+from thumbnailer.run import run_tasks
+
+
+def crashed(task, reason):
+    return ("crashed", task, reason)
+
+
+@pytest.fixture
+def photos(tmp_path):
+    src = tmp_path / "photos"
+    for n in range(12):
+        photo(src / f"d{n % 3}" / f"p{n:02}.jpg", (600 + 10 * n, 400), seed=n)
+    (src / "bad.jpg").write_bytes(b"not a jpeg")
+    return src
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli.main, [str(a) for a in args], catch_exceptions=False)
+
+
+def relative_manifest(path, root):
+    """The manifest's entries with outputs relative to their root, for comparing runs."""
+    data = json.loads(path.read_text())
+    rows = []
+    for e in data["entries"]:
+        e = dict(e)
+        if e["output"]:
+            e["output"] = os.path.relpath(e["output"], root)
+        rows.append(e)
+    return rows, data["sources"], {k: v for k, v in data["summary"].items() if k != "seconds"}
+
+
+def contents(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in image_files(root)}
+
+
+def test_the_thread_engine_maps_a_function():
+    with engine("thread", 3) as found:
+        results = run_tasks(square, range(30), found.slots, on_crash=crashed,
+                            executor_factory=found.executor_factory)
+        assert sorted(results) == [n * n for n in range(30)]
+
+
+def test_a_local_dask_cluster_makes_what_the_process_pool_makes(tmp_path, photos):
+    job = ["-s", "200", "-s", "64", "-f", "auto", "-f", "webp"]
+    local = invoke(photos, "-o", tmp_path / "local", "-w", "2", *job,
+                   "--manifest", tmp_path / "local.json")
+    dask = invoke(photos, "-o", tmp_path / "dask", "-w", "2", "--executor", "dask", *job,
+                  "--manifest", tmp_path / "dask.json")
+    assert local.exit_code == dask.exit_code == 1  # bad.jpg, in both
+    assert dask.stderr.splitlines()[0] == f"{photos / 'bad.jpg'}: " + (
+        "not an image, or in a format Pillow cannot read")
+    assert contents(tmp_path / "dask") == contents(tmp_path / "local")
+    assert len(contents(tmp_path / "dask")) == 12 * 4
+    assert relative_manifest(tmp_path / "dask.json", tmp_path / "dask") == relative_manifest(
+        tmp_path / "local.json", tmp_path / "local")
+    rerun = invoke(photos, "-o", tmp_path / "dask", "--executor", "dask", *job)
+    assert rerun.stderr.splitlines()[1].startswith("0 created, 48 skipped, 4 failed")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=None) as c:
+        yield c
+
+
+def test_an_existing_scheduler_by_address(tmp_path, photos, cluster):
+    result = invoke(photos, "-o", tmp_path / "out", "--scheduler", cluster.scheduler_address,
+                    "-s", "100")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 2  # bad.jpg + summary
+    local = invoke(photos, "-o", tmp_path / "local", "-w", "1", "-s", "100")
+    assert local.exit_code == 1
+    assert contents(tmp_path / "out") == contents(tmp_path / "local")
+
+
+def test_a_dask_worker_killed_mid_run_loses_no_image_and_counts_none_twice(tmp_path, cluster):
+    from distributed import Client
+
+    src = tmp_path / "many"
+    noise = Image.frombytes("RGB", (1400, 1400), os.urandom(1400 * 1400 * 3))
+    src.mkdir()
+    for n in range(40):
+        noise.save(src / f"{n:02}.png", compress_level=1)
+    out = tmp_path / "out"
+    manifest = tmp_path / "m.json"
+    run = subprocess.Popen(
+        [sys.executable, "-m", "thumbnailer", str(src), "-o", str(out), "-s", "300",
+         "--scheduler", cluster.scheduler_address, "--manifest", str(manifest)],
+        stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and len(image_files(out)) >= 3):
+        assert run.poll() is None and time.monotonic() < deadline
+        time.sleep(0.02)
+    with Client(cluster.scheduler_address) as client:
+        pids = client.run(os.getpid)
+        victim = sorted(pids.values())[0]
+        os.kill(victim, signal.SIGKILL)  # the nanny restarts it; its tasks go elsewhere
+    _, err = run.communicate(timeout=180)
+    assert run.returncode == 0, err
+    assert len(image_files(out)) == 40
+    entries = json.loads(manifest.read_text())["entries"]
+    assert sorted(e["source"] for e in entries) == sorted(str(p) for p in src.iterdir())
+    assert {e["status"] for e in entries} == {"created"}
+    assert len(image_files(out)) == len(list(src.iterdir()))
+    with Client(cluster.scheduler_address) as client:
+        assert victim not in client.run(os.getpid).values()  # it really died
+
+
+def test_an_unreachable_scheduler_is_one_line_and_exit_3(tmp_path, photos, monkeypatch):
+    monkeypatch.setattr("thumbnailer.engines.CONNECT_TIMEOUT", "1s")
+    result = invoke(photos, "-o", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
+    assert result.exit_code == 3
+    assert result.stderr.startswith("thumbnailer: cannot reach the Dask scheduler at "
+                                    "tcp://127.0.0.1:9")
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_scheduler_with_another_executor_is_a_usage_error(tmp_path, photos):
+    result = invoke(photos, "-o", tmp_path / "out", "--executor", "thread",
+                    "--scheduler", "tcp://x:1")
+    assert result.exit_code == 2 and "--scheduler is for --executor dask" in result.stderr
+
+
+def test_without_the_extra_dask_is_a_usage_error_naming_it(tmp_path, photos, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "distributed" else real(name, *a))
+    result = invoke(photos, "-o", tmp_path / "out", "--executor", "dask")
+    assert result.exit_code == 2 and "pip install 'thumbnailer[dask]'" in result.stderr
+    with pytest.raises(EngineError, match=r"thumbnailer\[dask\]"):
+        monkeypatch.setitem(sys.modules, "distributed", None)
+        with engine("dask", 1):
+            pass
+
+
+def test_the_default_path_never_imports_dask(tmp_path, photos):
+    code = ("import sys\n"
+            "from thumbnailer.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('dask', 'distributed') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, str(photos), "-o", str(tmp_path / "o"),
+                           "-w", "2"], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "[]"
+    assert "12 created" in proc.stderr
+
+
+def test_an_unchanged_rerun_starts_no_cluster(tmp_path, photos, monkeypatch):
+    (photos / "bad.jpg").unlink()  # a failed image is tried again, which needs an engine
+    invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    monkeypatch.setattr("thumbnailer.cli.engine", None)  # any use would raise TypeError
+    result = invoke(photos, "-o", tmp_path / "out", "--executor", "dask")
+    assert result.stderr.startswith("0 created, 12 skipped")

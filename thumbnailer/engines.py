@@ -1,0 +1,81 @@
+"""Where the work runs: this process's pool, threads, or a Dask cluster.
+
+Each engine is an executor factory for ``run_tasks`` plus the number of tasks it
+runs at once; ``run_tasks`` does the rest (batches, a bounded window, Ctrl-C). Like
+run.py, nothing here knows about images. Dask is imported only when asked for:
+the default install never has it, the default path never loads it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, NamedTuple
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
+ENGINES = ("process", "thread", "dask")
+
+#: How long to wait for a Dask scheduler to answer before giving up.
+CONNECT_TIMEOUT = "10s"
+
+
+class EngineError(Exception):
+    """The engine cannot start; the message says why and what to do."""
+
+
+class Engine(NamedTuple):
+    #: None means run_tasks' own process pool (or in-process for one worker).
+    executor_factory: Callable[[], Executor] | None
+    #: Tasks running at once: what the window of batches in flight is sized by.
+    slots: int
+    #: What the engine is, for a person: "process pool of 4", "Dask at tcp://...".
+    description: str
+
+
+@contextlib.contextmanager
+def engine(kind: str, workers: int, scheduler: str | None = None) -> Iterator[Engine]:
+    """The engine ``kind`` with ``workers`` workers, shut down on exit."""
+    if kind == "process":
+        yield Engine(None, workers, f"process pool of {workers}")
+    elif kind == "thread":
+        from concurrent.futures import ThreadPoolExecutor
+
+        yield Engine(lambda: ThreadPoolExecutor(workers), workers, f"{workers} threads")
+    elif kind == "dask":
+        with _dask(workers, scheduler) as found:
+            yield found
+    else:
+        raise ValueError(f"unknown engine {kind!r}; use one of {', '.join(ENGINES)}")
+
+
+@contextlib.contextmanager
+def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
+    """A Client of the scheduler at ``scheduler``, or of a LocalCluster of
+    ``workers`` single-threaded worker processes on loopback."""
+    import logging  # not at start-up: only a Dask run needs it
+
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise EngineError(
+            "--executor dask needs the optional extra: pip install 'thumbnailer[dask]'"
+        ) from None
+    # Dask logs to stderr; cron and CI runs must stay silent unless something fails.
+    logging.getLogger("distributed").setLevel(logging.ERROR)
+    with contextlib.ExitStack() as stack:
+        if scheduler is None:
+            cluster = stack.enter_context(LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address=None, silence_logs=logging.ERROR,
+            ))
+            where = f"a local Dask cluster of {workers}"
+        else:
+            cluster, where = scheduler, f"the Dask scheduler at {scheduler}"
+        try:
+            client = stack.enter_context(Client(cluster, timeout=CONNECT_TIMEOUT))
+        except OSError as e:
+            raise EngineError(f"cannot reach {where}: {e}") from None
+        threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
+        yield Engine(client.get_executor, max(1, threads), where)
