@@ -10,15 +10,16 @@ PACKAGE = Path(__file__).resolve().parent.parent / "thumbnailer"
 ALLOWED = {
     "spec": set(),
     "atomic": set(),
-    "sources": set(),
-    "state": {"atomic"},
-    "plan": {"spec", "sources", "state"},
-    "render": {"spec", "atomic", "crop", "xdg"},
+    "storage": {"spec"},
+    "sources": {"spec", "storage"},
+    "state": {"atomic", "spec", "storage"},
+    "plan": {"spec", "sources", "state", "storage"},
+    "render": {"spec", "atomic", "crop", "xdg", "storage"},
     "xdg": {"spec"},
     "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
-    "prune": {"plan"},
-    "gallery": {"spec", "atomic", "report"},
+    "prune": {"plan", "spec", "storage"},
+    "gallery": {"spec", "atomic", "report", "storage"},
     "run": set(),
     "engines": set(),
     "report": {"spec", "atomic"},
@@ -34,8 +35,11 @@ def imports(module):
     own, external = set(), set()
     for node in ast.walk(tree):
         if isinstance(node, ast.ImportFrom):
-            if node.level:
-                own.add(node.module or "__init__")
+            if node.level and node.module:
+                own.add(node.module)
+            elif node.level:  # from . import storage, or from . import __version__
+                own.update(a.name if a.name != "__version__" else "__init__"
+                           for a in node.names)
             else:
                 external.add(node.module.split(".")[0])
         elif isinstance(node, ast.Import):
@@ -55,7 +59,8 @@ def test_only_the_cli_knows_click_and_tqdm(module):
     assert not external & {"click", "tqdm"}
 
 
-@pytest.mark.parametrize("module", ["run", "engines", "plan", "prune", "gallery", "sources",
+@pytest.mark.parametrize("module", ["run", "engines", "storage", "plan", "prune", "gallery",
+                                    "sources",
                                     "state", "spec", "report", "lock"])
 def test_only_render_knows_pillow(module):
     _, external = imports(module)

@@ -35,6 +35,7 @@ from .spec import (
     Format,
     Settings,
     Status,
+    is_remote,
     parse_size,
 )
 
@@ -78,6 +79,35 @@ class ByteSize(click.ParamType):
             self.fail(f"{value!r} is not a size in bytes: use 1048576, 512K, 100M or 1G",
                       param, ctx)
         return int(m.group(1)) * self.units[m.group(2).upper()]
+
+
+class SourceType(click.ParamType):
+    """A local file or folder that exists, or a URL for an object store
+    (s3://bucket/photos; checked when the job is planned). file:// URLs are paths."""
+
+    name = "SOURCE"
+
+    def convert(self, value, param, ctx):
+        value = _local(value)
+        if is_remote(value):
+            return value
+        return click.Path(exists=True, path_type=str).convert(value, param, ctx)
+
+
+def _local(path: str) -> str:
+    """file:///x/y -> /x/y: local files keep plain file I/O."""
+    if path.lower().startswith("file://"):
+        from urllib.parse import unquote, urlparse
+
+        return unquote(urlparse(path).path)
+    return path
+
+
+def _output(value: str, param, ctx) -> str:
+    value = _local(value)
+    if is_remote(value):
+        return value
+    return click.Path(file_okay=False, path_type=str).convert(value, param, ctx)
 
 
 class ShardType(click.ParamType):
@@ -130,11 +160,11 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
         "max_content_width": 100,
     },
 )
-@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...",
-                type=click.Path(exists=True, path_type=str))
-@click.option("-o", "--output", default="thumbnails", metavar="DIR",
-              type=click.Path(file_okay=False, path_type=str),
-              help="Output root; thumbnails mirror each source folder's structure.")
+@click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", type=SourceType())
+@click.option("-o", "--output", default="thumbnails", metavar="DIR|URL",
+              callback=lambda ctx, param, value: _output(value, param, ctx),
+              help="Output root; thumbnails mirror each source folder's structure. "
+                   "A URL (s3://bucket/thumbs) writes to an object store.")
 @click.option("-s", "--size", multiple=True, type=SizeType(), default=["256"],
               help="Box to fit: 256, 320x200, 320x (width only), x200. Repeatable.")
 @click.option("-w", "--workers", type=click.IntRange(min=1), default=default_workers,
@@ -249,7 +279,10 @@ def main(sources: tuple[str, ...], **opts) -> None:
     try:
         if settings.xdg_cache:
             make_private_folder(lock_folder)
-        with output_lock(lock_folder, wait=opts["wait"]):
+        # An object store has no file locks: there, one job per output prefix.
+        lock = (contextlib.nullcontext() if is_remote(lock_folder)
+                else output_lock(lock_folder, wait=opts["wait"]))
+        with lock:
             code = _execute(planner(sources, settings), sources, started, opts)
     except Locked as e:
         _say(f"thumbnailer: {e}")
@@ -402,7 +435,8 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
             else contextlib.nullcontext(Engine(None, 1, "")))
         results = run_tasks(render, job.tasks, found.slots, on_crash=failed_outcome,
                             executor_factory=found.executor_factory,
-                            hard_timeout=timeout * 2 + 10 if timeout else None)
+                            hard_timeout=timeout * 2 + 10 if timeout else None,
+                            batch_seconds=found.batch_seconds)
         bar = stack.enter_context(_progress_bar(len(job.tasks), opts["progress"]))
         stack.enter_context(contextlib.closing(results))
         try:

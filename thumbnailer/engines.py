@@ -17,6 +17,12 @@ if TYPE_CHECKING:
 
 ENGINES = ("process", "thread", "dask")
 
+#: Seconds of work per batch on Dask: its scheduler costs about a millisecond per
+#: task and a round trip per result, so batches are larger than on a local pool.
+#: Measured (300 2 MP JPEGs, 2 workers, whole command): 0.1 s -> 2.85 s, 0.3 s ->
+#: 2.53 s, 1.0 s -> 2.62 s (the last batches leave workers idle).
+DASK_BATCH_SECONDS = 0.3
+
 #: How long to wait for a Dask scheduler to answer before giving up.
 CONNECT_TIMEOUT = "10s"
 
@@ -32,6 +38,8 @@ class Engine(NamedTuple):
     slots: int
     #: What the engine is, for a person: "process pool of 4", "Dask at tcp://...".
     description: str
+    #: Seconds of work per batch (run_tasks' default unless an engine needs more).
+    batch_seconds: float = 0.1
 
 
 @contextlib.contextmanager
@@ -78,4 +86,4 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
         except OSError as e:
             raise EngineError(f"cannot reach {where}: {e}") from None
         threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-        yield Engine(client.get_executor, max(1, threads), where)
+        yield Engine(client.get_executor, max(1, threads), where, DASK_BATCH_SECONDS)

@@ -9,15 +9,16 @@ by relative URL: the folder can be zipped, published or opened from disk as is.
 
 from __future__ import annotations
 
+import contextlib
 import html
 import os
 from collections.abc import Iterable
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from .atomic import atomic_write
 from .report import url
-from .spec import Entry, Status
+from .spec import Entry, Status, is_remote
 
 GALLERY_NAME = "index.html"
 
@@ -49,8 +50,17 @@ def write_gallery(root: str, entries: Iterable[Entry], title: str = "Thumbnails"
     """Write ``root/index.html`` for ``entries`` (made, skipped and failed); return its path.
 
     An unchanged page is not rewritten, so an unchanged rerun still writes nothing."""
-    path = os.path.join(root, GALLERY_NAME)
     page = render_page(root, entries, title).encode("utf-8", "surrogateescape")
+    if is_remote(root):
+        from . import storage
+
+        path = storage.join(root, GALLERY_NAME)
+        with contextlib.suppress(OSError):
+            if storage.read_bytes(path) == page:
+                return path
+        storage.write_bytes(path, page)
+        return path
+    path = os.path.join(root, GALLERY_NAME)
     try:
         with open(path, "rb") as f:
             if f.read() == page:
@@ -75,8 +85,8 @@ def render_page(root: str, entries: Iterable[Entry], title: str = "Thumbnails") 
     folders: dict[str, list[str]] = {}
     for source, made in by_source.items():
         shown = _shown(made)
-        rel = os.path.relpath(shown.output, root)
-        folder = os.path.dirname(rel).replace(os.sep, "/")
+        rel = url(shown.output, root)
+        folder = unquote(rel.rpartition("/")[0], errors="surrogateescape")
         folders.setdefault(folder, []).append(_card(root, source, shown, made))
     count = sum(len(cards) for cards in folders.values())
     out = [
@@ -130,7 +140,7 @@ def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:
 
 def _source_link(root: str, source: str) -> str | None:
     """A relative URL from the page to the source, when the source is a local file."""
-    if not os.path.isfile(source):
+    if is_remote(source) or is_remote(root) or not os.path.isfile(source):
         return None
     try:
         rel = os.path.relpath(os.path.abspath(source), os.path.abspath(root))

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from .sources import Selection, Source, walk
-from .spec import Entry, Format, Outcome, Settings, Size, Status, Target, Task
+from .spec import Entry, Format, Outcome, Settings, Size, Status, Target, Task, is_remote
 from .state import Record, State
 
 #: How often (seconds) a long run writes its state, so a killed run loses little.
@@ -60,7 +60,7 @@ class Plan:
             # The output is root/key, plus the extension for format auto.
             rel = key + os.path.splitext(entry.output)[1] if auto else key
             if old is not None and old.output != rel:
-                _remove_quietly(os.path.join(root, _native(old.output)))  # .jpg became .png
+                _remove_quietly(_output_path(root, old.output))  # .jpg became .png
             self.state.put(
                 key,
                 Record(rel, absolute, fingerprint, *outcome.signature,
@@ -112,20 +112,50 @@ def _namers(template: str, sizes: Sequence[Size]) -> list:
 
 def check_output(arguments: Sequence[str], output: str) -> None:
     """Refuse an output root that holds a source: thumbnails could overwrite originals."""
-    out = os.path.realpath(output)
+    out = _canonical(output)
     for arg in arguments:
-        src = os.path.realpath(arg)
-        if src == out or src.startswith(out.rstrip(os.sep) + os.sep):
+        src = _canonical(arg)
+        if src == out or src.startswith(out.rstrip("/" + os.sep) + _sep(out)):
             raise ValueError(
                 f"the output folder {output!r} contains the source {arg!r}: "
                 "thumbnails could overwrite originals; choose another --output"
             )
 
 
+def _canonical(path: str) -> str:
+    return path.rstrip("/") if is_remote(path) else os.path.realpath(path)
+
+
+def _sep(path: str) -> str:
+    return "/" if is_remote(path) else os.sep
+
+
+def check_sources(arguments: Sequence[str]) -> None:
+    """A SOURCE URL must name something (local ones are checked by the CLI)."""
+    for arg in arguments:
+        if is_remote(arg):
+            from . import storage
+
+            try:
+                found = storage.exists(arg)
+            except OSError as e:  # no fsspec, unknown protocol, unreachable store
+                raise ValueError(f"SOURCE {arg!r}: {e}") from None
+            if not found:
+                raise ValueError(f"SOURCE {arg!r} does not exist")
+
+
 def check(arguments: Sequence[str], settings: Settings) -> None:
     """Everything that makes a job impossible, found before anything is touched."""
     check_template(settings.name_template, settings.sizes)
     check_output(arguments, settings.output)
+    check_sources(arguments)
+    if is_remote(settings.output):
+        from . import storage
+
+        try:
+            storage.filesystem(settings.output)
+        except OSError as e:
+            raise ValueError(f"--output {settings.output!r}: {e}") from None
 
 
 def plan(arguments: Sequence[str], settings: Settings) -> Plan:
@@ -143,6 +173,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     # Per-size work done once, not once per file: the walk below is the whole
     # cost of an unchanged rerun.
     namers = _namers(template, settings.sizes)
+    outputs = _Outputs(settings.output)
     # One target per size and format, in that order; each names which size's stem it takes.
     plans = [
         (i, size, fmt, settings.fingerprint(size, fmt), size.label,
@@ -172,7 +203,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
             key = stems[i] + suffix
             result.keys.add(key)
             done = None if settings.force else _up_to_date(
-                state.get(key), source, label, fingerprint, settings.output
+                state.get(key), source, label, fingerprint, outputs
             )
             if done is not None:
                 result.skipped.append(done)
@@ -184,7 +215,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
                 source.absolute,
                 tuple((key, fp, fmt is Format.AUTO) for _, fmt, _, key, fp in pending))
             targets = tuple(
-                Target(size, os.path.join(settings.output, _native(stem)), fmt)
+                Target(size, _output_path(settings.output, stem), fmt)
                 for size, fmt, stem, _, _ in pending
             )
             result.tasks.append(Task(source.path, targets, settings))
@@ -230,8 +261,34 @@ def _free_keys(namers, folder, stem, ext, taken: set[str]) -> tuple[tuple[str, .
     raise ValueError(f"cannot find a free thumbnail name for {stem!r}")  # pragma: no cover
 
 
+class _Outputs:
+    """Stats thumbnails by path: os.stat locally; on an object store, one listing
+    of the output prefix up front instead of a request per thumbnail."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.listed = None
+        if is_remote(root):
+            from . import storage
+
+            self.listed = storage.listing(root)
+
+    def find(self, rel: str):
+        """(path, stat) of the thumbnail stored as ``rel``, or None if it is gone."""
+        path = _output_path(self.root, rel)
+        st = self.listed.get(path) if self.listed is not None else _stat(path)
+        return None if st is None else (path, st)
+
+
+def _output_path(root: str, rel: str) -> str:
+    """The path of a thumbnail stored as ``rel`` (relative, "/"-separated)."""
+    if is_remote(root):
+        return root.rstrip("/") + "/" + rel
+    return os.path.join(root, _native(rel))
+
+
 def _up_to_date(
-    record: Record | None, source: Source, label: str, fingerprint: str, root: str
+    record: Record | None, source: Source, label: str, fingerprint: str, outputs: _Outputs
 ) -> Entry | None:
     """The skipped entry when the recorded thumbnail still stands, else None."""
     if (
@@ -242,10 +299,10 @@ def _up_to_date(
         or record.source != source.absolute
     ):
         return None
-    output = os.path.join(root, _native(record.output))
-    st = _stat(output)
-    if st is None:
+    found = outputs.find(record.output)
+    if found is None:
         return None
+    output, st = found
     ext = output.rpartition(".")[2].lower()
     return Entry(
         source.path, label, Status.SKIPPED, output,
@@ -267,6 +324,11 @@ def _stat(path: str) -> os.stat_result | None:
 
 def _remove_quietly(path: str) -> None:
     try:
-        os.unlink(path)
+        if is_remote(path):
+            from . import storage
+
+            storage.remove(path)
+        else:
+            os.unlink(path)
     except OSError:
         pass

@@ -12,6 +12,7 @@ import os
 import stat
 
 from .plan import Plan
+from .spec import is_remote
 
 
 def stale(job: Plan) -> list[str]:
@@ -28,19 +29,26 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     left alone.
     """
     root = job.settings.output
+    remote = is_remote(root)
+    if remote:
+        from . import storage
+
+        present = storage.listing(root)
     kept = {job.state.records[k].output for k in job.state.records if k in job.keys}
     removed, folders = [], set()
     for key in stale(job):
         record = job.state.records[key]
         path = _inside(root, record.output)
-        if path is not None and record.output not in kept and _is_file(path):
+        if path is not None and record.output not in kept and (
+                path in present if remote else _is_file(path)):
             removed.append(path)
             if not dry_run:
                 try:
-                    os.unlink(path)
+                    storage.remove(path) if remote else os.unlink(path)
                 except FileNotFoundError:
                     removed.pop()
-                folders.add(os.path.dirname(path))
+                if not remote:  # an object store has no folders to empty
+                    folders.add(os.path.dirname(path))
         if not dry_run:
             job.state.drop(key)
     for folder in sorted(folders, key=len, reverse=True):
@@ -52,6 +60,8 @@ def _inside(root: str, rel: str) -> str | None:
     parts = rel.split("/")
     if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
         return None
+    if is_remote(root):
+        return root.rstrip("/") + "/" + rel
     return os.path.join(root, *parts)
 
 

@@ -25,7 +25,19 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError, features
 
 from .atomic import atomic_write
-from .spec import Crop, Entry, Fit, Format, Outcome, Settings, Size, Status, Target, Task
+from .spec import (
+    Crop,
+    Entry,
+    Fit,
+    Format,
+    Outcome,
+    Settings,
+    Size,
+    Status,
+    Target,
+    Task,
+    is_remote,
+)
 
 #: A drafted (DCT-scaled) JPEG must keep at least this many pixels per output
 #: pixel on each side: the DCT's 1/8 scale is a plain 8x8 average, and LANCZOS
@@ -168,19 +180,25 @@ def describe(exc: BaseException) -> str:
 
 def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
     s = task.settings
-    st = os.stat(task.source)
+    remote = is_remote(task.source)
+    if remote:
+        from . import storage
+    st = storage.stat(task.source) if remote else os.stat(task.source)
     if st.st_size == 0:
         raise RenderError("empty file (0 bytes)")
     if st.st_size > s.max_file_size:
         raise RenderError(
             f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
         )
+    # An object is read whole into memory (after the size check): decoding reads it
+    # all anyway, and one GET beats many ranged reads.
+    fp = io.BytesIO(storage.read_bytes(task.source)) if remote else task.source
     with _pillow_limit_off():
         try:
-            im = Image.open(task.source)
+            im = Image.open(fp)
         except UnidentifiedImageError:
-            _add_opener_for(task.source)  # HEIF or AVIF: add what reads it, or say what is missing
-            im = Image.open(task.source)
+            _add_opener_for(fp)  # HEIF or AVIF: add what reads it, or say what is missing
+            im = Image.open(fp)
     with im:
         original = im
         w, h = im.size
@@ -265,13 +283,17 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 
-def _add_opener_for(path: str) -> None:
-    """Pillow did not recognise ``path``. If it is a HEIC/HEIF image, register
-    pillow-heif's opener (the optional extra) so it can be opened; if the extra or
-    Pillow's AVIF support is missing, say exactly what to install. Otherwise the
-    caller's second open raises the usual "not an image"."""
-    with open(path, "rb") as f:
-        head = f.read(12)
+def _add_opener_for(source) -> None:
+    """Pillow did not recognise ``source`` (a path or an in-memory file). If it is
+    a HEIC/HEIF image, register pillow-heif's opener (the optional extra) so it can
+    be opened; if the extra or Pillow's AVIF support is missing, say exactly what
+    to install. Otherwise the caller's second open raises the usual "not an image"."""
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[:12]
+        source.seek(0)
+    else:
+        with open(source, "rb") as f:
+            head = f.read(12)
     if head[4:8] != b"ftyp":
         return
     brand = head[8:12]
@@ -504,6 +526,21 @@ def _srgb():
 _HALTING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
+def _put(url: str, im: Image.Image, fmt: Format, params: dict) -> int:
+    """Encode in memory, then store in one PUT: the object is whole or absent."""
+    from . import storage
+
+    buffer = io.BytesIO()
+    im.save(buffer, format=_PILLOW_FORMAT[fmt], **params)
+    try:
+        storage.write_bytes(url, buffer.getvalue())
+    except OSError:
+        raise
+    except Exception as e:  # a store's own error type: report it like a disk's
+        raise OSError(f"{type(e).__name__}: {e}") from e
+    return buffer.tell()
+
+
 def _xdg_chunks(source: str, st: os.stat_result, im: Image.Image, upright) -> dict[str, str]:
     """The freedesktop.org text chunks for a thumbnail of ``source`` (xdg.py)."""
     from .xdg import file_uri, thumbnail_chunks
@@ -549,11 +586,14 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
         params["pnginfo"] = info
         mode = 0o600
     try:
-        os.makedirs(os.path.dirname(output) or ".", mode=0o700 if chunks else 0o777,
-                    exist_ok=True)
-        with atomic_write(output, mode=mode) as f:
-            im.save(f, format=_PILLOW_FORMAT[fmt], **params)
-            nbytes = f.tell()
+        if is_remote(output):
+            nbytes = _put(output, im, fmt, params)
+        else:
+            os.makedirs(os.path.dirname(output) or ".", mode=0o700 if chunks else 0o777,
+                        exist_ok=True)
+            with atomic_write(output, mode=mode) as f:
+                im.save(f, format=_PILLOW_FORMAT[fmt], **params)
+                nbytes = f.tell()
     except OSError as e:
         reason = f"cannot write {output}: {e.strerror or e}"
         halt = reason if e.errno in _HALTING else None

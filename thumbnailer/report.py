@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from .atomic import atomic_write
-from .spec import Entry, Status
+from .spec import Entry, Status, is_remote
 
 MANIFEST_VERSION = 1
 
@@ -118,8 +118,11 @@ def url(path: str, root: str) -> str:
     """A thumbnail's path relative to the output root, as a URL path (quoted)."""
     from urllib.parse import quote
 
-    rel = os.path.relpath(path, root)
-    return quote(rel.replace(os.sep, "/"), errors="surrogateescape")
+    if is_remote(root):
+        rel = path[len(root.rstrip("/")) + 1:]
+    else:
+        rel = os.path.relpath(path, root).replace(os.sep, "/")
+    return quote(rel, errors="surrogateescape")
 
 
 def write_manifest(path: str, data: dict) -> None:

@@ -161,6 +161,7 @@ def run_tasks(
     on_crash: Callable[[T, str], R],
     executor_factory: Callable[[], Executor] | None = None,
     hard_timeout: float | None = None,
+    batch_seconds: float = BATCH_SECONDS,
 ) -> Iterator[R]:
     """Yield ``fn(task)`` for every task, in the order they finish.
 
@@ -179,7 +180,7 @@ def run_tasks(
             yield fn(task)
         return
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
-    batches = _Batches(tasks)
+    batches = _Batches(tasks, batch_seconds)
     if executor_factory is not None:
         # Another engine (threads, Dask): it keeps its own workers alive. A batch
         # that lost its worker more often than the engine retries is re-run one
@@ -313,9 +314,10 @@ class _Batches:
     photo's whole work; a batch per ~0.1 s makes it vanish, while big images
     still go one at a time, so progress stays live and Ctrl-C stays prompt."""
 
-    def __init__(self, tasks: Iterable) -> None:
+    def __init__(self, tasks: Iterable, seconds: float = BATCH_SECONDS) -> None:
         self.todo = iter(tasks)
         self.size = 1
+        self.seconds = seconds
         self.per_task: float | None = None
 
     def take(self) -> list:
@@ -325,7 +327,7 @@ class _Batches:
         per_task = seconds / count
         self.per_task = (per_task if self.per_task is None
                          else 0.7 * self.per_task + 0.3 * per_task)
-        self.size = max(1, min(MAX_BATCH, int(BATCH_SECONDS / max(self.per_task, 1e-6))))
+        self.size = max(1, min(MAX_BATCH, int(self.seconds / max(self.per_task, 1e-6))))
 
 
 def _run_isolated(fn, task, on_crash, hard_timeout=None):

@@ -9,6 +9,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from .spec import is_remote
+
 #: Extensions walked by default: the common formats Pillow reads without plugins.
 #: (Explicitly named files are tried whatever their extension.)
 IMAGE_EXTENSIONS = frozenset(
@@ -65,11 +67,14 @@ def walk(
     real folder is entered at most once, so a symlink loop ends. A SOURCE argument
     that is itself a symlink is followed: the user named it.
     """
-    skip = {_identity(d) for d in skip_dirs}
+    skip = {_identity(d) for d in skip_dirs if not is_remote(d)}
     skip.discard(None)
     seen_files: set[tuple[int, int]] = set()
     seen_dirs: set[tuple[int, int]] = set()
     for arg in arguments:
+        if is_remote(arg):
+            yield from _walk_remote(arg, selection, skip_dirs)
+            continue
         st = os.stat(arg)
         if not _is_dir(st):
             key = (st.st_dev, st.st_ino)
@@ -122,6 +127,30 @@ def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
             yield Source(entry.path, rel, st, absolute_root + rel.replace("/", os.sep))
         # depth-first in name order: push reversed so the first name pops first
         stack.extend(reversed(subdirs))
+
+
+def _walk_remote(url: str, selection: Selection, skip_dirs: Sequence[str]) -> Iterator[Source]:
+    """A SOURCE on an object store: the same selection rules, over one listing."""
+    from . import storage
+
+    for entry in storage.walk(url, skip=[d for d in skip_dirs if is_remote(d)]):
+        if entry.rel == entry.url.rstrip("/").rsplit("/", 1)[-1] and entry.url == url:
+            yield Source(url, entry.rel, entry.stat, url)  # a single object, named
+            continue
+        parts = entry.rel.split("/")
+        if not selection.hidden and any(p.startswith(".") for p in parts):
+            continue
+        if selection.exclude and any(
+            _matches(selection.exclude, part, "/".join(parts[:i + 1]))
+            for i, part in enumerate(parts)
+        ):
+            continue
+        name = parts[-1]
+        if not is_image_name(name):
+            continue
+        if selection.include and not _matches(selection.include, name, entry.rel):
+            continue
+        yield Source(entry.url, entry.rel, entry.stat, entry.url)
 
 
 def _is_dir(st: os.stat_result) -> bool:

@@ -13,6 +13,7 @@ import os
 from typing import NamedTuple
 
 from .atomic import atomic_write
+from .spec import is_remote
 
 STATE_NAME = ".thumbnailer-state.json"
 STATE_VERSION = 2  # 2: explicit formats key their records with the extension
@@ -41,6 +42,8 @@ class State:
 
     @property
     def path(self) -> str:
+        if is_remote(self.root):
+            return self.root.rstrip("/") + "/" + STATE_NAME
         return os.path.join(self.root, STATE_NAME)
 
     @classmethod
@@ -48,8 +51,7 @@ class State:
         """Read the state of ``root``; a missing, foreign or damaged file means
         "nothing is known", which only costs regeneration, never a wrong skip."""
         try:
-            with open(os.path.join(root, STATE_NAME), "rb") as f:
-                data = json.load(f)
+            data = json.loads(_read(cls(root).path))
             if data.get("version") != STATE_VERSION:
                 return cls(root)
             records = {key: Record._make(row) for key, row in data["records"].items()}
@@ -77,7 +79,27 @@ class State:
             "version": STATE_VERSION,
             "records": {k: list(r) for k, r in sorted(self.records.items())},
         }
-        os.makedirs(self.root, exist_ok=True)
-        with atomic_write(self.path) as f:
-            f.write(json.dumps(data, separators=(",", ":")).encode())
+        blob = json.dumps(data, separators=(",", ":")).encode()
+        if is_remote(self.root):
+            from . import storage
+
+            storage.write_bytes(self.path, blob)  # one PUT: whole or not at all
+        else:
+            os.makedirs(self.root, exist_ok=True)
+            with atomic_write(self.path) as f:
+                f.write(blob)
         self.dirty = False
+
+
+def _read(path: str) -> bytes:
+    if is_remote(path):
+        from . import storage
+
+        try:
+            return storage.read_bytes(path)
+        except OSError:
+            raise
+        except Exception as e:  # a store's own errors: treat as unreadable
+            raise OSError(str(e)) from e
+    with open(path, "rb") as f:
+        return f.read()
