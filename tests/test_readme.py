@@ -9,7 +9,8 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_the_python_api_example_runs(tmp_path, monkeypatch):
-    [example] = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    api = README.read_text().split("\n## Python API\n", 1)[1]
+    example = re.search(r"```python\n(.*?)```", api, re.S).group(1)
     photo(tmp_path / "photos" / "a.jpg", (1600, 1200))
     photo(tmp_path / "photos" / "sub" / "b.png", (300, 200), seed=1)
     monkeypatch.chdir(tmp_path)
