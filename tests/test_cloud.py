@@ -166,3 +166,20 @@ def test_without_the_cloud_extra_a_url_names_it(tmp_path, s3_env):
                              str(tmp_path / "o")], capture_output=True, text=True, env=s3_env)
     assert result.returncode == 2
     assert "pip install 'thumbnailer[cloud]'" in result.stderr
+
+
+def test_a_gallery_and_a_dry_run_on_s3(s3, s3_env):
+    fs, _ = s3
+    args = [f"s3://{BUCKET}/photos", "-o", f"s3://{BUCKET}/thumbs", "-s", "64", "-w", "1"]
+    dry = thumbnailer(s3_env, *args, "--dry-run")
+    assert f"s3://{BUCKET}/photos/p0.jpg -> s3://{BUCKET}/thumbs/p0.{{jpg,png}}" in dry.stdout
+    assert not fs.exists(f"{BUCKET}/thumbs")
+    thumbnailer(s3_env, *args, "--gallery")
+    page = fs.cat_file(f"{BUCKET}/thumbs/index.html").decode()
+    assert '<img src="trip/p1.jpg"' in page and "bad.jpg</code>" in page
+    assert 'href="s3://' not in page  # a browser cannot follow s3:// links
+
+
+def test_xdg_cache_refuses_urls(s3_env, tmp_path):
+    result = thumbnailer(s3_env, f"s3://{BUCKET}/photos", "--xdg-cache")
+    assert result.returncode == 2 and "--xdg-cache is for local files" in result.stderr

@@ -325,6 +325,8 @@ def _xdg_options(ctx: click.Context, opts: dict) -> None:
         flag = "--" + sorted(given)[0].replace("_", "-")
         raise click.UsageError(f"{flag} cannot be used with --xdg-cache (the cache's "
                                "layout is fixed by the freedesktop.org spec)")
+    if any(is_remote(source) for source in ctx.params.get("sources", ())):
+        raise click.UsageError("--xdg-cache is for local files: file managers show those")
     opts["output"] = cache_root()
     if ctx.get_parameter_source("size") is click.core.ParameterSource.DEFAULT:
         opts["size"] = [parse_size(str(side)) for side in DEFAULT_FLAVOURS]

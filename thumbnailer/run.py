@@ -9,6 +9,7 @@ files), and a worker that dies (segfault, OOM kill) costing only its own task.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
 import signal
@@ -259,10 +260,18 @@ def _lost_worker(exc: BaseException) -> bool:
 
 
 def _shutdown(executor) -> None:
+    # A pool broken by a worker leaving (on SIGTERM, an idle worker exits at once)
+    # stops waiting for the others, though one may still be writing its image.
+    # Wait for them here: run_tasks then closes the lifeline, which ends workers
+    # at once, and must not cut a write between its last byte and its rename.
+    workers = list((getattr(executor, "_processes", None) or {}).values())
     try:
         executor.shutdown(wait=True, cancel_futures=True)
     except TypeError:  # an Executor without cancel_futures (Dask's); pending work is cancelled
         executor.shutdown(wait=True)
+    for process in workers:
+        with contextlib.suppress(ValueError, OSError):  # already closed or reaped
+            process.join()
 
 
 def _run_alone(executor_factory, fn, task, on_crash):
