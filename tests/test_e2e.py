@@ -12,6 +12,8 @@ import pytest
 from helpers import image_files, temp_leftovers
 from PIL import Image
 
+from thumbnailer.atomic import TEMP_PREFIX
+
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 COPIES = 150
 
@@ -95,11 +97,15 @@ def test_a_killed_run_leaves_no_truncated_thumbnail_and_the_next_run_finishes(tm
     time.sleep(1)  # let orphaned workers notice and finish what they were writing
     assert_every_output_is_whole(out)
 
+    (out / "sub").mkdir(exist_ok=True)  # as a worker killed mid-write would leave one
+    (out / "sub" / f"{TEMP_PREFIX}x1").write_bytes(b"half a png")
+    assert (out / ".thumbnailer-running").exists()  # the killed run's mark
     again = thumbnailer(many, "-o", out, "-w", "2")
     _, err = again.communicate(timeout=120)
     assert again.returncode == 0, err
     assert len(image_files(out)) == COPIES
     assert_every_output_is_whole(out)
+    assert temp_leftovers(out) == [] and not (out / ".thumbnailer-running").exists()
 
 
 def contents(root):

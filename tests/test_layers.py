@@ -24,9 +24,8 @@ ALLOWED = {
     "engines": set(),
     "report": {"spec", "atomic"},
     "lock": set(),
-    "cli": {"spec", "plan", "prune", "gallery", "desktop", "xdg", "render", "run", "engines",
-            "report",
-            "lock", "__init__"},
+    "cli": {"atomic", "spec", "plan", "prune", "gallery", "desktop", "xdg", "render", "run",
+            "engines", "report", "lock", "__init__"},
 }
 
 

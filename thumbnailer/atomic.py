@@ -45,3 +45,40 @@ def _read_umask() -> int:
 
 #: mkstemp makes 0600 files; thumbnails get the ordinary permissions instead.
 _UMASK = _read_umask()
+
+
+#: Present in an output folder while a run writes there; left behind only by a run
+#: that was killed (kill -9, power loss), telling the next run to sweep.
+RUNNING_NAME = ".thumbnailer-running"
+
+
+@contextlib.contextmanager
+def writing_in(root: str, marker_folder: str | None = None) -> Iterator[None]:
+    """Mark ``root`` as being written for the duration. If the mark is already
+    there, the last run in it was killed mid-write: remove the temporary files it
+    left (the caller holds the output lock, so no other run is writing). A run
+    that ends in an exception keeps the mark, so the next one sweeps too. An
+    unchanged rerun never calls this, so it still writes nothing. ``marker_folder``
+    holds the mark when ``root`` is shared (the desktop cache)."""
+    marker = os.path.join(marker_folder or root, RUNNING_NAME)
+    if os.path.exists(marker):
+        sweep_temporaries(root)
+    os.makedirs(os.path.dirname(marker), exist_ok=True)
+    with open(marker, "wb"):
+        pass
+    yield
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(marker)
+
+
+def sweep_temporaries(root: str) -> list[str]:
+    """Remove every temporary file this tool left under ``root``; returns their paths."""
+    removed = []
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if name.startswith(TEMP_PREFIX):
+                path = os.path.join(folder, name)
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                    removed.append(path)
+    return removed

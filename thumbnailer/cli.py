@@ -17,6 +17,7 @@ import click
 from PIL import ImageColor
 
 from . import __version__
+from .atomic import writing_in
 from .engines import ENGINES, Engine, EngineError, engine
 from .lock import Locked, output_lock
 from .plan import Plan, check, plan
@@ -432,6 +433,8 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
     # The engine starts only when there is work: an unchanged rerun never starts a
     # pool, let alone a cluster.
     with contextlib.ExitStack() as stack:
+        if job.tasks and not is_remote(job.settings.output):
+            stack.enter_context(writing_in(job.settings.output, _marker_folder(job.settings)))
         found = stack.enter_context(
             engine(opts["executor"], opts["workers"], opts["scheduler"]) if job.tasks
             else contextlib.nullcontext(Engine(None, 1, "")))
@@ -479,6 +482,15 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
     if not quiet:
         _say(summary_line(tally.counts, seconds, pruned=None if pruned is None else len(pruned)))
     return ExitCode.HALTED if stop is not None else tally.exit_code
+
+
+def _marker_folder(settings: Settings) -> str | None:
+    """The desktop cache is shared: our run marker goes in our own fail folder."""
+    if settings.xdg_cache:
+        from .xdg import fail_folder
+
+        return fail_folder(settings.output, __version__)
+    return None
 
 
 def _planned(source, target) -> Entry:
