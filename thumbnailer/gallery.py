@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-from .atomic import atomic_write
+from . import storage
 from .report import url
 from .spec import Entry, Status, is_remote
 
@@ -51,25 +51,11 @@ def write_gallery(root: str, entries: Iterable[Entry], title: str = "Thumbnails"
 
     An unchanged page is not rewritten, so an unchanged rerun still writes nothing."""
     page = render_page(root, entries, title).encode("utf-8", "surrogateescape")
-    if is_remote(root):
-        from . import storage
-
-        path = storage.join(root, GALLERY_NAME)
-        with contextlib.suppress(OSError):
-            if storage.read_bytes(path) == page:
-                return path
-        storage.write_bytes(path, page)
-        return path
-    path = os.path.join(root, GALLERY_NAME)
-    try:
-        with open(path, "rb") as f:
-            if f.read() == page:
-                return path
-    except OSError:
-        pass
-    os.makedirs(root, exist_ok=True)
-    with atomic_write(path) as f:
-        f.write(page)
+    path = storage.join(root, GALLERY_NAME)
+    with contextlib.suppress(OSError):
+        if storage.read_file(path) == page:
+            return path
+    storage.write_file(path, page)
     return path
 
 

@@ -9,11 +9,9 @@ is only known once the image is seen.
 from __future__ import annotations
 
 import json
-import os
 from typing import NamedTuple
 
-from .atomic import atomic_write
-from .spec import is_remote
+from . import storage
 
 STATE_NAME = ".thumbnailer-state.json"
 STATE_VERSION = 2  # 2: explicit formats key their records with the extension
@@ -42,16 +40,14 @@ class State:
 
     @property
     def path(self) -> str:
-        if is_remote(self.root):
-            return self.root.rstrip("/") + "/" + STATE_NAME
-        return os.path.join(self.root, STATE_NAME)
+        return storage.join(self.root, STATE_NAME)
 
     @classmethod
     def load(cls, root: str) -> State:
         """Read the state of ``root``; a missing, foreign or damaged file means
         "nothing is known", which only costs regeneration, never a wrong skip."""
         try:
-            data = json.loads(_read(cls(root).path))
+            data = json.loads(storage.read_file(cls(root).path))
             if data.get("version") != STATE_VERSION:
                 return cls(root)
             records = {key: Record._make(row) for key, row in data["records"].items()}
@@ -79,27 +75,5 @@ class State:
             "version": STATE_VERSION,
             "records": {k: list(r) for k, r in sorted(self.records.items())},
         }
-        blob = json.dumps(data, separators=(",", ":")).encode()
-        if is_remote(self.root):
-            from . import storage
-
-            storage.write_bytes(self.path, blob)  # one PUT: whole or not at all
-        else:
-            os.makedirs(self.root, exist_ok=True)
-            with atomic_write(self.path) as f:
-                f.write(blob)
+        storage.write_file(self.path, json.dumps(data, separators=(",", ":")).encode())
         self.dirty = False
-
-
-def _read(path: str) -> bytes:
-    if is_remote(path):
-        from . import storage
-
-        try:
-            return storage.read_bytes(path)
-        except OSError:
-            raise
-        except Exception as e:  # a store's own errors: treat as unreadable
-            raise OSError(str(e)) from e
-    with open(path, "rb") as f:
-        return f.read()

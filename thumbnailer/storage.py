@@ -1,4 +1,5 @@
-"""Sources and outputs on object stores and other fsspec file systems.
+"""Sources and outputs on object stores and other fsspec file systems; and the
+few file operations (read, write, join) that take either a local path or a URL.
 
 A SOURCE or --output written as a URL (``s3://bucket/photos``, ``gs://...``,
 ``memory://...``) goes through fsspec, with the optional extra ``[cloud]``; local
@@ -15,13 +16,13 @@ What a store must give, and how this module uses it:
 
 from __future__ import annotations
 
-import datetime
 import functools
 import os
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from .spec import is_remote  # noqa: F401  (re-exported: the test of "is this a URL")
+from .atomic import atomic_write
+from .spec import is_remote
 
 
 class RemoteStat(NamedTuple):
@@ -38,7 +39,32 @@ class RemoteStat(NamedTuple):
 
 
 def join(root: str, rel: str) -> str:
-    return root.rstrip("/") + "/" + rel
+    """``rel`` under ``root``, a local folder or a URL."""
+    return root.rstrip("/") + "/" + rel if is_remote(root) else os.path.join(root, rel)
+
+
+def read_file(path: str) -> bytes:
+    """A local file's or an object's bytes; a store's own errors become OSError."""
+    if not is_remote(path):
+        with open(path, "rb") as f:
+            return f.read()
+    try:
+        return read_bytes(path)
+    except OSError:
+        raise
+    except Exception as e:
+        raise OSError(f"{type(e).__name__}: {e}") from e
+
+
+def write_file(path: str, data: bytes) -> None:
+    """Write so that ``path`` only ever holds complete contents: locally a temporary
+    renamed into place, on a store one PUT."""
+    if is_remote(path):
+        write_bytes(path, data)
+        return
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    with atomic_write(path) as f:
+        f.write(data)
 
 
 def relative(path: str, root: str) -> str:
@@ -75,6 +101,8 @@ def _mtime_ns(info: dict) -> int:
         value = info.get(key)
         if value is None:
             continue
+        import datetime  # only for objects: local runs never import it here
+
         if isinstance(value, str):
             try:
                 value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
