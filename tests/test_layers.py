@@ -22,7 +22,7 @@ ALLOWED = {
     "gallery": {"spec", "report", "storage"},
     "run": set(),
     "engines": set(),
-    "report": {"spec", "atomic"},
+    "report": {"spec", "atomic", "storage"},
     "lock": set(),
     "cli": {"atomic", "spec", "plan", "prune", "gallery", "desktop", "xdg", "render", "run",
             "engines", "report", "lock", "__init__"},

@@ -119,7 +119,9 @@ def url(path: str, root: str) -> str:
     from urllib.parse import quote
 
     if is_remote(root):
-        rel = path[len(root.rstrip("/")) + 1:]
+        from .storage import relative
+
+        rel = relative(path, root)
     else:
         rel = os.path.relpath(path, root).replace(os.sep, "/")
     return quote(rel, errors="surrogateescape")

@@ -134,8 +134,8 @@ def _walk_remote(url: str, selection: Selection, skip_dirs: Sequence[str]) -> It
     from . import storage
 
     for entry in storage.walk(url, skip=[d for d in skip_dirs if is_remote(d)]):
-        if entry.rel == entry.url.rstrip("/").rsplit("/", 1)[-1] and entry.url == url:
-            yield Source(url, entry.rel, entry.stat, url)  # a single object, named
+        if entry.url == url:  # the SOURCE is one object, named: taken as it is
+            yield Source(url, entry.rel, entry.stat, url)
             continue
         parts = entry.rel.split("/")
         if not selection.hidden and any(p.startswith(".") for p in parts):

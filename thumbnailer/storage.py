@@ -16,6 +16,7 @@ What a store must give, and how this module uses it:
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 from collections.abc import Iterator, Sequence
@@ -48,12 +49,7 @@ def read_file(path: str) -> bytes:
     if not is_remote(path):
         with open(path, "rb") as f:
             return f.read()
-    try:
-        return read_bytes(path)
-    except OSError:
-        raise
-    except Exception as e:
-        raise OSError(f"{type(e).__name__}: {e}") from e
+    return read_bytes(path)
 
 
 def write_file(path: str, data: bytes) -> None:
@@ -133,17 +129,32 @@ def is_dir(url: str) -> bool:
     return filesystem(url).isdir(url)
 
 
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A store's own exception types (botocore's, say) become OSError, so callers
+    report them like a disk's errors."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as e:
+        raise OSError(f"{type(e).__name__}: {e}") from e
+
+
 def read_bytes(url: str) -> bytes:
-    return filesystem(url).cat_file(url)
+    with _store_errors():
+        return filesystem(url).cat_file(url)
 
 
 def write_bytes(url: str, data: bytes) -> None:
     """One PUT of the whole object: it is never visible half-written."""
-    filesystem(url).pipe_file(url, data)
+    with _store_errors():
+        filesystem(url).pipe_file(url, data)
 
 
 def remove(url: str) -> None:
-    filesystem(url).rm_file(url)
+    with _store_errors():
+        filesystem(url).rm_file(url)
 
 
 def listing(root: str) -> dict[str, RemoteStat]:
