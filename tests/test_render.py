@@ -586,3 +586,22 @@ def test_an_animated_webp_source_keeps_its_alpha(tmp_path):
 def test_animated_with_auto_and_gif_is_refused():
     with pytest.raises(ValueError, match="already writes animations as GIF"):
         Settings(formats=(Format.AUTO, Format.GIF), animated=True)
+
+
+@pytest.mark.parametrize("size", [(540, 400), (560, 400), (800, 600), (1001, 755), (400, 540)])
+@pytest.mark.parametrize("fit", [Fit.CONTAIN, Fit.COVER, Fit.PAD])
+def test_sizes_decoded_at_three_eighths_come_out_whole(tmp_path, size, fit):
+    """160 px of these is made from a 3/8-scale decode (draft.py): the crop box,
+    scaled back, must land inside the smaller decode on both sides."""
+    source = photo(tmp_path / "p.jpg", size)
+    settings = Settings(sizes=(Size(160, 160),), fit=fit)
+    entry = only_entry(render(task_for(source, tmp_path / "out", settings)))
+    assert entry.status is Status.CREATED, entry.error
+    with Image.open(entry.output) as im, Image.open(source) as original:
+        g = fit_geometry(size, Size(160, 160), fit)
+        assert im.size == (g.canvas or g.resize)
+        reference = original.resize(g.resize, Image.Resampling.LANCZOS, box=g.crop)
+        if g.canvas is None:
+            diff = [abs(a - b) for a, b in zip(im.convert("RGB").getpixel((50, 50)),
+                                               reference.getpixel((50, 50)), strict=True)]
+            assert max(diff) < 24

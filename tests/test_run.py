@@ -4,7 +4,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from helpers import square, square_or_die, square_or_segfault
 
-from thumbnailer.run import default_workers, run_tasks
+from thumbnailer.run import _Batches, default_workers, run_tasks
 
 
 def crashed(task, reason):
@@ -107,3 +107,22 @@ def test_any_other_error_of_an_engine_is_not_swallowed():
     with pytest.raises(RuntimeError, match="a bug"):
         list(run_tasks(boom, range(3), 2, on_crash=crashed,
                        executor_factory=lambda: ThreadPoolExecutor(2)))
+
+
+def test_batches_shrink_as_the_end_nears_when_the_count_is_known():
+    batches = _Batches(list(range(100)), seconds=0.1, workers=2)
+    batches.learn(0.01, 1)  # 10 ms per task: 10 tasks per 0.1 s batch
+    sizes, seen = [], []
+    while batch := batches.take():
+        sizes.append(len(batch))
+        seen.extend(batch)
+    assert seen == list(range(100))
+    assert sizes[0] == 10
+    assert sizes == sorted(sizes, reverse=True)
+    assert sizes[-4:] == [1, 1, 1, 1]  # the last four tasks: one per batch
+
+
+def test_batches_of_an_unsized_stream_keep_the_learnt_size():
+    batches = _Batches(iter(range(25)), seconds=0.1, workers=2)
+    batches.learn(0.01, 1)
+    assert [len(batches.take()) for _ in range(3)] == [10, 10, 5]

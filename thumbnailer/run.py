@@ -16,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import TYPE_CHECKING, TypeVar
 
 # multiprocessing and concurrent.futures are imported when a pool starts, not
@@ -181,7 +181,7 @@ def run_tasks(
             yield fn(task)
         return
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
-    batches = _Batches(tasks, batch_seconds)
+    batches = _Batches(tasks, batch_seconds, workers)
     if executor_factory is not None:
         # Another engine (threads, Dask): it keeps its own workers alive. A batch
         # that lost its worker more often than the engine retries is re-run one
@@ -321,16 +321,30 @@ class _Batches:
     batches that come back. One message per task costs ProcessPoolExecutor about
     a millisecond of CPU in the parent and the worker, which is a tenth of a 2 MP
     photo's whole work; a batch per ~0.1 s makes it vanish, while big images
-    still go one at a time, so progress stays live and Ctrl-C stays prompt."""
+    still go one at a time, so progress stays live and Ctrl-C stays prompt.
 
-    def __init__(self, tasks: Iterable, seconds: float = BATCH_SECONDS) -> None:
+    When the number of tasks is known, batches shrink as the end nears (guided
+    self-scheduling: at most the remaining tasks over twice the workers), so the
+    run does not end with one worker busy on a full batch while the others idle.
+    """
+
+    def __init__(self, tasks: Iterable, seconds: float = BATCH_SECONDS, workers: int = 1
+                 ) -> None:
+        self.remaining = len(tasks) if isinstance(tasks, Sized) else None
         self.todo = iter(tasks)
         self.size = 1
         self.seconds = seconds
+        self.workers = max(1, workers)
         self.per_task: float | None = None
 
     def take(self) -> list:
-        return list(itertools.islice(self.todo, self.size))
+        size = self.size
+        if self.remaining is not None:
+            size = max(1, min(size, self.remaining // (2 * self.workers)))
+        batch = list(itertools.islice(self.todo, size))
+        if self.remaining is not None:
+            self.remaining -= len(batch)
+        return batch
 
     def learn(self, seconds: float, count: int) -> None:
         per_task = seconds / count

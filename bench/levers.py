@@ -1,0 +1,110 @@
+"""The measurements behind two constants of thumbnailer: ``python bench/levers.py``.
+
+- draft gaps (thumbnailer/draft.py GAPS): for each JPEG DCT scale, how much the
+  thumbnail loses against a full decode, after a q85 save, at several ratios of
+  drafted size to thumbnail size;
+- JPEG encoder settings (render.py): time and size of baseline, optimised and
+  progressive encodes at each thumbnail size.
+
+Runs on the corpus's unrotated 12 MP JPEGs (``python bench/run.py`` builds it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import math
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from thumbnailer.draft import _decode_at_three_eighths
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+from run import psnr  # noqa: E402
+
+LANCZOS = Image.Resampling.LANCZOS
+
+
+def decoded(path: Path, eighths: int) -> Image.Image:
+    im = Image.open(path)
+    if eighths == 3:
+        _decode_at_three_eighths(im)
+    elif eighths < 8:
+        im.draft(None, (im.width * eighths // 8, im.height * eighths // 8))
+    im.load()
+    return im
+
+
+def after_q85(im: Image.Image) -> np.ndarray:
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=85)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def reference(full: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    return np.stack([np.asarray(full.getchannel(c).convert("F").resize(size, LANCZOS))
+                     for c in range(3)], -1)
+
+
+def draft_gaps(paths: list[Path], ratios: list[float]) -> None:
+    fulls = [decoded(p, 8) for p in paths]
+    print("dB against a full decode, after a q85 save, by drafted/thumbnail ratio")
+    print("scale | " + " | ".join(f"{r:g}" for r in ratios))
+    for eighths in (1, 2, 3, 4):
+        ims = [decoded(p, eighths) for p in paths]
+        row = []
+        for ratio in ratios:
+            losses = []
+            for im, full in zip(ims, fulls, strict=True):
+                size = (math.floor(im.width / ratio), math.floor(im.height / ratio))
+                ref = reference(full, size)
+                losses.append(psnr(after_q85(im.resize(size, LANCZOS)), ref)
+                              - psnr(after_q85(full.resize(size, LANCZOS)), ref))
+            row.append(f"{statistics.mean(losses):+.3f}")
+        print(f"{eighths}/8 | " + " | ".join(row), flush=True)
+
+
+def encoders(paths: list[Path], sizes: list[int], rounds: int = 5) -> None:
+    print("size | settings | ms per image | KiB")
+    base = [decoded(p, 4) for p in paths]
+    for size in sizes:
+        smalls = [im.resize((size, round(size * im.height / im.width)), LANCZOS) for im in base]
+        for name, params in [("baseline", {}), ("optimize", {"optimize": True}),
+                             ("progressive", {"progressive": True})]:
+            best, kib = math.inf, 0.0
+            for _ in range(rounds):
+                started, total = time.perf_counter(), 0
+                for im in smalls:
+                    buf = io.BytesIO()
+                    im.save(buf, "JPEG", quality=85, **params)
+                    total += buf.tell()
+                best = min(best, time.perf_counter() - started)
+                kib = total / len(smalls) / 1024
+            print(f"{size} | {name} | {best / len(smalls) * 1000:.2f} | {kib:.1f}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--images", type=int, default=6)
+    args = parser.parse_args()
+    paths = []
+    for p in sorted((HERE / "corpus" / "jpeg12-48").glob("*.jpg")):
+        with Image.open(p) as im:
+            if im.getexif().get(0x0112, 1) == 1:
+                paths.append(p)
+    if not paths:
+        sys.exit("no corpus: run python bench/run.py first (it builds bench/corpus)")
+    paths = paths[:args.images]
+    draft_gaps(paths, [1.1, 1.2, 1.3, 1.5, 1.7])
+    print()
+    encoders(paths, [1024, 512, 256, 128])
+
+
+if __name__ == "__main__":
+    main()
