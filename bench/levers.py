@@ -3,6 +3,8 @@
 - draft gaps (thumbnailer/draft.py GAPS): for each JPEG DCT scale, how much the
   thumbnail loses against a full decode, after a q85 save, at several ratios of
   drafted size to thumbnail size;
+- the filter for a size derived from a larger thumbnail (render.py): LANCZOS or
+  BICUBIC, quality after a q85 save and time;
 - JPEG encoder settings (render.py): time and size of baseline, optimised and
   progressive encodes at each thumbnail size.
 
@@ -70,6 +72,32 @@ def draft_gaps(paths: list[Path], ratios: list[float]) -> None:
         print(f"{eighths}/8 | " + " | ".join(row), flush=True)
 
 
+def derived(paths: list[Path], chain: list[int], rounds: int = 3) -> None:
+    """Each size of ``chain`` after the first is made from the one before it."""
+    print("derived size | filter | dB vs reference | ms per image")
+    scores: dict = {}
+    for path in paths:
+        im = decoded(path, 3)
+        ref_full = decoded(path, 8)
+        parent = im.resize((chain[0], round(chain[0] * im.height / im.width)), LANCZOS)
+        for size in chain[1:]:
+            box = (size, round(size * im.height / im.width))
+            ref = reference(ref_full, box)
+            ref_q = psnr(after_q85(Image.fromarray(np.clip(np.rint(ref), 0, 255)
+                                                   .astype(np.uint8))), ref)
+            for name, resample in [("LANCZOS", LANCZOS), ("BICUBIC", Image.Resampling.BICUBIC)]:
+                started = time.perf_counter()
+                for _ in range(rounds):
+                    small = parent.resize(box, resample)
+                seconds = (time.perf_counter() - started) / rounds
+                scores.setdefault((size, name), []).append(
+                    (psnr(after_q85(small), ref), seconds, ref_q))
+            parent = parent.resize(box, LANCZOS)
+    for (size, name), values in scores.items():
+        db, seconds, ref_q = (statistics.mean(v[i] for v in values) for i in range(3))
+        print(f"{size} | {name} | {db:.3f} (reference {ref_q:.3f}) | {seconds * 1000:.2f}")
+
+
 def encoders(paths: list[Path], sizes: list[int], rounds: int = 5) -> None:
     print("size | settings | ms per image | KiB")
     base = [decoded(p, 4) for p in paths]
@@ -102,6 +130,8 @@ def main() -> None:
         sys.exit("no corpus: run python bench/run.py first (it builds bench/corpus)")
     paths = paths[:args.images]
     draft_gaps(paths, [1.1, 1.2, 1.3, 1.5, 1.7])
+    print()
+    derived(paths, [1024, 512, 256, 128])
     print()
     encoders(paths, [1024, 512, 256, 128])
 

@@ -12,7 +12,7 @@ from helpers import (
     swapped_primaries_profile,
     temp_leftovers,
 )
-from PIL import Image, ImageCms, ImageDraw, features
+from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageStat, features
 
 from thumbnailer.render import fit_geometry, render, writable_formats
 from thumbnailer.spec import Crop, Fit, Format, Settings, Size, Status, Target, Task
@@ -230,6 +230,24 @@ def test_several_sizes_from_one_open(tmp_path, monkeypatch):
                               sizes=[Size(1024, 1024), Size(512, 512), Size(128, None)]))
     assert [(e.width, e.height) for e in outcome.entries] == [(1024, 768), (512, 384), (128, 96)]
     assert len(opened) == 1
+
+
+def test_sizes_derived_from_a_larger_one_look_like_the_picture_made_directly(tmp_path):
+    """512 and 128 are made from the 1024 (render._resize_all): each must be close
+    to a LANCZOS of the full decode, not a blurred or shifted copy of it."""
+    src = photo(tmp_path / "p.jpg", (2000, 1500), quality=95)
+    outcome = render(task_for(src, tmp_path / "out", Settings(formats=(Format.PNG,)),
+                              sizes=[Size(1024, 1024), Size(512, 512), Size(128, 128)]))
+    with Image.open(src) as im:
+        full = im.convert("RGB")
+    for entry in outcome.entries:
+        with Image.open(entry.output) as thumb:
+            direct = full.resize(thumb.size, Image.Resampling.LANCZOS)
+            difference = ImageChops.difference(thumb.convert("RGB"), direct)
+            assert max(ImageStat.Stat(difference).mean) < 1.5, entry.size
+            shifted = ImageChops.difference(thumb.convert("RGB"), direct.transform(
+                direct.size, Image.Transform.AFFINE, (1, 0, 2, 0, 1, 0)))
+            assert max(ImageStat.Stat(shifted).mean) > max(ImageStat.Stat(difference).mean)
 
 
 @pytest.mark.parametrize("fmt", [Format.JPEG, Format.PNG, Format.WEBP, Format.AVIF])

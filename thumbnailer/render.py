@@ -389,7 +389,8 @@ def _resize_all(im, scale: float, full, geometries, wanted):
     """Yield (index, resized image) for each wanted geometry. A smaller size is
     made from the smallest larger size that keeps DRAFT_GAP of headroom (when
     both show the whole frame), not from the decoded image: 1024 -> 512 -> 128
-    costs a fraction of three resizes of a 2000 px decode. The chain is decided
+    costs a fraction of three resizes of a 2000 px decode (and the derived ones
+    use BICUBIC, see below). The chain is decided
     over all geometries first, so a wanted size's base is always the same image:
     an unwanted base is made (not saved) when a wanted size derives from it."""
     order = sorted(range(len(geometries)),
@@ -417,9 +418,13 @@ def _resize_all(im, scale: float, full, geometries, wanted):
         geo = geometries[i]
         if parent[i] is None:
             base, box = im, _scaled_box(geo.crop, scale, im.size)
+            resample = Image.Resampling.LANCZOS
         else:
+            # The base is a LANCZOS thumbnail, already band-limited: BICUBIC from it
+            # scores within 0.01 dB of LANCZOS and takes 30% less time (levers.py).
             base, box = made[parent[i]], None
-        made[i] = small = base.resize(geo.resize, Image.Resampling.LANCZOS, box=box,
+            resample = Image.Resampling.BICUBIC
+        made[i] = small = base.resize(geo.resize, resample, box=box,
                                       reducing_gap=REDUCING_GAP)
         if i in wanted:
             yield i, small
