@@ -8,7 +8,8 @@ from thumbnailer.draft import GAPS, draft
 
 def _difference(a: Image.Image, b: Image.Image) -> float:
     """Mean absolute difference per channel, 0-255."""
-    return sum(ImageStat.Stat(ImageChops.difference(a, b)).mean) / 3
+    means = ImageStat.Stat(ImageChops.difference(a, b)).mean
+    return sum(means) / len(means)
 
 
 @pytest.mark.parametrize(("need", "size", "factor"), [
@@ -69,3 +70,25 @@ def test_a_progressive_jpeg_decodes_at_three_eighths_too(tmp_path):
     with Image.open(path) as im:
         reference = im.convert("RGB").resize((300, 225), Image.Resampling.LANCZOS)
     assert _difference(drafted, reference) < 2.0
+
+
+@pytest.mark.parametrize(("mode", "save"), [
+    ("L", {}),
+    ("CMYK", {}),
+    ("RGB", {"subsampling": 0}),  # 4:4:4
+    ("RGB", {"subsampling": 1}),  # 4:2:2
+    ("RGB", {"subsampling": 2}),  # 4:2:0
+])
+def test_every_kind_of_jpeg_decodes_at_three_eighths(tmp_path, mode, save):
+    src = photo(tmp_path / "rgb.png", (801, 603))
+    with Image.open(src) as im:
+        path = tmp_path / "p.jpg"
+        im.convert(mode).save(path, quality=95, **save)
+    with Image.open(path) as im:
+        assert draft(im, (240, 180)) == pytest.approx(8 / 3)
+        im.load()
+        drafted = im.copy()
+    with Image.open(path) as im:
+        reference = im.resize(drafted.size, Image.Resampling.LANCZOS)
+    assert drafted.mode == reference.mode == mode
+    assert _difference(drafted, reference) < 2.5
