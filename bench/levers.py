@@ -5,6 +5,8 @@
   drafted size to thumbnail size;
 - the filter for a size derived from a larger thumbnail (render.py): LANCZOS or
   BICUBIC, quality after a q85 save and time;
+- the filter for the first resize, from the drafted decode to 256 px (render.py keeps
+  LANCZOS): LANCZOS or BICUBIC, quality after a q85 save and time, for 12 MP and 2 MP;
 - JPEG encoder settings (render.py): time and size of baseline, optimised and
   progressive encodes at each thumbnail size.
 
@@ -24,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from thumbnailer.draft import _decode_at_three_eighths
+from thumbnailer.draft import _decode_at_three_eighths, draft
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -98,6 +100,31 @@ def derived(paths: list[Path], chain: list[int], rounds: int = 3) -> None:
         print(f"{size} | {name} | {db:.3f} (reference {ref_q:.3f}) | {seconds * 1000:.2f}")
 
 
+def first_resize(sets: dict[str, list[Path]], size: int = 256, rounds: int = 5) -> None:
+    print(f"first resize to {size} px | filter | dB vs reference | ms per image")
+    for name, paths in sets.items():
+        scores: dict = {}
+        for path in paths:
+            with Image.open(path) as im:
+                box = (size, round(size * im.height / im.width))
+                draft(im, box)  # as render does
+                im.load()
+                ref = reference(decoded(path, 8), box)
+                ref_q = psnr(after_q85(Image.fromarray(np.clip(np.rint(ref), 0, 255)
+                                                       .astype(np.uint8))), ref)
+                for filt, resample in [("LANCZOS", LANCZOS),
+                                       ("BICUBIC", Image.Resampling.BICUBIC)]:
+                    started = time.perf_counter()
+                    for _ in range(rounds):
+                        small = im.resize(box, resample)
+                    seconds = (time.perf_counter() - started) / rounds
+                    scores.setdefault(filt, []).append((psnr(after_q85(small), ref), seconds,
+                                                        ref_q))
+        for filt, values in scores.items():
+            db, seconds, ref_q = (statistics.mean(v[i] for v in values) for i in range(3))
+            print(f"{name} | {filt} | {db:.3f} (reference {ref_q:.3f}) | {seconds * 1000:.2f}")
+
+
 def encoders(paths: list[Path], sizes: list[int], rounds: int = 5) -> None:
     print("size | settings | ms per image | KiB")
     base = [decoded(p, 4) for p in paths]
@@ -132,6 +159,9 @@ def main() -> None:
     draft_gaps(paths, [1.1, 1.2, 1.3, 1.5, 1.7])
     print()
     derived(paths, [1024, 512, 256, 128])
+    print()
+    small = sorted((HERE / "corpus" / "jpeg2-300").glob("*.jpg"))[:args.images * 4]
+    first_resize({"12 MP": paths, "2 MP": small})
     print()
     encoders(paths, [1024, 512, 256, 128])
 
