@@ -23,10 +23,6 @@ from PIL import Image, features
 #: 12 MP -> 256 px decode at 1/8, the decode floor.
 GAPS = {1: 1.5, 2: 1.2, 3: 1.2, 4: 1.2}
 
-#: A smaller size is derived from a larger thumbnail only with this much headroom
-#: (render.py): the larger one has already been through one LANCZOS.
-DRAFT_GAP = 1.5
-
 
 def draft(im: Image.Image, need: tuple[float, float]) -> float:
     """Ask the decoder to shrink ``im`` on load as far as keeps ``need`` pixels

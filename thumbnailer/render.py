@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from PIL import Image, UnidentifiedImageError, features
 
 from .atomic import atomic_write
-from .draft import DRAFT_GAP, draft
+from .draft import draft
 from .spec import (
     Crop,
     Entry,
@@ -39,6 +39,9 @@ from .spec import (
     is_remote,
 )
 
+#: A smaller size is derived from a larger thumbnail only with this much headroom
+#: on each side: the larger one has already been through one resize.
+DERIVE_GAP = 1.5
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
 REDUCING_GAP = 3.0
@@ -387,10 +390,9 @@ def _draft(im: Image.Image, w: int, h: int, geometries: list[Geometry]) -> float
 
 def _resize_all(im, scale: float, full, geometries, wanted):
     """Yield (index, resized image) for each wanted geometry. A smaller size is
-    made from the smallest larger size that keeps DRAFT_GAP of headroom (when
+    made from the smallest larger size that keeps DERIVE_GAP of headroom (when
     both show the whole frame), not from the decoded image: 1024 -> 512 -> 128
-    costs a fraction of three resizes of a 2000 px decode (and the derived ones
-    use BICUBIC, see below). The chain is decided
+    costs a fraction of three resizes of a 1500 px decode. The chain is decided
     over all geometries first, so a wanted size's base is always the same image:
     an unwanted base is made (not saved) when a wanted size derives from it."""
     order = sorted(range(len(geometries)),
@@ -401,8 +403,8 @@ def _resize_all(im, scale: float, full, geometries, wanted):
         geo = geometries[i]
         parent[i] = None
         if geo.crop == full:
-            roomy = [j for j in chain if geometries[j].resize[0] >= DRAFT_GAP * geo.resize[0]
-                     and geometries[j].resize[1] >= DRAFT_GAP * geo.resize[1]]
+            roomy = [j for j in chain if geometries[j].resize[0] >= DERIVE_GAP * geo.resize[0]
+                     and geometries[j].resize[1] >= DERIVE_GAP * geo.resize[1]]
             if roomy:
                 parent[i] = min(roomy, key=lambda j: (geometries[j].resize[0], j))
             chain.append(i)
