@@ -30,7 +30,7 @@ from thumbnailer.draft import _decode_at_three_eighths, draft
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from run import psnr  # noqa: E402
+from run import after_q85, psnr, reference_after_q85, reference_of  # noqa: E402
 
 LANCZOS = Image.Resampling.LANCZOS
 
@@ -45,15 +45,26 @@ def decoded(path: Path, eighths: int) -> Image.Image:
     return im
 
 
-def after_q85(im: Image.Image) -> np.ndarray:
-    buf = io.BytesIO()
-    im.save(buf, "JPEG", quality=85)
-    return np.asarray(Image.open(buf).convert("RGB"))
+FILTERS = {"LANCZOS": LANCZOS, "BICUBIC": Image.Resampling.BICUBIC}
 
 
-def reference(full: Image.Image, size: tuple[int, int]) -> np.ndarray:
-    return np.stack([np.asarray(full.getchannel(c).convert("F").resize(size, LANCZOS))
-                     for c in range(3)], -1)
+def compare_filters(base: Image.Image, box: tuple[int, int], ref: np.ndarray, rounds: int,
+                    scores: dict, key) -> None:
+    """Resize ``base`` to ``box`` with each filter; append (dB after q85, seconds,
+    the reference's own dB after q85) to ``scores[(key, filter name)]``."""
+    ref_q = psnr(reference_after_q85(ref), ref)
+    for name, resample in FILTERS.items():
+        started = time.perf_counter()
+        for _ in range(rounds):
+            small = base.resize(box, resample)
+        seconds = (time.perf_counter() - started) / rounds
+        scores.setdefault((key, name), []).append((psnr(after_q85(small), ref), seconds, ref_q))
+
+
+def print_filters(scores: dict) -> None:
+    for (key, name), values in scores.items():
+        db, seconds, ref_q = (statistics.mean(v[i] for v in values) for i in range(3))
+        print(f"{key} | {name} | {db:.3f} (reference {ref_q:.3f}) | {seconds * 1000:.2f}")
 
 
 def draft_gaps(paths: list[Path], ratios: list[float]) -> None:
@@ -67,7 +78,7 @@ def draft_gaps(paths: list[Path], ratios: list[float]) -> None:
             losses = []
             for im, full in zip(ims, fulls, strict=True):
                 size = (math.floor(im.width / ratio), math.floor(im.height / ratio))
-                ref = reference(full, size)
+                ref = reference_of(full, size)
                 losses.append(psnr(after_q85(im.resize(size, LANCZOS)), ref)
                               - psnr(after_q85(full.resize(size, LANCZOS)), ref))
             row.append(f"{statistics.mean(losses):+.3f}")
@@ -80,49 +91,27 @@ def derived(paths: list[Path], chain: list[int], rounds: int = 3) -> None:
     scores: dict = {}
     for path in paths:
         im = decoded(path, 3)
-        ref_full = decoded(path, 8)
+        full = decoded(path, 8)
         parent = im.resize((chain[0], round(chain[0] * im.height / im.width)), LANCZOS)
         for size in chain[1:]:
             box = (size, round(size * im.height / im.width))
-            ref = reference(ref_full, box)
-            ref_q = psnr(after_q85(Image.fromarray(np.clip(np.rint(ref), 0, 255)
-                                                   .astype(np.uint8))), ref)
-            for name, resample in [("LANCZOS", LANCZOS), ("BICUBIC", Image.Resampling.BICUBIC)]:
-                started = time.perf_counter()
-                for _ in range(rounds):
-                    small = parent.resize(box, resample)
-                seconds = (time.perf_counter() - started) / rounds
-                scores.setdefault((size, name), []).append(
-                    (psnr(after_q85(small), ref), seconds, ref_q))
+            compare_filters(parent, box, reference_of(full, box), rounds, scores, size)
             parent = parent.resize(box, LANCZOS)
-    for (size, name), values in scores.items():
-        db, seconds, ref_q = (statistics.mean(v[i] for v in values) for i in range(3))
-        print(f"{size} | {name} | {db:.3f} (reference {ref_q:.3f}) | {seconds * 1000:.2f}")
+    print_filters(scores)
 
 
 def first_resize(sets: dict[str, list[Path]], size: int = 256, rounds: int = 5) -> None:
     print(f"first resize to {size} px | filter | dB vs reference | ms per image")
+    scores: dict = {}
     for name, paths in sets.items():
-        scores: dict = {}
         for path in paths:
             with Image.open(path) as im:
                 box = (size, round(size * im.height / im.width))
                 draft(im, box)  # as render does
                 im.load()
-                ref = reference(decoded(path, 8), box)
-                ref_q = psnr(after_q85(Image.fromarray(np.clip(np.rint(ref), 0, 255)
-                                                       .astype(np.uint8))), ref)
-                for filt, resample in [("LANCZOS", LANCZOS),
-                                       ("BICUBIC", Image.Resampling.BICUBIC)]:
-                    started = time.perf_counter()
-                    for _ in range(rounds):
-                        small = im.resize(box, resample)
-                    seconds = (time.perf_counter() - started) / rounds
-                    scores.setdefault(filt, []).append((psnr(after_q85(small), ref), seconds,
-                                                        ref_q))
-        for filt, values in scores.items():
-            db, seconds, ref_q = (statistics.mean(v[i] for v in values) for i in range(3))
-            print(f"{name} | {filt} | {db:.3f} (reference {ref_q:.3f}) | {seconds * 1000:.2f}")
+                compare_filters(im, box, reference_of(decoded(path, 8), box), rounds, scores,
+                                name)
+    print_filters(scores)
 
 
 def encoders(paths: list[Path], sizes: list[int], rounds: int = 5) -> None:

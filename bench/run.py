@@ -176,9 +176,25 @@ def run_tool(tool: str, src: Path, out: Path, sizes) -> dict:
 
 def _reference(path: Path, size: tuple[int, int]) -> np.ndarray:
     with Image.open(path) as im:
-        im = ImageOps.exif_transpose(im).convert("RGB")
-        return np.stack([np.asarray(im.getchannel(c).convert("F").resize(
-            size, Image.Resampling.LANCZOS)) for c in range(3)], -1)
+        return reference_of(ImageOps.exif_transpose(im).convert("RGB"), size)
+
+
+def reference_of(full: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    """A float LANCZOS resize of the full decode, per channel: nothing rounded."""
+    return np.stack([np.asarray(full.getchannel(c).convert("F").resize(
+        size, Image.Resampling.LANCZOS)) for c in range(3)], -1)
+
+
+def after_q85(im: Image.Image) -> np.ndarray:
+    """What ``im`` looks like once saved as a quality 85 JPEG."""
+    buf = io.BytesIO()
+    im.save(buf, "JPEG", quality=85)
+    return np.asarray(Image.open(buf).convert("RGB"))
+
+
+def reference_after_q85(ref: np.ndarray) -> np.ndarray:
+    """The reference itself after a q85 save: the bar every tool is held to."""
+    return after_q85(Image.fromarray(np.clip(np.rint(ref), 0, 255).astype(np.uint8)))
 
 
 def psnr(a: np.ndarray, ref: np.ndarray) -> float:
@@ -215,10 +231,7 @@ def quality(src: Path, outputs: dict[str, Path], limit: int) -> dict[str, dict]:
                 pixels = np.asarray(im.convert("RGB"))
             if ref is None or ref.shape[:2] != pixels.shape[:2]:
                 ref = _reference(source, (pixels.shape[1], pixels.shape[0]))
-                buf = io.BytesIO()
-                Image.fromarray(np.clip(np.rint(ref), 0, 255).astype(np.uint8)).save(
-                    buf, "JPEG", quality=85)
-                again = np.asarray(Image.open(buf).convert("RGB"))
+                again = reference_after_q85(ref)
                 scores["reference after q85"].append((psnr(again, ref), ssim(again, ref)))
             scores[name].append((psnr(pixels, ref), ssim(pixels, ref)))
     return {name: {"psnr": statistics.mean(p for p, _ in v),
