@@ -140,6 +140,13 @@ def square(task: int) -> int:
     return task * task
 
 
+def leave_mark(folder: Path, task: int) -> int:
+    """A picklable task that leaves proof it ran (a file named for it), for tests
+    that check no finished task goes unreported."""
+    (Path(folder) / str(task)).touch()
+    return task
+
+
 def square_or_die(task: int) -> int:
     """Like square, but task 13 is killed as an out-of-memory kill would be."""
     if task == 13:

@@ -1,10 +1,13 @@
 import contextlib
+import functools
+import os
+import signal
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import square, square_or_die, square_or_segfault
+from helpers import leave_mark, square, square_or_die, square_or_segfault
 
-from thumbnailer.run import _Batches, default_workers, run_tasks
+from thumbnailer.run import _Batches, default_workers, held_interrupts, interrupt, run_tasks
 
 
 def crashed(task, reason):
@@ -126,3 +129,90 @@ def test_batches_of_an_unsized_stream_keep_the_learnt_size():
     batches = _Batches(iter(range(25)), seconds=0.1, workers=2)
     batches.learn(0.01, 1)
     assert [len(batches.take()) for _ in range(3)] == [10, 10, 5]
+
+
+def ran(folder) -> set[int]:
+    return {int(p.name) for p in folder.iterdir()}
+
+
+def consume(results, record, interrupt_at=None, signum=signal.SIGINT):
+    """What the CLI does: record each result, with interrupts held; on an interrupt,
+    record what was still running. Sends ``signum`` to itself while handling the
+    ``interrupt_at``-th result, before recording it. Returns the exception raised."""
+    try:
+        with held_interrupts():
+            for n, result in enumerate(results):
+                if n == interrupt_at:
+                    os.kill(os.getpid(), signum)
+                record(result)
+    except KeyboardInterrupt as e:
+        for result in interrupt(results):
+            record(result)
+        return e
+    return None
+
+
+@pytest.mark.parametrize("at", [0, 7, 30])
+def test_ctrl_c_in_the_consumer_loses_no_finished_result(tmp_path, at):
+    # Batches of many tasks: an interrupt raised in the consumer's own code used to
+    # lose the result in hand and the rest of its batch (made, never recorded).
+    taken = []
+    results = run_tasks(functools.partial(leave_mark, tmp_path), range(2000), 2,
+                        on_crash=crashed, batch_seconds=10)
+    stop = consume(results, taken.append, interrupt_at=at)
+    assert type(stop) is KeyboardInterrupt
+    assert sorted(taken) == sorted(ran(tmp_path))  # everything that ran was recorded once
+    assert len(taken) < 2000  # and the run stopped early
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_ctrl_c_during_an_in_process_task_finishes_it_and_starts_no_other(tmp_path):
+    taken = []
+
+    def fn(task):
+        if task == 3:
+            os.kill(os.getpid(), signal.SIGINT)  # arrives mid-task
+        return leave_mark(tmp_path, task)
+
+    stop = consume(run_tasks(fn, range(10), 1, on_crash=crashed), taken.append)
+    assert type(stop) is KeyboardInterrupt
+    assert taken == [0, 1, 2, 3] and ran(tmp_path) == {0, 1, 2, 3}
+
+
+def test_an_interrupt_after_the_last_result_is_still_raised(tmp_path):
+    taken = []
+    results = run_tasks(functools.partial(leave_mark, tmp_path), range(5), 2, on_crash=crashed)
+    stop = consume(results, taken.append, interrupt_at=4)
+    assert type(stop) is KeyboardInterrupt  # the caller hears of it: no prune, exit 130
+    assert sorted(taken) == [0, 1, 2, 3, 4]
+
+
+def test_a_second_ctrl_c_is_raised_at_once():
+    reached = []
+    with pytest.raises(KeyboardInterrupt), held_interrupts():
+        os.kill(os.getpid(), signal.SIGINT)
+        reached.append("held")
+        os.kill(os.getpid(), signal.SIGINT)
+        reached.append("not reached")
+    assert reached == ["held"]
+
+
+class Terminated(KeyboardInterrupt):
+    pass
+
+
+def test_sigterm_with_a_raising_handler_is_held_and_raised_as_itself(tmp_path):
+    def terminate(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        taken = []
+        results = run_tasks(functools.partial(leave_mark, tmp_path), range(2000), 2,
+                            on_crash=crashed, batch_seconds=10)
+        stop = consume(results, taken.append, interrupt_at=5, signum=signal.SIGTERM)
+        assert type(stop) is Terminated
+        assert sorted(taken) == sorted(ran(tmp_path)) and len(taken) < 2000
+        assert signal.getsignal(signal.SIGTERM) is terminate
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -24,7 +24,7 @@ from .plan import Plan, check, plan
 from .prune import prune
 from .render import failed_outcome, render, writable_formats
 from .report import ExitCode, Tally, failure_line, manifest, summary_line, write_manifest
-from .run import default_workers, interrupt, run_tasks
+from .run import default_workers, held_interrupts, interrupt, run_tasks
 from .spec import (
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_FRAMES,
@@ -445,10 +445,11 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
         bar = stack.enter_context(_progress_bar(len(job.tasks), opts["progress"]))
         stack.enter_context(contextlib.closing(results))
         try:
-            for outcome in results:
-                take(outcome)
-                if outcome.halt:
-                    raise _Halt(outcome.halt)
+            with held_interrupts():  # Ctrl-C never lands between an outcome and its record
+                for outcome in results:
+                    take(outcome)
+                    if outcome.halt:
+                        raise _Halt(outcome.halt)
         except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, or a halt
             stop = e
             with contextlib.suppress(KeyboardInterrupt):  # a second one: stop waiting

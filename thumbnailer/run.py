@@ -4,7 +4,9 @@ Nothing here knows about images. The core is ``pool.submit`` and
 ``concurrent.futures.wait``; the rest is what a real run needs around it:
 a bounded number of tasks in flight (memory stays flat at 100,000 tasks),
 Ctrl-C that cancels pending work and lets running work finish (so no partial
-files), and a worker that dies (segfault, OOM kill) costing only its own task.
+files) without losing a finished result on the way to the consumer
+(``held_interrupts``), and a worker that dies (segfault, OOM kill) costing only
+its own task.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import signal
 import sys
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sized
 from typing import TYPE_CHECKING, TypeVar
 
@@ -175,9 +178,12 @@ def run_tasks(
     On Ctrl-C, pending tasks are cancelled and running ones finish: their results
     are still yielded, then KeyboardInterrupt is raised. A consumer interrupted
     in its own code gets the same by throwing the interrupt in (see ``interrupt``).
+    A consumer that records results consumes them inside ``held_interrupts()``,
+    so that the interrupt never lands between a result and its record.
     """
     if executor_factory is None and workers <= 1:
         for task in tasks:
+            _deliver_held()  # in-process: the task in hand finishes, the next one never starts
             yield fn(task)
         return
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
@@ -191,6 +197,7 @@ def run_tasks(
             if not suspects:
                 return
             for task in suspects:
+                _deliver_held()
                 yield _run_alone(executor_factory, fn, task, on_crash)
     lifeline, keep_alive = _context().Pipe(duplex=False)
     try:
@@ -200,6 +207,7 @@ def run_tasks(
             if not suspects:
                 return
             for task in suspects:
+                _deliver_held()
                 yield _run_isolated(fn, task, on_crash, hard_timeout)
     finally:
         keep_alive.close()
@@ -212,10 +220,15 @@ def _run_pool(executor, fn, batches: _Batches, window: int):
     from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 
     in_flight: dict = {}  # future -> its batch of tasks
+    ready: deque = deque()  # results back from a worker, not yet handed to the consumer
     try:
-        _top_up(executor, fn, batches, in_flight, window)
-        while in_flight:
-            done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        while True:
+            _deliver_held()  # a Ctrl-C held while the consumer worked: send nothing more
+            _top_up(executor, fn, batches, in_flight, window)
+            if not in_flight:
+                return []
+            with _interruptible():
+                done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = []
             for future in done:
                 batch = in_flight.pop(future)
@@ -227,22 +240,26 @@ def _run_pool(executor, fn, batches: _Batches, window: int):
                     broken.extend(batch)
                     continue
                 batches.learn(seconds, len(batch))
-                yield from results
+                ready.extend(results)
             if broken:
                 # Keep what already finished; suspect everything else.
-                for future, batch in in_flight.items():
+                for future in list(in_flight):
+                    batch = in_flight.pop(future)
                     if future.done() and not future.cancelled() and not future.exception():
-                        yield from future.result()[0]
+                        ready.extend(future.result()[0])
                     else:
                         broken.extend(batch)
+            while ready:
+                yield ready.popleft()
+            if broken:
                 return broken
-            _top_up(executor, fn, batches, in_flight, window)
-        return []
     except KeyboardInterrupt:
         # Cancel what has not started; what is running finishes and is still
         # reported, so its thumbnails are recorded and not made again next time.
         for future in in_flight:
             future.cancel()
+        while ready:
+            yield ready.popleft()
         for future in as_completed(f for f in in_flight if not f.cancelled()):
             if not future.exception():
                 yield from future.result()[0]
@@ -287,6 +304,84 @@ def _run_alone(executor_factory, fn, task, on_crash):
             return on_crash(task, f"the worker making it died ({type(e).__name__}: {e})")
     finally:
         _shutdown(executor)
+
+
+class _Hold:
+    """Ctrl-C and SIGTERM while interrupts are held: see held_interrupts."""
+
+    def __init__(self) -> None:
+        self.previous: dict = {}  # signal number -> the handler it had (which raises)
+        self.pending: tuple | None = None  # (signum, frame) of a signal not yet raised
+        self.raised = False  # one was raised: the next one is raised at once
+        self.waiting = 0  # inside _interruptible
+
+    def note(self, signum, frame) -> None:
+        if self.waiting or self.pending or self.raised:
+            self.raised = True
+            self.previous[signum](signum, frame)
+            return
+        self.pending = (signum, frame)
+
+    def deliver(self) -> None:
+        if self.pending:
+            (signum, frame), self.pending = self.pending, None
+            self.raised = True
+            self.previous[signum](signum, frame)
+
+
+_hold: _Hold | None = None
+
+
+@contextlib.contextmanager
+def held_interrupts(signals: Iterable[int] = (signal.SIGINT, signal.SIGTERM)
+                    ) -> Iterator[None]:
+    """Within this block, a Ctrl-C (or any of ``signals`` whose handler raises, such
+    as the CLI's SIGTERM) is raised only where run_tasks waits on its workers, or
+    between its in-process tasks; arriving elsewhere, it is held until then. An
+    interrupt raised anywhere would be lost work: between a batch coming back and
+    its results being handed over, or in the consumer between taking a result and
+    recording it, so the next run would make those images again. A second signal
+    is raised at once ("stop waiting"), and one still held when the block ends is
+    raised there. Outside the main thread (which alone gets signals) it does nothing.
+    """
+    global _hold
+    if threading.current_thread() is not threading.main_thread() or _hold is not None:
+        yield
+        return
+    hold = _Hold()
+    for signum in signals:
+        handler = signal.getsignal(signum)
+        if callable(handler):  # a Python handler; SIG_DFL and SIG_IGN are left alone
+            hold.previous[signum] = handler
+            signal.signal(signum, hold.note)
+    _hold = hold
+    try:
+        yield
+        hold.deliver()
+    finally:
+        _hold = None
+        for signum, handler in hold.previous.items():
+            signal.signal(signum, handler)
+
+
+def _deliver_held() -> None:
+    if _hold is not None:
+        _hold.deliver()
+
+
+@contextlib.contextmanager
+def _interruptible() -> Iterator[None]:
+    """A wait on the workers: the place where a held interrupt is raised."""
+    hold = _hold
+    if hold is None:
+        yield
+        return
+    hold.waiting += 1
+    try:
+        hold.deliver()
+        yield
+    finally:
+        hold.waiting -= 1
 
 
 def interrupt(results: Iterator[R]) -> Iterator[R]:
