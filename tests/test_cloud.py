@@ -183,3 +183,10 @@ def test_a_gallery_and_a_dry_run_on_s3(s3, s3_env):
 def test_xdg_cache_refuses_urls(s3_env, tmp_path):
     result = thumbnailer(s3_env, f"s3://{BUCKET}/photos", "--xdg-cache")
     assert result.returncode == 2 and "--xdg-cache is for local files" in result.stderr
+
+
+def test_join_spells_a_stored_path_for_its_root():
+    from thumbnailer import storage
+
+    assert storage.join("s3://media/thumbs/", "a/b.jpg") == "s3://media/thumbs/a/b.jpg"
+    assert storage.join("out", "a/b.jpg") == os.path.join("out", "a", "b.jpg")

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+from . import storage
 from .sources import Selection, Source, walk
 from .spec import Entry, Format, Outcome, Settings, Size, Status, Target, Task, is_remote
 from .state import Record, State
@@ -60,7 +61,7 @@ class Plan:
             # The output is root/key, plus the extension for format auto.
             rel = key + os.path.splitext(entry.output)[1] if auto else key
             if old is not None and old.output != rel:
-                _remove_quietly(_output_path(root, old.output))  # .jpg became .png
+                _remove_quietly(storage.join(root, old.output))  # .jpg became .png
             self.state.put(
                 key,
                 Record(rel, absolute, fingerprint, *outcome.signature,
@@ -134,8 +135,6 @@ def check_sources(arguments: Sequence[str]) -> None:
     """A SOURCE URL must name something (local ones are checked by the CLI)."""
     for arg in arguments:
         if is_remote(arg):
-            from . import storage
-
             try:
                 found = storage.exists(arg)
             except OSError as e:  # no fsspec, unknown protocol, unreachable store
@@ -150,8 +149,6 @@ def check(arguments: Sequence[str], settings: Settings) -> None:
     check_output(arguments, settings.output)
     check_sources(arguments)
     if is_remote(settings.output):
-        from . import storage
-
         try:
             storage.filesystem(settings.output)
         except OSError as e:
@@ -215,7 +212,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
                 source.absolute,
                 tuple((key, fp, fmt is Format.AUTO) for _, fmt, _, key, fp in pending))
             targets = tuple(
-                Target(size, _output_path(settings.output, stem), fmt)
+                Target(size, storage.join(settings.output, stem), fmt)
                 for size, fmt, stem, _, _ in pending
             )
             result.tasks.append(Task(source.path, targets, settings))
@@ -269,22 +266,13 @@ class _Outputs:
         self.root = root
         self.listed = None
         if is_remote(root):
-            from . import storage
-
             self.listed = storage.listing(root)
 
     def find(self, rel: str):
         """(path, stat) of the thumbnail stored as ``rel``, or None if it is gone."""
-        path = _output_path(self.root, rel)
+        path = storage.join(self.root, rel)
         st = self.listed.get(path) if self.listed is not None else _stat(path)
         return None if st is None else (path, st)
-
-
-def _output_path(root: str, rel: str) -> str:
-    """The path of a thumbnail stored as ``rel`` (relative, "/"-separated)."""
-    if is_remote(root):
-        return root.rstrip("/") + "/" + rel
-    return os.path.join(root, _native(rel))
 
 
 def _up_to_date(
@@ -310,11 +298,6 @@ def _up_to_date(
     )
 
 
-def _native(rel: str) -> str:
-    """A "/"-separated relative path (as stored) in this system's spelling."""
-    return rel if os.sep == "/" else rel.replace("/", os.sep)
-
-
 def _stat(path: str) -> os.stat_result | None:
     try:
         return os.stat(path)
@@ -325,8 +308,6 @@ def _stat(path: str) -> os.stat_result | None:
 def _remove_quietly(path: str) -> None:
     try:
         if is_remote(path):
-            from . import storage
-
             storage.remove(path)
         else:
             os.unlink(path)

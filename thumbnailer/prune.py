@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 
+from . import storage
 from .plan import Plan
 from .spec import is_remote
 
@@ -31,8 +32,6 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     root = job.settings.output
     remote = is_remote(root)
     if remote:
-        from . import storage
-
         present = storage.listing(root)
     kept = {job.state.records[k].output for k in job.state.records if k in job.keys}
     removed, folders = [], set()
@@ -60,9 +59,7 @@ def _inside(root: str, rel: str) -> str | None:
     parts = rel.split("/")
     if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
         return None
-    if is_remote(root):
-        return root.rstrip("/") + "/" + rel
-    return os.path.join(root, *parts)
+    return storage.join(root, rel)
 
 
 def _is_file(path: str) -> bool:

@@ -40,8 +40,11 @@ class RemoteStat(NamedTuple):
 
 
 def join(root: str, rel: str) -> str:
-    """``rel`` under ``root``, a local folder or a URL."""
-    return root.rstrip("/") + "/" + rel if is_remote(root) else os.path.join(root, rel)
+    """``rel`` (relative and "/"-separated, as the state file stores it) under
+    ``root``, a local folder in this system's spelling or a URL."""
+    if is_remote(root):
+        return root.rstrip("/") + "/" + rel
+    return os.path.join(root, rel if os.sep == "/" else rel.replace("/", os.sep))
 
 
 def read_file(path: str) -> bytes:
