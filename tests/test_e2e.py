@@ -144,7 +144,8 @@ def test_output_is_byte_stable_across_runs_and_worker_counts(tmp_path, varied):
         assert proc.returncode == 0
         runs[name] = contents(out)
     assert len(runs["one"]) == 10 * 3 * 2
-    assert Image.open(tmp_path / "one" / "anim_150.gif").n_frames == 4
+    with Image.open(tmp_path / "one" / "anim_150.gif") as anim:
+        assert anim.n_frames == 4
     assert runs["one"] == runs["two"] == runs["again"]
     # A rerun that finds only some thumbnails missing makes them with the same bytes.
     out = tmp_path / "two"

@@ -2,6 +2,8 @@ import contextlib
 import functools
 import os
 import signal
+import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -216,3 +218,32 @@ def test_sigterm_with_a_raising_handler_is_held_and_raised_as_itself(tmp_path):
         assert signal.getsignal(signal.SIGTERM) is terminate
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+@pytest.fixture
+def another_thread():
+    """A thread alive in this process, as fsspec's IO loop is after an S3 listing."""
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait, daemon=True)
+    thread.start()
+    yield thread
+    stop.set()
+    thread.join()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is chosen on Linux")
+def test_workers_are_forked_only_when_no_other_thread_could_hold_a_lock(
+        another_thread, monkeypatch):
+    from thumbnailer.run import _context
+
+    assert _context().get_start_method() == "forkserver"
+    monkeypatch.setattr(threading, "active_count", lambda: 1)  # this thread alone
+    assert _context().get_start_method() == "fork"
+
+
+@pytest.mark.parametrize("fn", [square, square_or_die])
+def test_a_pool_started_beside_another_thread_works_and_isolates_crashes(another_thread, fn):
+    results = list(run_tasks(fn, range(30), 2, on_crash=crashed))
+    assert len(results) == 30
+    assert sorted(r for r in results if not isinstance(r, tuple)) == sorted(
+        n * n for n in range(30) if fn is square or n != 13)

@@ -2,4 +2,5 @@
 
 from .cli import main
 
-main(prog_name="thumbnailer")
+if __name__ == "__main__":  # not when a fork server's worker imports it
+    main(prog_name="thumbnailer")

@@ -47,14 +47,18 @@ def default_workers() -> int:
 
 
 def _context():
-    """fork where it is safe and available (Linux): workers start in milliseconds
-    with everything already imported; no second interpreter, no resource tracker
-    (measured: 0.30 s -> 0.18 s for a whole two-image run). Elsewhere, the
-    platform's default."""
+    """fork where it is safe and available (Linux, and only this thread running):
+    workers start in milliseconds with everything already imported; no second
+    interpreter, no resource tracker (measured: 0.30 s -> 0.18 s for a whole
+    two-image run). A forked child gets only the forking thread, so a lock another
+    thread held (fsspec's IO loop after an S3 listing, Dask's, a caller's) would
+    stay locked in it forever: with other threads alive, forkserver instead.
+    Elsewhere, the platform's default."""
     import multiprocessing
 
     if sys.platform.startswith("linux"):
-        return multiprocessing.get_context("fork")
+        return multiprocessing.get_context(
+            "fork" if threading.active_count() == 1 else "forkserver")
     return multiprocessing.get_context()
 
 
@@ -65,8 +69,8 @@ def process_pool(workers: int, lifeline=None, hard_timeout: float | None = None
     (``lifeline``, see run_tasks), and kill themselves if one task outlives
     ``hard_timeout``.
 
-    The parent must have no other threads when the pool starts (fork copies only
-    the calling thread): the CLI turns off tqdm's monitor thread for this reason.
+    With no other thread in the parent the workers are forked (see _context): the
+    CLI turns off tqdm's monitor thread so that a local run keeps this fast start.
     """
     from concurrent.futures import ProcessPoolExecutor
 
@@ -170,6 +174,9 @@ def run_tasks(
     """Yield ``fn(task)`` for every task, in the order they finish.
 
     ``workers=1`` without a factory runs in this process, with no pool at all.
+    Workers are forked when this is the only thread, else started from a fork
+    server (see _context): then ``fn`` and the tasks must pickle, and a script
+    needs the ``if __name__ == "__main__":`` guard.
     If a worker process dies, the tasks it may have been running are re-run one
     at a time in a child of their own; the one that kills its child again gets
     ``on_crash(task, reason)`` as its result, and the run goes on with a new pool.
