@@ -7,6 +7,7 @@ import os
 import random
 import signal
 import struct
+import time
 from pathlib import Path
 
 from PIL import Image, ImageDraw, ImageFilter
@@ -144,6 +145,18 @@ def leave_mark(folder: Path, task: int) -> int:
     """A picklable task that leaves proof it ran (a file named for it), for tests
     that check no finished task goes unreported."""
     (Path(folder) / str(task)).touch()
+    return task
+
+
+def die_then_hang(folder: Path, task: int) -> int:
+    """Task 0 kills its pool worker; retried alone, it hangs until ``folder/stop``
+    exists (a suspect that may be stuck)."""
+    if task == 0:
+        if not (Path(folder) / "died").exists():
+            (Path(folder) / "died").touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        while not (Path(folder) / "stop").exists():
+            time.sleep(0.05)
     return task
 
 

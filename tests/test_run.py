@@ -4,10 +4,11 @@ import os
 import signal
 import sys
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import leave_mark, square, square_or_die, square_or_segfault
+from helpers import die_then_hang, leave_mark, square, square_or_die, square_or_segfault
 
 from thumbnailer.run import _Batches, default_workers, held_interrupts, interrupt, run_tasks
 
@@ -247,3 +248,20 @@ def test_a_pool_started_beside_another_thread_works_and_isolates_crashes(another
     assert len(results) == 30
     assert sorted(r for r in results if not isinstance(r, tuple)) == sorted(
         n * n for n in range(30) if fn is square or n != 13)
+
+
+def test_ctrl_c_does_not_wait_for_a_suspect_retried_alone(tmp_path):
+    taken = []
+    results = run_tasks(functools.partial(die_then_hang, tmp_path), range(4), 2,
+                        on_crash=crashed, hard_timeout=20)
+    timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
+    started = time.monotonic()
+    timer.start()
+    try:
+        stop = consume(results, taken.append)
+    finally:
+        (tmp_path / "stop").touch()  # let the hung child go
+        timer.cancel()
+    assert type(stop) is KeyboardInterrupt
+    assert time.monotonic() - started < 15  # not the 20 s hard limit
+    assert 0 not in taken

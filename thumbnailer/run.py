@@ -304,7 +304,8 @@ def _run_alone(executor_factory, fn, task, on_crash):
     try:
         future = executor.submit(_run_batch, fn, [task])
         try:
-            return future.result()[0][0]
+            with _interruptible():
+                return future.result()[0][0]
         except Exception as e:
             if not _lost_worker(e):
                 raise
@@ -464,7 +465,9 @@ def _run_isolated(fn, task, on_crash, hard_timeout=None):
     child.start()
     send.close()
     try:
-        if not receive.poll(hard_timeout):
+        with _interruptible():  # Ctrl-C does not wait for a suspect, which may be stuck
+            finished = receive.poll(hard_timeout)
+        if not finished:
             child.kill()
             child.join()
             return on_crash(task, f"took longer than {hard_timeout:g} s and was stopped")
@@ -472,6 +475,10 @@ def _run_isolated(fn, task, on_crash, hard_timeout=None):
     except EOFError:
         child.join()
         return on_crash(task, _death(child.exitcode))
+    except KeyboardInterrupt:
+        child.kill()  # abandoned, not orphaned: it may hold the output folder's lock open
+        child.join()
+        raise
     finally:
         receive.close()
     child.join()
