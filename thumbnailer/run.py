@@ -324,11 +324,10 @@ class _Hold:
         self.waiting = 0  # inside _interruptible
 
     def note(self, signum, frame) -> None:
-        if self.waiting or self.pending or self.raised:
-            self.raised = True
-            self.previous[signum](signum, frame)
-            return
+        again = self.pending is not None or self.raised  # a second one: stop waiting
         self.pending = (signum, frame)
+        if again or self.waiting:
+            self.deliver()
 
     def deliver(self) -> None:
         if self.pending:
