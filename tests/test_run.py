@@ -106,6 +106,36 @@ def test_an_engine_that_loses_a_batch_retries_it_one_task_at_a_time():
     assert len(results) == 40  # each task reported once
 
 
+class BreaksOnSubmit(ThreadPoolExecutor):
+    """A pool found broken when the next batch is sent: a worker died after the last
+    wait, so ProcessPoolExecutor.submit raises BrokenProcessPool itself."""
+
+    def __init__(self, refuse_at: int) -> None:
+        super().__init__(2)
+        self.submitted, self.refuse_at = 0, refuse_at
+
+    def submit(self, fn, *args, **kwargs):
+        from concurrent.futures.process import BrokenProcessPool
+
+        self.submitted += 1
+        if self.refuse_at and self.submitted >= self.refuse_at:  # broken for good
+            raise BrokenProcessPool("A child process terminated abruptly")
+        return super().submit(fn, *args, **kwargs)
+
+
+@pytest.mark.parametrize("refuse_at", [1, 6])  # with nothing in flight, and with some
+def test_a_batch_a_broken_pool_refuses_runs_on_the_next_pool(refuse_at):
+    pools = []
+
+    def factory():
+        pools.append(BreaksOnSubmit(refuse_at if not pools else 0))
+        return pools[-1]
+
+    results = list(run_tasks(square, range(40), 2, on_crash=crashed, executor_factory=factory))
+    assert sorted(results) == [n * n for n in range(40)]  # none lost, none twice, none failed
+    assert len(pools) == 2
+
+
 def test_any_other_error_of_an_engine_is_not_swallowed():
     def boom(task):
         raise RuntimeError("a bug, not a lost worker")

@@ -201,7 +201,7 @@ def run_tasks(
         # task at a time on it, and the task that fails that way again is the one.
         while True:
             suspects = yield from _run_pool(executor_factory(), fn, batches, window)
-            if not suspects:
+            if suspects is None:
                 return
             for task in suspects:
                 _deliver_held()
@@ -211,7 +211,7 @@ def run_tasks(
         while True:
             pool = process_pool(workers, (lifeline, keep_alive), hard_timeout)
             suspects = yield from _run_pool(pool, fn, batches, window)
-            if not suspects:
+            if suspects is None:
                 return
             for task in suspects:
                 _deliver_held()
@@ -222,8 +222,8 @@ def run_tasks(
 
 
 def _run_pool(executor, fn, batches: _Batches, window: int):
-    """Run tasks on one pool until they are done (returns []) or it breaks
-    (returns the tasks that may have been running when it did)."""
+    """Run tasks on one pool until they are done (returns None) or it breaks
+    (returns the tasks that may have been running when it did, maybe none)."""
     from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 
     in_flight: dict = {}  # future -> its batch of tasks
@@ -231,9 +231,9 @@ def _run_pool(executor, fn, batches: _Batches, window: int):
     try:
         while True:
             _deliver_held()  # a Ctrl-C held while the consumer worked: send nothing more
-            _top_up(executor, fn, batches, in_flight, window)
+            refused = _top_up(executor, fn, batches, in_flight, window)
             if not in_flight:
-                return []
+                return [] if refused else None
             with _interruptible():
                 done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
             broken = []
@@ -403,12 +403,21 @@ def interrupt(results: Iterator[R]) -> Iterator[R]:
         return
 
 
-def _top_up(executor, fn, batches: _Batches, in_flight: dict, window: int) -> None:
+def _top_up(executor, fn, batches: _Batches, in_flight: dict, window: int) -> bool:
+    """Fill the window; True if the pool refused a batch because it just broke (a
+    worker died since the last wait): the batch goes back, for the next pool."""
     while len(in_flight) < window:
         batch = batches.take()
         if not batch:
-            return
-        in_flight[executor.submit(_run_batch, fn, batch)] = batch
+            return False
+        try:
+            in_flight[executor.submit(_run_batch, fn, batch)] = batch
+        except Exception as e:
+            if not _lost_worker(e):
+                raise
+            batches.put_back(batch)
+            return True
+    return False
 
 
 def _run_batch(fn, batch: list) -> tuple[list, float]:
@@ -438,8 +447,11 @@ class _Batches:
         self.seconds = seconds
         self.workers = max(1, workers)
         self.per_task: float | None = None
+        self.returned: list[list] = []  # batches a broken pool refused, sent first
 
     def take(self) -> list:
+        if self.returned:
+            return self.returned.pop()
         size = self.size
         if self.remaining is not None:
             size = max(1, min(size, self.remaining // (2 * self.workers)))
@@ -447,6 +459,9 @@ class _Batches:
         if self.remaining is not None:
             self.remaining -= len(batch)
         return batch
+
+    def put_back(self, batch: list) -> None:
+        self.returned.append(batch)
 
     def learn(self, seconds: float, count: int) -> None:
         per_task = seconds / count
