@@ -322,3 +322,64 @@ def test_animated_keeps_animation_and_dry_run_says_gif_may_come(tmp_path, photos
         assert gif.n_frames == webp.n_frames == 2
     refused = invoke(photos, "-o", tmp_path / "x", "--animated", "-f", "auto", "-f", "gif")
     assert refused.exit_code == 2 and "already writes animations as GIF" in refused.stderr
+
+
+def test_skipped_symlinks_are_counted_in_the_summary_once(tmp_path, photos):
+    """They used to be skipped silently unless nothing at all was found."""
+    (tmp_path / "elsewhere").mkdir()
+    photo(tmp_path / "elsewhere" / "x.jpg", (100, 80))
+    os.symlink(tmp_path / "elsewhere" / "x.jpg", photos / "x.jpg")
+    os.symlink(tmp_path / "elsewhere", photos / "more")
+    os.symlink(tmp_path / "elsewhere" / "x.jpg", photos / "notes.txt")  # not an image name
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 0
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("3 created, 0 skipped, 0 failed in ")
+    assert line.endswith("; 2 symlinked entries skipped (--follow-symlinks follows them)")
+    assert invoke(photos, "-o", tmp_path / "out", "--quiet").stderr == ""
+    followed = invoke(photos, "-o", tmp_path / "out2", "--follow-symlinks")
+    assert "symlinked" not in followed.stderr
+
+
+def test_fail_on_and_allow_format_reach_the_images(tmp_path):
+    src = tmp_path / "photos"
+    whole = photo(tmp_path / "whole.jpg", (600, 400)).read_bytes()
+    src.mkdir()
+    (src / "cut.jpg").write_bytes(whole[: len(whole) * 2 // 3])
+    Image.new("RGB", (40, 30), "red").save(src / "icon.gif", format="PCX")  # named .gif
+    Image.new("RGB", (40, 30), "blue").save(src / "old.tga")  # not walked by default
+    result = invoke(src, "-o", tmp_path / "a", "-w", "1")
+    assert result.exit_code == 1
+    lines = sorted(result.stderr.strip().splitlines()[:-1])
+    assert len(lines) == 2
+    assert lines[0].startswith(f"{src / 'cut.jpg'}: truncated image data (image file is ")
+    assert lines[0].endswith("; --fail-on none keeps what was decoded")
+    assert lines[1] == (f"{src / 'icon.gif'}: a PCX file, not a format opened by default: "
+                        "--allow-format PCX opens it")
+    result = invoke(src, "-o", tmp_path / "b", "-w", "1", "--fail-on", "none",
+                    "--allow-format", "pcx", "--allow-format", "TGA")
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("3 created, 0 skipped, 0 failed")
+    bad = invoke(src, "--allow-format", "NOPE")
+    assert bad.exit_code == 2 and "'NOPE' is not a format this Pillow reads" in bad.stderr
+    threads = invoke(src, "--fail-on", "warning", "--executor", "thread")
+    assert threads.exit_code == 2 and "--fail-on warning needs --executor process" \
+        in threads.stderr
+
+
+def test_hard_links_in_the_manifest_and_the_dry_run(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (300, 200))
+    (src / "album").mkdir()
+    os.link(src / "a.jpg", src / "album" / "a.jpg")
+    dry = invoke(src, "-o", tmp_path / "out", "-n")
+    assert dry.stdout.splitlines() == [
+        f"{src / 'a.jpg'} -> {tmp_path / 'out' / 'a'}.{{jpg,png}}",
+        f"{src / 'album' / 'a.jpg'} -> {tmp_path / 'out' / 'album' / 'a'}.* "
+        f"(a link: same file as {src / 'a.jpg'})"]
+    manifest = tmp_path / "m.json"
+    assert invoke(src, "-o", tmp_path / "out", "--manifest", manifest).exit_code == 0
+    entries = json.loads(manifest.read_text())["entries"]
+    assert [(e["source"], e["output"], e["status"]) for e in entries] == [
+        (str(src / "a.jpg"), str(tmp_path / "out" / "a.jpg"), "created"),
+        (str(src / "album" / "a.jpg"), str(tmp_path / "out" / "album" / "a.jpg"), "created")]

@@ -190,3 +190,19 @@ def test_join_spells_a_stored_path_for_its_root():
 
     assert storage.join("s3://media/thumbs/", "a/b.jpg") == "s3://media/thumbs/a/b.jpg"
     assert storage.join("out", "a/b.jpg") == os.path.join("out", "a", "b.jpg")
+
+
+def test_hard_linked_local_sources_are_copied_on_the_store(s3, s3_env, tmp_path):
+    """An object store has no links: the thumbnail of the second path is a copy,
+    made on the store from the first, not a second decode."""
+    fs, local = s3
+    os.link(local / "p0.jpg", local / "trip" / "p0-again.jpg")
+    up = thumbnailer(s3_env, local, "-o", f"s3://{BUCKET}/linked", "-s", "64", "-w", "1",
+                     "--manifest", tmp_path / "m.json")
+    assert up.returncode == 1, up.stderr  # bad.jpg
+    made = s3_contents(fs, f"{BUCKET}/linked")
+    assert made["trip/p0-again.jpg"] == made["p0.jpg"]
+    entries = {e["source"]: e for e in json.loads((tmp_path / "m.json").read_text())["entries"]}
+    again = entries[str(local / "trip" / "p0-again.jpg")]
+    assert again["status"] == "created"
+    assert again["output"] == f"s3://{BUCKET}/linked/trip/p0-again.jpg"

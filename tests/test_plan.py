@@ -4,6 +4,7 @@ import time
 
 import pytest
 from helpers import photo
+from PIL import Image
 
 from thumbnailer.plan import check_template, plan
 from thumbnailer.render import render
@@ -238,3 +239,85 @@ def test_a_shard_names_outputs_as_the_full_job_does(tmp_path):
     for k in (1, 2):
         for task in plan([str(src)], settings(tmp_path, shard=(k, 2))).tasks:
             assert task.targets == full[task.source]
+
+
+# --- hard links: every path gets its thumbnail, from one decode ------------------
+
+
+def test_every_path_of_a_hard_linked_photo_gets_its_thumbnail_from_one_decode(
+        tmp_path, monkeypatch):
+    """The walk used to drop every path whose inode it had seen: a photo linked
+    into two album folders got one thumbnail, and nothing said so."""
+    src = tmp_path / "photos"
+    photo(src / "2024" / "beach.jpg", (300, 200))
+    (src / "albums" / "summer").mkdir(parents=True)
+    os.link(src / "2024" / "beach.jpg", src / "albums" / "summer" / "beach.jpg")
+    os.link(src / "2024" / "beach.jpg", src / "albums" / "best.jpg")
+    s = settings(tmp_path, sizes=(Size(128, 128), Size(64, 64)),
+                 formats=(Format.AUTO, Format.WEBP))
+    job = plan([str(src)], s)
+    [task] = job.tasks  # one decode serves all three paths
+    assert len(task.links) == 2 * 4 and job.total == 3 * 4
+    opened = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda *a, **k: opened.append(a) or real_open(*a, **k))
+    [outcome] = run(job)
+    assert len(opened) == 1
+    assert {e.status for e in outcome.entries} == {Status.CREATED}
+    out = tmp_path / "out"
+    names = ("2024/beach", "albums/summer/beach", "albums/best")
+    for suffix in ("_128.jpg", "_64.jpg", "_128.webp", "_64.webp"):
+        first, *others = (out / (n + suffix) for n in names)
+        for other in others:
+            assert other.read_bytes() == first.read_bytes()
+            assert other.stat().st_ino == first.stat().st_ino  # linked, not copied
+    # Each path is recorded under its own name: the rerun has nothing to do.
+    again = plan([str(src)], s)
+    assert again.tasks == [] and len(again.skipped) == 12
+    assert {e.source for e in again.skipped} == {str(src / (n + ".jpg")) for n in names}
+
+
+def test_a_new_link_of_an_up_to_date_photo_is_linked_not_decoded(tmp_path, monkeypatch):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (300, 200))
+    s = settings(tmp_path)
+    run(plan([str(src)], s))
+    os.link(src / "a.jpg", src / "z.jpg")
+    job = plan([str(src)], s)
+    [task] = job.tasks
+    assert task.targets == () and len(task.links) == 1
+    monkeypatch.setattr(Image, "open", lambda *a, **k: pytest.fail("decoded again"))
+    [outcome] = run(job)
+    [entry] = outcome.entries
+    assert entry.status is Status.CREATED and entry.source == str(src / "z.jpg")
+    out = tmp_path / "out"
+    assert (out / "z.jpg").stat().st_ino == (out / "a.jpg").stat().st_ino
+    assert plan([str(src)], s).tasks == []
+
+
+def test_a_broken_hard_linked_file_fails_on_every_path(tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    (src / "a.jpg").write_text("not a photo")
+    os.link(src / "a.jpg", src / "b.jpg")
+    job = plan([str(src)], settings(tmp_path))
+    [outcome] = run(job)
+    assert [(e.source, e.status) for e in outcome.entries] == [
+        (str(src / "a.jpg"), Status.FAILED), (str(src / "b.jpg"), Status.FAILED)]
+    assert plan([str(src)], settings(tmp_path)).tasks != []  # never up to date
+
+
+def test_a_link_falls_back_to_a_copy_where_links_fail(tmp_path, monkeypatch):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (300, 200))
+    os.link(src / "a.jpg", src / "b.jpg")
+
+    def no_links(*args, **kwargs):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "link", no_links)
+    [outcome] = run(plan([str(src)], settings(tmp_path)))
+    out = tmp_path / "out"
+    assert {e.status for e in outcome.entries} == {Status.CREATED}
+    assert (out / "b.jpg").read_bytes() == (out / "a.jpg").read_bytes()
+    assert (out / "b.jpg").stat().st_ino != (out / "a.jpg").stat().st_ino

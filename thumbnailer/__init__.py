@@ -9,7 +9,7 @@ The library API, for scripts that do not want the command line::
         outcome = render(task)
 """
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 
 from .plan import Plan, plan
 from .render import fit_geometry, render
@@ -17,6 +17,7 @@ from .run import default_workers, run_tasks
 from .spec import (
     Crop,
     Entry,
+    FailOn,
     Fit,
     Format,
     Outcome,
@@ -29,7 +30,8 @@ from .spec import (
 )
 
 __all__ = [
-    "Crop", "Entry", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status", "Target",
+    "Crop", "Entry", "FailOn", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status",
+    "Target",
     "Task",
     "__version__", "default_workers", "fit_geometry", "parse_size", "plan", "render", "run_tasks",
 ]

@@ -26,12 +26,14 @@ from .render import failed_outcome, render, writable_formats
 from .report import ExitCode, Tally, failure_line, manifest, summary_line, write_manifest
 from .run import default_workers, held_interrupts, interrupt, run_tasks
 from .spec import (
+    DEFAULT_DECODERS,
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_TIMEOUT,
     Crop,
     Entry,
+    FailOn,
     Fit,
     Format,
     Settings,
@@ -139,6 +141,24 @@ class ColorType(click.ParamType):
         return tuple(rgba) + (255,) * (4 - len(rgba))
 
 
+def _allowed_formats(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
+    """--allow-format: Pillow's format names (any case), or all."""
+    names = tuple(dict.fromkeys(v.strip().upper() for v in values))
+    if not names:
+        return ()
+    from PIL import Image
+
+    Image.init()
+    known = set(Image.OPEN) | set(DEFAULT_DECODERS) | {"ALL"}
+    for name in names:
+        if name not in known:
+            raise click.BadParameter(
+                f"{name!r} is not a format this Pillow reads; use one of: "
+                f"{', '.join(sorted(known - set(DEFAULT_DECODERS) - {'ALL'}))}, or all",
+                ctx, param)
+    return names
+
+
 def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
     formats = tuple(dict.fromkeys(Format(v) for v in values))  # repeats are harmless
     for fmt in formats:
@@ -200,6 +220,14 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
               show_default="1G", help="Refuse larger source files before opening them.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
               metavar="SECONDS", help="Stop and fail an image that takes longer; 0: no limit.")
+@click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default="error",
+              help="When broken pixel data fails an image: none keeps whatever decoded; "
+                   "truncated fails data that ends early; error also fails corrupt data; "
+                   "warning also fails files Pillow warns about (corrupt EXIF, ...).")
+@click.option("--allow-format", "allow_formats", multiple=True, metavar="NAME",
+              callback=_allowed_formats,
+              help="Also open this Pillow format (PSD, JPEG2000, ICO, TGA, PPM, ..., or all). "
+                   f"By default only {', '.join(DEFAULT_DECODERS)}. Repeatable.")
 @click.option("--animated", is_flag=True,
               help="Keep animation in GIF and WebP outputs (format auto writes animations as "
                    "GIF); otherwise animated images give their first frame.")
@@ -259,7 +287,8 @@ def main(sources: tuple[str, ...], **opts) -> None:
             background=opts["background"], keep_metadata=opts["keep_metadata"],
             animated=opts["animated"], max_frames=opts["max_frames"],
             max_pixels=opts["max_pixels"], max_file_size=opts["max_file_size"],
-            timeout=opts["timeout"] or None, name=opts["name"], include=opts["include"],
+            timeout=opts["timeout"] or None, fail_on=FailOn(opts["fail_on"]),
+            allow_formats=opts["allow_formats"], name=opts["name"], include=opts["include"],
             exclude=opts["exclude"], hidden=opts["hidden"],
             follow_symlinks=opts["follow_symlinks"], force=opts["force"],
             shard=opts["shard"], xdg_cache=opts["xdg_cache"],
@@ -307,6 +336,10 @@ def _engine_options(ctx: click.Context, opts: dict) -> None:
             opts["executor"] = "dask"
         elif opts["executor"] != "dask":
             raise click.UsageError(f"--scheduler is for --executor dask, not {opts['executor']}")
+    if opts["fail_on"] == FailOn.WARNING.value and opts["executor"] != "process":
+        raise click.UsageError(f"--fail-on warning needs --executor process: Python's "
+                               f"warnings cannot be told apart between {opts['executor']} "
+                               "threads")
     if opts["executor"] == "dask":
         import importlib.util
 
@@ -404,12 +437,17 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
                     ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
                 click.echo(f"{task.source} -> {target.stem}.{ext}")
                 tally.add([_planned(task.source, target)])
+            for link in task.links:
+                click.echo(f"{link.source} -> {link.target.stem}.* (a link: same file "
+                           f"as {task.source})")
+                tally.add([_planned(link.source, link.target)])
         pruned = prune(job, dry_run=True) if opts["prune"] else None
         for path in pruned or ():
             click.echo(f"prune: {path}")
         if not quiet:
             _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
-                              pruned=None if pruned is None else len(pruned)))
+                              pruned=None if pruned is None else len(pruned),
+                              symlinks=job.walked.symlinks))
         return ExitCode.OK
 
     done = 0  # tasks whose outcome came back
@@ -481,7 +519,8 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
 
         write_gallery(job.settings.output, tally.entries, f"Thumbnails of {', '.join(sources)}")
     if not quiet:
-        _say(summary_line(tally.counts, seconds, pruned=None if pruned is None else len(pruned)))
+        _say(summary_line(tally.counts, seconds, pruned=None if pruned is None else len(pruned),
+                          symlinks=job.walked.symlinks))
     return ExitCode.HALTED if stop is not None else tally.exit_code
 
 

@@ -15,7 +15,7 @@ import os
 
 from .atomic import atomic_write
 from .plan import Plan, check
-from .sources import Selection, walk
+from .sources import selection, walk
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .state import State
 from .xdg import (
@@ -62,10 +62,8 @@ def plan_desktop(arguments, settings: Settings, version: str) -> DesktopPlan:
     job = DesktopPlan(settings, [], [], [], State(root))
     job.version = version
     fails = fail_folder(root, version)
-    selection = Selection(settings.include, settings.exclude, settings.hidden,
-                          settings.follow_symlinks)
     folders = [(size, size.label, flavour_folder(root, size.width)) for size in settings.sizes]
-    for source in walk(arguments, selection, skip_dirs=[root]):
+    for source in walk(arguments, selection(settings), skip_dirs=[root], counts=job.walked):
         uri = file_uri(source.absolute)
         name = thumbnail_name(uri)
         mtime = int(source.stat.st_mtime)

@@ -15,8 +15,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import storage
-from .sources import Selection, Source, walk
-from .spec import Entry, Format, Outcome, Settings, Size, Status, Target, Task, is_remote
+from .sources import Source, WalkCounts, selection, walk
+from .spec import (
+    Entry,
+    Format,
+    Link,
+    Outcome,
+    Settings,
+    Size,
+    Status,
+    Target,
+    Task,
+    is_remote,
+)
 from .state import Record, State
 
 #: How often (seconds) a long run writes its state, so a killed run loses little.
@@ -34,25 +45,32 @@ class Plan:
     skipped: list[Entry]
     collisions: list[str]
     state: State
-    #: source path -> (its absolute path, (state key, fingerprint, format is auto)
-    #: of its targets, in order)
-    _pending: dict[str, tuple[str, tuple[tuple[str, str, bool], ...]]] = field(
+    #: task source -> (absolute source path, state key, fingerprint, format is
+    #: auto) of each entry its outcome will hold: its targets, then its links
+    _pending: dict[str, tuple[tuple[str, str, str, bool], ...]] = field(
         default_factory=dict, repr=False)
     _last_save: float = field(default_factory=time.monotonic, repr=False)
     #: State keys of every thumbnail this job names, up to date or not, in every
     #: shard: what --prune keeps.
     keys: set[str] = field(default_factory=set, repr=False)
+    #: What the walk passed over (symlinks not followed).
+    walked: WalkCounts = field(default_factory=WalkCounts)
+
+    @property
+    def links(self) -> int:
+        """Thumbnails that will be linked from another path of the same file."""
+        return sum(len(t.links) for t in self.tasks)
 
     @property
     def total(self) -> int:
         """Thumbnails the run will report on: made, skipped or failed."""
-        return len(self.skipped) + sum(len(t.targets) for t in self.tasks)
+        return len(self.skipped) + sum(len(t.targets) + len(t.links) for t in self.tasks)
 
     def record(self, outcome: Outcome) -> None:
         """Note what a task made in the state; failures are forgotten, never up to date."""
-        absolute, keys = self._pending[outcome.source]
         root = self.settings.output
-        for (key, fingerprint, auto), entry in zip(keys, outcome.entries, strict=True):
+        for (absolute, key, fingerprint, auto), entry in zip(
+                self._pending[outcome.source], outcome.entries, strict=True):
             old = self.state.get(key)
             if entry.status is not Status.CREATED or outcome.signature is None:
                 if old is not None:  # still ours (for --prune), but never up to date
@@ -164,9 +182,6 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     check(arguments, settings)
     template = settings.name_template
     state = State.load(settings.output)
-    selection = Selection(
-        settings.include, settings.exclude, settings.hidden, settings.follow_symlinks
-    )
     # Per-size work done once, not once per file: the walk below is the whole
     # cost of an unchanged rerun.
     namers = _namers(template, settings.sizes)
@@ -180,7 +195,12 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     taken: set[str] = set()
     collisions: list[str] = []
     result = Plan(settings, [], [], collisions, state)
-    for source in walk(arguments, selection, skip_dirs=[settings.output]):
+    #: (device, inode, size, mtime) -> the first path of a multiply linked file met
+    #: in this job: its pending targets' (size, format) -> index of its task, and
+    #: its up-to-date entries by (size, format). Only files with other links count.
+    firsts: dict[tuple[int, int, int, int], tuple[int | None, dict]] = {}
+    for source in walk(arguments, selection(settings), skip_dirs=[settings.output],
+                       counts=result.walked):
         folder, _, filename = source.rel.rpartition("/")
         stem, ext = os.path.splitext(filename)
         stems, renamed = _free_keys(namers, folder, stem, ext, taken)
@@ -193,7 +213,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
             result.keys.update(stems[i] + suffix for i, *_, suffix in plans)
             if not in_shard(stems[0], settings.shard):
                 continue
-        pending = []
+        pending, done_here = [], {}
         for i, size, fmt, fingerprint, label, suffix in plans:
             # State key: the output path, less the extension only for format auto
             # (whose extension is known once the image is seen).
@@ -204,19 +224,44 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
             )
             if done is not None:
                 result.skipped.append(done)
+                done_here[size, fmt] = done
             else:
                 pending.append((size, fmt, stems[i], key, fingerprint))
+        targets = tuple(Target(size, storage.join(settings.output, stem), fmt)
+                        for size, fmt, stem, _, _ in pending)
+        keys = tuple((source.absolute, key, fp, fmt is Format.AUTO)
+                     for _, fmt, _, key, fp in pending)
+        inode = _inode(source)
+        first = firsts.get(inode) if inode is not None else None
+        if first is not None and pending:
+            # Another path of a file met before: link its thumbnails, decode nothing.
+            index, existing = first
+            links = tuple(Link(source.path, t, existing.get((t.size, t.format)))
+                          for t in targets)
+            if index is None:  # the first path was all up to date: a task of links only
+                result.tasks.append(Task(source.path, (), settings, links))
+                result._pending[source.path] = keys
+                continue
+            task = result.tasks[index]
+            result.tasks[index] = Task(task.source, task.targets, settings,
+                                       task.links + links)
+            result._pending[task.source] += keys
+            continue
         if pending:
             # Keys in target order, so record() can zip them with the entries.
-            result._pending[source.path] = (
-                source.absolute,
-                tuple((key, fp, fmt is Format.AUTO) for _, fmt, _, key, fp in pending))
-            targets = tuple(
-                Target(size, storage.join(settings.output, stem), fmt)
-                for size, fmt, stem, _, _ in pending
-            )
+            result._pending[source.path] = keys
             result.tasks.append(Task(source.path, targets, settings))
+        if inode is not None and first is None:
+            firsts[inode] = (len(result.tasks) - 1 if pending else None, done_here)
     return result
+
+
+def _inode(source: Source) -> tuple[int, int, int, int] | None:
+    """What makes two paths one file, for a local file with other hard links."""
+    st = source.stat
+    if getattr(st, "st_nlink", 1) < 2 or is_remote(source.path):
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 def in_shard(name: str, shard: tuple[int, int]) -> bool:

@@ -5,29 +5,35 @@ it writes the thumbnails and returns an Outcome. It never raises for a bad image
 and never prints, so it can run anywhere: in-process, in a pool, on a cluster.
 
 The order of the steps matters for speed and correctness:
-open (header only) -> refuse oversize -> read orientation (no decode) -> draft
-(JPEG shrink-on-load) -> resize from the crop box -> transpose the small image ->
-colour to sRGB -> pad -> alpha -> atomic save.
+open (header only, allowed decoders) -> refuse oversize -> for JPEG: orientation
+from the header, draft (shrink-on-load), load; for the rest: load, then the
+orientation the decoder left to apply -> resize from the crop box -> transpose
+the small image -> colour to sRGB -> pad -> alpha -> atomic save. Every error
+while reading is the file's, worded for a person; none is swallowed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import functools
 import io
 import os
 import signal
+import struct
 import threading
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError, features
 
-from .atomic import atomic_write
+from .atomic import atomic_link, atomic_write
 from .draft import draft
 from .spec import (
+    DEFAULT_DECODERS,
     Crop,
     Entry,
+    FailOn,
     Fit,
     Format,
     Outcome,
@@ -124,11 +130,10 @@ def _scaled(w: int, h: int, scale: float, upscale: bool) -> tuple[int, int]:
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""
     try:
-        with warnings.catch_warnings(), _time_limit(task.settings.timeout):
-            # Pillow warns about odd files (EXIF, palettes, sizes): workers never
-            # print, and every real problem is raised and reported below.
-            warnings.simplefilter("ignore")
-            signature, entries, halt = _render(task)
+        with _time_limit(task.settings.timeout), _caught_warnings() as caught:
+            signature, entries, halt = _render(task, caught)
+        if task.links:
+            entries += _link_all(task, entries, halt)
         # A write can fail for one size and not another; the first reason stands for the source.
         error = next((e.error for e in entries if e.error), None)
         return Outcome(task.source, entries, error, signature, halt)
@@ -140,7 +145,8 @@ def failed_outcome(task: Task, reason: str) -> Outcome:
     """Every target of ``task`` failed for ``reason`` (also used when a worker dies)."""
     failed = tuple(
         Entry(task.source, t.size.label, Status.FAILED, error=reason) for t in task.targets
-    )
+    ) + tuple(Entry(link.source, link.target.size.label, Status.FAILED, error=reason)
+              for link in task.links)
     return Outcome(task.source, failed, reason)
 
 
@@ -153,29 +159,47 @@ def writable_formats() -> tuple[Format, ...]:
 
 
 def describe(exc: BaseException) -> str:
-    """One line a person can act on, for any exception met while reading an image."""
+    """One line a person can act on, for any exception met while making a thumbnail."""
     if isinstance(exc, RenderError):
         return str(exc)
-    if isinstance(exc, UnidentifiedImageError):
-        return "not an image, or in a format Pillow cannot read"
-    if isinstance(exc, Image.DecompressionBombError):
-        return f"refused as a decompression bomb ({exc})"
     if isinstance(exc, FileNotFoundError):
         return "the file disappeared before it could be read"
     if isinstance(exc, PermissionError):
         return "permission denied"
     if isinstance(exc, MemoryError):
         return "out of memory while decoding"
-    if isinstance(exc, ValueError) and "MAX_TEXT_CHUNK" in str(exc):
-        return "refused: a metadata chunk (text or colour profile) is over Pillow's size limit"
-    if isinstance(exc, OSError) and "truncated" in str(exc):
-        return f"truncated image data ({exc})"
-    if isinstance(exc, (OSError, ValueError, SyntaxError, EOFError)):
-        return f"damaged or unsupported image data ({exc or type(exc).__name__})"
     return f"unexpected error ({type(exc).__name__}: {exc})"
 
 
-def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
+def describe_read(exc: BaseException) -> str:
+    """Why Pillow could not read an image, from what its reader raised. Plugins
+    raise anything on a damaged file (SyntaxError, struct.error, even
+    ZeroDivisionError), so everything raised while reading is about the file."""
+    if isinstance(exc, (RenderError, FileNotFoundError, PermissionError, MemoryError)):
+        return describe(exc)
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image, or in a format Pillow cannot read"
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"refused as a decompression bomb ({exc})"
+    if isinstance(exc, ValueError) and "MAX_TEXT_CHUNK" in str(exc):
+        return "refused: a metadata chunk (text or colour profile) is over Pillow's size limit"
+    if _truncation(exc):
+        return (f"truncated image data ({exc or type(exc).__name__}); "
+                "--fail-on none keeps what was decoded")
+    if isinstance(exc, NotImplementedError):
+        return f"a variant of its format that Pillow cannot decode ({exc})"
+    detail = str(exc) if isinstance(exc, OSError) and str(exc) else f"{type(exc).__name__}: {exc}"
+    return f"damaged or unsupported image data ({detail})"
+
+
+def _truncation(exc: BaseException) -> bool:
+    """Data that ends early, as Pillow's readers say it (EOFError, "image file is
+    truncated", "Truncated File Read")."""
+    return isinstance(exc, EOFError) or (isinstance(exc, OSError) and "truncat" in str(exc).lower())
+
+
+def _render(task: Task, caught: list | None
+            ) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
     s = task.settings
     remote = is_remote(task.source)
     if remote:
@@ -187,15 +211,13 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
         raise RenderError(
             f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
         )
+    if not task.targets:  # only links to thumbnails made before (_link_all)
+        return (st.st_mtime_ns, st.st_size), (), None
     # An object is read whole into memory (after the size check): decoding reads it
     # all anyway, and one GET beats many ranged reads.
     fp = io.BytesIO(storage.read_bytes(task.source)) if remote else task.source
-    with _pillow_limit_off():
-        try:
-            im = Image.open(fp)
-        except UnidentifiedImageError:
-            _add_opener_for(fp)  # HEIF or AVIF: add what reads it, or say what is missing
-            im = Image.open(fp)
+    with _reading():
+        im = _open(fp, s)
     with im:
         original = im
         w, h = im.size
@@ -203,20 +225,34 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
             raise RenderError(
                 f"{w}x{h} is {w * h:,} pixels, over the limit of {s.max_pixels:,} (--max-pixels)"
             )
-        orientation = _orientation(im)
-        swapped = orientation in (5, 6, 7, 8)
-        upright = (h, w) if swapped else (w, h)
         # Geometry, draft and derivation chain come from *all* the job's sizes, not
         # only the ones still to make, so a thumbnail's bytes never depend on what
         # happened to be up to date already (byte-stable output).
         sizes = list(dict.fromkeys((*s.sizes, *(t.size for t in task.targets))))
-        geometries = [fit_geometry(upright, size, s.fit, s.upscale) for size in sizes]
-        if swapped:  # work in the file's own orientation until the image is small
-            geometries = [_swap(g) for g in geometries]
+        with _reading():
+            if _shrinks_on_load(im):
+                # draft() works only before the pixels are read, so the geometry
+                # comes first; JPEG decoders never apply the orientation themselves.
+                orientation = _orientation(im)
+                geometries = _geometries(w, h, orientation, sizes, s)
+                scale = _draft(im, w, h, geometries)
+                _load(im, s.fail_on)
+            else:
+                # Read the pixels first: some decoders apply the orientation on
+                # load and drop the tag (libtiff), and some only find the EXIF
+                # after the pixels (PNG's eXIf chunk may follow IDAT). What the
+                # loaded image still says is what is left to do.
+                _load(im, s.fail_on)
+                w, h = im.size
+                orientation = _orientation(im)
+                geometries = _geometries(w, h, orientation, sizes, s)
+                scale = 1.0
+            if s.fail_on is FailOn.WARNING:
+                _fail_on_warnings(caught)
+        upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
         profile = im.info.get("icc_profile")
         chunks = _xdg_chunks(task.source, st, im, upright) if s.xdg_cache else None
         exif = im.getexif() if s.keep_metadata else None
-        scale = _draft(im, w, h, geometries)
         im = _resizable(im)
         if s.crop is not Crop.CENTER:
             geometries = [_placed(im, scale, g, s.crop) for g in geometries]
@@ -225,10 +261,11 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
         for i, small in _resize_all(im, scale, (0.0, 0.0, float(w), float(h)), geometries,
                                     wanted):
             made[i] = _upright(small, orientation, profile, geometries[i], s)
-        moving = [t for t in task.targets if _keeps_animation(original, t.format, s)]
-        if moving:
-            animations = _animate(original, orientation, geometries,
-                                  {sizes.index(t.size) for t in moving}, s)
+        with _reading():
+            moving = [t for t in task.targets if _keeps_animation(original, t.format, s)]
+            if moving:
+                animations = _animate(original, orientation, geometries,
+                                      {sizes.index(t.size) for t in moving}, s)
     entries, halt = [], None
     for target in task.targets:
         if halt:  # no point trying the other sizes on a full or read-only disk
@@ -244,6 +281,16 @@ def _render(task: Task) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]
             entry, halt = _save(task.source, target, small, fmt, profile, exif, s, chunks)
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
+
+
+def _geometries(w: int, h: int, orientation: int, sizes: list[Size],
+                s: Settings) -> list[Geometry]:
+    """Each size's geometry, in the file's own orientation (the image is turned
+    upright only once it is small)."""
+    swapped = orientation in (5, 6, 7, 8)
+    upright = (h, w) if swapped else (w, h)
+    geometries = [fit_geometry(upright, size, s.fit, s.upscale) for size in sizes]
+    return [_swap(g) for g in geometries] if swapped else geometries
 
 
 def _keeps_animation(im: Image.Image, fmt: Format, s: Settings) -> bool:
@@ -342,25 +389,186 @@ class _time_limit:
         raise RenderError(f"took longer than {self.seconds:g} s (--timeout)")
 
 
-class _pillow_limit_off:
-    """Pillow warns between 1x and 2x its global limit and raises above 2x, with a
-    number that is not ours. While the header is read its check is off; ours runs
-    right after, at exactly --max-pixels, before any pixel is decoded. (The global
-    is per process, so setting it in the worker is what counts.)"""
+def _allow_pillow_limit(max_pixels: int) -> None:
+    """Pillow warns between 1x and 2x its global MAX_IMAGE_PIXELS and refuses above
+    2x; our own check runs right after the header, at exactly --max-pixels. When
+    --max-pixels is above Pillow's refusal point, raise the global to match. Only
+    ever raised, never turned off and restored per image: threads sharing the
+    process cannot interleave into leaving it off."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and 2 * limit < max_pixels:
+        Image.MAX_IMAGE_PIXELS = -(-max_pixels // 2)
+
+
+class _reading:
+    """Anything raised while Pillow reads the file (opening, pixels, metadata,
+    frames) is about the file: say so in words, whatever its type."""
 
     def __enter__(self) -> None:
-        self.saved = Image.MAX_IMAGE_PIXELS
-        Image.MAX_IMAGE_PIXELS = None
+        pass
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if isinstance(exc, Exception) and not isinstance(exc, RenderError):
+            raise RenderError(describe_read(exc)) from exc
+
+
+def _open(fp, s: Settings) -> Image.Image:
+    """Open ``fp`` (header only) with the allowed decoders: judged by content, not name."""
+    _allow_pillow_limit(s.max_pixels)
+    try:
+        try:
+            return Image.open(fp, formats=_formats(s))
+        except UnidentifiedImageError:
+            _add_opener_for(fp)  # HEIF or AVIF: add what reads it, or say what is missing
+        try:
+            return Image.open(fp, formats=_formats(s))
+        except UnidentifiedImageError:
+            raise RenderError(_unopened(fp, s)) from None
+    except Image.DecompressionBombError:
+        # Pillow refuses above twice its limit, which is at least --max-pixels.
+        w, h = _header_size(fp, s)
+        raise RenderError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
+                          f"{s.max_pixels:,} (--max-pixels)") from None
+
+
+def _header_size(fp, s: Settings) -> tuple[int, int]:
+    """The size in the header of a file Pillow refused as a decompression bomb,
+    read by the plugin that refused it, without Pillow's check (which lives in
+    Image.open) and without touching its global limit."""
+    with open(fp, "rb") if isinstance(fp, str) else contextlib.nullcontext(fp) as f:
+        f.seek(0)
+        prefix = f.read(16)
+        for name in _formats(s) or Image.ID:
+            factory, accept = Image.OPEN[name]
+            if accept is not None and not accept(prefix):
+                continue
+            f.seek(0)
+            try:
+                return factory(f, getattr(f, "name", "")).size
+            except Exception:
+                continue
+    raise RenderError("refused as a decompression bomb")
+
+
+def _formats(s: Settings) -> list[str] | None:
+    """The allowed decoders this Pillow has, in the order they are tried. With
+    every decoder allowed, Pillow tries them in registration order, and some (TGA)
+    take files with no signature: so all are registered first, or a file's reader
+    would depend on what the process opened before. The default list is only
+    signature-checked formats; its plugins load as Pillow needs them (registering
+    all of Pillow's costs 50 ms per worker)."""
+    if s.decoders is None or not set(s.decoders) <= set(DEFAULT_DECODERS):
+        Image.init()
+    else:
+        Image.preinit()  # JPEG, PNG, GIF, BMP: what Image.open itself registers first
+    if s.decoders is None:
+        return None
+    return [name for name in s.decoders if name in Image.OPEN or _ships(name)]
+
+
+@functools.cache
+def _ships(name: str) -> bool:
+    """Whether this Pillow has the plugin of a default decoder not yet registered
+    (AVIF came in 11.3; HEIF is pillow-heif's, present once registered)."""
+    import importlib.util
+
+    module = {"WEBP": "WebP", "TIFF": "Tiff", "AVIF": "Avif"}.get(name)
+    return module is not None and importlib.util.find_spec(f"PIL.{module}ImagePlugin") is not None
+
+
+def _unopened(fp, s: Settings) -> str:
+    """Why no allowed decoder took the file: a format that is not allowed, named
+    by opening the header with every plugin (Pillow's header parsers are Python;
+    no decoder of a format that is not allowed ever runs), or no image at all."""
+    if isinstance(fp, io.BytesIO):
+        fp.seek(0)
+    try:
+        with Image.open(fp) as im:
+            name = im.format
+    except Exception:
+        return "not an image, or in a format Pillow cannot read"
+    return f"a {name} file, not a format opened by default: --allow-format {name} opens it"
+
+
+def _shrinks_on_load(im: Image.Image) -> bool:
+    """JPEG (and MPO) decode at 1/2, 3/8, 1/4 or 1/8 scale through draft()."""
+    return im.format in ("JPEG", "MPO")
+
+
+def _load(im: Image.Image, fail_on: FailOn) -> None:
+    """Read the pixels. A decoder error fails the image unless ``fail_on`` says to
+    keep what was decoded (the rest of the canvas stays as allocated). Decided per
+    image, without Pillow's global LOAD_TRUNCATED_IMAGES, which threads share."""
+    try:
+        im.load()
+    except (OSError, EOFError) as exc:
+        keep = fail_on is FailOn.NONE or (fail_on is FailOn.TRUNCATED and not _truncation(exc))
+        if not keep or _pixels(im) is None:
+            raise
+        im.tile = []  # what the decoder wrote stays; Pillow would decode again otherwise
+        im.load()
+
+
+def _pixels(im: Image.Image):
+    """The image's pixel memory, if the decoder got as far as making it."""
+    if hasattr(im, "_im"):  # Pillow >= 11
+        return im._im
+    return getattr(im, "im", None)
+
+
+class _caught_warnings:
+    """Warnings raised while this image is made, for --fail-on warning (and so that
+    a worker never prints one). Python's warning filters are process-wide before
+    3.14, and catching them per image from several threads would tangle them.
+    So they are caught only in a process's main thread (the process pool, -w 1);
+    in any other thread (the thread engine, Dask workers) Pillow's and our
+    warnings are silenced for the whole process, once."""
+
+    def __enter__(self) -> list | None:
+        self.inner = None
+        if threading.current_thread() is not threading.main_thread():
+            _silence_in_threads()
+            return None
+        self.inner = warnings.catch_warnings(record=True)
+        caught = self.inner.__enter__()
+        warnings.simplefilter("always")
+        return caught
 
     def __exit__(self, *exc) -> None:
-        Image.MAX_IMAGE_PIXELS = self.saved
+        if self.inner is not None:
+            self.inner.__exit__(*exc)
+
+
+@functools.lru_cache(maxsize=1)
+def _silence_in_threads() -> None:
+    warnings.filterwarnings("ignore", module=r"(PIL|thumbnailer)(\.|$)")
+
+
+#: Warnings that say nothing about the file being read: Python's own (a file some
+#: other code left open, deprecations) and Pillow's size warning (--max-pixels
+#: judges sizes).
+_NOT_ABOUT_THE_FILE = (ResourceWarning, DeprecationWarning, PendingDeprecationWarning,
+                       Image.DecompressionBombWarning)
+
+
+def _fail_on_warnings(caught: list | None) -> None:
+    """--fail-on warning: the first warning about the file raised while reading it
+    fails the image."""
+    if caught is None:
+        raise RenderError("--fail-on warning needs worker processes or -w 1: "
+                          "threads cannot tell their warnings apart")
+    for w in caught:
+        if not issubclass(w.category, _NOT_ABOUT_THE_FILE):
+            raise RenderError(f"warning while reading: {w.message} "
+                              "(--fail-on error lets warnings pass)")
 
 
 def _orientation(im: Image.Image) -> int:
-    """The EXIF orientation, read from the header only; anything bogus counts as upright."""
+    """The EXIF orientation left to apply; anything bogus counts as upright."""
     try:
         value = im.getexif().get(_ORIENTATION_TAG, 1)
-    except Exception:
+    except Exception as exc:  # an EXIF block that does not parse: a warning, not a failure
+        warnings.warn(f"unreadable EXIF ({exc})", stacklevel=2)
         return 1
     return value if isinstance(value, int) and value in _TRANSPOSE else 1
 
@@ -440,7 +648,12 @@ def _scaled_box(box, scale: float, size: tuple[int, int]) -> tuple[float, ...]:
 
 
 def _resizable(im: Image.Image) -> Image.Image:
-    """Modes whose resize would be nearest-neighbour (palette, 1-bit) become smooth ones."""
+    """Modes whose resize would be nearest-neighbour (palette, 1-bit) become smooth
+    ones; a transparent colour key (PNG tRNS on RGB or grey) becomes real alpha."""
+    if "transparency" in im.info and im.mode in ("1", "L", "RGB"):
+        return im.convert("RGBA" if im.mode == "RGB" else "LA")
+    if im.mode.startswith("I;16"):  # big-endian and other 16-bit layouts resize as I
+        return im.convert("I")
     if im.mode == "1":
         return im.convert("L")
     if im.mode == "P":
@@ -522,6 +735,20 @@ def _srgb():
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 
 
+#: The creation date written into the embedded sRGB profile. LittleCMS stamps the
+#: time a profile is made, which made thumbnails of ICC-tagged images differ by
+#: the second their worker started (found by the conformance suite).
+_PROFILE_DATE = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+
+
+@functools.lru_cache(maxsize=1)
+def _srgb_bytes() -> bytes:
+    """The sRGB profile as embedded in thumbnails: the same bytes in every process."""
+    data = bytearray(_srgb().tobytes())
+    data[24:36] = _PROFILE_DATE  # the header's dateTimeNumber
+    return bytes(data)
+
+
 #: Write errors that will hit every other image too: stop the run instead of
 #: failing 100,000 images one by one.
 _HALTING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
@@ -543,6 +770,39 @@ def _xdg_chunks(source: str, st: os.stat_result, im: Image.Image, upright) -> di
 
     return thumbnail_chunks(file_uri(source), int(st.st_mtime), st.st_size,
                             Image.MIME.get(im.format or ""), *upright)
+
+
+def _link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[Entry, ...]:
+    """The thumbnails of the task's other paths (hard links of its source): each a
+    hard link of the thumbnail of the same size and format, byte for byte; a copy
+    where no link can be made (an object store, another file system)."""
+    made = {(t.size, t.format): e for t, e in zip(task.targets, entries, strict=True)
+            if e.status is Status.CREATED}
+    error = next((e.error for e in entries if e.error), None)
+    linked = []
+    for link in task.links:
+        label = link.target.size.label
+        origin = link.existing or made.get((link.target.size, link.target.format))
+        if origin is None or origin.output is None or halt:
+            reason = halt or error or "its thumbnail from another path was not made"
+            linked.append(Entry(link.source, label, Status.FAILED, error=reason))
+            continue
+        output = f"{link.target.stem}.{origin.output.rpartition('.')[2]}"
+        try:
+            if is_remote(output):
+                from . import storage
+
+                storage.copy(origin.output, output)
+            else:
+                os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
+                atomic_link(origin.output, output)
+        except OSError as e:
+            linked.append(Entry(link.source, label, Status.FAILED,
+                                error=f"cannot write {output}: {e.strerror or e}"))
+            continue
+        linked.append(origin._replace(source=link.source, status=Status.CREATED,
+                                      output=output, error=None))
+    return tuple(linked)
 
 
 def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
@@ -570,7 +830,7 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
         params = {"quality": s.quality}
     if profile and im.mode in ("RGB", "RGBA"):
         # The pixels are sRGB now; say so, since the source declared a profile.
-        params["icc_profile"] = _srgb().tobytes()
+        params["icc_profile"] = _srgb_bytes()
     if exif is not None:
         exif[_ORIENTATION_TAG] = 1  # the pixels are upright now
         params["exif"] = exif.tobytes()

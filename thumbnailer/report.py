@@ -48,15 +48,20 @@ def failure_line(source: str, reason: str) -> str:
 
 
 def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = False,
-                 pruned: int | None = None) -> str:
-    """``pruned`` is None when --prune was not asked for."""
+                 pruned: int | None = None, symlinks: int = 0) -> str:
+    """``pruned`` is None when --prune was not asked for; ``symlinks`` counts the
+    symlinks the walk did not follow."""
     created = "to create" if dry_run else "created"
     prune = ""
     if pruned is not None:
         prune = f", {pruned} {'to prune' if dry_run else 'pruned'}"
+    links = ""
+    if symlinks:
+        links = (f"; {symlinks:,} symlinked {'entry' if symlinks == 1 else 'entries'} "
+                 "skipped (--follow-symlinks follows them)")
     return (
         f"{counts[Status.CREATED]} {created}, {counts[Status.SKIPPED]} skipped, "
-        f"{counts[Status.FAILED]} failed{prune} in {seconds:.1f} s"
+        f"{counts[Status.FAILED]} failed{prune} in {seconds:.1f} s{links}"
     )
 
 

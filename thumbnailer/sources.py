@@ -9,14 +9,19 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .spec import is_remote
+from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings, is_remote
 
-#: Extensions walked by default: the common formats Pillow reads without plugins.
+#: Extensions walked by default: those of the decoders opened by default.
 #: (Explicitly named files are tried whatever their extension.)
-IMAGE_EXTENSIONS = frozenset(
-    ".jpg .jpeg .jpe .jfif .png .apng .gif .webp .avif .bmp .dib .tif .tiff "
-    ".tga .ppm .pgm .pbm .pnm .qoi .ico .heic .heif .hif".split()
-)
+IMAGE_EXTENSIONS = frozenset(ext for exts in DECODER_EXTENSIONS.values() for ext in exts)
+
+
+def extensions_for(decoders: Sequence[str] | None) -> frozenset[str]:
+    """The names walked for these decoders (None: all of Pillow's)."""
+    if decoders is None:
+        return IMAGE_EXTENSIONS | {e for exts in OTHER_DECODER_EXTENSIONS.values() for e in exts}
+    return IMAGE_EXTENSIONS | {e for name in decoders
+                               for e in OTHER_DECODER_EXTENSIONS.get(name, ())}
 
 
 class Source(NamedTuple):
@@ -37,6 +42,21 @@ class Selection:
     exclude: tuple[str, ...] = ()
     hidden: bool = False
     follow_symlinks: bool = False
+    extensions: frozenset[str] = IMAGE_EXTENSIONS
+
+
+def selection(settings: Settings) -> Selection:
+    """The walking options of a job."""
+    return Selection(settings.include, settings.exclude, settings.hidden,
+                     settings.follow_symlinks, extensions_for(settings.decoders))
+
+
+@dataclass
+class WalkCounts:
+    """What the walk passed over that a person may want to know about."""
+
+    #: Symlinks to folders, or to files with an image name, not followed.
+    symlinks: int = 0
 
 
 def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
@@ -50,26 +70,36 @@ def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
     return False
 
 
-def is_image_name(name: str) -> bool:
+def is_image_name(name: str, extensions: frozenset[str] = IMAGE_EXTENSIONS) -> bool:
     dot = name.rfind(".")
-    return dot > 0 and name[dot:].lower() in IMAGE_EXTENSIONS
+    return dot > 0 and name[dot:].lower() in extensions
 
 
 def walk(
     arguments: Sequence[str],
     selection: Selection = Selection(),
     skip_dirs: Sequence[str] = (),
+    counts: WalkCounts | None = None,
 ) -> Iterator[Source]:
-    """Yield each source once, in a stable order (arguments in order, names sorted).
+    """Yield each source path once, in a stable order (arguments in order, names
+    sorted).
 
-    ``skip_dirs`` (the output folder) are never entered. Symlinks met on the walk
-    (to files or folders) are only followed with ``follow_symlinks``, and then each
-    real folder is entered at most once, so a symlink loop ends. A SOURCE argument
-    that is itself a symlink is followed: the user named it.
+    Every path is a source of its own, hard links included: a photo linked into
+    two album folders belongs in both mirrors (plan links their outputs). A file
+    is yielded twice only if named twice: as an argument and inside a walked
+    folder, it counts once. ``skip_dirs`` (the output folder) are never entered.
+    Symlinks met on the walk (to files or folders) are only followed with
+    ``follow_symlinks`` (``counts`` counts the others), and then each real folder
+    is entered at most once, so a symlink loop ends. A SOURCE argument that is
+    itself a symlink is followed: the user named it.
     """
     skip = {_identity(d) for d in skip_dirs if not is_remote(d)}
     skip.discard(None)
-    seen_files: set[tuple[int, int]] = set()
+    counts = counts if counts is not None else WalkCounts()
+    # Files named as arguments, by (folder, name): met again in a walked folder,
+    # or named twice, they are yielded the first time only.
+    named = {_entry(arg): False for arg in arguments
+             if not is_remote(arg) and not _is_dir(os.stat(arg))}
     seen_dirs: set[tuple[int, int]] = set()
     for arg in arguments:
         if is_remote(arg):
@@ -77,19 +107,24 @@ def walk(
             continue
         st = os.stat(arg)
         if not _is_dir(st):
-            key = (st.st_dev, st.st_ino)
-            if key not in seen_files:
-                seen_files.add(key)
+            if not named[_entry(arg)]:
+                named[_entry(arg)] = True
                 yield Source(arg, os.path.basename(arg), st, os.path.abspath(arg))
             continue
-        for source in _walk_dir(arg, selection, skip, seen_dirs):
-            key = (source.stat.st_dev, source.stat.st_ino)
-            if key not in seen_files:
-                seen_files.add(key)
-                yield source
+        for source in _walk_dir(arg, selection, skip, seen_dirs, counts):
+            if named and _entry(source.path) in named:
+                if named[_entry(source.path)]:
+                    continue
+                named[_entry(source.path)] = True
+            yield source
 
 
-def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
+def _entry(path: str) -> tuple[tuple[int, int] | None, str]:
+    """A directory entry: its folder's identity and its name."""
+    return _identity(os.path.dirname(path) or "."), os.path.basename(path)
+
+
+def _walk_dir(root, selection, skip, seen_dirs, counts: WalkCounts) -> Iterator[Source]:
     absolute_root = os.path.join(os.path.abspath(root), "")
     stack = [(root, "")]
     while stack:
@@ -113,11 +148,14 @@ def _walk_dir(root, selection, skip, seen_dirs) -> Iterator[Source]:
                 continue
             try:
                 if not selection.follow_symlinks and entry.is_symlink():
-                    continue  # it may point anywhere, even outside the source tree
+                    # It may point anywhere, even outside the source tree.
+                    if is_image_name(name, selection.extensions) or entry.is_dir():
+                        counts.symlinks += 1
+                    continue
                 if entry.is_dir():
                     subdirs.append((entry.path, rel + "/"))
                     continue
-                if not entry.is_file() or not is_image_name(name):
+                if not entry.is_file() or not is_image_name(name, selection.extensions):
                     continue
                 if selection.include and not _matches(selection.include, name, rel):
                     continue
@@ -146,7 +184,7 @@ def _walk_remote(url: str, selection: Selection, skip_dirs: Sequence[str]) -> It
         ):
             continue
         name = parts[-1]
-        if not is_image_name(name):
+        if not is_image_name(name, selection.extensions):
             continue
         if selection.include and not _matches(selection.include, name, entry.rel):
             continue

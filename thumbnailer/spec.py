@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 #: Bumped whenever render() would produce different bytes for the same settings,
-#: so that every existing thumbnail is regenerated once.
-RENDER_VERSION = 2
+#: so that every existing thumbnail is regenerated once. 3: TIFFs turned by their
+#: decoder were turned twice, and PNG colour keys (tRNS) showed in JPEGs.
+RENDER_VERSION = 3
 
 #: Pillow's own hard stop (twice its warning threshold): lets real panoramas of
 #: about 16000 x 11000 through, refuses decompression bombs before decoding.
@@ -75,6 +76,57 @@ class Format(str, enum.Enum):
     @property
     def has_alpha(self) -> bool:
         return self is not Format.JPEG
+
+
+class FailOn(str, enum.Enum):
+    """How bad the pixel data must be before an image is failed (names follow sharp
+    and libvips). Each level fails what the levels before it fail, and more."""
+
+    NONE = "none"  # keep whatever could be decoded
+    TRUNCATED = "truncated"  # fail data that ends early; keep what a corrupt stream gave
+    ERROR = "error"  # fail any decoder error; harmless warnings pass
+    WARNING = "warning"  # also fail on any warning while reading (corrupt EXIF, ...)
+
+
+#: The decoders (Pillow format names) opened by default: photo and web formats.
+#: JPEG covers MPO (camera JPEGs with a multi-picture segment); HEIF needs the
+#: [heif] extra. Anything else needs --allow-format: Pillow's other plugins
+#: (PSD, JPEG 2000, DDS, FITS, ...) are where its security fixes keep landing.
+DEFAULT_DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "HEIF")
+
+#: The file name extensions walked for each default decoder (named files are
+#: tried whatever their name; an allowed extra format adds Pillow's own list).
+DECODER_EXTENSIONS = {
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif", ".mpo"),
+    "PNG": (".png", ".apng"),
+    "GIF": (".gif",),
+    "WEBP": (".webp",),
+    "TIFF": (".tif", ".tiff"),
+    "BMP": (".bmp", ".dib"),
+    "AVIF": (".avif",),
+    "HEIF": (".heic", ".heif", ".hif"),
+}
+
+#: The extensions of Pillow's other decoders (Image.registered_extensions() of
+#: Pillow 13), walked when their format is allowed. Kept here as data so that
+#: walking needs no Pillow; a format missing from it is still read when its files
+#: are named on the command line.
+OTHER_DECODER_EXTENSIONS = {
+    "BLP": (".blp",), "BUFR": (".bufr",), "CUR": (".cur",), "DCX": (".dcx",),
+    "DDS": (".dds",), "DIB": (".dib",), "EPS": (".ps", ".eps"), "FITS": (".fit", ".fits"),
+    "FLI": (".fli", ".flc"), "FTEX": (".ftc", ".ftu"), "GBR": (".gbr",), "GRIB": (".grib",),
+    "HDF5": (".h5", ".hdf"), "ICNS": (".icns",), "ICO": (".ico",), "IM": (".im",),
+    "IPTC": (".iim",), "JPEG2000": (".jp2", ".j2k", ".jpc", ".jpf", ".jpx", ".j2c"),
+    "MPEG": (".mpg", ".mpeg"), "MSP": (".msp",), "PALM": (".palm",), "PCD": (".pcd",),
+    "PCX": (".pcx",), "PDF": (".pdf",), "PIXAR": (".pxr",),
+    "PPM": (".pbm", ".pgm", ".ppm", ".pnm", ".pfm"), "PSD": (".psd",), "QOI": (".qoi",),
+    "SGI": (".bw", ".rgb", ".rgba", ".sgi"), "SUN": (".ras",),
+    "TGA": (".tga", ".icb", ".vda", ".vst"), "WMF": (".wmf", ".emf"), "XBM": (".xbm",),
+    "XPM": (".xpm",),
+}
+
+#: --allow-format all: every decoder this Pillow has.
+ALL_DECODERS = "ALL"
 
 
 class Status(str, enum.Enum):
@@ -157,6 +209,12 @@ class Settings:
     max_file_size: int = DEFAULT_MAX_FILE_SIZE
     #: Seconds one image may take; None for no limit.
     timeout: float | None = DEFAULT_TIMEOUT
+    #: When broken pixel data fails an image. Not an output field: it decides
+    #: whether a thumbnail is made, not how it looks, and failures are never
+    #: recorded as up to date, so a looser level retries them.
+    fail_on: FailOn = FailOn.ERROR
+    #: Pillow formats opened besides DEFAULT_DECODERS ("ALL": every one).
+    allow_formats: tuple[str, ...] = ()
     #: Output name without extension; fields {stem}, {size}, {width}, {height}, {ext}.
     #: None means "{stem}" for one size and "{stem}_{size}" for several.
     name: str | None = None
@@ -203,6 +261,8 @@ class Settings:
             self._check_xdg()
         if len(self.background) != 4:
             raise ValueError("background must be an RGBA tuple")
+        if any(f != f.upper() for f in self.allow_formats):
+            raise ValueError("allow_formats takes Pillow's format names in capitals (PSD)")
 
     def _check_xdg(self) -> None:
         flavours = ", ".join(str(side) for side in XDG_FLAVOURS)
@@ -213,6 +273,13 @@ class Settings:
             raise ValueError("the thumbnail cache holds PNG only")
         if self.fit is not Fit.CONTAIN or self.upscale:
             raise ValueError("the thumbnail cache takes fit contain, without upscaling")
+
+    @property
+    def decoders(self) -> tuple[str, ...] | None:
+        """The Pillow formats render may open; None for all of them."""
+        if ALL_DECODERS in self.allow_formats:
+            return None
+        return tuple(dict.fromkeys((*DEFAULT_DECODERS, *self.allow_formats)))
 
     @property
     def name_template(self) -> str:
@@ -264,6 +331,20 @@ class Task:
     source: str
     targets: tuple[Target, ...]
     settings: Settings
+    #: Thumbnails of other paths of the same file (hard links): linked, not decoded again.
+    links: tuple[Link, ...] = ()
+
+
+@dataclass(frozen=True)
+class Link:
+    """A thumbnail for another path of a task's source file (a hard link: same
+    device, inode, size and mtime). It is a hard link of the thumbnail of the same
+    size and format made from the task's source, or of ``existing``, that one's
+    up-to-date thumbnail from an earlier run; a copy where no link can be made."""
+
+    source: str
+    target: Target
+    existing: Entry | None = None
 
 
 class Entry(NamedTuple):

@@ -155,6 +155,13 @@ def write_bytes(url: str, data: bytes) -> None:
         filesystem(url).pipe_file(url, data)
 
 
+def copy(source: str, url: str) -> None:
+    """Copy one object to another on the same store (no links there); the store
+    copies it server-side where it can."""
+    with _store_errors():
+        filesystem(url).copy(source, url)
+
+
 def remove(url: str) -> None:
     with _store_errors():
         filesystem(url).rm_file(url)
