@@ -1,0 +1,80 @@
+"""Real-world image corpora: files nobody on this project made, fetched from the
+package index into a cache on first use and never committed.
+
+Pillow ships its own test images (``Tests/images``, about 1,060 files: EXIF and
+TIFF orientation sets, truncated and fuzzer-found files, CMYK, 16-bit, palette,
+animated, ICC-tagged, and dozens of formats) in its source distribution. The
+version is pinned and the archive's SHA-256 checked, so every machine judges the
+same files. A corpus that cannot be fetched is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+
+#: (package, version, SHA-256 of its sdist): the corpus is these exact bytes.
+PILLOW_SDIST = ("pillow", "13.0.0",
+                "cdcd1ba258178f7356d74170c9a81ba4eab6a5d55748bc402a5a2a6fe6be3510")
+
+CACHE = Path(os.environ.get("THUMBNAILER_CORPUS_CACHE")
+             or Path.home() / ".cache" / "thumbnailer-test-corpora")
+
+
+def pillow_images() -> Path:
+    """The folder of Pillow's ``Tests/images``, fetched once per machine (about
+    47 MB; the first fetch takes a minute or two, as pip prepares the sdist)."""
+    name, version, sha256 = PILLOW_SDIST
+    root = CACHE / f"{name}-{version}"
+    images = root / "Tests" / "images"
+    done = root / ".complete"
+    if done.exists():
+        return images
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with open(CACHE / ".lock", "w") as lock:  # two test runs share one fetch
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            _fetch(name, version, sha256, root)
+            done.touch()
+    return images
+
+
+def _fetch(name: str, version: str, sha256: str, root: Path) -> None:
+    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
+        command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                   "--no-binary", ":all:", "--dest", tmp, f"{name}=={version}"]
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900)
+        archives = list(Path(tmp).glob("*.tar.gz"))
+        if done.returncode != 0 or len(archives) != 1:
+            raise RuntimeError(f"cannot fetch the {name} {version} sdist for the test "
+                               f"corpus:\n{done.stderr[-2000:]}")
+        digest = hashlib.sha256(archives[0].read_bytes()).hexdigest()
+        if digest != sha256:
+            raise RuntimeError(f"{archives[0].name}: SHA-256 {digest}, expected {sha256}")
+        staging = Path(tmp) / "tree"
+        prefix = f"{archives[0].name.removesuffix('.tar.gz')}/Tests/images/"
+        with tarfile.open(archives[0]) as tar:
+            for member in tar.getmembers():
+                if not (member.isfile() and member.name.startswith(prefix)):
+                    continue
+                rel = Path(member.name[len(prefix):])
+                if rel.is_absolute() or ".." in rel.parts:
+                    continue
+                dest = staging / "Tests" / "images" / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with tar.extractfile(member) as src, open(dest, "wb") as out:
+                    shutil.copyfileobj(src, out)
+        shutil.rmtree(root, ignore_errors=True)
+        staging.rename(root)
+
+
+def files(folder: Path) -> list[Path]:
+    """Every regular file below ``folder``, in a stable order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file())

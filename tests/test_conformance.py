@@ -1,0 +1,164 @@
+"""Differential conformance: thumbnailer against a plain reference pipeline
+(reference.py), on about 1,060 real files nobody on this project made: Pillow's
+own test images, fetched from its sdist on the package index (corpora.py).
+
+The rule, for every file: if the reference cannot read it (or it is over the
+pixel limit), thumbnailer fails it with one line saying what is wrong;
+otherwise the thumbnail has the reference's size (+-1 px) and format, is within
+MAX_MEAN_DIFFERENCE of it, and looks more like it than like any of its flips
+and rotations. Through the process pool with the default decoders (any other
+format is refused, naming itself), and in-process with every decoder; the two
+write the same bytes for every file both make.
+
+The figures in docs/conformance.md come from ``pytest tests/test_conformance.py -s``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import corpora
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+from reference import mean_difference, orientation_errors, over_white, reference
+
+from thumbnailer import cli
+from thumbnailer.spec import DEFAULT_DECODERS, DEFAULT_MAX_PIXELS
+
+BOX = 256
+#: Mean absolute difference per channel (0-255) allowed between a thumbnail and
+#: the reference, both saved as format auto saves them. Measured worst: 3.37
+#: (fujifilm.mpo, a JPEG decoded at 1/8 scale with its draft headroom); most
+#: files are under 1. An image turned the wrong way or garbled scores 20 to 50.
+MAX_MEAN_DIFFERENCE = 4.0
+
+
+@pytest.fixture(scope="module")
+def corpus() -> list[Path]:
+    files = corpora.files(corpora.pillow_images())
+    assert len(files) > 1000, "the corpus is incomplete"
+    return files
+
+
+@pytest.fixture(scope="module")
+def references(corpus):
+    return {str(path): reference(path, BOX, DEFAULT_MAX_PIXELS) for path in corpus}
+
+
+def _run(out: Path, corpus: list[Path], *options: str) -> tuple[dict[str, dict], list[str]]:
+    """The CLI over every file of the corpus, named one by one (so each is judged
+    by its content, whatever its name): the manifest's entries by source, and the
+    lines printed."""
+    manifest = out.parent / f"{out.name}.json"
+    result = CliRunner().invoke(
+        cli.main, [*map(str, corpus), "-o", str(out), "--manifest", str(manifest),
+                   "--no-progress", *options], catch_exceptions=False)
+    assert result.exit_code == 1, result.output  # the corpus has broken files
+    entries = json.loads(manifest.read_text())["entries"]
+    assert len(entries) == len(corpus)
+    return {e["source"]: e for e in entries}, result.stderr.splitlines()
+
+
+@pytest.fixture(scope="module")
+def pool(tmp_path_factory, corpus):
+    """Two worker processes, the default decoders."""
+    return _run(tmp_path_factory.mktemp("conformance") / "pool", corpus, "-w", "2")
+
+
+@pytest.fixture(scope="module")
+def in_process(tmp_path_factory, corpus):
+    """-w 1, every decoder Pillow has."""
+    return _run(tmp_path_factory.mktemp("conformance") / "one", corpus, "-w", "1",
+                "--allow-format", "all")
+
+
+def _judge(entry: dict, ref) -> tuple[str | None, float | None]:
+    """What is wrong with thumbnailer's ``entry`` by the reference (None if
+    nothing), and the mean difference when both made a thumbnail."""
+    if ref.image is None:
+        if entry["status"] != "failed":
+            return f"made, but the reference refuses it ({ref.reason})", None
+        return None, None
+    if entry["status"] != "failed" and entry["format"] != ref.saved_as:
+        return f"saved as {entry['format']}, the reference as {ref.saved_as}", None
+    if entry["status"] == "failed":
+        return f"failed ({entry['error']}), but the reference reads it", None
+    with Image.open(entry["output"]) as thumb:
+        made = over_white(thumb)
+    if abs(made.width - ref.image.width) > 1 or abs(made.height - ref.image.height) > 1:
+        return f"{made.size}, the reference {ref.image.size}", None
+    difference = mean_difference(ref.image, made)
+    if difference > MAX_MEAN_DIFFERENCE:
+        return f"mean difference {difference:.2f}", difference
+    turned = orientation_errors(made, ref.image)
+    if turned:
+        return f"looks more like the reference after {', '.join(turned)}", difference
+    return None, difference
+
+
+def _refusals_are_words(lines: list[str], entries: dict[str, dict]) -> list[str]:
+    """Every failure: one line naming the file, saying what is wrong with it."""
+    wrong = []
+    for source, entry in entries.items():
+        if entry["status"] != "failed":
+            continue
+        error = entry["error"]
+        if "\n" in error or "unexpected error" in error or not error:
+            wrong.append(f"{source}: {error!r}")
+        if f"{source}: {error}" not in lines:
+            wrong.append(f"{source}: no line of its own")
+    return wrong
+
+
+def test_every_file_is_made_or_refused_as_the_reference_says(in_process, references):
+    entries, lines = in_process
+    problems, worst = [], (0.0, "")
+    for source, entry in entries.items():
+        problem, difference = _judge(entry, references[source])
+        if problem:
+            problems.append(f"{source}: {problem}")
+        if difference is not None and difference > worst[0]:
+            worst = (difference, source)
+    problems += _refusals_are_words(lines, entries)
+    assert not problems, "\n".join(problems)
+    made = sum(e["status"] == "created" for e in entries.values())
+    print(f"\nconformance, every decoder (-w 1): {len(entries)} files, {made} made, "
+          f"{len(entries) - made} refused; worst mean difference {worst[0]:.2f} "
+          f"({Path(worst[1]).name})")
+
+
+def test_the_pool_opens_only_the_default_formats_and_names_the_others(pool, references):
+    entries, lines = pool
+    problems, refused_formats = [], set()
+    for source, entry in entries.items():
+        ref = references[source]
+        decoder = "JPEG" if ref.format == "MPO" else ref.format
+        if ref.image is None or decoder in DEFAULT_DECODERS:
+            problem, _ = _judge(entry, ref)
+            if problem:
+                problems.append(f"{source}: {problem}")
+            continue
+        refused_formats.add(decoder)
+        if entry["status"] != "failed" or f"--allow-format {decoder}" not in entry["error"]:
+            problems.append(f"{source}: a {decoder} file, but {entry['status']}: "
+                            f"{entry['error']}")
+    problems += _refusals_are_words(lines, entries)
+    assert not problems, "\n".join(problems)
+    assert {"PSD", "JPEG2000", "DDS", "FITS"} <= refused_formats
+    made = sum(e["status"] == "created" for e in entries.values())
+    print(f"\nconformance, default decoders (pool of 2): {len(entries)} files, {made} made, "
+          f"{len(entries) - made} refused, {len(refused_formats)} other formats named")
+
+
+def test_the_pool_and_one_process_write_the_same_bytes(pool, in_process):
+    compared = 0
+    for source, entry in pool[0].items():
+        other = in_process[0][source]
+        if entry["status"] == "created":
+            assert other["status"] == "created", source
+            assert Path(entry["output"]).read_bytes() == Path(other["output"]).read_bytes(), \
+                source
+            compared += 1
+    assert compared > 600  # not a vacuous comparison
