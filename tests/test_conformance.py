@@ -131,7 +131,7 @@ def test_every_file_is_made_or_refused_as_the_reference_says(in_process, referen
 
 def test_the_pool_opens_only_the_default_formats_and_names_the_others(pool, references):
     entries, lines = pool
-    problems, refused_formats = [], set()
+    problems, refused_formats, other_files = [], set(), 0
     for source, entry in entries.items():
         ref = references[source]
         decoder = "JPEG" if ref.format == "MPO" else ref.format
@@ -141,6 +141,7 @@ def test_the_pool_opens_only_the_default_formats_and_names_the_others(pool, refe
                 problems.append(f"{source}: {problem}")
             continue
         refused_formats.add(decoder)
+        other_files += 1
         if entry["status"] != "failed" or f"--allow-format {decoder}" not in entry["error"]:
             problems.append(f"{source}: a {decoder} file, but {entry['status']}: "
                             f"{entry['error']}")
@@ -149,7 +150,8 @@ def test_the_pool_opens_only_the_default_formats_and_names_the_others(pool, refe
     assert {"PSD", "JPEG2000", "DDS", "FITS"} <= refused_formats
     made = sum(e["status"] == "created" for e in entries.values())
     print(f"\nconformance, default decoders (pool of 2): {len(entries)} files, {made} made, "
-          f"{len(entries) - made} refused, {len(refused_formats)} other formats named")
+          f"{len(entries) - made} refused ({other_files} files of {len(refused_formats)} "
+          "other formats, each named)")
 
 
 def test_the_pool_and_one_process_write_the_same_bytes(pool, in_process):
