@@ -57,11 +57,6 @@ class Plan:
     walked: WalkCounts = field(default_factory=WalkCounts)
 
     @property
-    def links(self) -> int:
-        """Thumbnails that will be linked from another path of the same file."""
-        return sum(len(t.links) for t in self.tasks)
-
-    @property
     def total(self) -> int:
         """Thumbnails the run will report on: made, skipped or failed."""
         return len(self.skipped) + sum(len(t.targets) + len(t.links) for t in self.tasks)
