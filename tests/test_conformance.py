@@ -34,6 +34,15 @@ BOX = 256
 #: files are under 1. An image turned the wrong way or garbled scores 20 to 50.
 MAX_MEAN_DIFFERENCE = 4.0
 
+#: Files an older Pillow decodes differently each time (reading memory it never
+#: wrote), so no two runs can agree on their bytes; the Pillow that fixed it.
+#: Every other file must be byte-identical between the pool and one process.
+UNSTABLE_BEFORE = {
+    # A tile's JPEG data runs past the tile: 12.x reads uninitialised memory, 13.0
+    # raises a decoder error (both runs then fail it alike).
+    "tiff_tiled_jpeg_oob_read.tif": (13, 0),
+}
+
 
 @pytest.fixture(scope="module")
 def corpus() -> list[Path]:
@@ -156,8 +165,11 @@ def test_the_pool_opens_only_the_default_formats_and_names_the_others(pool, refe
 
 def test_the_pool_and_one_process_write_the_same_bytes(pool, in_process):
     compared = 0
+    pillow = tuple(int(part) for part in Image.__version__.split(".")[:2])
     for source, entry in pool[0].items():
         other = in_process[0][source]
+        if pillow < UNSTABLE_BEFORE.get(Path(source).name, (0, 0)):
+            continue
         if entry["status"] == "created":
             assert other["status"] == "created", source
             assert Path(entry["output"]).read_bytes() == Path(other["output"]).read_bytes(), \
