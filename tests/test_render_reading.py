@@ -255,3 +255,28 @@ def test_the_embedded_srgb_profile_is_the_same_bytes_in_every_process(tmp_path):
     assert ImageCms.ImageCmsProfile(io.BytesIO(embedded)).profile.profile_description
     # The header's dateTimeNumber (bytes 24-35): a fixed 2000-01-01 00:00:00.
     assert embedded[24:36] == struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
+
+
+@pytest.mark.parametrize("raised, words", [
+    (ZeroDivisionError("division by zero"),
+     "damaged or unsupported image data (ZeroDivisionError: division by zero)"),
+    (NotImplementedError("Unimplemented DXGI format 93"),
+     "a variant of its format that Pillow cannot decode (Unimplemented DXGI format 93)"),
+    (SyntaxError("APNG contains frame sequence errors"),
+     "damaged or unsupported image data (SyntaxError: APNG contains frame sequence errors)"),
+    (OSError("broken data stream when reading image file"),
+     "damaged or unsupported image data (broken data stream when reading image file)"),
+    (EOFError(), "truncated image data (EOFError); --fail-on none keeps what was decoded"),
+])
+def test_whatever_a_reader_raises_is_worded_as_the_files_fault(tmp_path, monkeypatch,
+                                                                raised, words):
+    """Plugins raise anything on a damaged file; these came out as "unexpected
+    error (NotImplementedError: ...)" and the like."""
+    src = photo(tmp_path / "p.png", (60, 40))
+
+    def load(self):
+        raise raised
+
+    monkeypatch.setattr(Image.Image, "load", load)
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", load)
+    assert entry_of(make(src, tmp_path / "out")).error == words

@@ -184,11 +184,14 @@ def describe_read(exc: BaseException) -> str:
     if isinstance(exc, ValueError) and "MAX_TEXT_CHUNK" in str(exc):
         return "refused: a metadata chunk (text or colour profile) is over Pillow's size limit"
     if _truncation(exc):
-        return (f"truncated image data ({exc or type(exc).__name__}); "
+        return (f"truncated image data ({str(exc) or type(exc).__name__}); "
                 "--fail-on none keeps what was decoded")
     if isinstance(exc, NotImplementedError):
         return f"a variant of its format that Pillow cannot decode ({exc})"
-    detail = str(exc) if isinstance(exc, OSError) and str(exc) else f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, OSError) and str(exc):
+        detail = str(exc)  # Pillow's decoder errors say it in words
+    else:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return f"damaged or unsupported image data ({detail})"
 
 
