@@ -9,23 +9,25 @@ PACKAGE = Path(__file__).resolve().parent.parent / "thumbnailer"
 
 ALLOWED = {
     "spec": set(),
+    "formats": {"spec"},
     "atomic": set(),
     "storage": {"spec", "atomic"},
     "sources": {"spec", "storage"},
     "state": {"storage"},
-    "plan": {"spec", "sources", "state", "storage"},
+    "plan": {"spec", "sources", "state", "storage", "formats"},
     "draft": set(),
-    "render": {"spec", "atomic", "crop", "draft", "xdg", "storage"},
+    "render": {"spec", "atomic", "crop", "draft", "xdg", "storage", "formats"},
     "xdg": {"spec"},
     "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
     "prune": {"plan", "spec", "storage"},
-    "gallery": {"spec", "report", "storage"},
+    "gallery": {"spec", "report", "storage", "formats"},
     "run": set(),
     "engines": set(),
     "report": {"spec", "atomic", "storage"},
     "lock": set(),
-    "cli": {"atomic", "spec", "plan", "prune", "gallery", "desktop", "xdg", "render", "run",
+    "cli": {"atomic", "spec", "formats", "plan", "prune", "gallery", "desktop", "xdg", "render",
+            "run",
             "engines", "report", "lock", "__init__"},
 }
 
@@ -60,6 +62,7 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 
 
 @pytest.mark.parametrize("module", ["run", "engines", "storage", "plan", "prune", "gallery",
+                                    "formats",
                                     "sources",
                                     "state", "spec", "report", "lock"])
 def test_only_render_knows_pillow(module):

@@ -14,6 +14,7 @@ from helpers import (
 )
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageStat, features
 
+from thumbnailer.formats import extension
 from thumbnailer.render import fit_geometry, render, writable_formats
 from thumbnailer.spec import Crop, Fit, Format, Settings, Size, Status, Target, Task
 
@@ -256,7 +257,7 @@ def test_each_writable_format_writes_what_it_says(tmp_path, fmt):
         pytest.skip(f"this Pillow cannot write {fmt.value}")  # an honest gap, not a pass
     src = photo(tmp_path / "p.jpg", (300, 200))
     entry = only_entry(render(task_for(src, tmp_path / "out", Settings(formats=(fmt,)))))
-    assert entry.output.endswith("." + fmt.extension)
+    assert entry.output.endswith("." + extension(fmt))
     with Image.open(entry.output) as thumb:
         assert thumb.format == {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP",
                                 "avif": "AVIF"}[fmt.value]

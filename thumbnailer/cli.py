@@ -19,6 +19,7 @@ from PIL import ImageColor
 from . import __version__
 from .atomic import writing_in
 from .engines import ENGINES, Engine, EngineError, engine
+from .formats import extension
 from .lock import Locked, output_lock
 from .plan import Plan, check, plan
 from .prune import prune
@@ -432,9 +433,10 @@ def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
     if opts["dry_run"]:
         for task in job.tasks:
             for target in task.targets:
-                ext = target.format.extension
                 if target.format is Format.AUTO:
                     ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
+                else:
+                    ext = extension(target.format)
                 click.echo(f"{task.source} -> {target.stem}.{ext}")
                 tally.add([_planned(task.source, target)])
             for link in task.links:

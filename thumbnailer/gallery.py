@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote
 
 from . import storage
+from .formats import TABLE
 from .report import url
 from .spec import Entry, Status, is_remote
 
@@ -100,9 +101,9 @@ def render_page(root: str, entries: Iterable[Entry], title: str = "Thumbnails") 
 
 def _shown(made: list[Entry]) -> Entry:
     """The thumbnail nearest SHOWN_SIDE; ties go to the widely supported formats."""
-    preference = {"jpeg": 0, "png": 0, "webp": 1, "avif": 2}
+    rank = {f.value: r.web_rank for f, r in TABLE.items()}
     return min(made, key=lambda e: (abs(max(e.width or 0, e.height or 0) - SHOWN_SIDE),
-                                    preference.get(e.format or "", 3), e.output))
+                                    rank.get(e.format or "", len(rank)), e.output))
 
 
 def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import storage
+from .formats import extension, from_extension
 from .sources import Source, WalkCounts, selection, walk
 from .spec import (
     Entry,
@@ -184,7 +185,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     # One target per size and format, in that order; each names which size's stem it takes.
     plans = [
         (i, size, fmt, settings.fingerprint(size, fmt), size.label,
-         "" if fmt is Format.AUTO else "." + fmt.extension)
+         "" if fmt is Format.AUTO else "." + extension(fmt))
         for i, size in enumerate(settings.sizes) for fmt in settings.formats
     ]
     taken: set[str] = set()
@@ -332,9 +333,10 @@ def _up_to_date(
         return None
     output, st = found
     ext = output.rpartition(".")[2].lower()
+    fmt = from_extension(ext)
     return Entry(
         source.path, label, Status.SKIPPED, output,
-        {"jpg": "jpeg"}.get(ext, ext), record.width, record.height, st.st_size,
+        fmt.value if fmt is not None else ext, record.width, record.height, st.st_size,
     )
 
 

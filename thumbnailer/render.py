@@ -29,6 +29,7 @@ from PIL import Image, UnidentifiedImageError, features
 
 from .atomic import atomic_link, atomic_write
 from .draft import draft
+from .formats import TABLE, row
 from .spec import (
     DEFAULT_DECODERS,
     Crop,
@@ -51,19 +52,6 @@ DERIVE_GAP = 1.5
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
 REDUCING_GAP = 3.0
-
-#: What each encoder writes as is; anything else (RGBX, I, CMYK, ...) is converted first.
-_ENCODER_MODES = {
-    Format.JPEG: {"L", "RGB"},
-    Format.PNG: {"L", "LA", "RGB", "RGBA"},
-    Format.WEBP: {"RGB", "RGBA"},
-    Format.AVIF: {"RGB", "RGBA"},
-    Format.GIF: {"L", "RGB", "RGBA"},  # Pillow quantises to a palette on save
-}
-_PILLOW_FORMAT = {Format.JPEG: "JPEG", Format.PNG: "PNG", Format.WEBP: "WEBP", Format.AVIF: "AVIF",
-                  Format.GIF: "GIF"}
-#: Output formats that can hold an animation.
-_ANIMATED = {Format.GIF, Format.WEBP}
 
 #: EXIF orientation -> the transpose that makes the image upright.
 _TRANSPOSE = {
@@ -153,9 +141,7 @@ def failed_outcome(task: Task, reason: str) -> Outcome:
 @functools.lru_cache(maxsize=1)
 def writable_formats() -> tuple[Format, ...]:
     """The output formats this Pillow build can encode."""
-    feature = {Format.JPEG: "jpg", Format.PNG: "zlib", Format.WEBP: "webp", Format.AVIF: "avif",
-               Format.GIF: None}
-    return tuple(f for f, name in feature.items() if name is None or features.check(name))
+    return tuple(f for f, r in TABLE.items() if r.feature is None or features.check(r.feature))
 
 
 def describe(exc: BaseException) -> str:
@@ -298,7 +284,7 @@ def _geometries(w: int, h: int, orientation: int, sizes: list[Size],
 
 def _keeps_animation(im: Image.Image, fmt: Format, s: Settings) -> bool:
     return (s.animated and getattr(im, "n_frames", 1) > 1
-            and (fmt in _ANIMATED or fmt is Format.AUTO))
+            and (fmt is Format.AUTO or row(fmt).animation))
 
 
 def _animate(im: Image.Image, orientation: int, geometries: list[Geometry], indices: set[int],
@@ -687,16 +673,17 @@ def _for_format(im, fmt: Format, s: Settings):
     translucent = im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] < 255
     if fmt is Format.AUTO:
         fmt = Format.PNG if translucent else Format.JPEG
-    if translucent and not fmt.has_alpha:
+    encoder = row(fmt)
+    if translucent and not encoder.alpha:
         background = Image.new("RGBA", im.size, (*s.background[:3], 255))
         background.alpha_composite(im.convert("RGBA"))
         im = background
     grey = im.mode in ("L", "LA")
-    if translucent and fmt.has_alpha:
+    if translucent and encoder.alpha:
         wanted = "LA" if grey else "RGBA"
     else:
         wanted = "L" if grey else "RGB"
-    if wanted not in _ENCODER_MODES[fmt]:  # WebP and AVIF have no greyscale
+    if wanted not in encoder.modes:  # WebP and AVIF have no greyscale
         wanted = {"L": "RGB", "LA": "RGBA"}[wanted]
     if im.mode != wanted:
         im = im.convert(wanted)
@@ -762,7 +749,7 @@ def _put(url: str, im: Image.Image, fmt: Format, params: dict) -> int:
     from . import storage
 
     buffer = io.BytesIO()
-    im.save(buffer, format=_PILLOW_FORMAT[fmt], **params)
+    im.save(buffer, format=row(fmt).pillow, **params)
     storage.write_bytes(url, buffer.getvalue())  # a store's errors arrive as OSError
     return buffer.tell()
 
@@ -812,25 +799,14 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
           chunks: dict[str, str] | None = None, animation=None):
     """Encode and write one thumbnail; returns (entry, reason to halt the run or None).
     ``animation`` is (the frames after ``im``, durations, loop) for an animated one."""
-    output = f"{target.stem}.{fmt.extension}"
-    params: dict = {}
+    encoder = row(fmt)
+    output = f"{target.stem}.{encoder.extension}"
     if animation is not None:
         rest, durations, loop = animation
         params = {"save_all": True, "append_images": rest, "duration": durations,
-                  "loop": loop}
-        if fmt is Format.GIF:
-            params["disposal"] = 2  # each frame replaces the last: frames are whole
-        else:
-            params["quality"] = s.quality
-    elif fmt is Format.JPEG:
-        # Baseline, and Huffman tables optimised only below 512 px, where they save
-        # 3-8% of the file for little time; at 1024 px optimising saves 1% for 2.4x
-        # the encode time, and progressive 5% for 6.6x (README, Speed).
-        params = {"quality": s.quality, "optimize": max(im.size) < 512}
-    elif fmt is Format.PNG:
-        params = {"optimize": True}
-    elif fmt in (Format.WEBP, Format.AVIF):
-        params = {"quality": s.quality}
+                  "loop": loop, **encoder.moving(s.quality)}
+    else:
+        params = encoder.still(s.quality, im.size)
     if profile and im.mode in ("RGB", "RGBA"):
         # The pixels are sRGB now; say so, since the source declared a profile.
         params["icc_profile"] = _srgb_bytes()
@@ -853,7 +829,7 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
             os.makedirs(os.path.dirname(output) or ".", mode=0o700 if chunks else 0o777,
                         exist_ok=True)
             with atomic_write(output, mode=mode) as f:
-                im.save(f, format=_PILLOW_FORMAT[fmt], **params)
+                im.save(f, format=encoder.pillow, **params)
                 nbytes = f.tell()
     except OSError as e:
         reason = f"cannot write {output}: {e.strerror or e}"

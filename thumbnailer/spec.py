@@ -69,14 +69,6 @@ class Format(str, enum.Enum):
     AVIF = "avif"
     GIF = "gif"  # 256 colours, 1-bit transparency: for animations (--animated)
 
-    @property
-    def extension(self) -> str:
-        return {"jpeg": "jpg"}.get(self.value, self.value)
-
-    @property
-    def has_alpha(self) -> bool:
-        return self is not Format.JPEG
-
 
 class FailOn(str, enum.Enum):
     """How bad the pixel data must be before an image is failed (names follow sharp
@@ -215,7 +207,7 @@ class Settings:
     fail_on: FailOn = FailOn.ERROR
     #: Pillow formats opened besides DEFAULT_DECODERS ("ALL": every one).
     allow_formats: tuple[str, ...] = ()
-    #: Output name without extension; fields {stem}, {size}, {width}, {height}, {ext}.
+    #: Output name without extension; fields {stem}, {size}, {width}, {height}.
     #: None means "{stem}" for one size and "{stem}_{size}" for several.
     name: str | None = None
     include: tuple[str, ...] = ()

@@ -1,0 +1,77 @@
+"""One table of the output formats: everything thumbnailer knows about each.
+
+A row says what Pillow calls the encoder, the file extension, the modes it
+writes as they are, whether it holds alpha and animation, how to check that this
+Pillow has it, how widely browsers show it, and the save parameters. render,
+plan, gallery and the command line all read it, so a new format is one row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from .spec import Format
+
+
+@dataclass(frozen=True)
+class OutputFormat:
+    format: Format
+    pillow: str  # Pillow's name for the encoder
+    extension: str  # without the dot
+    modes: frozenset[str]  # what the encoder writes as is; anything else is converted first
+    alpha: bool
+    animation: bool
+    #: The name for PIL.features.check, or None when Pillow always has it.
+    feature: str | None
+    #: How widely browsers show it: the gallery shows the lowest of equal sizes.
+    web_rank: int
+    #: Save parameters of a still image: (quality, thumbnail size) -> Pillow's keywords.
+    still: Callable[[int, tuple[int, int]], dict]
+    #: Extra save parameters of an animation (besides frames, durations and loop).
+    moving: Callable[[int], dict] = lambda quality: {}
+
+
+def _jpeg(quality: int, size: tuple[int, int]) -> dict:
+    # Baseline, and Huffman tables optimised only below 512 px, where they save 3-8%
+    # of the file for little time; at 1024 px optimising saves 1% for 2.4x the encode
+    # time, and progressive 5% for 6.6x (bench/README.md).
+    return {"quality": quality, "optimize": max(size) < 512}
+
+
+def _quality(quality: int, size: tuple[int, int] = (0, 0)) -> dict:
+    return {"quality": quality}
+
+
+TABLE: dict[Format, OutputFormat] = {row.format: row for row in (
+    OutputFormat(Format.JPEG, "JPEG", "jpg", frozenset({"L", "RGB"}), alpha=False,
+                 animation=False, feature="jpg", web_rank=0, still=_jpeg),
+    OutputFormat(Format.PNG, "PNG", "png", frozenset({"L", "LA", "RGB", "RGBA"}), alpha=True,
+                 animation=False, feature="zlib", web_rank=0,
+                 still=lambda quality, size: {"optimize": True}),
+    # WebP and AVIF have no greyscale.
+    OutputFormat(Format.WEBP, "WEBP", "webp", frozenset({"RGB", "RGBA"}), alpha=True,
+                 animation=True, feature="webp", web_rank=1, still=_quality, moving=_quality),
+    OutputFormat(Format.AVIF, "AVIF", "avif", frozenset({"RGB", "RGBA"}), alpha=True,
+                 animation=False, feature="avif", web_rank=2, still=_quality),
+    # Pillow quantises to a palette on save. Animated frames are whole, so each
+    # replaces the last (disposal 2).
+    OutputFormat(Format.GIF, "GIF", "gif", frozenset({"L", "RGB", "RGBA"}), alpha=True,
+                 animation=True, feature=None, web_rank=0,
+                 still=lambda quality, size: {}, moving=lambda quality: {"disposal": 2}),
+)}
+
+
+def row(fmt: Format) -> OutputFormat:
+    """The row of a concrete format (format auto is resolved per image first)."""
+    return TABLE[fmt]
+
+
+def extension(fmt: Format) -> str:
+    return TABLE[fmt].extension
+
+
+def from_extension(ext: str) -> Format | None:
+    """The format a thumbnail's file extension says (``jpg`` -> JPEG), or None."""
+    ext = ext.lower().lstrip(".")
+    return next((f for f, r in TABLE.items() if r.extension == ext), None)
