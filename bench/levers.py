@@ -1,6 +1,6 @@
 """The measurements behind two constants of thumbnailer: ``python bench/levers.py``.
 
-- draft gaps (thumbnailer/draft.py GAPS): for each JPEG DCT scale, how much the
+- draft gaps (thumbnailer/geometry.py DRAFT_GAPS): for each JPEG DCT scale, how much the
   thumbnail loses against a full decode, after a q85 save, at several ratios of
   drafted size to thumbnail size;
 - the filter for a size derived from a larger thumbnail (render.py): LANCZOS or

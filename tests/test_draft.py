@@ -3,7 +3,8 @@ from helpers import photo
 from PIL import Image, ImageChops, ImageStat
 
 from thumbnailer import draft as draft_module
-from thumbnailer.draft import GAPS, draft
+from thumbnailer.draft import draft
+from thumbnailer.geometry import DRAFT_GAPS as GAPS
 
 
 def _difference(a: Image.Image, b: Image.Image) -> float:

@@ -10,13 +10,14 @@ PACKAGE = Path(__file__).resolve().parent.parent / "thumbnailer"
 ALLOWED = {
     "spec": set(),
     "formats": {"spec"},
+    "geometry": {"spec"},
     "atomic": set(),
     "storage": {"spec", "atomic"},
     "sources": {"spec", "storage"},
     "state": {"storage"},
     "plan": {"spec", "sources", "state", "storage", "formats"},
-    "draft": set(),
-    "render": {"spec", "atomic", "crop", "draft", "xdg", "storage", "formats"},
+    "draft": {"geometry"},
+    "render": {"spec", "atomic", "crop", "draft", "xdg", "storage", "formats", "geometry"},
     "xdg": {"spec"},
     "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
@@ -62,7 +63,7 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 
 
 @pytest.mark.parametrize("module", ["run", "engines", "storage", "plan", "prune", "gallery",
-                                    "formats",
+                                    "formats", "geometry",
                                     "sources",
                                     "state", "spec", "report", "lock"])
 def test_only_render_knows_pillow(module):

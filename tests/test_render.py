@@ -15,7 +15,8 @@ from helpers import (
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageStat, features
 
 from thumbnailer.formats import extension
-from thumbnailer.render import fit_geometry, render, writable_formats
+from thumbnailer.geometry import fit_geometry
+from thumbnailer.render import render, writable_formats
 from thumbnailer.spec import Crop, Fit, Format, Settings, Size, Status, Target, Task
 
 
@@ -30,41 +31,6 @@ def task_for(source, out, settings=None, sizes=None):
 def only_entry(outcome):
     [entry] = outcome.entries
     return entry
-
-
-# --- geometry (pure) ------------------------------------------------------------
-
-@pytest.mark.parametrize("src, box, fit, upscale, resize, canvas", [
-    ((4000, 3000), Size(256, 256), Fit.CONTAIN, False, (256, 192), None),
-    ((3000, 4000), Size(256, 256), Fit.CONTAIN, False, (192, 256), None),
-    ((100, 50), Size(256, 256), Fit.CONTAIN, False, (100, 50), None),  # never upscales
-    ((100, 50), Size(256, 256), Fit.CONTAIN, True, (256, 128), None),
-    ((4000, 3000), Size(300, 100), Fit.CONTAIN, False, (133, 100), None),
-    ((4000, 3000), Size(200, None), Fit.COVER, False, (200, 150), None),  # one side: scale
-    ((4000, 3000), Size(None, 30), Fit.FILL, False, (40, 30), None),
-    ((4000, 3000), Size(100, 100), Fit.FILL, False, (100, 100), None),
-    ((40, 30), Size(100, 100), Fit.FILL, False, (100, 100), None),
-    ((4000, 3000), Size(100, 100), Fit.PAD, False, (100, 75), (100, 100)),
-    ((40, 30), Size(100, 100), Fit.PAD, False, (40, 30), (100, 100)),
-    ((4000, 3000), Size(100, 100), Fit.COVER, False, (100, 100), None),
-])
-def test_fit_geometry(src, box, fit, upscale, resize, canvas):
-    g = fit_geometry(src, box, fit, upscale)
-    assert g.resize == resize
-    assert g.canvas == canvas
-
-
-def test_cover_crops_the_overflow_centred():
-    g = fit_geometry((4000, 3000), Size(100, 100), Fit.COVER)
-    assert g.crop == (500.0, 0.0, 3500.0, 3000.0)
-    tall = fit_geometry((3000, 4000), Size(200, 100), Fit.COVER)
-    assert tall.crop == (0.0, 1250.0, 3000.0, 2750.0)
-
-
-def test_cover_without_upscale_crops_a_small_source_to_the_box_aspect():
-    g = fit_geometry((80, 40), Size(100, 100), Fit.COVER)
-    assert g.resize == (40, 40) and g.crop == (20.0, 0.0, 60.0, 40.0)
-    assert fit_geometry((80, 40), Size(100, 100), Fit.COVER, upscale=True).resize == (100, 100)
 
 
 # --- the image pipeline ---------------------------------------------------------

@@ -11,8 +11,9 @@ The library API, for scripts that do not want the command line::
 
 __version__ = "1.1.0"
 
+from .geometry import fit_geometry
 from .plan import Plan, plan
-from .render import fit_geometry, render
+from .render import render
 from .run import default_workers, run_tasks
 from .spec import (
     Crop,

@@ -14,29 +14,17 @@ import math
 
 from PIL import Image, features
 
-#: How many drafted pixels each output pixel needs on each side, per DCT scale
-#: (in eighths), so that LANCZOS after the draft loses nothing visible. At 1/8
-#: libjpeg keeps only each block's average, and LANCZOS needs room to undo that
-#: softness; the finer scales keep real detail. Measured after a q85 save against
-#: a full decode (``python bench/levers.py``): 1/8 loses 0.11 dB at 1.1 and 0.01 dB
-#: at 1.5; 1/4, 3/8 and 1/2 lose at most 0.02 dB at 1.2. 1.5 still lets
-#: 12 MP -> 256 px decode at 1/8, the decode floor.
-GAPS = {1: 1.5, 2: 1.2, 3: 1.2, 4: 1.2}
+from .geometry import draft_eighths
 
 
 def draft(im: Image.Image, need: tuple[float, float]) -> float:
     """Ask the decoder to shrink ``im`` on load as far as keeps ``need`` pixels
-    (width, height) with its scale's gap; returns the factor it shrank by (1 when
-    it will not: not a JPEG, or no scale is small enough to gain)."""
+    (width, height) with its scale's gap (geometry.draft_eighths decides); returns
+    the factor it shrank by (1 when it will not: not a JPEG, or no scale is small
+    enough to gain)."""
     w, h = im.size
-    for eighths in (1, 2, 3, 4):
-        if eighths == 3 and not _three_eighths_possible(im):
-            continue
-        gap = GAPS[eighths]
-        if (math.ceil(w * eighths / 8) >= need[0] * gap
-                and math.ceil(h * eighths / 8) >= need[1] * gap):
-            break
-    else:
+    eighths = draft_eighths((w, h), need, _three_eighths_possible(im))
+    if eighths is None:
         return 1.0
     if eighths == 3:
         _decode_at_three_eighths(im)

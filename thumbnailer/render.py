@@ -23,32 +23,35 @@ import signal
 import struct
 import threading
 import warnings
-from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError, features
 
 from .atomic import atomic_link, atomic_write
 from .draft import draft
 from .formats import TABLE, row
+from .geometry import (
+    Geometry,
+    derivation,
+    in_file_orientation,
+    moved,
+    pixels_needed,
+    scaled_box,
+    turns,
+)
 from .spec import (
     DEFAULT_DECODERS,
     Crop,
     Entry,
     FailOn,
-    Fit,
     Format,
     Outcome,
     Settings,
-    Size,
     Status,
     Target,
     Task,
     is_remote,
 )
 
-#: A smaller size is derived from a larger thumbnail only with this much headroom
-#: on each side: the larger one has already been through one resize.
-DERIVE_GAP = 1.5
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
 REDUCING_GAP = 3.0
@@ -68,51 +71,6 @@ _ORIENTATION_TAG = 0x0112
 
 class RenderError(Exception):
     """A reason this image cannot be thumbnailed, already worded for a person."""
-
-
-@dataclass(frozen=True)
-class Geometry:
-    """How to get one thumbnail from a source of a given size (all upright)."""
-
-    resize: tuple[int, int]  # size of the resized image
-    crop: tuple[float, float, float, float]  # region of the source that is resized
-    canvas: tuple[int, int] | None = None  # pad: final size, image centred on it
-
-
-def fit_geometry(
-    source: tuple[int, int], box: Size, fit: Fit, upscale: bool = False
-) -> Geometry:
-    """The resize, crop and canvas that fit ``source`` (w, h) to ``box``.
-
-    contain never upscales unless asked; cover crops the overflow centred, and
-    without --upscale a source smaller than the box is only cropped to the box's
-    aspect; fill stretches to the box; pad contains, then centres on the box.
-    With only one side given, every fit scales to that side.
-    """
-    w, h = source
-    full = (0.0, 0.0, float(w), float(h))
-    if box.width is None or box.height is None:
-        scale = box.width / w if box.width is not None else box.height / h
-        return Geometry(_scaled(w, h, scale, upscale), full)
-    bw, bh = box.width, box.height
-    if fit is Fit.FILL:
-        return Geometry((bw, bh), full)
-    if fit is Fit.COVER:
-        aspect = bw / bh
-        cw, ch = (h * aspect, float(h)) if w / h > aspect else (float(w), w / aspect)
-        x0, y0 = (w - cw) / 2, (h - ch) / 2
-        crop = (x0, y0, x0 + cw, y0 + ch)
-        if upscale or cw >= bw:
-            return Geometry((bw, bh), crop)
-        return Geometry((max(1, round(cw)), max(1, round(ch))), crop)
-    size = _scaled(w, h, min(bw / w, bh / h), upscale)
-    return Geometry(size, full, (bw, bh) if fit is Fit.PAD else None)
-
-
-def _scaled(w: int, h: int, scale: float, upscale: bool) -> tuple[int, int]:
-    if not upscale:
-        scale = min(scale, 1.0)
-    return max(1, round(w * scale)), max(1, round(h * scale))
 
 
 def render(task: Task) -> Outcome:
@@ -223,8 +181,8 @@ def _render(task: Task, caught: list | None
                 # draft() works only before the pixels are read, so the geometry
                 # comes first; JPEG decoders never apply the orientation themselves.
                 orientation = _orientation(im)
-                geometries = _geometries(w, h, orientation, sizes, s)
-                scale = _draft(im, w, h, geometries)
+                geometries = in_file_orientation((w, h), orientation, sizes, s.fit, s.upscale)
+                scale = draft(im, pixels_needed((w, h), geometries))
                 _load(im, s.fail_on)
             else:
                 # Read the pixels first: some decoders apply the orientation on
@@ -234,11 +192,11 @@ def _render(task: Task, caught: list | None
                 _load(im, s.fail_on)
                 w, h = im.size
                 orientation = _orientation(im)
-                geometries = _geometries(w, h, orientation, sizes, s)
+                geometries = in_file_orientation((w, h), orientation, sizes, s.fit, s.upscale)
                 scale = 1.0
             if s.fail_on is FailOn.WARNING:
                 _fail_on_warnings(caught)
-        upright = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+        upright = (h, w) if turns(orientation) else (w, h)
         profile = im.info.get("icc_profile")
         chunks = _xdg_chunks(task.source, st, im, upright) if s.xdg_cache else None
         exif = im.getexif() if s.keep_metadata else None
@@ -270,16 +228,6 @@ def _render(task: Task, caught: list | None
             entry, halt = _save(task.source, target, small, fmt, profile, exif, s, chunks)
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
-
-
-def _geometries(w: int, h: int, orientation: int, sizes: list[Size],
-                s: Settings) -> list[Geometry]:
-    """Each size's geometry, in the file's own orientation (the image is turned
-    upright only once it is small)."""
-    swapped = orientation in (5, 6, 7, 8)
-    upright = (h, w) if swapped else (w, h)
-    geometries = [fit_geometry(upright, size, s.fit, s.upscale) for size in sizes]
-    return [_swap(g) for g in geometries] if swapped else geometries
 
 
 def _keeps_animation(im: Image.Image, fmt: Format, s: Settings) -> bool:
@@ -566,74 +514,28 @@ def _placed(im: Image.Image, scale: float, g: Geometry, crop: Crop) -> Geometry:
     """Move a cover crop's window to where the picture's subject is (crop.py)."""
     from .crop import place  # only for --crop entropy|attention
 
-    box = _scaled_box(g.crop, scale, im.size)
-    x0, y0, _, _ = place(im, box, crop)
-    dx, dy = x0 * scale - g.crop[0], y0 * scale - g.crop[1]
-    x0, y0, x1, y1 = g.crop
-    return Geometry(g.resize, (x0 + dx, y0 + dy, x1 + dx, y1 + dy), g.canvas)
-
-
-def _swap(g: Geometry) -> Geometry:
-    x0, y0, x1, y1 = g.crop
-    return Geometry((g.resize[1], g.resize[0]), (y0, x0, y1, x1), g.canvas)
-
-
-def _draft(im: Image.Image, w: int, h: int, geometries: list[Geometry]) -> float:
-    """Shrink on load as far as the largest target allows (draft.py)."""
-    need_w = max(g.resize[0] * w / (g.crop[2] - g.crop[0]) for g in geometries)
-    need_h = max(g.resize[1] * h / (g.crop[3] - g.crop[1]) for g in geometries)
-    return draft(im, (need_w, need_h))
+    x0, y0, _, _ = place(im, scaled_box(g.crop, scale, im.size), crop)
+    return moved(g, x0 * scale - g.crop[0], y0 * scale - g.crop[1])
 
 
 def _resize_all(im, scale: float, full, geometries, wanted):
-    """Yield (index, resized image) for each wanted geometry. A smaller size is
-    made from the smallest larger size that keeps DERIVE_GAP of headroom (when
-    both show the whole frame), not from the decoded image: 1024 -> 512 -> 128
-    costs a fraction of three resizes of a 1500 px decode. The chain is decided
-    over all geometries first, so a wanted size's base is always the same image:
-    an unwanted base is made (not saved) when a wanted size derives from it."""
-    order = sorted(range(len(geometries)),
-                   key=lambda i: (-geometries[i].resize[0] * geometries[i].resize[1], i))
-    parent: dict[int, int | None] = {}
-    chain = []  # whole-frame geometries so far, largest first
-    for i in order:
-        geo = geometries[i]
-        parent[i] = None
-        if geo.crop == full:
-            roomy = [j for j in chain if geometries[j].resize[0] >= DERIVE_GAP * geo.resize[0]
-                     and geometries[j].resize[1] >= DERIVE_GAP * geo.resize[1]]
-            if roomy:
-                parent[i] = min(roomy, key=lambda j: (geometries[j].resize[0], j))
-            chain.append(i)
-    needed = set()
-    for i in wanted:
-        while i is not None and i not in needed:
-            needed.add(i)
-            i = parent[i]
+    """Yield (index, resized image) for each wanted geometry, each made from the
+    decoded image or from a larger thumbnail as geometry.derivation decides."""
     made = {}
-    for i in order:
-        if i not in needed:
-            continue
+    for i, parent in derivation(geometries, full, wanted):
         geo = geometries[i]
-        if parent[i] is None:
-            base, box = im, _scaled_box(geo.crop, scale, im.size)
+        if parent is None:
+            base, box = im, scaled_box(geo.crop, scale, im.size)
             resample = Image.Resampling.LANCZOS
         else:
             # The base is a LANCZOS thumbnail, already band-limited: BICUBIC from it
             # scores within 0.01 dB of LANCZOS and takes 30% less time (levers.py).
-            base, box = made[parent[i]], None
+            base, box = made[parent], None
             resample = Image.Resampling.BICUBIC
         made[i] = small = base.resize(geo.resize, resample, box=box,
                                       reducing_gap=REDUCING_GAP)
         if i in wanted:
             yield i, small
-
-
-def _scaled_box(box, scale: float, size: tuple[int, int]) -> tuple[float, ...]:
-    """A crop box of the original in the drafted image's pixels. Float rounding
-    must not put an edge a hair past the drafted image (Pillow refuses that)."""
-    x0, y0, x1, y1 = (c / scale for c in box)
-    return (max(0.0, x0), max(0.0, y0), min(x1, size[0]), min(y1, size[1]))
 
 
 def _resizable(im: Image.Image) -> Image.Image:
