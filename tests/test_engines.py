@@ -168,6 +168,6 @@ def test_the_default_path_never_imports_dask(tmp_path, photos):
 def test_an_unchanged_rerun_starts_no_cluster(tmp_path, photos, monkeypatch):
     (photos / "bad.jpg").unlink()  # a failed image is tried again, which needs an engine
     invoke(photos, "-o", tmp_path / "out", "-w", "1")
-    monkeypatch.setattr("thumbnailer.cli.engine", None)  # any use would raise TypeError
+    monkeypatch.setattr("thumbnailer.job.engine", None)  # any use would raise TypeError
     result = invoke(photos, "-o", tmp_path / "out", "--executor", "dask")
     assert result.stderr.startswith("0 created, 12 skipped")

@@ -101,7 +101,7 @@ def test_an_output_folder_removed_during_the_run_is_made_again(tmp_path, photos)
 
 def test_a_decoder_crash_through_the_cli_costs_one_image(tmp_path, photos, monkeypatch):
     # The pool forks from this process, so the workers run this patched render.
-    monkeypatch.setattr(cli, "render", render_crashing_on)
+    monkeypatch.setattr("thumbnailer.job.render", render_crashing_on)
     photo(photos / "segv.jpg", (300, 200), seed=20)
     photo(photos / "oom.jpg", (300, 200), seed=21)
     manifest = tmp_path / "m.json"

@@ -1,17 +1,19 @@
 """thumbnailer: fast, safe batch thumbnails.
 
-The library API, for scripts that do not want the command line::
+The library API, for scripts that do not want the command line: one call runs a
+whole job, lock, interrupts and all, as the command does::
 
-    from thumbnailer import Settings, Size, plan, render
+    from thumbnailer import Options, Settings, Size, run_job
 
-    job = plan(["photos"], Settings(output="thumbs", sizes=(Size(256, 256),)))
-    for task in job.tasks:
-        outcome = render(task)
+    result = run_job(["photos"], Settings(output="thumbs", sizes=(Size(256, 256),)),
+                     Options(workers=2))
+    print(result.tally.counts, result.exit_code)
 """
 
 __version__ = "1.1.0"
 
 from .geometry import fit_geometry
+from .job import JobResult, Options, Reporter, SilentReporter, run_job
 from .plan import Plan, plan
 from .render import render
 from .run import default_workers, run_tasks
@@ -34,5 +36,7 @@ __all__ = [
     "Crop", "Entry", "FailOn", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status",
     "Target",
     "Task",
-    "__version__", "default_workers", "fit_geometry", "parse_size", "plan", "render", "run_tasks",
+    "JobResult", "Options", "Reporter", "SilentReporter",
+    "__version__", "default_workers", "fit_geometry", "parse_size", "plan", "render", "run_job",
+    "run_tasks",
 ]

@@ -1,31 +1,28 @@
-"""The command line: options -> Settings -> plan -> run -> report.
+"""The command line: click options -> Settings and Options -> run_job -> exit.
 
-The only module that imports click or tqdm, prints, or exits.
+The only module that imports click or tqdm, prints, or exits. The run itself is
+the library's (job.py); this module parses, prints through a ConsoleReporter, and
+exits with the code the JobResult decides.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import re
-import signal
 import sys
-import time
+from collections.abc import Iterator
 from typing import ClassVar
 
 import click
 from PIL import ImageColor
 
 from . import __version__
-from .atomic import writing_in
-from .engines import ENGINES, Engine, EngineError, engine
-from .formats import extension
-from .lock import Locked, output_lock
-from .plan import Plan, check, plan
-from .prune import prune
-from .render import failed_outcome, render, writable_formats
-from .report import ExitCode, Tally, failure_line, manifest, summary_line, write_manifest
-from .run import default_workers, held_interrupts, interrupt, run_tasks
+from .engines import ENGINES
+from .job import Options, run_job
+from .plan import check
+from .render import writable_formats
+from .report import failure_line
+from .run import default_workers
 from .spec import (
     DEFAULT_DECODERS,
     DEFAULT_MAX_FILE_SIZE,
@@ -37,6 +34,7 @@ from .spec import (
     FailOn,
     Fit,
     Format,
+    Outcome,
     Settings,
     Status,
     is_remote,
@@ -276,7 +274,6 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
 @click.version_option(__version__, "-V", "--version", prog_name="thumbnailer")
 def main(sources: tuple[str, ...], **opts) -> None:
     """Make thumbnails of every image in SOURCE (files and folders, walked recursively)."""
-    started = time.monotonic()
     if opts["xdg_cache"]:
         _xdg_options(click.get_current_context(), opts)
     _engine_options(click.get_current_context(), opts)
@@ -297,37 +294,13 @@ def main(sources: tuple[str, ...], **opts) -> None:
         check(sources, settings)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
-    planner, lock_folder = plan, settings.output
-    if settings.xdg_cache:
-        from .desktop import plan_desktop
-        from .xdg import fail_folder, make_private_folder
-
-        planner = functools.partial(plan_desktop, version=__version__)
-        lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
-    if opts["dry_run"]:  # reads only: no lock, no output folder made
-        sys.exit(_execute(planner(sources, settings), sources, started, opts))
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        if settings.xdg_cache:
-            make_private_folder(lock_folder)
-        # An object store has no file locks: there, one job per output prefix.
-        lock = (contextlib.nullcontext() if is_remote(lock_folder)
-                else output_lock(lock_folder, wait=opts["wait"]))
-        with lock:
-            code = _execute(planner(sources, settings), sources, started, opts)
-    except Locked as e:
-        _say(f"thumbnailer: {e}")
-        code = ExitCode.LOCKED
-    except EngineError as e:
-        _say(f"thumbnailer: {e}")
-        code = ExitCode.HALTED
-    except OSError as e:  # the output folder cannot be made or locked
-        _say(f"thumbnailer: cannot use the output folder {settings.output}: "
-             f"{e.strerror or e}")
-        code = ExitCode.HALTED
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-    sys.exit(code)
+    options = Options(workers=opts["workers"], executor=opts["executor"],
+                      scheduler=opts["scheduler"], dry_run=opts["dry_run"],
+                      prune=opts["prune"], manifest=opts["manifest"], gallery=opts["gallery"],
+                      wait=opts["wait"])
+    reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
+                               progress=opts["progress"])
+    sys.exit(run_job(sources, settings, options, reporter).exit_code)
 
 
 def _engine_options(ctx: click.Context, opts: dict) -> None:
@@ -369,174 +342,75 @@ def _xdg_options(ctx: click.Context, opts: dict) -> None:
         opts["formats"] = (Format.PNG,)
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, taken the same way as Ctrl-C."""
+class ConsoleReporter:
+    """A run as a person sees it: failures and warnings on stderr (above the
+    progress bar while one is drawn), data on stdout, a summary last. --quiet
+    leaves only the failures and what stopped the run; --verbose adds a line per
+    thumbnail made, skipped or pruned."""
 
+    def __init__(self, quiet: bool = False, verbose: bool = False,
+                 progress: bool | None = None) -> None:
+        self.quiet, self.verbose = quiet, verbose and not quiet
+        self.wanted = progress
+        self.bar = None  # a tqdm bar while the tasks run
 
-class _Halt(KeyboardInterrupt):
-    """The run cannot usefully go on (disk full, read-only output): stop like Ctrl-C."""
+    def _say(self, message: str) -> None:
+        if self.bar is not None:
+            self.bar.write(message, file=sys.stderr)
+        else:
+            click.echo(message, err=True)
 
+    def warning(self, message: str) -> None:
+        if not self.quiet:
+            self._say(f"warning: {message}")
 
-def _terminate(signum, frame) -> None:
-    raise _Terminated()
+    def skipped(self, entry: Entry) -> None:
+        if self.verbose:
+            self._say(f"up to date: {entry.output}")
 
+    def planned(self, line: str) -> None:
+        click.echo(line)
 
-#: While a progress bar is drawn, messages go through it (tqdm.write) so they print
-#: above the bar instead of through it.
-_bar = None
+    @contextlib.contextmanager
+    def progress(self, total: int) -> Iterator[None]:
+        """tqdm on stderr when asked for, or by default when stderr is a terminal
+        (tqdm's own auto-disable rule). Decided before importing tqdm: its import
+        is a sixth of the command's start-up, which cron and CI runs, with no
+        terminal, never need."""
+        if not (self.wanted if self.wanted is not None else sys.stderr.isatty()):
+            yield
+            return
+        from tqdm import tqdm
 
+        tqdm.monitor_interval = 0  # no monitor thread: the pool forks from this process
+        with tqdm(total=total, unit="img", file=sys.stderr, leave=False) as bar:
+            self.bar = bar
+            try:
+                yield
+            finally:
+                self.bar = None
 
-def _say(message: str) -> None:
-    if _bar is not None:
-        _bar.write(message, file=sys.stderr)
-    else:
-        click.echo(message, err=True)
-
-
-@contextlib.contextmanager
-def _progress_bar(total: int, wanted: bool | None):
-    """tqdm on stderr when asked for, or by default when stderr is a terminal (tqdm's
-    own auto-disable rule). Decided before importing tqdm: its import is a sixth of
-    the command's start-up, which cron and CI runs, with no terminal, never need."""
-    global _bar
-    if not (wanted if wanted is not None else sys.stderr.isatty()):
-        yield _NoBar()
-        return
-    from tqdm import tqdm
-
-    tqdm.monitor_interval = 0  # no monitor thread: the pool forks from this process
-    with tqdm(total=total, unit="img", file=sys.stderr, leave=False) as bar:
-        _bar = bar
-        try:
-            yield bar
-        finally:
-            _bar = None
-
-
-class _NoBar:
-    def update(self, n: int = 1) -> None:
-        pass
-
-
-def _execute(job: Plan, sources, started: float, opts) -> ExitCode:
-    quiet, verbose = opts["quiet"], opts["verbose"] and not opts["quiet"]
-    if not quiet:
-        for message in job.collisions:
-            _say(f"warning: {message}")
-        if job.total == 0:
-            _say(f"warning: no images found in {', '.join(sources)}")
-    tally = Tally()
-    tally.add(job.skipped)
-    if verbose:
-        for entry in job.skipped:
-            _say(f"up to date: {entry.output}")
-    if opts["dry_run"]:
-        for task in job.tasks:
-            for target in task.targets:
-                if target.format is Format.AUTO:
-                    ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
-                else:
-                    ext = extension(target.format)
-                click.echo(f"{task.source} -> {target.stem}.{ext}")
-                tally.add([_planned(task.source, target)])
-            for link in task.links:
-                click.echo(f"{link.source} -> {link.target.stem}.* (a link: same file "
-                           f"as {task.source})")
-                tally.add([_planned(link.source, link.target)])
-        pruned = prune(job, dry_run=True) if opts["prune"] else None
-        for path in pruned or ():
-            click.echo(f"prune: {path}")
-        if not quiet:
-            _say(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
-                              pruned=None if pruned is None else len(pruned),
-                              symlinks=job.walked.symlinks))
-        return ExitCode.OK
-
-    done = 0  # tasks whose outcome came back
-
-    def take(outcome) -> None:
-        nonlocal done
-        done += 1
-        job.record(outcome)
-        tally.add(outcome.entries)
-        bar.update()
+    def outcome(self, outcome: Outcome) -> None:
+        if self.bar is not None:
+            self.bar.update()
         if outcome.failed:
-            _say(failure_line(outcome.source, outcome.error))
-        if verbose:
+            self._say(failure_line(outcome.source, outcome.error or ""))
+        if self.verbose:
             for entry in outcome.entries:
                 if entry.status is Status.CREATED:
-                    _say(f"created: {entry.output} ({entry.width}x{entry.height}, "
-                         f"{entry.bytes} bytes)")
+                    self._say(f"created: {entry.output} ({entry.width}x{entry.height}, "
+                              f"{entry.bytes} bytes)")
 
-    timeout = job.settings.timeout
-    stop: KeyboardInterrupt | None = None
-    # The engine starts only when there is work: an unchanged rerun never starts a
-    # pool, let alone a cluster.
-    with contextlib.ExitStack() as stack:
-        if job.tasks and not is_remote(job.settings.output):
-            stack.enter_context(writing_in(job.settings.output, _marker_folder(job.settings)))
-        found = stack.enter_context(
-            engine(opts["executor"], opts["workers"], opts["scheduler"]) if job.tasks
-            else contextlib.nullcontext(Engine(None, 1, "")))
-        results = run_tasks(render, job.tasks, found.slots, on_crash=failed_outcome,
-                            executor_factory=found.executor_factory,
-                            hard_timeout=timeout * 2 + 10 if timeout else None,
-                            batch_seconds=found.batch_seconds)
-        bar = stack.enter_context(_progress_bar(len(job.tasks), opts["progress"]))
-        stack.enter_context(contextlib.closing(results))
-        try:
-            with held_interrupts():  # Ctrl-C never lands between an outcome and its record
-                for outcome in results:
-                    take(outcome)
-                    if outcome.halt:
-                        raise _Halt(outcome.halt)
-        except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, or a halt
-            stop = e
-            with contextlib.suppress(KeyboardInterrupt):  # a second one: stop waiting
-                for outcome in interrupt(results):
-                    take(outcome)
-    job.save()
-    if stop is not None and not isinstance(stop, _Halt):
-        what = "terminated (SIGTERM)" if isinstance(stop, _Terminated) else "interrupted"
-        _say(f"{what}: pending images cancelled; what was made is kept, "
-             "and the next run finishes the job")
-        return ExitCode.TERMINATED if isinstance(stop, _Terminated) else ExitCode.INTERRUPTED
-    if stop is not None:
-        _say(f"stopping early: {stop}; {len(job.tasks) - done:,} images were not attempted")
-    pruned = None
-    if opts["prune"] and stop is None:  # only a complete run knows what the mirror holds
-        pruned = prune(job)
-        if verbose:
-            for path in pruned:
-                _say(f"pruned: {path}")
-    job.save()
-    seconds = time.monotonic() - started
-    if opts["manifest"]:
-        data = manifest(tally.entries, seconds, [s.label for s in job.settings.sizes],
-                        root=job.settings.output, pruned=pruned or ())
-        data["collisions"] = job.collisions
-        write_manifest(opts["manifest"], data)
-    if opts["gallery"]:
-        from .gallery import write_gallery  # only when asked: html and urllib cost start-up
+    def pruned(self, path: str) -> None:
+        if self.verbose:
+            self._say(f"pruned: {path}")
 
-        write_gallery(job.settings.output, tally.entries, f"Thumbnails of {', '.join(sources)}")
-    if not quiet:
-        _say(summary_line(tally.counts, seconds, pruned=None if pruned is None else len(pruned),
-                          symlinks=job.walked.symlinks))
-    return ExitCode.HALTED if stop is not None else tally.exit_code
+    def problem(self, message: str) -> None:
+        self._say(message)
 
-
-def _marker_folder(settings: Settings) -> str | None:
-    """The desktop cache is shared: our run marker goes in our own fail folder."""
-    if settings.xdg_cache:
-        from .xdg import fail_folder
-
-        return fail_folder(settings.output, __version__)
-    return None
-
-
-def _planned(source, target) -> Entry:
-    return Entry(source, target.size.label, Status.CREATED, target.stem, target.format.value)
+    def summary(self, line: str) -> None:
+        if not self.quiet:
+            self._say(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,90 @@
+"""run_job: a whole run as one library call, and JobResult's exit code."""
+
+import pytest
+from helpers import image_files, photo
+
+from thumbnailer import Options, Settings, Size, run_job
+from thumbnailer.job import JobResult, SilentReporter
+from thumbnailer.lock import output_lock
+from thumbnailer.report import ExitCode, Tally
+from thumbnailer.spec import Entry, Status
+
+
+@pytest.fixture
+def photos(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (400, 300))
+    photo(src / "sub" / "b.png", (300, 400), seed=1)
+    (src / "bad.jpg").write_text("not a photo")
+    return src
+
+
+class Recorder(SilentReporter):
+    """Keeps what a run tells, by kind."""
+
+    def __init__(self):
+        self.told = []
+
+    def outcome(self, outcome):
+        self.told.append(("outcome", outcome.source))
+
+    def summary(self, line):
+        self.told.append(("summary", line))
+
+    def problem(self, message):
+        self.told.append(("problem", message))
+
+    def planned(self, line):
+        self.told.append(("planned", line))
+
+
+def test_a_whole_run_records_and_reruns_to_nothing(tmp_path, photos):
+    settings = Settings(output=str(tmp_path / "out"), sizes=(Size(128, 128),))
+    told = Recorder()
+    result = run_job([str(photos)], settings, Options(workers=1), told)
+    assert result.tally.counts[Status.CREATED] == 2 and result.tally.counts[Status.FAILED] == 1
+    assert result.exit_code is ExitCode.FAILED and result.stop is None
+    assert [p.name for p in image_files(tmp_path / "out")] == ["a.jpg", "b.jpg"]
+    assert sorted(s for kind, s in told.told if kind == "outcome") == sorted(
+        str(photos / n) for n in ("a.jpg", "bad.jpg", "sub/b.png"))
+    assert told.told[-1][0] == "summary"
+    again = run_job([str(photos)], settings, Options(workers=1))
+    assert again.tally.counts[Status.SKIPPED] == 2 and again.tally.counts[Status.CREATED] == 0
+
+
+def test_a_dry_run_writes_nothing_and_tells_the_plan(tmp_path, photos):
+    told = Recorder()
+    result = run_job([str(photos)], Settings(output=str(tmp_path / "out")),
+                     Options(dry_run=True), told)
+    assert not (tmp_path / "out").exists()
+    assert result.exit_code is ExitCode.OK
+    assert len([1 for kind, _ in told.told if kind == "planned"]) == 3
+
+
+def test_another_runs_lock_is_a_stop_with_its_own_code(tmp_path, photos):
+    out = tmp_path / "out"
+    out.mkdir()
+    told = Recorder()
+    with output_lock(str(out)):
+        result = run_job([str(photos)], Settings(output=str(out)), Options(workers=1), told)
+    assert result.stop == "locked" and result.exit_code is ExitCode.LOCKED
+    assert told.told == [("problem", f"thumbnailer: another thumbnailer run is using {out}; "
+                                     "try again later, or use --wait")]
+    assert image_files(out) == []
+
+
+def test_an_impossible_job_raises_before_anything_is_touched(tmp_path, photos):
+    with pytest.raises(ValueError, match="contains the source"):
+        run_job([str(photos)], Settings(output=str(photos.parent)))
+
+
+@pytest.mark.parametrize("stop, failed, code", [
+    (None, False, ExitCode.OK), (None, True, ExitCode.FAILED),
+    ("interrupted", False, ExitCode.INTERRUPTED), ("terminated", True, ExitCode.TERMINATED),
+    ("halted", False, ExitCode.HALTED), ("locked", False, ExitCode.LOCKED),
+])
+def test_the_exit_code_is_decided_in_one_place(stop, failed, code):
+    tally = Tally()
+    if failed:
+        tally.add([Entry("a.jpg", "256", Status.FAILED, error="broken")])
+    assert JobResult(tally, 1.0, stop).exit_code is code

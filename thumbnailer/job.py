@@ -1,0 +1,316 @@
+"""A whole run as one library call: ``run_job(sources, settings, options, reporter)``.
+
+It owns everything a run needs beyond making thumbnails: the output lock, the
+sweep of a killed run's temporaries, the plan, the engine, ``render`` on every
+task, recording each result as it comes back, Ctrl-C, SIGTERM and a full disk,
+then prune, the manifest and the gallery. The ``JobResult`` it returns decides
+the exit code, in one place. It prints nothing itself: a ``Reporter`` is told
+what happens (the command line's prints; the default one is silent).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from . import __version__
+from .atomic import writing_in
+from .engines import Engine, EngineError, engine
+from .formats import extension
+from .lock import Locked, output_lock
+from .plan import Plan, check, plan
+from .prune import prune
+from .render import failed_outcome, render
+from .report import ExitCode, Tally, manifest, summary_line, write_manifest
+from .run import default_workers, held_interrupts, interrupt, run_tasks
+from .spec import Entry, Format, Outcome, Settings, Status, Target, is_remote
+
+
+@dataclass(frozen=True)
+class Options:
+    """How a run goes, beyond what shapes the thumbnails (that is Settings)."""
+
+    workers: int = field(default_factory=default_workers)
+    executor: str = "process"  # process, thread or dask (engines.py)
+    scheduler: str | None = None  # a Dask scheduler's address
+    dry_run: bool = False  # plan and report, write nothing
+    prune: bool = False
+    manifest: str | None = None  # path of the JSON manifest to write
+    gallery: bool = False
+    wait: bool = False  # for another run's lock on the output folder
+
+
+class Reporter(Protocol):
+    """What a run tells as it goes. Every method may ignore what it is told."""
+
+    def warning(self, message: str) -> None:
+        """Something a person may want to know before the run (collisions)."""
+
+    def skipped(self, entry: Entry) -> None:
+        """A thumbnail already up to date."""
+
+    def planned(self, line: str) -> None:
+        """A line of data: with dry_run, what would be made or pruned."""
+
+    def progress(self, total: int) -> contextlib.AbstractContextManager[object]:
+        """Held while the tasks run; ``total`` of them."""
+
+    def outcome(self, outcome: Outcome) -> None:
+        """One task's result, as it comes back."""
+
+    def pruned(self, path: str) -> None:
+        """A thumbnail --prune deleted."""
+
+    def problem(self, message: str) -> None:
+        """The run stopped, or could not start: always worth telling."""
+
+    def summary(self, line: str) -> None:
+        """The last line: counts and time."""
+
+
+class SilentReporter:
+    """Tells nobody anything: for scripts that read the JobResult."""
+
+    def warning(self, message: str) -> None:
+        pass
+
+    def skipped(self, entry: Entry) -> None:
+        pass
+
+    def planned(self, line: str) -> None:
+        pass
+
+    def progress(self, total: int) -> contextlib.AbstractContextManager[object]:
+        return contextlib.nullcontext()
+
+    def outcome(self, outcome: Outcome) -> None:
+        pass
+
+    def pruned(self, path: str) -> None:
+        pass
+
+    def problem(self, message: str) -> None:
+        pass
+
+    def summary(self, line: str) -> None:
+        pass
+
+
+@dataclass
+class JobResult:
+    """What a run did; ``exit_code`` is the one place an outcome becomes a status."""
+
+    tally: Tally
+    seconds: float
+    #: Why the run stopped before the end: "interrupted" (Ctrl-C), "terminated"
+    #: (SIGTERM), "halted" (full or read-only disk, unusable output folder, engine
+    #: that cannot start), "locked" (another run holds the output folder).
+    stop: str | None = None
+    pruned: list[str] | None = None  # None: --prune was not asked for, or not run
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return {
+            None: self.tally.exit_code,
+            "interrupted": ExitCode.INTERRUPTED,
+            "terminated": ExitCode.TERMINATED,
+            "halted": ExitCode.HALTED,
+            "locked": ExitCode.LOCKED,
+        }[self.stop]
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, taken the same way as Ctrl-C."""
+
+
+class _Halt(KeyboardInterrupt):
+    """The run cannot usefully go on (disk full, read-only output): stop like Ctrl-C."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated()
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (cron, systemd) stops the run as Ctrl-C does. Signal handlers can
+    only be set from the main thread; elsewhere SIGTERM keeps its meaning."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def run_job(sources: Sequence[str], settings: Settings, options: Options | None = None,
+            reporter: Reporter | None = None) -> JobResult:
+    """Make the thumbnails of ``sources`` as ``settings`` say: the whole run.
+
+    Raises ValueError for a job that cannot run at all (unsafe output folder, bad
+    name template, missing SOURCE URL), before anything is touched. Everything
+    else ends in the JobResult: bad images are failed entries, a full disk or a
+    held lock a stop reason.
+    """
+    options = options or Options()
+    reporter = reporter or SilentReporter()
+    started = time.monotonic()
+    check(sources, settings)
+    planner, lock_folder = plan, settings.output
+    if settings.xdg_cache:
+        from .desktop import plan_desktop
+        from .xdg import fail_folder, make_private_folder
+
+        planner = functools.partial(plan_desktop, version=__version__)
+        lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
+    if options.dry_run:  # reads only: no lock, no output folder made
+        return _dry_run(planner(sources, settings), sources, started, options, reporter)
+    with _sigterm_as_interrupt():
+        try:
+            if settings.xdg_cache:
+                make_private_folder(lock_folder)
+            # An object store has no file locks: there, one job per output prefix.
+            lock = (contextlib.nullcontext() if is_remote(lock_folder)
+                    else output_lock(lock_folder, wait=options.wait))
+            with lock:
+                return _run(planner(sources, settings), sources, started, options, reporter)
+        except Locked as e:
+            reporter.problem(f"thumbnailer: {e}")
+            return JobResult(Tally(), time.monotonic() - started, "locked")
+        except EngineError as e:
+            reporter.problem(f"thumbnailer: {e}")
+            return JobResult(Tally(), time.monotonic() - started, "halted")
+        except OSError as e:  # the output folder cannot be made or locked
+            reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
+                             f"{e.strerror or e}")
+            return JobResult(Tally(), time.monotonic() - started, "halted")
+
+
+def _before(job: Plan, sources: Sequence[str], reporter: Reporter) -> Tally:
+    """What is known before any image is made: collisions, nothing found, skips."""
+    for message in job.collisions:
+        reporter.warning(message)
+    if job.total == 0:
+        reporter.warning(f"no images found in {', '.join(sources)}")
+    tally = Tally()
+    tally.add(job.skipped)
+    for entry in job.skipped:
+        reporter.skipped(entry)
+    return tally
+
+
+def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options,
+             reporter: Reporter) -> JobResult:
+    tally = _before(job, sources, reporter)
+    for task in job.tasks:
+        for target in task.targets:
+            if target.format is Format.AUTO:
+                ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
+            else:
+                ext = extension(target.format)
+            reporter.planned(f"{task.source} -> {target.stem}.{ext}")
+            tally.add([_planned(task.source, target)])
+        for link in task.links:
+            reporter.planned(f"{link.source} -> {link.target.stem}.* (a link: same file "
+                             f"as {task.source})")
+            tally.add([_planned(link.source, link.target)])
+    pruned = prune(job, dry_run=True) if options.prune else None
+    for path in pruned or ():
+        reporter.planned(f"prune: {path}")
+    reporter.summary(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
+                                  pruned=None if pruned is None else len(pruned),
+                                  symlinks=job.walked.symlinks))
+    return JobResult(tally, time.monotonic() - started, pruned=pruned)
+
+
+def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
+         reporter: Reporter) -> JobResult:
+    tally = _before(job, sources, reporter)
+    done = 0  # tasks whose outcome came back
+
+    def take(outcome: Outcome) -> None:
+        nonlocal done
+        done += 1
+        job.record(outcome)
+        tally.add(outcome.entries)
+        reporter.outcome(outcome)
+
+    timeout = job.settings.timeout
+    stop: KeyboardInterrupt | None = None
+    # The engine starts only when there is work: an unchanged rerun never starts a
+    # pool, let alone a cluster.
+    with contextlib.ExitStack() as stack:
+        if job.tasks and not is_remote(job.settings.output):
+            stack.enter_context(writing_in(job.settings.output, _marker_folder(job.settings)))
+        found = stack.enter_context(
+            engine(options.executor, options.workers, options.scheduler) if job.tasks
+            else contextlib.nullcontext(Engine(None, 1, "")))
+        results = run_tasks(render, job.tasks, found.slots, on_crash=failed_outcome,
+                            executor_factory=found.executor_factory,
+                            hard_timeout=timeout * 2 + 10 if timeout else None,
+                            batch_seconds=found.batch_seconds)
+        stack.enter_context(reporter.progress(len(job.tasks)))
+        stack.enter_context(contextlib.closing(results))  # type: ignore[type-var]
+        try:
+            with held_interrupts():  # Ctrl-C never lands between an outcome and its record
+                for outcome in results:
+                    take(outcome)
+                    if outcome.halt:
+                        raise _Halt(outcome.halt)
+        except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, or a halt
+            stop = e
+            with contextlib.suppress(KeyboardInterrupt):  # a second one: stop waiting
+                for outcome in interrupt(results):
+                    take(outcome)
+    job.save()
+    if stop is not None and not isinstance(stop, _Halt):
+        terminated = isinstance(stop, _Terminated)
+        what = "terminated (SIGTERM)" if terminated else "interrupted"
+        reporter.problem(f"{what}: pending images cancelled; what was made is kept, "
+                         "and the next run finishes the job")
+        return JobResult(tally, time.monotonic() - started,
+                         "terminated" if terminated else "interrupted")
+    if stop is not None:
+        reporter.problem(f"stopping early: {stop}; {len(job.tasks) - done:,} images were "
+                         "not attempted")
+    pruned = None
+    if options.prune and stop is None:  # only a complete run knows what the mirror holds
+        pruned = prune(job)
+        for path in pruned:
+            reporter.pruned(path)
+    job.save()
+    seconds = time.monotonic() - started
+    if options.manifest:
+        data = manifest(tally.entries, seconds, [s.label for s in job.settings.sizes],
+                        root=job.settings.output, pruned=pruned or ())
+        data["collisions"] = job.collisions
+        write_manifest(options.manifest, data)
+    if options.gallery:
+        from .gallery import write_gallery  # only when asked: html and urllib cost start-up
+
+        write_gallery(job.settings.output, tally.entries, f"Thumbnails of {', '.join(sources)}")
+    reporter.summary(summary_line(tally.counts, seconds,
+                                  pruned=None if pruned is None else len(pruned),
+                                  symlinks=job.walked.symlinks))
+    return JobResult(tally, seconds, "halted" if stop is not None else None, pruned)
+
+
+def _marker_folder(settings: Settings) -> str | None:
+    """The desktop cache is shared: our run marker goes in our own fail folder."""
+    if settings.xdg_cache:
+        from .xdg import fail_folder
+
+        return fail_folder(settings.output, __version__)
+    return None
+
+
+def _planned(source: str, target: Target) -> Entry:
+    return Entry(source, target.size.label, Status.CREATED, target.stem, target.format.value)
