@@ -87,7 +87,8 @@ def _attention_scores(small: Image.Image, window: int, horizontal: bool) -> dict
     line = saliency.resize((n, 1) if horizontal else (1, n), Image.Resampling.BOX)
     prefix = [0.0]
     for i in range(n):
-        prefix.append(prefix[-1] + line.getpixel((i, 0) if horizontal else (0, i)))
+        value = line.getpixel((i, 0) if horizontal else (0, i))
+        prefix.append(prefix[-1] + float(value))  # type: ignore[arg-type]  # mode F: a float
     return {t: prefix[p + window] - prefix[p] for t, p in _positions(n - window).items()}
 
 

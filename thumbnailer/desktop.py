@@ -62,7 +62,9 @@ def plan_desktop(arguments, settings: Settings, version: str) -> DesktopPlan:
     job = DesktopPlan(settings, [], [], [], State(root))
     job.version = version
     fails = fail_folder(root, version)
-    folders = [(size, size.label, flavour_folder(root, size.width)) for size in settings.sizes]
+    # The cache's sizes are squares (Settings checks): width is the flavour's side.
+    folders = [(size, size.label, flavour_folder(root, size.width or 0))
+               for size in settings.sizes]
     for source in walk(arguments, selection(settings), skip_dirs=[root], counts=job.walked):
         uri = file_uri(source.absolute)
         name = thumbnail_name(uri)
@@ -76,7 +78,7 @@ def plan_desktop(arguments, settings: Settings, version: str) -> DesktopPlan:
         for size, label, folder in folders:
             path = os.path.join(folder, name)
             header = None if settings.force else read_header(path)
-            if is_current(header, uri, mtime):
+            if header is not None and is_current(header, uri, mtime):
                 job.skipped.append(Entry(source.path, label, Status.SKIPPED, path, "png",
                                          header.width, header.height, header.bytes))
             else:

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
-from PIL import Image, features
+from PIL import ImageFile, features
 
 from .geometry import draft_eighths
 
 
-def draft(im: Image.Image, need: tuple[float, float]) -> float:
+def draft(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
     """Ask the decoder to shrink ``im`` on load as far as keeps ``need`` pixels
     (width, height) with its scale's gap (geometry.draft_eighths decides); returns
     the factor it shrank by (1 when it will not: not a JPEG, or no scale is small
@@ -38,22 +39,24 @@ def draft(im: Image.Image, need: tuple[float, float]) -> float:
     return w / result[1][2]
 
 
-def _three_eighths_possible(im: Image.Image) -> bool:
+def _three_eighths_possible(im: ImageFile.ImageFile) -> bool:
     """Only libjpeg-turbo is known to honour a 3/8 request; another libjpeg would
     write a width Pillow does not expect."""
     return (im.format == "JPEG" and len(im.tile) == 1 and not im.decoderconfig
             and _libjpeg_turbo())
 
 
-def _decode_at_three_eighths(im: Image.Image) -> None:
+def _decode_at_three_eighths(im: ImageFile.ImageFile) -> None:
     """Set ``im`` up as Pillow's own draft does for 1/2: the tile's extent, the
     size, and the decoder's ``scale`` argument, which Pillow passes to libjpeg as
     scale_denom with scale_num 1; libjpeg-turbo rounds 1/3 up to 3/8."""
     tile = im.tile[0]
     size = (math.ceil(im.width * 3 / 8), math.ceil(im.height * 3 / 8))  # libjpeg's rounding
     extents = (0, 0, *size)
-    im.tile = [tile._replace(extents=extents) if hasattr(tile, "_replace")
-               else (tile[0], extents, *tile[2:])]
+    # A named tuple since Pillow 11, a plain one before.
+    scaled: Any = (tile._replace(extents=extents) if hasattr(tile, "_replace")
+                   else (tile[0], extents, *tile[2:]))
+    im.tile = [scaled]
     im._size = size
     im.decoderconfig = (3, 0)
 

@@ -72,7 +72,7 @@ def render_page(root: str, entries: Iterable[Entry], title: str = "Thumbnails") 
     folders: dict[str, list[str]] = {}
     for source, made in by_source.items():
         shown = _shown(made)
-        rel = url(shown.output, root)
+        rel = url(shown.output or "", root)
         folder = unquote(rel.rpartition("/")[0], errors="surrogateescape")
         folders.setdefault(folder, []).append(_card(root, source, shown, made))
     count = sum(len(cards) for cards in folders.values())
@@ -109,7 +109,7 @@ def _shown(made: list[Entry]) -> Entry:
 def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:
     name = os.path.basename(source)
     src_link = _source_link(root, source)
-    img = (f'<img src="{url(shown.output, root)}" width="{shown.width}" '
+    img = (f'<img src="{url(shown.output or "", root)}" width="{shown.width}" '
            f'height="{shown.height}" loading="lazy" alt="{_e(name)}">')
     title = f'<a href="{src_link}">{_e(name)}</a>' if src_link else _e(name)
     source_size = _size_of(source)
@@ -117,10 +117,10 @@ def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:
     if source_size is not None:
         facts += f" &middot; source {_human(source_size)}"
     files = " ".join(
-        f'<a href="{url(e.output, root)}">{e.width}w&nbsp;{_e(e.format or "")}</a>'
+        f'<a href="{url(e.output or "", root)}">{e.width}w&nbsp;{_e(e.format or "")}</a>'
         for e in sorted(made, key=lambda e: (e.width or 0, e.format or ""))
     )
-    return (f'<figure><a class="shot" href="{src_link or url(shown.output, root)}">{img}</a>'
+    return (f'<figure><a class="shot" href="{src_link or url(shown.output or "", root)}">{img}</a>'
             f'<figcaption>{title}<br><span class="meta">{facts}</span><br>'
             f'<span class="meta files">{files}</span></figcaption></figure>')
 
@@ -143,12 +143,13 @@ def _size_of(path: str) -> int | None:
         return None
 
 
-def _human(n: int | None) -> str:
-    if n is None:
+def _human(count: int | None) -> str:
+    if count is None:
         return "?"
+    n = float(count)
     for unit in ("bytes", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
-            return f"{n} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+            return f"{count} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
         n /= 1024
     return str(n)  # pragma: no cover
 

@@ -258,7 +258,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                             hard_timeout=timeout * 2 + 10 if timeout else None,
                             batch_seconds=found.batch_seconds)
         stack.enter_context(reporter.progress(len(job.tasks)))
-        stack.enter_context(contextlib.closing(results))  # type: ignore[type-var]
+        stack.enter_context(contextlib.closing(results))
         try:
             with held_interrupts():  # Ctrl-C never lands between an outcome and its record
                 for outcome in results:

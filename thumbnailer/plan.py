@@ -73,13 +73,13 @@ class Plan:
                     self.state.put(key, old._replace(fingerprint=""))
                 continue
             # The output is root/key, plus the extension for format auto.
-            rel = key + os.path.splitext(entry.output)[1] if auto else key
+            rel = key + os.path.splitext(entry.output or "")[1] if auto else key
             if old is not None and old.output != rel:
                 _remove_quietly(storage.join(root, old.output))  # .jpg became .png
             self.state.put(
                 key,
                 Record(rel, absolute, fingerprint, *outcome.signature,
-                       entry.width, entry.height),
+                       entry.width or 0, entry.height or 0),
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
             self.save()

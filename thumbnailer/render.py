@@ -24,7 +24,7 @@ import struct
 import threading
 import warnings
 
-from PIL import Image, UnidentifiedImageError, features
+from PIL import Image, ImageFile, UnidentifiedImageError, features
 
 from .atomic import atomic_link, atomic_write
 from .draft import draft
@@ -198,14 +198,15 @@ def _render(task: Task, caught: list | None
                 _fail_on_warnings(caught)
         upright = (h, w) if turns(orientation) else (w, h)
         profile = im.info.get("icc_profile")
-        chunks = _xdg_chunks(task.source, st, im, upright) if s.xdg_cache else None
+        chunks = (_xdg_chunks(task.source, int(st.st_mtime), st.st_size, im, upright)
+                  if s.xdg_cache else None)
         exif = im.getexif() if s.keep_metadata else None
-        im = _resizable(im)
+        decoded = _resizable(im)
         if s.crop is not Crop.CENTER:
-            geometries = [_placed(im, scale, g, s.crop) for g in geometries]
+            geometries = [_placed(decoded, scale, g, s.crop) for g in geometries]
         wanted = {sizes.index(t.size) for t in task.targets}
         made = {}
-        for i, small in _resize_all(im, scale, (0.0, 0.0, float(w), float(h)), geometries,
+        for i, small in _resize_all(decoded, scale, (0.0, 0.0, float(w), float(h)), geometries,
                                     wanted):
             made[i] = _upright(small, orientation, profile, geometries[i], s)
         with _reading():
@@ -242,7 +243,7 @@ def _animate(im: Image.Image, orientation: int, geometries: list[Geometry], indi
     fully composited (Pillow applies each frame's disposal), so only the small
     frames are kept. GIF and WebP have no shrink-on-load: each frame is decoded
     whole, and the time limit bounds a long animation."""
-    count = min(im.n_frames, s.max_frames)
+    count = min(getattr(im, "n_frames", 1), s.max_frames)
     resized: dict[int, list[Image.Image]] = {i: [] for i in indices}
     durations = []
     for k in range(count):
@@ -305,7 +306,7 @@ class _time_limit:
     hard limit (run.py) is the backstop for both."""
 
     def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds
+        self.seconds = seconds or 0.0
         self.armed = (
             bool(seconds)
             and hasattr(signal, "setitimer")
@@ -349,7 +350,7 @@ class _reading:
             raise RenderError(describe_read(exc)) from exc
 
 
-def _open(fp, s: Settings) -> Image.Image:
+def _open(fp, s: Settings) -> ImageFile.ImageFile:
     """Open ``fp`` (header only) with the allowed decoders: judged by content, not name."""
     _allow_pillow_limit(s.max_pixels)
     try:
@@ -432,7 +433,7 @@ def _shrinks_on_load(im: Image.Image) -> bool:
     return im.format in ("JPEG", "MPO")
 
 
-def _load(im: Image.Image, fail_on: FailOn) -> None:
+def _load(im: ImageFile.ImageFile, fail_on: FailOn) -> None:
     """Read the pixels. A decoder error fails the image unless ``fail_on`` says to
     keep what was decoded (the rest of the canvas stays as allocated). Decided per
     image, without Pillow's global LOAD_TRUNCATED_IMAGES, which threads share."""
@@ -521,7 +522,7 @@ def _placed(im: Image.Image, scale: float, g: Geometry, crop: Crop) -> Geometry:
 def _resize_all(im, scale: float, full, geometries, wanted):
     """Yield (index, resized image) for each wanted geometry, each made from the
     decoded image or from a larger thumbnail as geometry.derivation decides."""
-    made = {}
+    made: dict[int, Image.Image] = {}
     for i, parent in derivation(geometries, full, wanted):
         geo = geometries[i]
         if parent is None:
@@ -603,9 +604,11 @@ def _to_srgb(im: Image.Image, profile: bytes | None) -> Image.Image:
 
         out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
         try:
-            return ImageCms.applyTransform(im, _transform(profile, im.mode, out_mode))
+            converted = ImageCms.applyTransform(im, _transform(profile, im.mode, out_mode))
         except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-            pass  # a broken profile: fall back to treating the pixels as untagged
+            converted = None  # a broken profile: fall back to treating the pixels as untagged
+        if converted is not None:
+            return converted
     if im.mode == "CMYK":
         return im.convert("RGB")
     return im
@@ -656,11 +659,12 @@ def _put(url: str, im: Image.Image, fmt: Format, params: dict) -> int:
     return buffer.tell()
 
 
-def _xdg_chunks(source: str, st: os.stat_result, im: Image.Image, upright) -> dict[str, str]:
+def _xdg_chunks(source: str, mtime: int, size: int, im: Image.Image,
+                upright: tuple[int, int]) -> dict[str, str]:
     """The freedesktop.org text chunks for a thumbnail of ``source`` (xdg.py)."""
     from .xdg import file_uri, thumbnail_chunks
 
-    return thumbnail_chunks(file_uri(source), int(st.st_mtime), st.st_size,
+    return thumbnail_chunks(file_uri(source), mtime, size,
                             Image.MIME.get(im.format or ""), *upright)
 
 

@@ -105,11 +105,11 @@ def sources(entries: Iterable[Entry], root: str) -> list[dict]:
     result = []
     for source, made in sorted(by_source.items()):
         made.sort(key=lambda e: (e.width or 0, e.height or 0, e.format or ""))
-        outputs = [{"url": url(e.output, root), "size": e.size, "format": e.format,
+        outputs = [{"url": url(e.output or "", root), "size": e.size, "format": e.format,
                     "width": e.width, "height": e.height, "bytes": e.bytes} for e in made]
         srcset: dict[str, dict[int, str]] = {}
-        for o in outputs:  # one candidate per width: a srcset may not repeat one
-            srcset.setdefault(o["format"], {}).setdefault(o["width"], o["url"])
+        for e, o in zip(made, outputs, strict=True):  # one candidate per width: no repeats
+            srcset.setdefault(e.format or "", {}).setdefault(e.width or 0, str(o["url"]))
         result.append({
             "source": source,
             "outputs": outputs,

@@ -19,7 +19,7 @@ import sys
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sized
+from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from typing import TYPE_CHECKING, TypeVar
 
 # multiprocessing and concurrent.futures are imported when a pool starts, not
@@ -74,8 +74,9 @@ def process_pool(workers: int, lifeline=None, hard_timeout: float | None = None
     """
     from concurrent.futures import ProcessPoolExecutor
 
+    global _previous_excepthook
     if sys.version_info < (3, 12) and threading.excepthook is not _quiet_cancel_race:
-        _quiet_cancel_race.previous = threading.excepthook
+        _previous_excepthook = threading.excepthook
         threading.excepthook = _quiet_cancel_race
     return ProcessPoolExecutor(workers, mp_context=_context(), initializer=_worker_setup,
                                initargs=(lifeline, hard_timeout))
@@ -95,7 +96,11 @@ def _quiet_cancel_race(args) -> None:
         for frame, _ in traceback.walk_tb(args.exc_traceback)
     ):
         return
-    _quiet_cancel_race.previous(args)
+    _previous_excepthook(args)
+
+
+#: The thread exception hook _quiet_cancel_race passes everything else on to.
+_previous_excepthook = threading.excepthook
 
 
 def _worker_setup(lifeline=None, hard_timeout: float | None = None) -> None:
@@ -170,7 +175,7 @@ def run_tasks(
     executor_factory: Callable[[], Executor] | None = None,
     hard_timeout: float | None = None,
     batch_seconds: float = BATCH_SECONDS,
-) -> Iterator[R]:
+) -> Generator[R, None, None]:
     """Yield ``fn(task)`` for every task, in the order they finish.
 
     ``workers=1`` without a factory runs in this process, with no pool at all.
@@ -391,7 +396,7 @@ def _interruptible() -> Iterator[None]:
         hold.waiting -= 1
 
 
-def interrupt(results: Iterator[R]) -> Iterator[R]:
+def interrupt(results: Generator[R, None, None]) -> Iterator[R]:
     """After a KeyboardInterrupt in the consumer's own code, throw it into the
     ``run_tasks`` generator and yield the results of the work that was running."""
     try:

@@ -7,9 +7,12 @@ import os
 import stat as stat_module
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings, is_remote
+
+if TYPE_CHECKING:
+    from .storage import RemoteStat
 
 #: Extensions walked by default: those of the decoders opened by default.
 #: (Explicitly named files are tried whatever their extension.)
@@ -30,7 +33,7 @@ class Source(NamedTuple):
 
     path: str  # as the user would write it: the argument joined with the relative part
     rel: str  # relative to its root, "/"-separated; the output mirrors it
-    stat: os.stat_result
+    stat: os.stat_result | RemoteStat
     absolute: str  # the path made absolute (not resolved: links stay links)
 
 

@@ -154,6 +154,8 @@ def parse_size(text: str) -> Size:
     if not m or not (m.group(1) or m.group(3)):
         raise ValueError(f"{text!r} is not a size: use 256, 320x200, 320x or x200")
     w_text, sep, h_text = m.groups()
+    w: int | None
+    h: int | None
     if not sep:
         w = h = int(w_text)
     else:
