@@ -4,7 +4,7 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
-from thumbnailer.job import JobResult, SilentReporter
+from thumbnailer.job import JobResult, Reporter
 from thumbnailer.lock import output_lock
 from thumbnailer.report import ExitCode, Tally
 from thumbnailer.spec import Entry, Status
@@ -19,7 +19,7 @@ def photos(tmp_path):
     return src
 
 
-class Recorder(SilentReporter):
+class Recorder(Reporter):
     """Keeps what a run tells, by kind."""
 
     def __init__(self):

@@ -13,7 +13,7 @@ whole job, lock, interrupts and all, as the command does::
 __version__ = "1.1.0"
 
 from .geometry import fit_geometry
-from .job import JobResult, Options, Reporter, SilentReporter, run_job
+from .job import JobResult, Options, Reporter, run_job
 from .plan import Plan, plan
 from .render import render
 from .run import default_workers, run_tasks
@@ -36,7 +36,7 @@ __all__ = [
     "Crop", "Entry", "FailOn", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status",
     "Target",
     "Task",
-    "JobResult", "Options", "Reporter", "SilentReporter",
+    "JobResult", "Options", "Reporter",
     "__version__", "default_workers", "fit_geometry", "parse_size", "plan", "render", "run_job",
     "run_tasks",
 ]

@@ -18,7 +18,7 @@ from PIL import ImageColor
 
 from . import __version__
 from .engines import ENGINES
-from .job import Options, run_job
+from .job import Options, Reporter, run_job
 from .plan import check
 from .render import writable_formats
 from .report import failure_line
@@ -342,7 +342,7 @@ def _xdg_options(ctx: click.Context, opts: dict) -> None:
         opts["formats"] = (Format.PNG,)
 
 
-class ConsoleReporter:
+class ConsoleReporter(Reporter):
     """A run as a person sees it: failures and warnings on stderr (above the
     progress bar while one is drawn), data on stdout, a summary last. --quiet
     leaves only the failures and what stopped the run; --verbose adds a line per

@@ -5,7 +5,7 @@ sweep of a killed run's temporaries, the plan, the engine, ``render`` on every
 task, recording each result as it comes back, Ctrl-C, SIGTERM and a full disk,
 then prune, the manifest and the gallery. The ``JobResult`` it returns decides
 the exit code, in one place. It prints nothing itself: a ``Reporter`` is told
-what happens (the command line's prints; the default one is silent).
+what happens (the command line's prints; the base one is silent).
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
 
 from . import __version__
 from .atomic import writing_in
@@ -46,8 +45,9 @@ class Options:
     wait: bool = False  # for another run's lock on the output folder
 
 
-class Reporter(Protocol):
-    """What a run tells as it goes. Every method may ignore what it is told."""
+class Reporter:
+    """What a run tells as it goes. This one tells nobody anything (for scripts
+    that read the JobResult); the command line's prints (cli.ConsoleReporter)."""
 
     def warning(self, message: str) -> None:
         """Something a person may want to know before the run (collisions)."""
@@ -59,7 +59,8 @@ class Reporter(Protocol):
         """A line of data: with dry_run, what would be made or pruned."""
 
     def progress(self, total: int) -> contextlib.AbstractContextManager[object]:
-        """Held while the tasks run; ``total`` of them."""
+        """Held while the ``total`` tasks run."""
+        return contextlib.nullcontext()
 
     def outcome(self, outcome: Outcome) -> None:
         """One task's result, as it comes back."""
@@ -72,34 +73,6 @@ class Reporter(Protocol):
 
     def summary(self, line: str) -> None:
         """The last line: counts and time."""
-
-
-class SilentReporter:
-    """Tells nobody anything: for scripts that read the JobResult."""
-
-    def warning(self, message: str) -> None:
-        pass
-
-    def skipped(self, entry: Entry) -> None:
-        pass
-
-    def planned(self, line: str) -> None:
-        pass
-
-    def progress(self, total: int) -> contextlib.AbstractContextManager[object]:
-        return contextlib.nullcontext()
-
-    def outcome(self, outcome: Outcome) -> None:
-        pass
-
-    def pruned(self, path: str) -> None:
-        pass
-
-    def problem(self, message: str) -> None:
-        pass
-
-    def summary(self, line: str) -> None:
-        pass
 
 
 @dataclass
@@ -161,7 +134,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     held lock a stop reason.
     """
     options = options or Options()
-    reporter = reporter or SilentReporter()
+    reporter = reporter or Reporter()
     started = time.monotonic()
     check(sources, settings)
     planner, lock_folder = plan, settings.output
