@@ -590,3 +590,25 @@ def test_sizes_decoded_at_three_eighths_come_out_whole(tmp_path, size, fit):
             diff = [abs(a - b) for a, b in zip(im.convert("RGB").getpixel((50, 50)),
                                                reference.getpixel((50, 50)), strict=True)]
             assert max(diff) < 24
+
+
+def test_a_targets_text_chunks_and_privacy_are_written_as_asked(tmp_path):
+    """What the desktop cache needs reaches render on the target (render knows no
+    xdg): literal chunks, chunks of the upright image's facts, a private file."""
+    src = oriented(tmp_path / "turned.jpg", quadrants((400, 300)), 6)  # stored 300x400
+    s = Settings(formats=(Format.PNG,))
+    target = Target(Size(128, 128), str(tmp_path / "cache" / "t"), Format.PNG,
+                    text=(("Thumb::URI", "file:///x"),),
+                    image_text=(("Thumb::Image::Width", "width"),
+                                ("Thumb::Image::Height", "height"),
+                                ("Thumb::Mimetype", "mimetype")),
+                    private=True)
+    [entry] = render(Task(str(src), (target,), s)).entries
+    with Image.open(entry.output) as thumb:
+        assert thumb.text == {"Thumb::URI": "file:///x", "Thumb::Image::Width": "400",
+                              "Thumb::Image::Height": "300", "Thumb::Mimetype": "image/jpeg"}
+    assert os.stat(entry.output).st_mode & 0o777 == 0o600
+    assert os.stat(tmp_path / "cache").st_mode & 0o777 == 0o700
+    plain = render(task_for(src, tmp_path / "plain", s)).entries[0]
+    with Image.open(plain.output) as thumb:
+        assert thumb.text == {}

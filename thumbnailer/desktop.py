@@ -21,6 +21,7 @@ from .state import State
 from .xdg import (
     DIR_MODE,
     FILE_MODE,
+    IMAGE_TEXT,
     fail_folder,
     fail_png,
     file_uri,
@@ -28,6 +29,7 @@ from .xdg import (
     is_current,
     read_header,
     thumbnail_name,
+    thumbnail_text,
 )
 
 
@@ -69,6 +71,7 @@ def plan_desktop(arguments, settings: Settings, version: str) -> DesktopPlan:
         uri = file_uri(source.absolute)
         name = thumbnail_name(uri)
         mtime = int(source.stat.st_mtime)
+        text = thumbnail_text(uri, mtime, source.stat.st_size)
         if not settings.force and is_current(read_header(os.path.join(fails, name)), uri, mtime):
             reason = f"failed before (marker {os.path.join(fails, name)}); --force tries again"
             job.skipped.extend(Entry(source.path, label, Status.SKIPPED, error=reason)
@@ -82,7 +85,8 @@ def plan_desktop(arguments, settings: Settings, version: str) -> DesktopPlan:
                 job.skipped.append(Entry(source.path, label, Status.SKIPPED, path, "png",
                                          header.width, header.height, header.bytes))
             else:
-                targets.append(Target(size, path[:-4], Format.PNG))
+                targets.append(Target(size, path[:-4], Format.PNG, text,
+                                      IMAGE_TEXT, private=True))
         if targets:
             job.tasks.append(Task(source.path, tuple(targets), settings))
     return job

@@ -198,8 +198,8 @@ def _render(task: Task, caught: list | None
                 _fail_on_warnings(caught)
         upright = (h, w) if turns(orientation) else (w, h)
         profile = im.info.get("icc_profile")
-        chunks = (_xdg_chunks(task.source, int(st.st_mtime), st.st_size, im, upright)
-                  if s.xdg_cache else None)
+        facts = {"width": str(upright[0]), "height": str(upright[1]),
+                 "mimetype": Image.MIME.get(im.format or "", "")}
         exif = im.getexif() if s.keep_metadata else None
         decoded = _resizable(im)
         if s.crop is not Crop.CENTER:
@@ -226,7 +226,8 @@ def _render(task: Task, caught: list | None
                                 animation=(frames[1:], durations, loop))
         else:
             small, fmt = _for_format(made[sizes.index(target.size)], target.format, s)
-            entry, halt = _save(task.source, target, small, fmt, profile, exif, s, chunks)
+            entry, halt = _save(task.source, target, small, fmt, profile, exif, s,
+                                _text(target, facts))
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
 
@@ -659,13 +660,14 @@ def _put(url: str, im: Image.Image, fmt: Format, params: dict) -> int:
     return buffer.tell()
 
 
-def _xdg_chunks(source: str, mtime: int, size: int, im: Image.Image,
-                upright: tuple[int, int]) -> dict[str, str]:
-    """The freedesktop.org text chunks for a thumbnail of ``source`` (xdg.py)."""
-    from .xdg import file_uri, thumbnail_chunks
-
-    return thumbnail_chunks(file_uri(source), mtime, size,
-                            Image.MIME.get(im.format or ""), *upright)
+def _text(target: Target, facts: dict[str, str]) -> dict[str, str]:
+    """The target's PNG text chunks, with the image's facts filled in (an unknown
+    one, such as the MIME type of an unusual format, is left out)."""
+    chunks = dict(target.text)
+    for key, fact in target.image_text:
+        if facts.get(fact):
+            chunks[key] = facts[fact]
+    return chunks
 
 
 def _link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[Entry, ...]:
@@ -719,20 +721,19 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
     if exif is not None:
         exif[_ORIENTATION_TAG] = 1  # the pixels are upright now
         params["exif"] = exif.tobytes()
-    mode = None
-    if chunks is not None:  # the desktop cache: the spec's text chunks, private files
+    if chunks:  # the desktop cache's spec chunks, say
         from PIL import PngImagePlugin
 
         info = PngImagePlugin.PngInfo()
         for key, value in chunks.items():
             info.add_text(key, value)
         params["pnginfo"] = info
-        mode = 0o600
+    mode = 0o600 if target.private else None
     try:
         if is_remote(output):
             nbytes = _put(output, im, fmt, params)
         else:
-            os.makedirs(os.path.dirname(output) or ".", mode=0o700 if chunks else 0o777,
+            os.makedirs(os.path.dirname(output) or ".", mode=0o700 if target.private else 0o777,
                         exist_ok=True)
             with atomic_write(output, mode=mode) as f:
                 im.save(f, format=encoder.pillow, **params)

@@ -316,6 +316,13 @@ class Target:
     size: Size
     stem: str  # path of the output without extension
     format: Format = Format.AUTO
+    #: PNG text chunks to write, (key, value), as they are.
+    text: tuple[tuple[str, str], ...] = ()
+    #: PNG text chunks whose value is a fact of the upright source image, (key,
+    #: "width" | "height" | "mimetype"): render fills them in once it has read it.
+    image_text: tuple[tuple[str, str], ...] = ()
+    #: A file for its owner's eyes only (0600, in 0700 folders): a per-user cache.
+    private: bool = False
 
 
 @dataclass(frozen=True)

@@ -120,15 +120,16 @@ def is_current(header: PngHeader | None, uri: str, mtime: int) -> bool:
             and header.text.get("Thumb::MTime") == str(mtime))
 
 
-def thumbnail_chunks(uri: str, mtime: int, size: int, mimetype: str | None,
-                     width: int, height: int) -> dict[str, str]:
-    """The text chunks the spec asks for (URI and MTime) and those it suggests."""
-    chunks = {"Thumb::URI": uri, "Thumb::MTime": str(mtime), "Thumb::Size": str(size),
-              "Thumb::Image::Width": str(width), "Thumb::Image::Height": str(height),
-              "Software": "thumbnailer"}
-    if mimetype:
-        chunks["Thumb::Mimetype"] = mimetype
-    return chunks
+def thumbnail_text(uri: str, mtime: int, size: int) -> tuple[tuple[str, str], ...]:
+    """The text chunks the spec asks for (URI and MTime) and those it suggests that
+    are known before the image is read; IMAGE_TEXT names the rest."""
+    return (("Thumb::URI", uri), ("Thumb::MTime", str(mtime)), ("Thumb::Size", str(size)),
+            ("Software", "thumbnailer"))
+
+
+#: The suggested chunks that are facts of the (upright) image, filled in by render.
+IMAGE_TEXT = (("Thumb::Image::Width", "width"), ("Thumb::Image::Height", "height"),
+              ("Thumb::Mimetype", "mimetype"))
 
 
 def fail_png(uri: str, mtime: int, software: str) -> bytes:
