@@ -303,8 +303,9 @@ class _time_limit:
     """Stop this image after ``seconds``: SIGALRM raises RenderError in the middle
     of the work. Pillow decodes in a Python loop over chunks, so the alarm lands
     between chunks rather than waiting for the whole decode. Signals only reach the
-    main thread, so elsewhere (a thread pool) this does nothing; the executor's
-    hard limit (run.py) is the backstop for both."""
+    main thread, so elsewhere (the thread engine, Dask's worker threads) this does
+    nothing, and nothing else limits the image there either. On the process pool,
+    run.py's hard limit is the backstop for work stuck where no alarm can land."""
 
     def __init__(self, seconds: float | None) -> None:
         self.seconds = seconds or 0.0
