@@ -18,7 +18,8 @@ ALLOWED = {
     "plan": {"spec", "sources", "state", "storage", "formats"},
     "draft": {"geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
-    "render": {"spec", "atomic", "crop", "draft", "storage", "formats", "geometry"},
+    "decode": {"spec"},
+    "render": {"spec", "atomic", "crop", "decode", "draft", "storage", "formats", "geometry"},
     "xdg": {"spec"},
     "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},

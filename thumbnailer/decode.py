@@ -1,0 +1,302 @@
+"""Reading a source image with Pillow: everything that can go wrong there, and how.
+
+Which decoders may open a file (the allow-list, judged by content), Pillow's pixel
+limit (raised for --max-pixels, never turned off), broken pixel data (--fail-on,
+decided per image without Pillow's globals), warnings (caught per image where a
+process's main thread allows), the orientation the decoder leaves to apply,
+HEIF's optional opener, and the words for whatever a reader raises.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import threading
+import warnings
+
+from PIL import Image, ImageFile, UnidentifiedImageError
+
+from .spec import DEFAULT_DECODERS, FailOn, Settings
+
+#: EXIF orientation -> the transpose that makes the image upright.
+TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+ORIENTATION_TAG = 0x0112
+
+
+class RenderError(Exception):
+    """A reason this image cannot be thumbnailed, already worded for a person."""
+
+
+def describe(exc: BaseException) -> str:
+    """One line a person can act on, for any exception met while making a thumbnail."""
+    if isinstance(exc, RenderError):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return "the file disappeared before it could be read"
+    if isinstance(exc, PermissionError):
+        return "permission denied"
+    if isinstance(exc, MemoryError):
+        return "out of memory while decoding"
+    return f"unexpected error ({type(exc).__name__}: {exc})"
+
+
+def describe_read(exc: BaseException) -> str:
+    """Why Pillow could not read an image, from what its reader raised. Plugins
+    raise anything on a damaged file (SyntaxError, struct.error, even
+    ZeroDivisionError), so everything raised while reading is about the file."""
+    if isinstance(exc, (RenderError, FileNotFoundError, PermissionError, MemoryError)):
+        return describe(exc)
+    if isinstance(exc, UnidentifiedImageError):
+        return "not an image, or in a format Pillow cannot read"
+    if isinstance(exc, Image.DecompressionBombError):
+        return f"refused as a decompression bomb ({exc})"
+    if isinstance(exc, ValueError) and "MAX_TEXT_CHUNK" in str(exc):
+        return "refused: a metadata chunk (text or colour profile) is over Pillow's size limit"
+    if _truncation(exc):
+        return (f"truncated image data ({str(exc) or type(exc).__name__}); "
+                "--fail-on none keeps what was decoded")
+    if isinstance(exc, NotImplementedError):
+        return f"a variant of its format that Pillow cannot decode ({exc})"
+    if isinstance(exc, OSError) and str(exc):
+        detail = str(exc)  # Pillow's decoder errors say it in words
+    else:
+        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return f"damaged or unsupported image data ({detail})"
+
+
+def _truncation(exc: BaseException) -> bool:
+    """Data that ends early, as Pillow's readers say it (EOFError, "image file is
+    truncated", "Truncated File Read")."""
+    return isinstance(exc, EOFError) or (isinstance(exc, OSError) and "truncat" in str(exc).lower())
+
+
+#: ISO base media file brands (bytes 8-12 of the file) of HEIF and of AVIF images.
+_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
+                b"mif1", b"msf1"}
+_AVIF_BRANDS = {b"avif", b"avis"}
+
+
+def _add_opener_for(source) -> None:
+    """Pillow did not recognise ``source`` (a path or an in-memory file). If it is
+    a HEIC/HEIF image, register pillow-heif's opener (the optional extra) so it can
+    be opened; if the extra or Pillow's AVIF support is missing, say exactly what
+    to install. Otherwise the caller's second open raises the usual "not an image"."""
+    if isinstance(source, io.BytesIO):
+        head = source.getvalue()[:12]
+        source.seek(0)
+    else:
+        with open(source, "rb") as f:
+            head = f.read(12)
+    if head[4:8] != b"ftyp":
+        return
+    brand = head[8:12]
+    if brand in _AVIF_BRANDS:
+        raise RenderError("AVIF image, and this Pillow cannot read AVIF: "
+                          "upgrade it (pip install -U 'Pillow>=11.3')")
+    if brand in _HEIF_BRANDS and not _heif_opener():
+        raise RenderError("HEIC/HEIF image: reading it needs the optional extra, "
+                          "pip install 'thumbnailer[heif]'")
+
+
+@functools.lru_cache(maxsize=1)
+def _heif_opener() -> bool:
+    """Register pillow-heif's HEIF opener once per process; False if not installed."""
+    try:
+        import pillow_heif
+    except ImportError:
+        return False
+    pillow_heif.register_heif_opener()
+    return True
+
+
+def _allow_pillow_limit(max_pixels: int) -> None:
+    """Pillow warns between 1x and 2x its global MAX_IMAGE_PIXELS and refuses above
+    2x; our own check runs right after the header, at exactly --max-pixels. When
+    --max-pixels is above Pillow's refusal point, raise the global to match. Only
+    ever raised, never turned off and restored per image: threads sharing the
+    process cannot interleave into leaving it off."""
+    limit = Image.MAX_IMAGE_PIXELS
+    if limit is not None and 2 * limit < max_pixels:
+        Image.MAX_IMAGE_PIXELS = -(-max_pixels // 2)
+
+
+class reading:
+    """Anything raised while Pillow reads the file (opening, pixels, metadata,
+    frames) is about the file: say so in words, whatever its type."""
+
+    def __enter__(self) -> None:
+        pass
+
+    def __exit__(self, kind, exc, tb) -> None:
+        if isinstance(exc, Exception) and not isinstance(exc, RenderError):
+            raise RenderError(describe_read(exc)) from exc
+
+
+def open_image(fp, s: Settings) -> ImageFile.ImageFile:
+    """Open ``fp`` (header only) with the allowed decoders: judged by content, not name."""
+    _allow_pillow_limit(s.max_pixels)
+    try:
+        try:
+            return Image.open(fp, formats=_formats(s))
+        except UnidentifiedImageError:
+            _add_opener_for(fp)  # HEIF or AVIF: add what reads it, or say what is missing
+        try:
+            return Image.open(fp, formats=_formats(s))
+        except UnidentifiedImageError:
+            raise RenderError(_unopened(fp, s)) from None
+    except Image.DecompressionBombError:
+        # Pillow refuses above twice its limit, which is at least --max-pixels.
+        w, h = _header_size(fp, s)
+        raise RenderError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
+                          f"{s.max_pixels:,} (--max-pixels)") from None
+
+
+def _header_size(fp, s: Settings) -> tuple[int, int]:
+    """The size in the header of a file Pillow refused as a decompression bomb,
+    read by the plugin that refused it, without Pillow's check (which lives in
+    Image.open) and without touching its global limit."""
+    with open(fp, "rb") if isinstance(fp, str) else contextlib.nullcontext(fp) as f:
+        f.seek(0)
+        prefix = f.read(16)
+        for name in _formats(s) or Image.ID:
+            factory, accept = Image.OPEN[name]
+            if accept is not None and not accept(prefix):
+                continue
+            f.seek(0)
+            try:
+                return factory(f, getattr(f, "name", "")).size
+            except Exception:
+                continue
+    raise RenderError("refused as a decompression bomb")
+
+
+def _formats(s: Settings) -> list[str] | None:
+    """The allowed decoders this Pillow has, in the order they are tried. With
+    every decoder allowed, Pillow tries them in registration order, and some (TGA)
+    take files with no signature: so all are registered first, or a file's reader
+    would depend on what the process opened before. The default list is only
+    signature-checked formats; its plugins load as Pillow needs them (registering
+    all of Pillow's costs 50 ms per worker)."""
+    if s.decoders is None or not set(s.decoders) <= set(DEFAULT_DECODERS):
+        Image.init()
+    else:
+        Image.preinit()  # JPEG, PNG, GIF, BMP: what Image.open itself registers first
+    if s.decoders is None:
+        return None
+    return [name for name in s.decoders if name in Image.OPEN or _ships(name)]
+
+
+@functools.cache
+def _ships(name: str) -> bool:
+    """Whether this Pillow has the plugin of a default decoder not yet registered
+    (AVIF came in 11.3; HEIF is pillow-heif's, present once registered)."""
+    import importlib.util
+
+    module = {"WEBP": "WebP", "TIFF": "Tiff", "AVIF": "Avif"}.get(name)
+    return module is not None and importlib.util.find_spec(f"PIL.{module}ImagePlugin") is not None
+
+
+def _unopened(fp, s: Settings) -> str:
+    """Why no allowed decoder took the file: a format that is not allowed, named
+    by opening the header with every plugin (Pillow's header parsers are Python;
+    no decoder of a format that is not allowed ever runs), or no image at all."""
+    if isinstance(fp, io.BytesIO):
+        fp.seek(0)
+    try:
+        with Image.open(fp) as im:
+            name = im.format
+    except Exception:
+        return "not an image, or in a format Pillow cannot read"
+    return f"a {name} file, not a format opened by default: --allow-format {name} opens it"
+
+
+def shrinks_on_load(im: Image.Image) -> bool:
+    """JPEG (and MPO) decode at 1/2, 3/8, 1/4 or 1/8 scale through draft()."""
+    return im.format in ("JPEG", "MPO")
+
+
+def load_pixels(im: ImageFile.ImageFile, fail_on: FailOn) -> None:
+    """Read the pixels. A decoder error fails the image unless ``fail_on`` says to
+    keep what was decoded (the rest of the canvas stays as allocated). Decided per
+    image, without Pillow's global LOAD_TRUNCATED_IMAGES, which threads share."""
+    try:
+        im.load()
+    except (OSError, EOFError) as exc:
+        keep = fail_on is FailOn.NONE or (fail_on is FailOn.TRUNCATED and not _truncation(exc))
+        if not keep or _pixels(im) is None:
+            raise
+        im.tile = []  # what the decoder wrote stays; Pillow would decode again otherwise
+        im.load()
+
+
+def _pixels(im: Image.Image):
+    """The image's pixel memory, if the decoder got as far as making it."""
+    if hasattr(im, "_im"):  # Pillow >= 11
+        return im._im
+    return getattr(im, "im", None)
+
+
+class caught_warnings:
+    """Warnings raised while this image is made, for --fail-on warning (and so that
+    a worker never prints one). Python's warning filters are process-wide before
+    3.14, and catching them per image from several threads would tangle them.
+    So they are caught only in a process's main thread (the process pool, -w 1);
+    in any other thread (the thread engine, Dask workers) Pillow's and our
+    warnings are silenced for the whole process, once."""
+
+    def __enter__(self) -> list | None:
+        self.inner = None
+        if threading.current_thread() is not threading.main_thread():
+            _silence_in_threads()
+            return None
+        self.inner = warnings.catch_warnings(record=True)
+        caught = self.inner.__enter__()
+        warnings.simplefilter("always")
+        return caught
+
+    def __exit__(self, *exc) -> None:
+        if self.inner is not None:
+            self.inner.__exit__(*exc)
+
+
+@functools.lru_cache(maxsize=1)
+def _silence_in_threads() -> None:
+    warnings.filterwarnings("ignore", module=r"(PIL|thumbnailer)(\.|$)")
+
+
+#: Warnings that say nothing about the file being read: Python's own (a file some
+#: other code left open, deprecations) and Pillow's size warning (--max-pixels
+#: judges sizes).
+_NOT_ABOUT_THE_FILE = (ResourceWarning, DeprecationWarning, PendingDeprecationWarning,
+                       Image.DecompressionBombWarning)
+
+
+def fail_on_warnings(caught: list | None) -> None:
+    """--fail-on warning: the first warning about the file raised while reading it
+    fails the image."""
+    if caught is None:
+        raise RenderError("--fail-on warning needs worker processes or -w 1: "
+                          "threads cannot tell their warnings apart")
+    for w in caught:
+        if not issubclass(w.category, _NOT_ABOUT_THE_FILE):
+            raise RenderError(f"warning while reading: {w.message} "
+                              "(--fail-on error lets warnings pass)")
+
+
+def read_orientation(im: Image.Image) -> int:
+    """The EXIF orientation left to apply; anything bogus counts as upright."""
+    try:
+        value = im.getexif().get(ORIENTATION_TAG, 1)
+    except Exception as exc:  # an EXIF block that does not parse: a warning, not a failure
+        warnings.warn(f"unreadable EXIF ({exc})", stacklevel=2)
+        return 1
+    return value if isinstance(value, int) and value in TRANSPOSE else 1
