@@ -191,9 +191,9 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     taken: set[str] = set()
     collisions: list[str] = []
     result = Plan(settings, [], [], collisions, state)
-    #: (device, inode, size, mtime) -> the first path of a multiply linked file met
-    #: in this job: its pending targets' (size, format) -> index of its task, and
-    #: its up-to-date entries by (size, format). Only files with other links count.
+    #: (device, inode, size, mtime) of a file with other hard links -> what its
+    #: first path in this job left: the index of its task (None when it was all up
+    #: to date), and its up-to-date entries by (size, format).
     firsts: dict[tuple[int, int, int, int], tuple[int | None, dict]] = {}
     for source in walk(arguments, selection(settings), skip_dirs=[settings.output],
                        counts=result.walked):

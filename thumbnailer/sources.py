@@ -110,16 +110,22 @@ def walk(
             continue
         st = os.stat(arg)
         if not _is_dir(st):
-            if not named[_entry(arg)]:
-                named[_entry(arg)] = True
+            if _first_time(named, arg):
                 yield Source(arg, os.path.basename(arg), st, os.path.abspath(arg))
             continue
         for source in _walk_dir(arg, selection, skip, seen_dirs, counts):
-            if named and _entry(source.path) in named:
-                if named[_entry(source.path)]:
-                    continue
-                named[_entry(source.path)] = True
-            yield source
+            if not named or _first_time(named, source.path):
+                yield source
+
+
+def _first_time(named: dict, path: str) -> bool:
+    """False for a file named as an argument that was already yielded; marks it."""
+    entry = _entry(path)
+    if named.get(entry):
+        return False
+    if entry in named:
+        named[entry] = True
+    return True
 
 
 def _entry(path: str) -> tuple[tuple[int, int] | None, str]:
