@@ -85,11 +85,11 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 
-def _add_opener_for(source) -> None:
+def _add_opener_for(source) -> bool:
     """Pillow did not recognise ``source`` (a path or an in-memory file). If it is
-    a HEIC/HEIF image, register pillow-heif's opener (the optional extra) so it can
-    be opened; if the extra or Pillow's AVIF support is missing, say exactly what
-    to install. Otherwise the caller's second open raises the usual "not an image"."""
+    a HEIC/HEIF image, register pillow-heif's opener (the optional extra) and say
+    so (True: try again); if the extra or Pillow's AVIF support is missing, say
+    exactly what to install. Otherwise False: no opener would help."""
     if isinstance(source, io.BytesIO):
         head = source.getvalue()[:12]
         source.seek(0)
@@ -97,14 +97,17 @@ def _add_opener_for(source) -> None:
         with open(source, "rb") as f:
             head = f.read(12)
     if head[4:8] != b"ftyp":
-        return
+        return False
     brand = head[8:12]
     if brand in _AVIF_BRANDS:
         raise RenderError("AVIF image, and this Pillow cannot read AVIF: "
                           "upgrade it (pip install -U 'Pillow>=11.3')")
-    if brand in _HEIF_BRANDS and not _heif_opener():
+    if brand not in _HEIF_BRANDS:
+        return False
+    if not _heif_opener():
         raise RenderError("HEIC/HEIF image: reading it needs the optional extra, "
                           "pip install 'thumbnailer[heif]'")
+    return True
 
 
 @functools.lru_cache(maxsize=1)
@@ -148,7 +151,9 @@ def open_image(fp, s: Settings) -> ImageFile.ImageFile:
         try:
             return Image.open(fp, formats=_formats(s))
         except UnidentifiedImageError:
-            _add_opener_for(fp)  # HEIF or AVIF: add what reads it, or say what is missing
+            # HEIF or AVIF: add what reads it, or say what is missing.
+            if not _add_opener_for(fp):
+                raise RenderError(_unopened(fp, s)) from None
         try:
             return Image.open(fp, formats=_formats(s))
         except UnidentifiedImageError:
