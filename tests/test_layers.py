@@ -31,7 +31,7 @@ ALLOWED = {
     "lock": set(),
     "job": {"atomic", "engines", "formats", "lock", "plan", "prune", "render", "report", "run",
             "spec", "gallery", "desktop", "xdg", "__init__"},
-    "cli": {"job", "spec", "plan", "xdg", "render", "run", "engines", "report", "__init__"},
+    "cli": {"job", "spec", "xdg", "render", "run", "engines", "report", "__init__"},
 }
 
 

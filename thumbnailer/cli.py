@@ -18,8 +18,7 @@ from PIL import ImageColor
 
 from . import __version__
 from .engines import ENGINES
-from .job import Options, Reporter, run_job
-from .plan import check
+from .job import JobError, Options, Reporter, run_job
 from .render import writable_formats
 from .report import failure_line
 from .run import default_workers
@@ -291,7 +290,6 @@ def main(sources: tuple[str, ...], **opts) -> None:
             follow_symlinks=opts["follow_symlinks"], force=opts["force"],
             shard=opts["shard"], xdg_cache=opts["xdg_cache"],
         )
-        check(sources, settings)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
     options = Options(workers=opts["workers"], executor=opts["executor"],
@@ -300,7 +298,11 @@ def main(sources: tuple[str, ...], **opts) -> None:
                       wait=opts["wait"])
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])
-    sys.exit(run_job(sources, settings, options, reporter).exit_code)
+    try:
+        result = run_job(sources, settings, options, reporter)
+    except JobError as e:  # found before anything was touched
+        raise click.UsageError(str(e)) from None
+    sys.exit(result.exit_code)
 
 
 def _engine_options(ctx: click.Context, opts: dict) -> None:

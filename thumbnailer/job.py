@@ -98,6 +98,11 @@ class JobResult:
         }[self.stop]
 
 
+class JobError(ValueError):
+    """The job cannot run at all (unsafe output folder, bad name template, missing
+    SOURCE URL): found before anything is touched; the message says why."""
+
+
 class _Terminated(KeyboardInterrupt):
     """SIGTERM, taken the same way as Ctrl-C."""
 
@@ -128,15 +133,18 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             reporter: Reporter | None = None) -> JobResult:
     """Make the thumbnails of ``sources`` as ``settings`` say: the whole run.
 
-    Raises ValueError for a job that cannot run at all (unsafe output folder, bad
-    name template, missing SOURCE URL), before anything is touched. Everything
-    else ends in the JobResult: bad images are failed entries, a full disk or a
-    held lock a stop reason.
+    Raises JobError (a ValueError) for a job that cannot run at all (unsafe output
+    folder, bad name template, missing SOURCE URL), before anything is touched.
+    Everything else ends in the JobResult: bad images are failed entries, a full
+    disk or a held lock a stop reason.
     """
     options = options or Options()
     reporter = reporter or Reporter()
     started = time.monotonic()
-    check(sources, settings)
+    try:
+        check(sources, settings)
+    except ValueError as e:
+        raise JobError(str(e)) from None
     planner, lock_folder = plan, settings.output
     if settings.xdg_cache:
         from .desktop import plan_desktop
