@@ -12,26 +12,26 @@ ALLOWED = {
     "formats": {"spec"},
     "geometry": {"spec"},
     "atomic": set(),
-    "storage": {"spec", "atomic"},
+    "storage": {"atomic", "lock"},
     "sources": {"spec", "storage"},
     "state": {"storage"},
     "plan": {"spec", "sources", "state", "storage", "formats"},
     "draft": {"geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"spec"},
-    "render": {"spec", "atomic", "crop", "decode", "draft", "storage", "formats", "geometry"},
+    "render": {"spec", "crop", "decode", "draft", "storage", "formats", "geometry"},
     "xdg": {"spec"},
     "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
-    "prune": {"plan", "spec", "storage"},
+    "prune": {"plan", "storage"},
     "gallery": {"spec", "report", "storage", "formats"},
     "run": set(),
     "engines": set(),
-    "report": {"spec", "atomic", "storage"},
+    "report": {"spec", "storage"},
     "lock": set(),
-    "job": {"atomic", "engines", "formats", "lock", "plan", "prune", "render", "report", "run",
+    "job": {"storage", "engines", "formats", "lock", "plan", "prune", "render", "report", "run",
             "spec", "gallery", "desktop", "xdg", "__init__"},
-    "cli": {"job", "spec", "xdg", "render", "run", "engines", "report", "__init__"},
+    "cli": {"job", "spec", "storage", "xdg", "render", "run", "engines", "report", "__init__"},
 }
 
 
@@ -76,3 +76,17 @@ def test_only_render_knows_pillow(module):
 def test_every_module_is_listed():
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
     assert modules == set(ALLOWED)
+
+
+@pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"storage"}))
+def test_only_storage_knows_fsspec(module):
+    _, external = imports(module)
+    assert "fsspec" not in external
+
+
+@pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"storage", "cli"}))
+def test_only_storage_tells_local_from_remote(module):
+    """Everything else asks the path's store; the CLI's option types alone check
+    a local path exists while parsing, and let a URL through."""
+    source = (PACKAGE / f"{module}.py").read_text()
+    assert ("is_url(" not in source and "os.stat(" not in source) or module in {"desktop", "xdg"}

@@ -36,9 +36,9 @@ from .spec import (
     Outcome,
     Settings,
     Status,
-    is_remote,
     parse_size,
 )
+from .storage import is_url, local_path
 
 EXAMPLES = """\b
 Examples:
@@ -89,24 +89,15 @@ class SourceType(click.ParamType):
     name = "SOURCE"
 
     def convert(self, value, param, ctx):
-        value = _local(value)
-        if is_remote(value):
+        value = local_path(value)
+        if is_url(value):  # checked by the job, which asks the store
             return value
         return click.Path(exists=True, path_type=str).convert(value, param, ctx)
 
 
-def _local(path: str) -> str:
-    """file:///x/y -> /x/y: local files keep plain file I/O."""
-    if path.lower().startswith("file://"):
-        from urllib.parse import unquote, urlparse
-
-        return unquote(urlparse(path).path)
-    return path
-
-
 def _output(value: str, param, ctx) -> str:
-    value = _local(value)
-    if is_remote(value):
+    value = local_path(value)
+    if is_url(value):
         return value
     return click.Path(file_okay=False, path_type=str).convert(value, param, ctx)
 
@@ -335,7 +326,7 @@ def _xdg_options(ctx: click.Context, opts: dict) -> None:
         flag = "--" + sorted(given)[0].replace("_", "-")
         raise click.UsageError(f"{flag} cannot be used with --xdg-cache (the cache's "
                                "layout is fixed by the freedesktop.org spec)")
-    if any(is_remote(source) for source in ctx.params.get("sources", ())):
+    if any(is_url(source) for source in ctx.params.get("sources", ())):
         raise click.UsageError("--xdg-cache is for local files: file managers show those")
     opts["output"] = cache_root()
     if ctx.get_parameter_source("size") is click.core.ParameterSource.DEFAULT:

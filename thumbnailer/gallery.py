@@ -13,13 +13,12 @@ import contextlib
 import html
 import os
 from collections.abc import Iterable
-from pathlib import Path
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 from . import storage
 from .formats import TABLE
 from .report import url
-from .spec import Entry, Status, is_remote
+from .spec import Entry, Status
 
 GALLERY_NAME = "index.html"
 
@@ -112,7 +111,7 @@ def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:
     img = (f'<img src="{url(shown.output or "", root)}" width="{shown.width}" '
            f'height="{shown.height}" loading="lazy" alt="{_e(name)}">')
     title = f'<a href="{src_link}">{_e(name)}</a>' if src_link else _e(name)
-    source_size = _size_of(source)
+    source_size = storage.store(source).cheap_size(source)
     facts = f"{shown.width}&times;{shown.height} {_e(shown.format or '')}, {_human(shown.bytes)}"
     if source_size is not None:
         facts += f" &middot; source {_human(source_size)}"
@@ -127,20 +126,8 @@ def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:
 
 def _source_link(root: str, source: str) -> str | None:
     """A relative URL from the page to the source, when the source is a local file."""
-    if is_remote(source) or is_remote(root) or not os.path.isfile(source):
-        return None
-    try:
-        rel = os.path.relpath(os.path.abspath(source), os.path.abspath(root))
-    except ValueError:  # another drive (Windows): an absolute file URL instead
-        return Path(os.path.abspath(source)).as_uri()
-    return quote(rel.replace(os.sep, "/"), errors="surrogateescape")
-
-
-def _size_of(path: str) -> int | None:
-    try:
-        return os.path.getsize(path)
-    except OSError:
-        return None
+    where = storage.store(source)
+    return where.href(source, root) if where is storage.store(root) else None
 
 
 def _human(count: int | None) -> str:

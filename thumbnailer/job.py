@@ -19,16 +19,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import __version__
-from .atomic import writing_in
 from .engines import Engine, EngineError, engine
 from .formats import extension
-from .lock import Locked, output_lock
+from .lock import Locked
 from .plan import Plan, check, plan
 from .prune import prune
 from .render import failed_outcome, render
 from .report import ExitCode, Tally, manifest, summary_line, write_manifest
 from .run import default_workers, held_interrupts, interrupt, run_tasks
-from .spec import Entry, Format, Outcome, Settings, Status, Target, is_remote
+from .spec import Entry, Format, Outcome, Settings, Status, Target
+from .storage import store
 
 
 @dataclass(frozen=True)
@@ -159,9 +159,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             if settings.xdg_cache:
                 make_private_folder(lock_folder)
             # An object store has no file locks: there, one job per output prefix.
-            lock = (contextlib.nullcontext() if is_remote(lock_folder)
-                    else output_lock(lock_folder, wait=options.wait))
-            with lock:
+            with store(lock_folder).lock(lock_folder, wait=options.wait):
                 return _run(planner(sources, settings), sources, started, options, reporter)
         except Locked as e:
             reporter.problem(f"thumbnailer: {e}")
@@ -229,8 +227,9 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     # The engine starts only when there is work: an unchanged rerun never starts a
     # pool, let alone a cluster.
     with contextlib.ExitStack() as stack:
-        if job.tasks and not is_remote(job.settings.output):
-            stack.enter_context(writing_in(job.settings.output, _marker_folder(job.settings)))
+        if job.tasks:
+            output = job.settings.output
+            stack.enter_context(store(output).writing(output, _marker_folder(job.settings)))
         found = stack.enter_context(
             engine(options.executor, options.workers, options.scheduler) if job.tasks
             else contextlib.nullcontext(Engine(None, 1, "")))

@@ -27,7 +27,6 @@ from .spec import (
     Status,
     Target,
     Task,
-    is_remote,
 )
 from .state import Record, State
 
@@ -138,23 +137,22 @@ def check_output(arguments: Sequence[str], output: str) -> None:
 
 
 def _canonical(path: str) -> str:
-    return path.rstrip("/") if is_remote(path) else os.path.realpath(path)
+    return storage.store(path).canonical(path)
 
 
 def _sep(path: str) -> str:
-    return "/" if is_remote(path) else os.sep
+    return storage.store(path).sep
 
 
 def check_sources(arguments: Sequence[str]) -> None:
-    """A SOURCE URL must name something (local ones are checked by the CLI)."""
+    """Every SOURCE must name something that is there."""
     for arg in arguments:
-        if is_remote(arg):
-            try:
-                found = storage.exists(arg)
-            except OSError as e:  # no fsspec, unknown protocol, unreachable store
-                raise ValueError(f"SOURCE {arg!r}: {e}") from None
-            if not found:
-                raise ValueError(f"SOURCE {arg!r} does not exist")
+        try:
+            found = storage.store(arg).exists(arg)
+        except OSError as e:  # no fsspec, unknown protocol, unreachable store
+            raise ValueError(f"SOURCE {arg!r}: {e}") from None
+        if not found:
+            raise ValueError(f"SOURCE {arg!r} does not exist")
 
 
 def check(arguments: Sequence[str], settings: Settings) -> None:
@@ -162,11 +160,10 @@ def check(arguments: Sequence[str], settings: Settings) -> None:
     check_template(settings.name_template, settings.sizes)
     check_output(arguments, settings.output)
     check_sources(arguments)
-    if is_remote(settings.output):
-        try:
-            storage.filesystem(settings.output)
-        except OSError as e:
-            raise ValueError(f"--output {settings.output!r}: {e}") from None
+    try:
+        storage.check(settings.output)
+    except OSError as e:
+        raise ValueError(f"--output {settings.output!r}: {e}") from None
 
 
 def plan(arguments: Sequence[str], settings: Settings) -> Plan:
@@ -255,7 +252,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
 def _inode(source: Source) -> tuple[int, int, int, int] | None:
     """What makes two paths one file, for a local file with other hard links."""
     st = source.stat
-    if getattr(st, "st_nlink", 1) < 2 or is_remote(source.path):
+    if getattr(st, "st_nlink", 1) < 2:  # an object's stat has no links
         return None
     return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
 
@@ -300,20 +297,25 @@ def _free_keys(namers, folder, stem, ext, taken: set[str]) -> tuple[tuple[str, .
 
 
 class _Outputs:
-    """Stats thumbnails by path: os.stat locally; on an object store, one listing
-    of the output prefix up front instead of a request per thumbnail."""
+    """Stats thumbnails by path: one stat each locally; on an object store, one
+    listing of the output prefix up front instead of a request per thumbnail."""
 
     def __init__(self, root: str) -> None:
         self.root = root
-        self.listed = None
-        if is_remote(root):
-            self.listed = storage.listing(root)
+        self.store = storage.store(root)
+        self.listed = self.store.listing(root)
 
-    def find(self, rel: str):
+    def find(self, rel: str) -> tuple[str, storage.Stat] | None:
         """(path, stat) of the thumbnail stored as ``rel``, or None if it is gone."""
-        path = storage.join(self.root, rel)
-        st = self.listed.get(path) if self.listed is not None else _stat(path)
+        path = self.store.join(self.root, rel)
+        st = self.listed.get(path) if self.listed is not None else self._stat(path)
         return None if st is None else (path, st)
+
+    def _stat(self, path: str) -> storage.Stat | None:
+        try:
+            return self.store.stat(path)
+        except OSError:
+            return None
 
 
 def _up_to_date(
@@ -340,18 +342,8 @@ def _up_to_date(
     )
 
 
-def _stat(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
-
-
 def _remove_quietly(path: str) -> None:
     try:
-        if is_remote(path):
-            storage.remove(path)
-        else:
-            os.unlink(path)
+        storage.store(path).remove(path)
     except OSError:
         pass

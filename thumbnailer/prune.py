@@ -8,12 +8,8 @@ become empty by it. Anything else in the output folder is never touched.
 
 from __future__ import annotations
 
-import os
-import stat
-
 from . import storage
 from .plan import Plan
-from .spec import is_remote
 
 
 def stale(job: Plan) -> list[str]:
@@ -30,52 +26,30 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     left alone.
     """
     root = job.settings.output
-    remote = is_remote(root)
-    if remote:
-        present = storage.listing(root)
+    where = storage.store(root)
+    present = where.listing(root)  # one listing on a store, else a stat each
     kept = {job.state.records[k].output for k in job.state.records if k in job.keys}
-    removed, folders = [], set()
+    removed, folders = [], []
     for key in stale(job):
         record = job.state.records[key]
-        path = _inside(root, record.output)
+        path = _inside(where, root, record.output)
         if path is not None and record.output not in kept and (
-                path in present if remote else _is_file(path)):
+                path in present if present is not None else where.is_file(path)):
             removed.append(path)
             if not dry_run:
                 try:
-                    storage.remove(path) if remote else os.unlink(path)
+                    where.remove(path)
                 except FileNotFoundError:
                     removed.pop()
-                if not remote:  # an object store has no folders to empty
-                    folders.add(os.path.dirname(path))
+                folders.append(where.parent(path))
         if not dry_run:
             job.state.drop(key)
-    for folder in sorted(folders, key=len, reverse=True):
-        _remove_empty(folder, root)
+    where.remove_empty(folders, root)  # an object store has no folders to empty
     return removed
 
 
-def _inside(root: str, rel: str) -> str | None:
+def _inside(where: storage.Store, root: str, rel: str) -> str | None:
     parts = rel.split("/")
     if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
         return None
-    return storage.join(root, rel)
-
-
-def _is_file(path: str) -> bool:
-    try:
-        return stat.S_ISREG(os.lstat(path).st_mode)
-    except OSError:
-        return False
-
-
-def _remove_empty(folder: str, root: str) -> None:
-    """Remove ``folder`` and its parents while empty, stopping at the output root."""
-    root = os.path.normpath(root)
-    folder = os.path.normpath(folder)
-    while folder != root and folder.startswith(root + os.sep):
-        try:
-            os.rmdir(folder)  # fails, as it should, on a folder with anything in it
-        except OSError:
-            return
-        folder = os.path.dirname(folder)
+    return where.join(root, rel)

@@ -18,14 +18,12 @@ from __future__ import annotations
 import errno
 import functools
 import io
-import os
 import signal
 import struct
 import threading
 
 from PIL import Image, features
 
-from .atomic import atomic_link, atomic_write
 from .decode import (
     ORIENTATION_TAG,
     TRANSPOSE,
@@ -60,8 +58,8 @@ from .spec import (
     Status,
     Target,
     Task,
-    is_remote,
 )
+from .storage import store
 
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
@@ -99,10 +97,8 @@ def writable_formats() -> tuple[Format, ...]:
 def _render(task: Task, caught: list | None
             ) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
     s = task.settings
-    remote = is_remote(task.source)
-    if remote:
-        from . import storage
-    st = storage.stat(task.source) if remote else os.stat(task.source)
+    where = store(task.source)
+    st = where.stat(task.source)
     if st.st_size == 0:
         raise RenderError("empty file (0 bytes)")
     if st.st_size > s.max_file_size:
@@ -111,11 +107,8 @@ def _render(task: Task, caught: list | None
         )
     if not task.targets:  # only links to thumbnails made before (_link_all)
         return (st.st_mtime_ns, st.st_size), (), None
-    # An object is read whole into memory (after the size check): decoding reads it
-    # all anyway, and one GET beats many ranged reads.
-    fp = io.BytesIO(storage.read_bytes(task.source)) if remote else task.source
-    with reading():
-        im = open_image(fp, s)
+    with reading():  # read after the size check
+        im = open_image(where.readable(task.source), s)
     with im:
         original = im
         w, h = im.size
@@ -379,16 +372,6 @@ def _srgb_bytes() -> bytes:
 _HALTING = {errno.ENOSPC, errno.EDQUOT, errno.EROFS}
 
 
-def _put(url: str, im: Image.Image, fmt: Format, params: dict) -> int:
-    """Encode in memory, then store in one PUT: the object is whole or absent."""
-    from . import storage
-
-    buffer = io.BytesIO()
-    im.save(buffer, format=row(fmt).pillow, **params)
-    storage.write_bytes(url, buffer.getvalue())  # a store's errors arrive as OSError
-    return buffer.tell()
-
-
 def _text(target: Target, facts: dict[str, str]) -> dict[str, str]:
     """The target's PNG text chunks, with the image's facts filled in (an unknown
     one, such as the MIME type of an unusual format, is left out)."""
@@ -416,13 +399,7 @@ def _link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple
             continue
         output = f"{link.target.stem}.{origin.output.rpartition('.')[2]}"
         try:
-            if is_remote(output):
-                from . import storage
-
-                storage.copy(origin.output, output)
-            else:
-                os.makedirs(os.path.dirname(output) or ".", exist_ok=True)
-                atomic_link(origin.output, output)
+            store(output).link(origin.output, output)
         except OSError as e:
             linked.append(Entry(link.source, label, Status.FAILED,
                                 error=f"cannot write {output}: {e.strerror or e}"))
@@ -457,16 +434,9 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
         for key, value in chunks.items():
             info.add_text(key, value)
         params["pnginfo"] = info
-    mode = 0o600 if target.private else None
-    try:
-        if is_remote(output):
-            nbytes = _put(output, im, fmt, params)
-        else:
-            os.makedirs(os.path.dirname(output) or ".", mode=0o700 if target.private else 0o777,
-                        exist_ok=True)
-            with atomic_write(output, mode=mode) as f:
-                im.save(f, format=encoder.pillow, **params)
-                nbytes = f.tell()
+    try:  # whole or absent: a temporary renamed into place, or one PUT
+        nbytes = store(output).encode(
+            output, lambda f: im.save(f, format=encoder.pillow, **params), target.private)
     except OSError as e:
         reason = f"cannot write {output}: {e.strerror or e}"
         halt = reason if e.errno in _HALTING else None

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import enum
 import json
-import os
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from .atomic import atomic_write
-from .spec import Entry, Status, is_remote
+from .spec import Entry, Status
+from .storage import store
 
 MANIFEST_VERSION = 1
 
@@ -123,12 +122,7 @@ def url(path: str, root: str) -> str:
     """A thumbnail's path relative to the output root, as a URL path (quoted)."""
     from urllib.parse import quote
 
-    if is_remote(root):
-        from .storage import relative
-
-        rel = relative(path, root)
-    else:
-        rel = os.path.relpath(path, root).replace(os.sep, "/")
+    rel = store(root).relative(path, root)
     return quote(rel, errors="surrogateescape")
 
 
@@ -140,5 +134,4 @@ def write_manifest(path: str, data: dict) -> None:
         text = json.dumps(data, indent=2, ensure_ascii=False).encode()
     except UnicodeEncodeError:
         text = json.dumps(data, indent=2).encode()
-    with atomic_write(path) as f:
-        f.write(text + b"\n")
+    store(path).write(path, text + b"\n")

@@ -3,16 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-import os
-import stat as stat_module
-from collections.abc import Iterator, Sequence
+from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
 
-from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings, is_remote
-
-if TYPE_CHECKING:
-    from .storage import RemoteStat
+from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
+from .storage import Found, store
 
 #: Extensions walked by default: those of the decoders opened by default.
 #: (Explicitly named files are tried whatever their extension.)
@@ -27,14 +22,8 @@ def extensions_for(decoders: Sequence[str] | None) -> frozenset[str]:
                                for e in OTHER_DECODER_EXTENSIONS.get(name, ())}
 
 
-class Source(NamedTuple):
-    """A file to thumbnail, and where it sits relative to the argument that found it.
-    (A tuple: the walk makes one per file, and it is the whole of a rerun's work.)"""
-
-    path: str  # as the user would write it: the argument joined with the relative part
-    rel: str  # relative to its root, "/"-separated; the output mirrors it
-    stat: os.stat_result | RemoteStat
-    absolute: str  # the path made absolute (not resolved: links stay links)
+#: A file to thumbnail, and where it sits relative to the argument that found it.
+Source = Found
 
 
 @dataclass(frozen=True)
@@ -46,6 +35,18 @@ class Selection:
     hidden: bool = False
     follow_symlinks: bool = False
     extensions: frozenset[str] = IMAGE_EXTENSIONS
+
+    def folder(self, name: str, rel: str) -> bool:
+        """A folder is entered unless hidden or excluded."""
+        if not self.hidden and name.startswith("."):
+            return False
+        return not (self.exclude and _matches(self.exclude, name, rel))
+
+    def file(self, name: str, rel: str) -> bool:
+        """A file is a source if it is not hidden or excluded, has an image name,
+        and is included."""
+        return (self.folder(name, rel) and is_image_name(name, self.extensions)
+                and not (self.include and not _matches(self.include, name, rel)))
 
 
 def selection(settings: Settings) -> Selection:
@@ -85,7 +86,7 @@ def walk(
     counts: WalkCounts | None = None,
 ) -> Iterator[Source]:
     """Yield each source path once, in a stable order (arguments in order, names
-    sorted).
+    sorted), local or on an object store alike.
 
     Every path is a source of its own, hard links included: a photo linked into
     two album folders belongs in both mirrors (plan links their outputs). A file
@@ -96,29 +97,33 @@ def walk(
     is entered at most once, so a symlink loop ends. A SOURCE argument that is
     itself a symlink is followed: the user named it.
     """
-    skip = {_identity(d) for d in skip_dirs if not is_remote(d)}
-    skip.discard(None)
-    counts = counts if counts is not None else WalkCounts()
+    names = _Names(selection, counts if counts is not None else WalkCounts())
     # Files named as arguments, by (folder, name): met again in a walked folder,
     # or named twice, they are yielded the first time only.
-    named = {_entry(arg): False for arg in arguments
-             if not is_remote(arg) and not _is_dir(os.stat(arg))}
-    seen_dirs: set[tuple[int, int]] = set()
+    named = {_entry(arg): False for arg in arguments if not store(arg).is_dir(arg)}
+    seen: set[Hashable] = set()
     for arg in arguments:
-        if is_remote(arg):
-            yield from _walk_remote(arg, selection, skip_dirs)
-            continue
-        st = os.stat(arg)
-        if not _is_dir(st):
-            if _first_time(named, arg):
-                yield Source(arg, os.path.basename(arg), st, os.path.abspath(arg))
-            continue
-        for source in _walk_dir(arg, selection, skip, seen_dirs, counts):
+        for source in store(arg).walk(arg, names, skip_dirs, seen):
             if not named or _first_time(named, source.path):
                 yield source
 
 
-def _first_time(named: dict, path: str) -> bool:
+class _Names:
+    """A selection as the stores' walks ask for it, counting what it passes over."""
+
+    def __init__(self, selection: Selection, counts: WalkCounts) -> None:
+        self.selection, self.counts = selection, counts
+        self.follow_symlinks = selection.follow_symlinks
+        self.folder, self.file = selection.folder, selection.file
+
+    def passed(self, name: str, rel: str, is_dir: bool) -> None:
+        """Count a symlink not followed, if it would otherwise have been walked."""
+        s = self.selection
+        if s.folder(name, rel) and (is_dir or is_image_name(name, s.extensions)):
+            self.counts.symlinks += 1
+
+
+def _first_time(named: dict[tuple[Hashable | None, str], bool], path: str) -> bool:
     """False for a file named as an argument that was already yielded; marks it."""
     entry = _entry(path)
     if named.get(entry):
@@ -128,85 +133,8 @@ def _first_time(named: dict, path: str) -> bool:
     return True
 
 
-def _entry(path: str) -> tuple[tuple[int, int] | None, str]:
+def _entry(path: str) -> tuple[Hashable | None, str]:
     """A directory entry: its folder's identity and its name."""
-    return _identity(os.path.dirname(path) or "."), os.path.basename(path)
-
-
-def _walk_dir(root, selection, skip, seen_dirs, counts: WalkCounts) -> Iterator[Source]:
-    absolute_root = os.path.join(os.path.abspath(root), "")
-    stack = [(root, "")]
-    while stack:
-        folder, rel_folder = stack.pop()
-        ident = _identity(folder)
-        if ident is None or ident in skip or ident in seen_dirs:
-            continue
-        seen_dirs.add(ident)
-        try:
-            with os.scandir(folder) as it:
-                entries = sorted(it, key=lambda e: e.name)
-        except OSError:
-            continue  # unreadable folder: nothing in it can be a source
-        subdirs = []
-        for entry in entries:
-            name = entry.name
-            if not selection.hidden and name.startswith("."):
-                continue
-            rel = f"{rel_folder}{name}"
-            if selection.exclude and _matches(selection.exclude, name, rel):
-                continue
-            try:
-                if not selection.follow_symlinks and entry.is_symlink():
-                    # It may point anywhere, even outside the source tree.
-                    if is_image_name(name, selection.extensions) or entry.is_dir():
-                        counts.symlinks += 1
-                    continue
-                if entry.is_dir():
-                    subdirs.append((entry.path, rel + "/"))
-                    continue
-                if not entry.is_file() or not is_image_name(name, selection.extensions):
-                    continue
-                if selection.include and not _matches(selection.include, name, rel):
-                    continue
-                st = entry.stat()
-            except OSError:
-                continue  # vanished or a dangling link while we walked
-            yield Source(entry.path, rel, st, absolute_root + rel.replace("/", os.sep))
-        # depth-first in name order: push reversed so the first name pops first
-        stack.extend(reversed(subdirs))
-
-
-def _walk_remote(url: str, selection: Selection, skip_dirs: Sequence[str]) -> Iterator[Source]:
-    """A SOURCE on an object store: the same selection rules, over one listing."""
-    from . import storage
-
-    for entry in storage.walk(url, skip=[d for d in skip_dirs if is_remote(d)]):
-        if entry.url == url:  # the SOURCE is one object, named: taken as it is
-            yield Source(url, entry.rel, entry.stat, url)
-            continue
-        parts = entry.rel.split("/")
-        if not selection.hidden and any(p.startswith(".") for p in parts):
-            continue
-        if selection.exclude and any(
-            _matches(selection.exclude, part, "/".join(parts[:i + 1]))
-            for i, part in enumerate(parts)
-        ):
-            continue
-        name = parts[-1]
-        if not is_image_name(name, selection.extensions):
-            continue
-        if selection.include and not _matches(selection.include, name, entry.rel):
-            continue
-        yield Source(entry.url, entry.rel, entry.stat, entry.url)
-
-
-def _is_dir(st: os.stat_result) -> bool:
-    return stat_module.S_ISDIR(st.st_mode)
-
-
-def _identity(path: str) -> tuple[int, int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return (st.st_dev, st.st_ino)
+    where = store(path)
+    folder, name = where.parent(path), path.rstrip(where.sep).rpartition(where.sep)[2]
+    return where.folder_identity(folder), name

@@ -38,12 +38,6 @@ DEFAULT_MAX_FRAMES = 1000
 MAX_SIDE = 16384
 
 
-def is_remote(path: str) -> bool:
-    """A URL for fsspec (``s3://...``): not a local path, not ``file://``."""
-    scheme, sep, _ = path.partition("://")
-    return bool(sep) and scheme.isidentifier() and scheme.lower() not in ("file", "local")
-
-
 class Fit(str, enum.Enum):
     """How an image meets a box (names follow sharp)."""
 

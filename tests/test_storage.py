@@ -1,0 +1,204 @@
+"""The storage seam: one contract, kept by local folders and by fsspec's memory://."""
+
+import os
+import uuid
+
+import pytest
+
+from thumbnailer import storage
+from thumbnailer.storage import LOCAL, Local, Remote, is_url, local_path, store
+
+
+class Names:
+    """A walk's name rules for these tests: no hidden names, only .jpg files."""
+
+    follow_symlinks = False
+
+    def __init__(self):
+        self.passed_over = []
+
+    def folder(self, name, rel):
+        return not name.startswith(".")
+
+    def file(self, name, rel):
+        return not name.startswith(".") and name.endswith(".jpg")
+
+    def passed(self, name, rel, is_dir):
+        self.passed_over.append(rel)
+
+
+@pytest.fixture(params=["local", "memory"])
+def root(request, tmp_path):
+    """An empty folder on each kind of store."""
+    if request.param == "local":
+        return str(tmp_path / "root")
+    return f"memory://t-{uuid.uuid4().hex}/root"
+
+
+TREE = ["a.jpg", "b/c.jpg", "b/d/e.jpg", "b/notes.txt", ".hidden/f.jpg", "b/.g.jpg",
+        "out/h.jpg"]
+
+
+def make_tree(root):
+    where = store(root)
+    for rel in TREE:
+        where.write(where.join(root, rel), rel.encode())
+
+
+def test_a_path_has_one_store():
+    assert store("photos/a.jpg") is LOCAL and isinstance(LOCAL, Local)
+    assert isinstance(store("memory://x/a.jpg"), Remote)
+    assert store("s3://b/a") is store("S3://b/c")  # one per protocol
+    assert is_url("s3://bucket/x") and is_url("gs://b")
+    assert not is_url("file:///tmp/x") and not is_url("/tmp/s3://x") and not is_url("c:\\x")
+    assert local_path("file:///tmp/a%20b.jpg") == "/tmp/a b.jpg"
+    assert local_path("s3://b/a.jpg") == "s3://b/a.jpg"
+
+
+def test_written_files_read_back_whole(root):
+    where = store(root)
+    path = where.join(root, "x/y.bin")
+    assert not where.exists(path)
+    where.write(path, b"hello")
+    assert where.exists(path) and where.read(path) == b"hello"
+    assert where.stat(path).st_size == 5 and where.stat(path).st_mtime_ns > 0
+    assert where.is_dir(where.join(root, "x")) and not where.is_dir(path)
+    assert where.is_file(path) and not where.is_file(where.join(root, "x"))
+    assert where.relative(path, root) == "x/y.bin"
+    assert where.parent(path) == where.join(root, "x")
+    readable = where.readable(path)
+    data = open(readable, "rb").read() if isinstance(readable, str) else readable.read()
+    assert data == b"hello"
+
+
+def test_encode_writes_what_the_encoder_wrote_and_counts_it(root):
+    where = store(root)
+    path = where.join(root, "e/z.bin")
+    assert where.encode(path, lambda f: f.write(b"x" * 1000)) == 1000
+    assert where.read(path) == b"x" * 1000
+
+
+def test_a_failed_encode_leaves_nothing(root):
+    where = store(root)
+    path = where.join(root, "f/z.bin")
+
+    def fails(f):
+        f.write(b"half")
+        raise OSError("disk full")
+
+    with pytest.raises(OSError):
+        where.encode(path, fails)
+    assert not where.exists(path)
+    folder = where.join(root, "f")
+    leftovers = os.listdir(folder) if where is LOCAL and os.path.isdir(folder) else []
+    assert leftovers == []
+
+
+def test_link_and_remove(root):
+    where = store(root)
+    a, b = where.join(root, "a.bin"), where.join(root, "sub/b.bin")
+    where.write(a, b"same bytes")
+    where.link(a, b)
+    assert where.read(b) == b"same bytes"
+    where.remove(a)
+    assert not where.exists(a) and where.read(b) == b"same bytes"
+    with pytest.raises(FileNotFoundError):
+        where.stat(a)
+    with pytest.raises(OSError):
+        where.read(a)
+
+
+def test_walk_takes_the_same_files_on_every_store(root, tmp_path):
+    make_tree(root)
+    where = store(root)
+    names = Names()
+    found = list(where.walk(root, names, skip=[where.join(root, "out")]))
+    assert [f.rel for f in found] == ["a.jpg", "b/c.jpg", "b/d/e.jpg"]
+    for f in found:
+        assert where.read(f.path) == f.rel.encode()
+        assert f.stat.st_size == len(f.rel)
+    # Differential: a bare os.walk over the same tree, with the same rules.
+    reference = tmp_path / "reference"
+    for rel in TREE:
+        (reference / rel).parent.mkdir(parents=True, exist_ok=True)
+        (reference / rel).write_bytes(rel.encode())
+    expected = sorted(
+        os.path.relpath(os.path.join(d, n), reference).replace(os.sep, "/")
+        for d, dirs, files in os.walk(reference)
+        for n in files
+        if n.endswith(".jpg") and not n.startswith(".")
+        and not any((p.startswith(".") and p != ".") or p == "out"
+                    for p in os.path.relpath(d, reference).split(os.sep))
+    )
+    assert [f.rel for f in found] == expected
+
+
+def test_walk_of_a_file_takes_it_as_named(root):
+    where = store(root)
+    path = where.join(root, "notes.txt")
+    where.write(path, b"x")
+    (found,) = where.walk(path, Names())
+    assert found.path == path and found.rel == "notes.txt" and found.stat.st_size == 1
+
+
+def test_local_walk_enters_a_folder_once_and_counts_symlinks(tmp_path):
+    make_tree(str(tmp_path))
+    os.symlink(tmp_path / "b", tmp_path / "link-to-b")
+    os.symlink(tmp_path / "a.jpg", tmp_path / "z.jpg")
+    names, seen = Names(), set()
+    first = [f.rel for f in LOCAL.walk(str(tmp_path), names, seen=seen)]
+    assert sorted(names.passed_over) == ["link-to-b", "z.jpg"]
+    assert "b/c.jpg" in first
+    # The same folder again, under another name, with the same seen set: nothing new.
+    assert list(LOCAL.walk(str(tmp_path / "b"), names, seen=seen)) == []
+
+
+def test_listing_is_one_request_on_a_store_and_none_locally(root):
+    make_tree(root)
+    where = store(root)
+    listed = where.listing(root)
+    if where is LOCAL:
+        assert listed is None
+    else:
+        assert sorted(where.relative(p, root) for p in listed) == sorted(TREE)
+        assert all(st.st_size == len(where.relative(p, root)) for p, st in listed.items())
+
+
+def test_web_links_only_where_a_browser_can_follow_them(root):
+    where = store(root)
+    path = where.join(root, "pics/a b.jpg")
+    where.write(path, b"12345")
+    if where is LOCAL:
+        assert where.href(path, os.path.join(root, "out")) == "../pics/a%20b.jpg"
+        assert where.cheap_size(path) == 5
+    else:
+        assert where.href(path, root) is None and where.cheap_size(path) is None
+
+
+def test_a_store_that_cannot_be_used_says_why():
+    with pytest.raises(OSError, match="nosuchproto"):
+        storage.check("nosuchproto://bucket/x")
+    storage.check("memory://fine")
+    storage.check("/a/local/path")
+
+
+def test_store_errors_become_oserror(monkeypatch):
+    where = store("memory://errors")
+
+    class Broken:
+        def cat_file(self, path):
+            raise RuntimeError("the store fell over")
+
+    monkeypatch.setattr(Remote, "fs", property(lambda self: Broken()))
+    with pytest.raises(OSError, match="RuntimeError: the store fell over"):
+        where.read("memory://errors/x")
+
+
+def test_the_local_lock_is_held_and_a_store_has_none(tmp_path):
+    from thumbnailer.lock import Locked
+
+    with LOCAL.lock(str(tmp_path)), pytest.raises(Locked):
+        with LOCAL.lock(str(tmp_path)):
+            pass
+    with store("memory://x").lock("memory://x"):
+        pass
