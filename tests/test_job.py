@@ -1,9 +1,13 @@
 """run_job: a whole run as one library call, and JobResult's exit code."""
 
+import os
+import signal
+
 import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
+from thumbnailer import job as job_module
 from thumbnailer.job import JobResult, Reporter
 from thumbnailer.lock import output_lock
 from thumbnailer.report import ExitCode, Tally
@@ -88,3 +92,24 @@ def test_the_exit_code_is_decided_in_one_place(stop, failed, code):
     if failed:
         tally.add([Entry("a.jpg", "256", Status.FAILED, error="broken")])
     assert JobResult(tally, 1.0, stop).exit_code is code
+
+
+@pytest.mark.parametrize("signum, stop, said", [
+    (signal.SIGINT, "interrupted", "interrupted"),
+    (signal.SIGTERM, "terminated", "terminated (SIGTERM)"),
+])
+def test_a_signal_while_planning_stops_at_once_with_its_code(photos, tmp_path, monkeypatch,
+                                                             signum, stop, said):
+    # 1.0 left this to click: "Aborted!" and exit 1, whatever the signal.
+    def planning(sources, settings):
+        os.kill(os.getpid(), signum)
+        raise AssertionError("the walk went on after the signal")
+
+    monkeypatch.setattr(job_module, "plan", planning)
+    reporter = Recorder()
+    result = run_job([str(photos)], Settings(output=str(tmp_path / "out")), Options(workers=1),
+                     reporter)
+    assert result.stop == stop and result.exit_code == ExitCode[stop.upper()]
+    assert reporter.told == [("problem", f"{said} before any image was made")]
+    assert image_files(tmp_path / "out") == []
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

@@ -25,7 +25,8 @@ ALLOWED = {
     "crop": {"spec"},
     "prune": {"plan", "storage"},
     "gallery": {"spec", "report", "storage", "formats"},
-    "run": set(),
+    "workers": set(),
+    "run": {"workers"},
     "engines": set(),
     "report": {"spec", "storage"},
     "lock": set(),
@@ -64,7 +65,7 @@ def test_only_the_cli_knows_click_and_tqdm(module):
     assert not external & {"click", "tqdm"}
 
 
-@pytest.mark.parametrize("module", ["run", "engines", "storage", "plan", "prune", "gallery",
+@pytest.mark.parametrize("module", ["run", "workers", "engines", "storage", "plan", "prune", "gallery",
                                     "formats", "geometry", "job",
                                     "sources",
                                     "state", "spec", "report", "lock"])

@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from helpers import die_then_hang, leave_mark, square, square_or_die, square_or_segfault
 
-from thumbnailer.run import _Batches, default_workers, held_interrupts, interrupt, run_tasks
+from thumbnailer.run import Stop, _Batches, default_workers, run_tasks, stopping_on
 
 
 def crashed(task, reason):
@@ -168,21 +168,17 @@ def ran(folder) -> set[int]:
     return {int(p.name) for p in folder.iterdir()}
 
 
-def consume(results, record, interrupt_at=None, signum=signal.SIGINT):
-    """What the CLI does: record each result, with interrupts held; on an interrupt,
-    record what was still running. Sends ``signum`` to itself while handling the
-    ``interrupt_at``-th result, before recording it. Returns the exception raised."""
-    try:
-        with held_interrupts():
-            for n, result in enumerate(results):
-                if n == interrupt_at:
-                    os.kill(os.getpid(), signum)
-                record(result)
-    except KeyboardInterrupt as e:
-        for result in interrupt(results):
+def consume(make_results, record, interrupt_at=None, signum=signal.SIGINT, signals=None):
+    """What the job does: record each result, with signals only setting the stop
+    flag. Sends ``signum`` to itself while handling the ``interrupt_at``-th result,
+    before recording it. Returns the stop flag."""
+    stop = Stop()
+    with stopping_on(stop, signals), stop.flag_only_within():
+        for n, result in enumerate(make_results(stop)):
+            if n == interrupt_at:
+                os.kill(os.getpid(), signum)
             record(result)
-        return e
-    return None
+    return stop
 
 
 @pytest.mark.parametrize("at", [0, 7, 30])
@@ -190,10 +186,10 @@ def test_ctrl_c_in_the_consumer_loses_no_finished_result(tmp_path, at):
     # Batches of many tasks: an interrupt raised in the consumer's own code used to
     # lose the result in hand and the rest of its batch (made, never recorded).
     taken = []
-    results = run_tasks(functools.partial(leave_mark, tmp_path), range(2000), 2,
-                        on_crash=crashed, batch_seconds=10)
-    stop = consume(results, taken.append, interrupt_at=at)
-    assert type(stop) is KeyboardInterrupt
+    stop = consume(lambda stop: run_tasks(functools.partial(leave_mark, tmp_path), range(2000),
+                                          2, on_crash=crashed, batch_seconds=10, stop=stop),
+                   taken.append, interrupt_at=at)
+    assert stop.reason == "interrupted"
     assert sorted(taken) == sorted(ran(tmp_path))  # everything that ran was recorded once
     assert len(taken) < 2000  # and the run stopped early
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
@@ -207,44 +203,61 @@ def test_ctrl_c_during_an_in_process_task_finishes_it_and_starts_no_other(tmp_pa
             os.kill(os.getpid(), signal.SIGINT)  # arrives mid-task
         return leave_mark(tmp_path, task)
 
-    stop = consume(run_tasks(fn, range(10), 1, on_crash=crashed), taken.append)
-    assert type(stop) is KeyboardInterrupt
+    stop = consume(lambda stop: run_tasks(fn, range(10), 1, on_crash=crashed, stop=stop),
+                   taken.append)
+    assert stop.reason == "interrupted"
     assert taken == [0, 1, 2, 3] and ran(tmp_path) == {0, 1, 2, 3}
 
 
-def test_an_interrupt_after_the_last_result_is_still_raised(tmp_path):
+def test_an_interrupt_after_the_last_result_is_still_heard(tmp_path):
     taken = []
-    results = run_tasks(functools.partial(leave_mark, tmp_path), range(5), 2, on_crash=crashed)
-    stop = consume(results, taken.append, interrupt_at=4)
-    assert type(stop) is KeyboardInterrupt  # the caller hears of it: no prune, exit 130
+    stop = consume(lambda stop: run_tasks(functools.partial(leave_mark, tmp_path), range(5), 2,
+                                          on_crash=crashed, stop=stop),
+                   taken.append, interrupt_at=4)
+    assert stop.reason == "interrupted"  # the caller hears of it: no prune, exit 130
     assert sorted(taken) == [0, 1, 2, 3, 4]
 
 
-def test_a_second_ctrl_c_is_raised_at_once():
+def test_a_stop_set_by_the_consumer_cancels_pending_work(tmp_path):
+    taken = []
+    stop = Stop()
+    for n, result in enumerate(run_tasks(functools.partial(leave_mark, tmp_path), range(2000),
+                                         2, on_crash=crashed, batch_seconds=10, stop=stop)):
+        if n == 3:
+            stop.set("halted")  # a full disk, say
+        taken.append(result)
+    assert stop.reason == "halted"
+    assert sorted(taken) == sorted(ran(tmp_path)) and len(taken) < 2000
+
+
+def test_a_signal_outside_the_recording_loop_raises_and_a_second_always_does():
+    stop = Stop()
+    with pytest.raises(KeyboardInterrupt), stopping_on(stop):
+        os.kill(os.getpid(), signal.SIGINT)  # a walk or a plan: stop at once
+    assert stop.reason == "interrupted"
     reached = []
-    with pytest.raises(KeyboardInterrupt), held_interrupts():
+    stop = Stop()
+    with pytest.raises(KeyboardInterrupt), stopping_on(stop), stop.flag_only_within():
         os.kill(os.getpid(), signal.SIGINT)
-        reached.append("held")
-        os.kill(os.getpid(), signal.SIGINT)
+        reached.append("flagged")
+        os.kill(os.getpid(), signal.SIGINT)  # "stop waiting"
         reached.append("not reached")
-    assert reached == ["held"]
+    assert reached == ["flagged"] and stop.reason == "interrupted"
 
 
-class Terminated(KeyboardInterrupt):
-    pass
-
-
-def test_sigterm_with_a_raising_handler_is_held_and_raised_as_itself(tmp_path):
+def test_sigterm_gives_its_own_reason_and_the_old_handler_comes_back(tmp_path):
     def terminate(signum, frame):
-        raise Terminated()
+        raise AssertionError("replaced while the run records")
 
     previous = signal.signal(signal.SIGTERM, terminate)
     try:
         taken = []
-        results = run_tasks(functools.partial(leave_mark, tmp_path), range(2000), 2,
-                            on_crash=crashed, batch_seconds=10)
-        stop = consume(results, taken.append, interrupt_at=5, signum=signal.SIGTERM)
-        assert type(stop) is Terminated
+        stop = consume(lambda stop: run_tasks(functools.partial(leave_mark, tmp_path),
+                                              range(2000), 2, on_crash=crashed,
+                                              batch_seconds=10, stop=stop),
+                       taken.append, interrupt_at=5, signum=signal.SIGTERM,
+                       signals={signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"})
+        assert stop.reason == "terminated"
         assert sorted(taken) == sorted(ran(tmp_path)) and len(taken) < 2000
         assert signal.getsignal(signal.SIGTERM) is terminate
     finally:
@@ -265,11 +278,11 @@ def another_thread():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is chosen on Linux")
 def test_workers_are_forked_only_when_no_other_thread_could_hold_a_lock(
         another_thread, monkeypatch):
-    from thumbnailer.run import _context
+    from thumbnailer.workers import context
 
-    assert _context().get_start_method() == "forkserver"
+    assert context().get_start_method() == "forkserver"
     monkeypatch.setattr(threading, "active_count", lambda: 1)  # this thread alone
-    assert _context().get_start_method() == "fork"
+    assert context().get_start_method() == "fork"
 
 
 @pytest.mark.parametrize("fn", [square, square_or_die])
@@ -282,16 +295,17 @@ def test_a_pool_started_beside_another_thread_works_and_isolates_crashes(another
 
 def test_ctrl_c_does_not_wait_for_a_suspect_retried_alone(tmp_path):
     taken = []
-    results = run_tasks(functools.partial(die_then_hang, tmp_path), range(4), 2,
-                        on_crash=crashed, hard_timeout=20)
     timer = threading.Timer(2.0, os.kill, (os.getpid(), signal.SIGINT))
     started = time.monotonic()
     timer.start()
     try:
-        stop = consume(results, taken.append)
+        stop = consume(lambda stop: run_tasks(functools.partial(die_then_hang, tmp_path),
+                                              range(4), 2, on_crash=crashed, hard_timeout=20,
+                                              stop=stop),
+                       taken.append)
     finally:
         (tmp_path / "stop").touch()  # let the hung child go
         timer.cancel()
-    assert type(stop) is KeyboardInterrupt
+    assert stop.reason == "interrupted"
     assert time.monotonic() - started < 15  # not the 20 s hard limit
     assert 0 not in taken

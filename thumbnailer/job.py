@@ -13,9 +13,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import signal
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from . import __version__
@@ -26,7 +25,7 @@ from .plan import Plan, check, plan
 from .prune import prune
 from .render import failed_outcome, render
 from .report import ExitCode, Tally, manifest, summary_line, write_manifest
-from .run import default_workers, held_interrupts, interrupt, run_tasks
+from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target
 from .storage import store
 
@@ -103,30 +102,9 @@ class JobError(ValueError):
     SOURCE URL): found before anything is touched; the message says why."""
 
 
-class _Terminated(KeyboardInterrupt):
-    """SIGTERM, taken the same way as Ctrl-C."""
-
-
-class _Halt(KeyboardInterrupt):
-    """The run cannot usefully go on (disk full, read-only output): stop like Ctrl-C."""
-
-
-def _terminate(signum, frame) -> None:
-    raise _Terminated()
-
-
-@contextlib.contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM (cron, systemd) stops the run as Ctrl-C does. Signal handlers can
-    only be set from the main thread; elsewhere SIGTERM keeps its meaning."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+#: The signals that stop a run (cron and systemd send SIGTERM), and the stop
+#: reason each gives.
+SIGNALS: dict[int, object] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
 
 
 def run_job(sources: Sequence[str], settings: Settings, options: Options | None = None,
@@ -152,15 +130,21 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
 
         planner = functools.partial(plan_desktop, version=__version__)
         lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
-    if options.dry_run:  # reads only: no lock, no output folder made
-        return _dry_run(planner(sources, settings), sources, started, options, reporter)
-    with _sigterm_as_interrupt():
+    stop = Stop()
+    with stopping_on(stop, SIGNALS):
         try:
+            if options.dry_run:  # reads only: no lock, no output folder made
+                return _dry_run(planner(sources, settings), sources, started, options, reporter)
             if settings.xdg_cache:
                 make_private_folder(lock_folder)
             # An object store has no file locks: there, one job per output prefix.
             with store(lock_folder).lock(lock_folder, wait=options.wait):
-                return _run(planner(sources, settings), sources, started, options, reporter)
+                return _run(planner(sources, settings), sources, started, options, reporter,
+                            stop)
+        except KeyboardInterrupt:  # while planning or waiting for the lock: nothing made
+            reason = str(stop.reason or "interrupted")
+            reporter.problem(f"{_SAID[reason]} before any image was made")
+            return JobResult(Tally(), time.monotonic() - started, reason)
         except Locked as e:
             reporter.problem(f"thumbnailer: {e}")
             return JobResult(Tally(), time.monotonic() - started, "locked")
@@ -171,6 +155,10 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
                              f"{e.strerror or e}")
             return JobResult(Tally(), time.monotonic() - started, "halted")
+
+
+#: How a stop by signal is told.
+_SAID = {"interrupted": "interrupted", "terminated": "terminated (SIGTERM)"}
 
 
 def _before(job: Plan, sources: Sequence[str], reporter: Reporter) -> Tally:
@@ -211,7 +199,7 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
 
 
 def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
-         reporter: Reporter) -> JobResult:
+         reporter: Reporter, stop: Stop) -> JobResult:
     tally = _before(job, sources, reporter)
     done = 0  # tasks whose outcome came back
 
@@ -223,7 +211,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         reporter.outcome(outcome)
 
     timeout = job.settings.timeout
-    stop: KeyboardInterrupt | None = None
+    halt: str | None = None  # why the run cannot usefully go on (a full disk)
     # The engine starts only when there is work: an unchanged rerun never starts a
     # pool, let alone a cluster.
     with contextlib.ExitStack() as stack:
@@ -236,33 +224,30 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         results = run_tasks(render, job.tasks, found.slots, on_crash=failed_outcome,
                             executor_factory=found.executor_factory,
                             hard_timeout=timeout * 2 + 10 if timeout else None,
-                            batch_seconds=found.batch_seconds)
+                            batch_seconds=found.batch_seconds, stop=stop)
         stack.enter_context(reporter.progress(len(job.tasks)))
         stack.enter_context(contextlib.closing(results))
         try:
-            with held_interrupts():  # Ctrl-C never lands between an outcome and its record
+            # A signal only sets the flag here: run_tasks cancels what has not
+            # started and hands over what was running, and every result is recorded.
+            with stop.flag_only_within():
                 for outcome in results:
                     take(outcome)
-                    if outcome.halt:
-                        raise _Halt(outcome.halt)
-        except KeyboardInterrupt as e:  # Ctrl-C, SIGTERM, or a halt
-            stop = e
-            with contextlib.suppress(KeyboardInterrupt):  # a second one: stop waiting
-                for outcome in interrupt(results):
-                    take(outcome)
+                    if outcome.halt and halt is None:
+                        halt = outcome.halt
+                        stop.set("halted")
+        except KeyboardInterrupt:  # a second signal: stop waiting for running work
+            pass
     job.save()
-    if stop is not None and not isinstance(stop, _Halt):
-        terminated = isinstance(stop, _Terminated)
-        what = "terminated (SIGTERM)" if terminated else "interrupted"
-        reporter.problem(f"{what}: pending images cancelled; what was made is kept, "
-                         "and the next run finishes the job")
-        return JobResult(tally, time.monotonic() - started,
-                         "terminated" if terminated else "interrupted")
-    if stop is not None:
-        reporter.problem(f"stopping early: {stop}; {len(job.tasks) - done:,} images were "
+    if stop.reason in _SAID:
+        reporter.problem(f"{_SAID[str(stop.reason)]}: pending images cancelled; what was made "
+                         "is kept, and the next run finishes the job")
+        return JobResult(tally, time.monotonic() - started, str(stop.reason))
+    if halt is not None:
+        reporter.problem(f"stopping early: {halt}; {len(job.tasks) - done:,} images were "
                          "not attempted")
     pruned = None
-    if options.prune and stop is None:  # only a complete run knows what the mirror holds
+    if options.prune and not stop:  # only a complete run knows what the mirror holds
         pruned = prune(job)
         for path in pruned:
             reporter.pruned(path)
@@ -280,7 +265,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks))
-    return JobResult(tally, seconds, "halted" if stop is not None else None, pruned)
+    return JobResult(tally, seconds, "halted" if stop else None, pruned)
 
 
 def _marker_folder(settings: Settings) -> str | None:
