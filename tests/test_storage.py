@@ -6,7 +6,8 @@ import uuid
 import pytest
 
 from thumbnailer import storage
-from thumbnailer.storage import LOCAL, Local, Remote, is_url, local_path, store
+from thumbnailer.remote import Remote
+from thumbnailer.storage import LOCAL, Local, is_url, local_path, store
 
 
 class Names:
@@ -202,3 +203,22 @@ def test_the_local_lock_is_held_and_a_store_has_none(tmp_path):
             pass
     with store("memory://x").lock("memory://x"):
         pass
+
+
+def test_a_local_run_never_imports_fsspec(tmp_path):
+    import subprocess
+    import sys
+
+    from helpers import photo
+
+    photo(tmp_path / "src" / "a.jpg", (64, 48))
+    code = ("import sys\n"
+            "from thumbnailer.cli import main\n"
+            "try:\n    main()\nexcept SystemExit:\n    pass\n"
+            "print(sorted(m for m in ('fsspec', 'thumbnailer.remote') if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "src"), "-o",
+                           str(tmp_path / "out"), "--gallery", "--prune", "--manifest",
+                           str(tmp_path / "m.json"), "-w", "1"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "[]", proc.stderr
+    assert "1 created" in proc.stderr

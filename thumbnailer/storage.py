@@ -2,21 +2,14 @@
 
 Every file operation of a run (walk, stat, read, write, link, remove, lock) goes
 through a :class:`Store`: ``store(path)`` gives :data:`LOCAL` for a local path and
-a :class:`Remote` for a URL (``s3://bucket/photos``, ``gs://...``, ``memory://``),
-which needs the optional extra ``[cloud]``. No other module asks which kind a
-path is.
+a ``remote.Remote`` for a URL (``s3://bucket/photos``, ``gs://...``,
+``memory://``), which needs the optional extra ``[cloud]``. No other module asks
+which kind a path is.
 
 Local paths keep plain ``os`` calls rather than fsspec's ``LocalFileSystem``: an
 unchanged rerun is a walk and one ``stat`` per source and per thumbnail, and
 ``LocalFileSystem.info`` costs 4x a bare ``os.stat`` (9.7 us against 2.4 us; this
 seam adds 0.25 us). The default path never imports fsspec.
-
-What a store must give, and how a remote one uses fsspec:
-- listing: one recursive ``find`` per SOURCE, with each object's size and
-  modification time, which the up-to-date check records like a local stat;
-- reads: the whole object into memory (an image is decoded whole anyway);
-- writes: the encoded bytes in one ``pipe_file``, a single PUT on S3, so an object
-  appears whole under its final key or not at all: never partial.
 """
 
 from __future__ import annotations
@@ -27,16 +20,13 @@ import io
 import os
 import stat as stat_module
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, BinaryIO, NamedTuple, Protocol
+from typing import BinaryIO, NamedTuple, Protocol
 
 from .atomic import atomic_link, atomic_write, writing_in
 from .lock import output_lock
 
-if TYPE_CHECKING:
-    from fsspec import AbstractFileSystem
 
-
-class RemoteStat(NamedTuple):
+class ObjectStat(NamedTuple):
     """The parts of os.stat_result the planner and render use, for an object."""
 
     st_mtime_ns: int
@@ -50,7 +40,7 @@ class RemoteStat(NamedTuple):
 
 
 #: What a store's stat gives: enough for the up-to-date check and the size limit.
-Stat = os.stat_result | RemoteStat
+Stat = os.stat_result | ObjectStat
 
 
 class Found(NamedTuple):
@@ -99,6 +89,9 @@ class Store:
 
     #: What separates a folder from its names in this store's paths.
     sep = "/"
+
+    def check(self) -> None:
+        """Raise OSError if this store cannot be used here."""
 
     def join(self, root: str, rel: str) -> str:
         """``rel`` ("/"-separated, as the state stores it) under ``root``."""
@@ -340,111 +333,6 @@ class Local(Store):
             stack.extend(reversed(subdirs))
 
 
-class Remote(Store):
-    """One fsspec protocol. fsspec reads endpoint and credentials from its config
-    and the environment (e.g. FSSPEC_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID)."""
-
-    def __init__(self, protocol: str) -> None:
-        self.protocol = protocol
-
-    @property
-    def fs(self) -> AbstractFileSystem:
-        return _filesystem(self.protocol, os.getpid())
-
-    def join(self, root: str, rel: str) -> str:
-        return root.rstrip("/") + "/" + rel
-
-    def relative(self, path: str, root: str) -> str:
-        prefix = root.rstrip("/") + "/"
-        return path[len(prefix):] if path.startswith(prefix) else path
-
-    def canonical(self, path: str) -> str:
-        return path.rstrip("/")
-
-    def folder_identity(self, path: str) -> str:
-        return self.canonical(path)
-
-    def parent(self, path: str) -> str:
-        return path.rstrip("/").rpartition("/")[0]
-
-    def stat(self, path: str) -> RemoteStat:
-        with _store_errors():
-            info = self.fs.info(path)
-        if info.get("type") == "directory":
-            raise IsADirectoryError(path)
-        return RemoteStat(_mtime_ns(info), int(info.get("size") or 0), 0, hash(path))
-
-    def exists(self, path: str) -> bool:
-        with _store_errors():
-            return bool(self.fs.exists(path))
-
-    def is_dir(self, path: str) -> bool:
-        with _store_errors():
-            return bool(self.fs.isdir(path))
-
-    def is_file(self, path: str) -> bool:
-        try:
-            return bool(self.fs.isfile(path))
-        except Exception:
-            return False
-
-    def read(self, path: str) -> bytes:
-        with _store_errors():
-            return bytes(self.fs.cat_file(path))
-
-    def readable(self, path: str) -> BinaryIO:
-        return io.BytesIO(self.read(path))
-
-    def write(self, path: str, data: bytes, private: bool = False) -> None:
-        """One PUT of the whole object: it is never visible half-written."""
-        with _store_errors():
-            self.fs.pipe_file(path, data)
-
-    def link(self, existing: str, path: str) -> None:
-        """A copy (stores have no links), server-side where the store can."""
-        with _store_errors():
-            self.fs.copy(existing, path)
-
-    def remove(self, path: str) -> None:
-        with _store_errors():
-            self.fs.rm_file(path)
-
-    def listing(self, root: str) -> dict[str, Stat]:
-        """One request per page of results, instead of one per file."""
-        fs = self.fs
-        fs.invalidate_cache()  # this process may have written there since it last listed
-        try:
-            with _store_errors():
-                found = fs.find(root, detail=True)
-        except FileNotFoundError:
-            return {}
-        # Keys in the root's own spelling (memory:// comes back as memory:///).
-        prefix, base = fs._strip_protocol(root).rstrip("/") + "/", root.rstrip("/") + "/"
-        return {base + path[len(prefix):]: RemoteStat(
-                    _mtime_ns(info), int(info.get("size") or 0), 0, hash(path))
-                for path, info in found.items()
-                if info.get("type") != "directory" and path.startswith(prefix)}
-
-    def walk(self, root: str, names: Names, skip: Sequence[str] = (),
-             seen: set[Hashable] | None = None) -> Iterator[Found]:
-        """The same rules as a local walk, over one listing: an object is taken
-        when each folder on its way, and its own name, would be."""
-        if not self.is_dir(root):  # one object, named: taken as it is
-            yield Found(root, root.rstrip("/").rsplit("/", 1)[-1], self.stat(root), root)
-            return
-        prefixes = tuple(s.rstrip("/") + "/" for s in skip)
-        for path, st in sorted(self.listing(root).items()):
-            if prefixes and path.startswith(prefixes):
-                continue
-            rel = self.relative(path, root)
-            parts = rel.split("/")
-            if not all(names.folder(part, "/".join(parts[:i + 1]))
-                       for i, part in enumerate(parts[:-1])):
-                continue
-            if names.file(parts[-1], rel):
-                yield Found(path, rel, st, path)
-
-
 #: The local file systems; the store of every path that is not a URL.
 LOCAL = Local()
 
@@ -457,65 +345,16 @@ def store(path: str) -> Store:
 
 
 @functools.lru_cache(maxsize=16)
-def _remote(protocol: str) -> Remote:
+def _remote(protocol: str) -> Store:
+    from .remote import Remote  # only for URLs: local runs never import it
+
     return Remote(protocol)
-
-
-@functools.lru_cache(maxsize=16)
-def _filesystem(protocol: str, pid: int) -> AbstractFileSystem:
-    """One file system per protocol and process: an instance made before a fork
-    (the planner's) must not be used in the forked workers (s3fs refuses)."""
-    try:
-        import fsspec
-    except ImportError:
-        raise OSError(
-            f"{protocol}:// paths need the optional extra: pip install 'thumbnailer[cloud]'"
-        ) from None
-    try:
-        return fsspec.filesystem(protocol)
-    except (ImportError, ValueError) as e:
-        raise OSError(f"cannot use {protocol}:// here: {e}") from None
 
 
 def check(path: str) -> None:
     """Raise OSError if ``path``'s store cannot be used here (no fsspec, an
     unknown protocol), before anything is touched."""
-    if isinstance(s := store(path), Remote):
-        s.fs  # noqa: B018 - made for its errors
-
-
-def _mtime_ns(info: Mapping[str, Any]) -> int:
-    """An object's modification time in ns, whatever the store calls it."""
-    import datetime  # only for objects: local runs never import it here
-
-    for key in ("mtime", "LastModified", "last_modified", "updated", "created", "modified"):
-        value = info.get(key)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            try:
-                value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
-            except ValueError:
-                continue
-        if isinstance(value, datetime.datetime):
-            if value.tzinfo is None:
-                value = value.replace(tzinfo=datetime.timezone.utc)
-            return round(value.timestamp() * 1_000_000) * 1000
-        if isinstance(value, (int, float)):
-            return round(value * 1_000_000) * 1000
-    return 0
-
-
-@contextlib.contextmanager
-def _store_errors() -> Iterator[None]:
-    """A store's own exception types (botocore's, say) become OSError, so callers
-    report them like a disk's errors."""
-    try:
-        yield
-    except OSError:
-        raise
-    except Exception as e:
-        raise OSError(f"{type(e).__name__}: {e}") from e
+    store(path).check()
 
 
 # Module-level shorthands for the common calls, each on the path's own store.

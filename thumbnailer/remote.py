@@ -1,0 +1,182 @@
+"""Sources and outputs on object stores and other fsspec file systems: the
+``storage.Store`` of a URL, imported only when a run meets one.
+
+What a store must give, and how this one gets it from fsspec:
+- listing: one recursive ``find`` per SOURCE, with each object's size and
+  modification time, which the up-to-date check records like a local stat;
+- reads: the whole object into memory (an image is decoded whole anyway);
+- writes: the encoded bytes in one ``pipe_file``, a single PUT on S3, so an object
+  appears whole under its final key or not at all: never partial.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import io
+import os
+from collections.abc import Hashable, Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
+
+from .storage import Found, Names, ObjectStat, Stat, Store
+
+if TYPE_CHECKING:
+    from fsspec import AbstractFileSystem
+
+
+class Remote(Store):
+    """One fsspec protocol. fsspec reads endpoint and credentials from its config
+    and the environment (e.g. FSSPEC_S3_ENDPOINT_URL, AWS_ACCESS_KEY_ID)."""
+
+    def __init__(self, protocol: str) -> None:
+        self.protocol = protocol
+
+    @property
+    def fs(self) -> AbstractFileSystem:
+        return _filesystem(self.protocol, os.getpid())
+
+    def check(self) -> None:
+        self.fs  # noqa: B018 - made for its errors
+
+    def join(self, root: str, rel: str) -> str:
+        return root.rstrip("/") + "/" + rel
+
+    def relative(self, path: str, root: str) -> str:
+        prefix = root.rstrip("/") + "/"
+        return path[len(prefix):] if path.startswith(prefix) else path
+
+    def canonical(self, path: str) -> str:
+        return path.rstrip("/")
+
+    def folder_identity(self, path: str) -> str:
+        return self.canonical(path)
+
+    def parent(self, path: str) -> str:
+        return path.rstrip("/").rpartition("/")[0]
+
+    def stat(self, path: str) -> ObjectStat:
+        with _store_errors():
+            info = self.fs.info(path)
+        if info.get("type") == "directory":
+            raise IsADirectoryError(path)
+        return ObjectStat(_mtime_ns(info), int(info.get("size") or 0), 0, hash(path))
+
+    def exists(self, path: str) -> bool:
+        with _store_errors():
+            return bool(self.fs.exists(path))
+
+    def is_dir(self, path: str) -> bool:
+        with _store_errors():
+            return bool(self.fs.isdir(path))
+
+    def is_file(self, path: str) -> bool:
+        try:
+            return bool(self.fs.isfile(path))
+        except Exception:
+            return False
+
+    def read(self, path: str) -> bytes:
+        with _store_errors():
+            return bytes(self.fs.cat_file(path))
+
+    def readable(self, path: str) -> BinaryIO:
+        return io.BytesIO(self.read(path))
+
+    def write(self, path: str, data: bytes, private: bool = False) -> None:
+        """One PUT of the whole object: it is never visible half-written."""
+        with _store_errors():
+            self.fs.pipe_file(path, data)
+
+    def link(self, existing: str, path: str) -> None:
+        """A copy (stores have no links), server-side where the store can."""
+        with _store_errors():
+            self.fs.copy(existing, path)
+
+    def remove(self, path: str) -> None:
+        with _store_errors():
+            self.fs.rm_file(path)
+
+    def listing(self, root: str) -> dict[str, Stat]:
+        """One request per page of results, instead of one per file."""
+        fs = self.fs
+        fs.invalidate_cache()  # this process may have written there since it last listed
+        try:
+            with _store_errors():
+                found = fs.find(root, detail=True)
+        except FileNotFoundError:
+            return {}
+        # Keys in the root's own spelling (memory:// comes back as memory:///).
+        prefix, base = fs._strip_protocol(root).rstrip("/") + "/", root.rstrip("/") + "/"
+        return {base + path[len(prefix):]: ObjectStat(
+                    _mtime_ns(info), int(info.get("size") or 0), 0, hash(path))
+                for path, info in found.items()
+                if info.get("type") != "directory" and path.startswith(prefix)}
+
+    def walk(self, root: str, names: Names, skip: Sequence[str] = (),
+             seen: set[Hashable] | None = None) -> Iterator[Found]:
+        """The same rules as a local walk, over one listing: an object is taken
+        when each folder on its way, and its own name, would be."""
+        if not self.is_dir(root):  # one object, named: taken as it is
+            yield Found(root, root.rstrip("/").rsplit("/", 1)[-1], self.stat(root), root)
+            return
+        prefixes = tuple(s.rstrip("/") + "/" for s in skip)
+        for path, st in sorted(self.listing(root).items()):
+            if prefixes and path.startswith(prefixes):
+                continue
+            rel = self.relative(path, root)
+            parts = rel.split("/")
+            if not all(names.folder(part, "/".join(parts[:i + 1]))
+                       for i, part in enumerate(parts[:-1])):
+                continue
+            if names.file(parts[-1], rel):
+                yield Found(path, rel, st, path)
+
+
+@functools.lru_cache(maxsize=16)
+def _filesystem(protocol: str, pid: int) -> AbstractFileSystem:
+    """One file system per protocol and process: an instance made before a fork
+    (the planner's) must not be used in the forked workers (s3fs refuses)."""
+    try:
+        import fsspec
+    except ImportError:
+        raise OSError(
+            f"{protocol}:// paths need the optional extra: pip install 'thumbnailer[cloud]'"
+        ) from None
+    try:
+        return fsspec.filesystem(protocol)
+    except (ImportError, ValueError) as e:
+        raise OSError(f"cannot use {protocol}:// here: {e}") from None
+
+
+def _mtime_ns(info: Mapping[str, Any]) -> int:
+    """An object's modification time in ns, whatever the store calls it."""
+    import datetime  # only for objects: local runs never import it here
+
+    for key in ("mtime", "LastModified", "last_modified", "updated", "created", "modified"):
+        value = info.get(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            try:
+                value = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+        if isinstance(value, datetime.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=datetime.timezone.utc)
+            return round(value.timestamp() * 1_000_000) * 1000
+        if isinstance(value, (int, float)):
+            return round(value * 1_000_000) * 1000
+    return 0
+
+
+@contextlib.contextmanager
+def _store_errors() -> Iterator[None]:
+    """A store's own exception types (botocore's, say) become OSError, so callers
+    report them like a disk's errors."""
+    try:
+        yield
+    except OSError:
+        raise
+    except Exception as e:
+        raise OSError(f"{type(e).__name__}: {e}") from e
