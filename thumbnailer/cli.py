@@ -1,26 +1,25 @@
 """The command line: click options -> Settings and Options -> run_job -> exit.
 
-The only module that imports click or tqdm, prints, or exits. The run itself is
-the library's (job.py); this module parses, prints through a ConsoleReporter, and
-exits with the code the JobResult decides.
+With console.py (its ConsoleReporter), the only module that imports click or
+tqdm or prints; the only one that exits. The run itself is the library's
+(job.py); this module parses, prints through a ConsoleReporter, and exits with
+the code the JobResult decides.
 """
 
 from __future__ import annotations
 
-import contextlib
 import re
 import sys
-from collections.abc import Iterator
 from typing import ClassVar
 
 import click
 from PIL import ImageColor
 
 from . import __version__
+from .console import ConsoleReporter
 from .engines import ENGINES
-from .job import JobError, Options, Reporter, run_job
+from .job import JobError, Options, run_job
 from .render import writable_formats
-from .report import failure_line
 from .run import default_workers
 from .spec import (
     DEFAULT_DECODERS,
@@ -29,13 +28,10 @@ from .spec import (
     DEFAULT_MAX_PIXELS,
     DEFAULT_TIMEOUT,
     Crop,
-    Entry,
     FailOn,
     Fit,
     Format,
-    Outcome,
     Settings,
-    Status,
     parse_size,
 )
 from .storage import is_url, local_path
@@ -333,77 +329,6 @@ def _xdg_options(ctx: click.Context, opts: dict) -> None:
         opts["size"] = [parse_size(str(side)) for side in DEFAULT_FLAVOURS]
     if ctx.get_parameter_source("formats") is click.core.ParameterSource.DEFAULT:
         opts["formats"] = (Format.PNG,)
-
-
-class ConsoleReporter(Reporter):
-    """A run as a person sees it: failures and warnings on stderr (above the
-    progress bar while one is drawn), data on stdout, a summary last. --quiet
-    leaves only the failures and what stopped the run; --verbose adds a line per
-    thumbnail made, skipped or pruned."""
-
-    def __init__(self, quiet: bool = False, verbose: bool = False,
-                 progress: bool | None = None) -> None:
-        self.quiet, self.verbose = quiet, verbose and not quiet
-        self.wanted = progress
-        self.bar = None  # a tqdm bar while the tasks run
-
-    def _say(self, message: str) -> None:
-        if self.bar is not None:
-            self.bar.write(message, file=sys.stderr)
-        else:
-            click.echo(message, err=True)
-
-    def warning(self, message: str) -> None:
-        if not self.quiet:
-            self._say(f"warning: {message}")
-
-    def skipped(self, entry: Entry) -> None:
-        if self.verbose:
-            self._say(f"up to date: {entry.output}")
-
-    def planned(self, line: str) -> None:
-        click.echo(line)
-
-    @contextlib.contextmanager
-    def progress(self, total: int) -> Iterator[None]:
-        """tqdm on stderr when asked for, or by default when stderr is a terminal
-        (tqdm's own auto-disable rule). Decided before importing tqdm: its import
-        is a sixth of the command's start-up, which cron and CI runs, with no
-        terminal, never need."""
-        if not (self.wanted if self.wanted is not None else sys.stderr.isatty()):
-            yield
-            return
-        from tqdm import tqdm
-
-        tqdm.monitor_interval = 0  # no monitor thread: the pool forks from this process
-        with tqdm(total=total, unit="img", file=sys.stderr, leave=False) as bar:
-            self.bar = bar
-            try:
-                yield
-            finally:
-                self.bar = None
-
-    def outcome(self, outcome: Outcome) -> None:
-        if self.bar is not None:
-            self.bar.update()
-        if outcome.failed:
-            self._say(failure_line(outcome.source, outcome.error or ""))
-        if self.verbose:
-            for entry in outcome.entries:
-                if entry.status is Status.CREATED:
-                    self._say(f"created: {entry.output} ({entry.width}x{entry.height}, "
-                              f"{entry.bytes} bytes)")
-
-    def pruned(self, path: str) -> None:
-        if self.verbose:
-            self._say(f"pruned: {path}")
-
-    def problem(self, message: str) -> None:
-        self._say(message)
-
-    def summary(self, line: str) -> None:
-        if not self.quiet:
-            self._say(line)
 
 
 if __name__ == "__main__":  # pragma: no cover

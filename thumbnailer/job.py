@@ -46,7 +46,7 @@ class Options:
 
 class Reporter:
     """What a run tells as it goes. This one tells nobody anything (for scripts
-    that read the JobResult); the command line's prints (cli.ConsoleReporter)."""
+    that read the JobResult); the command line's prints (console.ConsoleReporter)."""
 
     def warning(self, message: str) -> None:
         """Something a person may want to know before the run (collisions)."""

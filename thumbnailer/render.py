@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import errno
 import functools
-import io
 import signal
-import struct
 import threading
 
 from PIL import Image, features
 
+from .colour import srgb_bytes, to_srgb
 from .decode import (
     ORIENTATION_TAG,
     TRANSPOSE,
@@ -284,7 +283,7 @@ def _upright(im, orientation, profile, geo: Geometry, s: Settings) -> Image.Imag
     """Upright, sRGB and padded: everything that does not depend on the format."""
     if orientation in TRANSPOSE:
         im = im.transpose(TRANSPOSE[orientation])
-    im = _to_srgb(im, profile)
+    im = to_srgb(im, profile)
     if geo.canvas is not None:
         canvas = Image.new("RGBA", geo.canvas, s.background)
         offset = ((geo.canvas[0] - im.width) // 2, (geo.canvas[1] - im.height) // 2)
@@ -314,57 +313,6 @@ def _for_format(im, fmt: Format, s: Settings):
     if im.mode != wanted:
         im = im.convert(wanted)
     return im, fmt
-
-
-def _to_srgb(im: Image.Image, profile: bytes | None) -> Image.Image:
-    """16-bit and float greys to 8-bit; ICC-tagged and CMYK colour to sRGB."""
-    if im.mode.startswith("I"):
-        return im.convert("I").point(lambda v: v * (1 / 256)).convert("L")
-    if im.mode == "F":
-        return im.point(lambda v: v * 255).convert("L")
-    if profile and im.mode in ("RGB", "RGBA", "CMYK"):
-        from PIL import ImageCms  # loaded on the first tagged image, not at start-up
-
-        out_mode = "RGBA" if im.mode == "RGBA" else "RGB"
-        try:
-            converted = ImageCms.applyTransform(im, _transform(profile, im.mode, out_mode))
-        except (ImageCms.PyCMSError, OSError, ValueError, TypeError):
-            converted = None  # a broken profile: fall back to treating the pixels as untagged
-        if converted is not None:
-            return converted
-    if im.mode == "CMYK":
-        return im.convert("RGB")
-    return im
-
-
-@functools.lru_cache(maxsize=16)
-def _transform(profile: bytes, in_mode: str, out_mode: str):
-    """Photos of one folder mostly share a profile: build each transform once."""
-    from PIL import ImageCms
-
-    source = ImageCms.ImageCmsProfile(io.BytesIO(profile))
-    return ImageCms.buildTransform(source, _srgb(), in_mode, out_mode)
-
-
-@functools.lru_cache(maxsize=1)
-def _srgb():
-    from PIL import ImageCms
-
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
-
-
-#: The creation date written into the embedded sRGB profile. LittleCMS stamps the
-#: time a profile is made, which made thumbnails of ICC-tagged images differ by
-#: the second their worker started (found by the conformance suite).
-_PROFILE_DATE = struct.pack(">6H", 2000, 1, 1, 0, 0, 0)
-
-
-@functools.lru_cache(maxsize=1)
-def _srgb_bytes() -> bytes:
-    """The sRGB profile as embedded in thumbnails: the same bytes in every process."""
-    data = bytearray(_srgb().tobytes())
-    data[24:36] = _PROFILE_DATE  # the header's dateTimeNumber
-    return bytes(data)
 
 
 #: Write errors that will hit every other image too: stop the run instead of
@@ -423,7 +371,7 @@ def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
         params = encoder.still(s.quality, im.size)
     if profile and im.mode in ("RGB", "RGBA"):
         # The pixels are sRGB now; say so, since the source declared a profile.
-        params["icc_profile"] = _srgb_bytes()
+        params["icc_profile"] = srgb_bytes()
     if exif is not None:
         exif[ORIENTATION_TAG] = 1  # the pixels are upright now
         params["exif"] = exif.tobytes()
