@@ -13,7 +13,7 @@ TEMP_PREFIX = ".thumbnailer-tmp-"
 
 
 @contextlib.contextmanager
-def atomic_write(path: str | os.PathLike, mode: int | None = None) -> Iterator[BinaryIO]:
+def atomic_write(path: str | os.PathLike[str], mode: int | None = None) -> Iterator[BinaryIO]:
     """Yield a binary file in the target folder; rename it to ``path`` on success.
 
     The temporary lives beside the target so the rename is atomic (same file

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import sys
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import click
 from PIL import ImageColor
@@ -54,7 +54,8 @@ or read-only), 75 output folder in use by another run, 130 interrupted, 143 term
 class SizeType(click.ParamType):
     name = "SIZE"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
         try:
             return parse_size(value) if isinstance(value, str) else value
         except ValueError as e:
@@ -68,7 +69,8 @@ class ByteSize(click.ParamType):
     units: ClassVar[dict[str, int]] = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
                                        "T": 1 << 40}
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
         if isinstance(value, int):
             return value
         m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", str(value), re.IGNORECASE)
@@ -84,14 +86,15 @@ class SourceType(click.ParamType):
 
     name = "SOURCE"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
         value = local_path(value)
         if is_url(value):  # checked by the job, which asks the store
             return value
         return click.Path(exists=True, path_type=str).convert(value, param, ctx)
 
 
-def _output(value: str, param, ctx) -> str:
+def _output(ctx: click.Context, param: click.Parameter, value: str) -> str:
     value = local_path(value)
     if is_url(value):
         return value
@@ -103,7 +106,8 @@ class ShardType(click.ParamType):
 
     name = "K/N"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
         if isinstance(value, tuple):
             return value
         m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
@@ -116,7 +120,8 @@ class ShardType(click.ParamType):
 class ColorType(click.ParamType):
     name = "COLOR"
 
-    def convert(self, value, param, ctx):
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
         if isinstance(value, tuple):
             return value
         try:
@@ -126,7 +131,8 @@ class ColorType(click.ParamType):
         return tuple(rgba) + (255,) * (4 - len(rgba))
 
 
-def _allowed_formats(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
+def _allowed_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                     ) -> tuple[str, ...]:
     """--allow-format: Pillow's format names (any case), or all."""
     names = tuple(dict.fromkeys(v.strip().upper() for v in values))
     if not names:
@@ -144,7 +150,8 @@ def _allowed_formats(ctx, param, values: tuple[str, ...]) -> tuple[str, ...]:
     return names
 
 
-def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
+def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                   ) -> tuple[Format, ...]:
     formats = tuple(dict.fromkeys(Format(v) for v in values))  # repeats are harmless
     for fmt in formats:
         if fmt is not Format.AUTO and fmt not in writable_formats():
@@ -168,7 +175,7 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
 )
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", type=SourceType())
 @click.option("-o", "--output", default="thumbnails", metavar="DIR|URL",
-              callback=lambda ctx, param, value: _output(value, param, ctx),
+              callback=_output,
               help="Output root; thumbnails mirror each source folder's structure. "
                    "A URL (s3://bucket/thumbs) writes to an object store.")
 @click.option("-s", "--size", multiple=True, type=SizeType(), default=["256"],
@@ -258,7 +265,7 @@ def _check_formats(ctx, param, values: tuple[str, ...]) -> tuple[Format, ...]:
 @click.option("--progress/--no-progress", default=None, show_default="on when stderr is a terminal",
               help="Progress bar on stderr.")
 @click.version_option(__version__, "-V", "--version", prog_name="thumbnailer")
-def main(sources: tuple[str, ...], **opts) -> None:
+def main(sources: tuple[str, ...], **opts: Any) -> None:
     """Make thumbnails of every image in SOURCE (files and folders, walked recursively)."""
     if opts["xdg_cache"]:
         _xdg_options(click.get_current_context(), opts)
@@ -292,7 +299,7 @@ def main(sources: tuple[str, ...], **opts) -> None:
     sys.exit(result.exit_code)
 
 
-def _engine_options(ctx: click.Context, opts: dict) -> None:
+def _engine_options(ctx: click.Context, opts: dict[str, Any]) -> None:
     """--scheduler means Dask; check the extra is there before anything is planned."""
     if opts["scheduler"]:
         if ctx.get_parameter_source("executor") is click.core.ParameterSource.DEFAULT:
@@ -311,7 +318,7 @@ def _engine_options(ctx: click.Context, opts: dict) -> None:
                 "--executor dask needs the optional extra: pip install 'thumbnailer[dask]'")
 
 
-def _xdg_options(ctx: click.Context, opts: dict) -> None:
+def _xdg_options(ctx: click.Context, opts: dict[str, Any]) -> None:
     """--xdg-cache: the spec decides where, what size, format and fit; refuse
     options that would contradict it, and fill in the spec's values."""
     from .xdg import DEFAULT_FLAVOURS, cache_root

@@ -10,8 +10,12 @@ from __future__ import annotations
 import functools
 import io
 import struct
+from typing import TYPE_CHECKING
 
 from PIL import Image
+
+if TYPE_CHECKING:
+    from PIL import ImageCms
 
 
 def to_srgb(im: Image.Image, profile: bytes | None) -> Image.Image:
@@ -36,7 +40,7 @@ def to_srgb(im: Image.Image, profile: bytes | None) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=16)
-def _transform(profile: bytes, in_mode: str, out_mode: str):
+def _transform(profile: bytes, in_mode: str, out_mode: str) -> ImageCms.ImageCmsTransform:
     """Photos of one folder mostly share a profile: build each transform once."""
     from PIL import ImageCms
 
@@ -45,7 +49,7 @@ def _transform(profile: bytes, in_mode: str, out_mode: str):
 
 
 @functools.lru_cache(maxsize=1)
-def _srgb():
+def _srgb() -> ImageCms.ImageCmsProfile:
     from PIL import ImageCms
 
     return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))

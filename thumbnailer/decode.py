@@ -4,7 +4,7 @@ Which decoders may open a file (the allow-list, judged by content), Pillow's pix
 limit (raised for --max-pixels, never turned off), broken pixel data (--fail-on,
 decided per image without Pillow's globals), warnings (caught per image where a
 process's main thread allows), the orientation the decoder leaves to apply,
-HEIF's optional opener, and the words for whatever a reader raises.
+HEIF's optional opener, the words for whatever a reader raises, and --timeout.
 """
 
 from __future__ import annotations
@@ -12,12 +12,18 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
+import signal
 import threading
 import warnings
+from types import TracebackType
+from typing import IO, Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
 from .spec import DEFAULT_DECODERS, FailOn, Settings
+
+#: What a reader opens: a local path, or an object's bytes in memory.
+Readable = str | IO[bytes]
 
 #: EXIF orientation -> the transpose that makes the image upright.
 TRANSPOSE = {
@@ -85,17 +91,18 @@ _HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b
 _AVIF_BRANDS = {b"avif", b"avis"}
 
 
-def _add_opener_for(source) -> bool:
+def _add_opener_for(source: Readable) -> bool:
     """Pillow did not recognise ``source`` (a path or an in-memory file). If it is
     a HEIC/HEIF image, register pillow-heif's opener (the optional extra) and say
     so (True: try again); if the extra or Pillow's AVIF support is missing, say
     exactly what to install. Otherwise False: no opener would help."""
-    if isinstance(source, io.BytesIO):
-        head = source.getvalue()[:12]
-        source.seek(0)
-    else:
+    if isinstance(source, str):
         with open(source, "rb") as f:
             head = f.read(12)
+    else:
+        position = source.tell()
+        head = source.read(12)
+        source.seek(position)
     if head[4:8] != b"ftyp":
         return False
     brand = head[8:12]
@@ -139,12 +146,13 @@ class reading:
     def __enter__(self) -> None:
         pass
 
-    def __exit__(self, kind, exc, tb) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if isinstance(exc, Exception) and not isinstance(exc, RenderError):
             raise RenderError(describe_read(exc)) from exc
 
 
-def open_image(fp, s: Settings) -> ImageFile.ImageFile:
+def open_image(fp: Readable, s: Settings) -> ImageFile.ImageFile:
     """Open ``fp`` (header only) with the allowed decoders: judged by content, not name."""
     _allow_pillow_limit(s.max_pixels)
     try:
@@ -165,7 +173,7 @@ def open_image(fp, s: Settings) -> ImageFile.ImageFile:
                           f"{s.max_pixels:,} (--max-pixels)") from None
 
 
-def _header_size(fp, s: Settings) -> tuple[int, int]:
+def _header_size(fp: Readable, s: Settings) -> tuple[int, int]:
     """The size in the header of a file Pillow refused as a decompression bomb,
     read by the plugin that refused it, without Pillow's check (which lives in
     Image.open) and without touching its global limit."""
@@ -210,7 +218,7 @@ def _ships(name: str) -> bool:
     return module is not None and importlib.util.find_spec(f"PIL.{module}ImagePlugin") is not None
 
 
-def _unopened(fp, s: Settings) -> str:
+def _unopened(fp: Readable, s: Settings) -> str:
     """Why no allowed decoder took the file: a format that is not allowed, named
     by opening the header with every plugin (Pillow's header parsers are Python;
     no decoder of a format that is not allowed ever runs), or no image at all."""
@@ -243,7 +251,7 @@ def load_pixels(im: ImageFile.ImageFile, fail_on: FailOn) -> None:
         im.load()
 
 
-def _pixels(im: Image.Image):
+def _pixels(im: Image.Image) -> object:
     """The image's pixel memory, if the decoder got as far as making it."""
     if hasattr(im, "_im"):  # Pillow >= 11
         return im._im
@@ -258,8 +266,8 @@ class caught_warnings:
     in any other thread (the thread engine, Dask workers) Pillow's and our
     warnings are silenced for the whole process, once."""
 
-    def __enter__(self) -> list | None:
-        self.inner = None
+    def __enter__(self) -> list[warnings.WarningMessage] | None:
+        self.inner: warnings.catch_warnings[list[warnings.WarningMessage]] | None = None
         if threading.current_thread() is not threading.main_thread():
             _silence_in_threads()
             return None
@@ -268,7 +276,7 @@ class caught_warnings:
         warnings.simplefilter("always")
         return caught
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.inner is not None:
             self.inner.__exit__(*exc)
 
@@ -285,7 +293,7 @@ _NOT_ABOUT_THE_FILE = (ResourceWarning, DeprecationWarning, PendingDeprecationWa
                        Image.DecompressionBombWarning)
 
 
-def fail_on_warnings(caught: list | None) -> None:
+def fail_on_warnings(caught: list[warnings.WarningMessage] | None) -> None:
     """--fail-on warning: the first warning about the file raised while reading it
     fails the image."""
     if caught is None:
@@ -305,3 +313,33 @@ def read_orientation(im: Image.Image) -> int:
         warnings.warn(f"unreadable EXIF ({exc})", stacklevel=2)
         return 1
     return value if isinstance(value, int) and value in TRANSPOSE else 1
+
+
+class time_limit:
+    """Stop this image after ``seconds``: SIGALRM raises RenderError in the middle
+    of the work. Pillow decodes in a Python loop over chunks, so the alarm lands
+    between chunks rather than waiting for the whole decode. Signals only reach the
+    main thread, so elsewhere (the thread engine, Dask's worker threads) this does
+    nothing, and nothing else limits the image there either. On the process pool,
+    workers.py's hard limit is the backstop for work stuck where no alarm can land."""
+
+    def __init__(self, seconds: float | None) -> None:
+        self.seconds = seconds or 0.0
+        self.armed = (
+            bool(seconds)
+            and hasattr(signal, "setitimer")
+            and threading.current_thread() is threading.main_thread()
+        )
+
+    def __enter__(self) -> None:
+        if self.armed:
+            self.previous = signal.signal(signal.SIGALRM, self._expire)
+            signal.setitimer(signal.ITIMER_REAL, self.seconds)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.armed:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, self.previous)
+
+    def _expire(self, signum: int, frame: object) -> None:
+        raise RenderError(f"took longer than {self.seconds:g} s (--timeout)")

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Sequence
 
 from .atomic import atomic_write
 from .plan import Plan, check
@@ -57,7 +58,7 @@ class DesktopPlan(Plan):
         """Nothing to save: the cache's files are their own record."""
 
 
-def plan_desktop(arguments, settings: Settings, version: str) -> DesktopPlan:
+def plan_desktop(arguments: Sequence[str], settings: Settings, version: str) -> DesktopPlan:
     """Walk the sources and keep the flavours whose cached thumbnail is not current."""
     check(arguments, settings)
     root = settings.output

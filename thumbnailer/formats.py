@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from .spec import Format
 
@@ -27,19 +28,19 @@ class OutputFormat:
     #: How widely browsers show it: the gallery shows the lowest of equal sizes.
     web_rank: int
     #: Save parameters of a still image: (quality, thumbnail size) -> Pillow's keywords.
-    still: Callable[[int, tuple[int, int]], dict]
+    still: Callable[[int, tuple[int, int]], dict[str, Any]]
     #: Extra save parameters of an animation (besides frames, durations and loop).
-    moving: Callable[[int], dict] = lambda quality: {}
+    moving: Callable[[int], dict[str, Any]] = lambda quality: {}
 
 
-def _jpeg(quality: int, size: tuple[int, int]) -> dict:
+def _jpeg(quality: int, size: tuple[int, int]) -> dict[str, Any]:
     # Baseline, and Huffman tables optimised only below 512 px, where they save 3-8%
     # of the file for little time; at 1024 px optimising saves 1% for 2.4x the encode
     # time, and progressive 5% for 6.6x (bench/README.md).
     return {"quality": quality, "optimize": max(size) < 512}
 
 
-def _quality(quality: int, size: tuple[int, int] = (0, 0)) -> dict:
+def _quality(quality: int, size: tuple[int, int] = (0, 0)) -> dict[str, Any]:
     return {"quality": quality}
 
 

@@ -11,7 +11,7 @@ import hashlib
 import os
 import string
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import storage
@@ -34,6 +34,9 @@ from .state import Record, State
 CHECKPOINT_SECONDS = 30.0
 
 _TEMPLATE_FIELDS = {"stem", "size", "width", "height"}
+
+#: A --name template with everything but {stem} filled in.
+Namer = Callable[..., str]
 
 
 @dataclass
@@ -117,7 +120,7 @@ def check_template(template: str, sizes: Sequence[Size]) -> None:
         )
 
 
-def _namers(template: str, sizes: Sequence[Size]) -> list:
+def _namers(template: str, sizes: Sequence[Size]) -> list[Namer]:
     """One formatter per size with everything but {stem} filled in, so naming a
     file costs one format call per size."""
     return [functools.partial(template.format, size=size.label, width=size.width or "",
@@ -191,7 +194,8 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     #: (device, inode, size, mtime) of a file with other hard links -> what its
     #: first path in this job left: the index of its task (None when it was all up
     #: to date), and its up-to-date entries by (size, format).
-    firsts: dict[tuple[int, int, int, int], tuple[int | None, dict]] = {}
+    firsts: dict[tuple[int, int, int, int],
+                 tuple[int | None, dict[tuple[Size, Format], Entry]]] = {}
     for source in walk(arguments, selection(settings), skip_dirs=[settings.output],
                        counts=result.walked):
         folder, _, filename = source.rel.rpartition("/")
@@ -267,7 +271,7 @@ def in_shard(name: str, shard: tuple[int, int]) -> bool:
     return int.from_bytes(digest, "big") % n == k - 1
 
 
-def _keys_for(namers, folder: str, stem: str) -> tuple[str, ...]:
+def _keys_for(namers: Sequence[Namer], folder: str, stem: str) -> tuple[str, ...]:
     if folder:
         return tuple(f"{folder}/{namer(stem=stem)}" for namer in namers)
     return tuple(namer(stem=stem) for namer in namers)
@@ -282,7 +286,8 @@ def _candidates(stem: str, ext: str) -> Iterator[str]:
         yield f"{tag}-{n}"
 
 
-def _free_keys(namers, folder, stem, ext, taken: set[str]) -> tuple[tuple[str, ...], bool]:
+def _free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: set[str]
+               ) -> tuple[tuple[str, ...], bool]:
     """The first candidate names not taken (case-insensitively, for macOS and
     Windows shares): the plain stem, then the stem with the source's extension
     ("a-png"), then numbered ("a-png-2", ...). Marks them taken; also says whether

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import errno
 import functools
-import signal
-import threading
+import warnings
+from collections.abc import Iterator, Sequence
 
 from PIL import Image, features
 
@@ -35,10 +35,12 @@ from .decode import (
     read_orientation,
     reading,
     shrinks_on_load,
+    time_limit,
 )
 from .draft import draft
 from .formats import TABLE, row
 from .geometry import (
+    Box,
     Geometry,
     derivation,
     in_file_orientation,
@@ -67,7 +69,7 @@ REDUCING_GAP = 3.0
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""
     try:
-        with _time_limit(task.settings.timeout), caught_warnings() as caught:
+        with time_limit(task.settings.timeout), caught_warnings() as caught:
             signature, entries, halt = _render(task, caught)
         if task.links:
             entries += _link_all(task, entries, halt)
@@ -93,7 +95,7 @@ def writable_formats() -> tuple[Format, ...]:
     return tuple(f for f, r in TABLE.items() if r.feature is None or features.check(r.feature))
 
 
-def _render(task: Task, caught: list | None
+def _render(task: Task, caught: list[warnings.WarningMessage] | None
             ) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
     s = task.settings
     where = store(task.source)
@@ -164,7 +166,7 @@ def _render(task: Task, caught: list | None
             continue
         if target in moving:
             frames, durations, loop = animations[sizes.index(target.size)]
-            fmt = Format.GIF if target.format is Format.AUTO else target.format
+            fmt: Format = Format.GIF if target.format is Format.AUTO else target.format
             entry, halt = _save(task.source, target, frames[0], fmt, None, None, s,
                                 animation=(frames[1:], durations, loop))
         else:
@@ -203,36 +205,6 @@ def _animate(im: Image.Image, orientation: int, geometries: list[Geometry], indi
     return {i: (frames, durations, loop) for i, frames in resized.items()}
 
 
-class _time_limit:
-    """Stop this image after ``seconds``: SIGALRM raises RenderError in the middle
-    of the work. Pillow decodes in a Python loop over chunks, so the alarm lands
-    between chunks rather than waiting for the whole decode. Signals only reach the
-    main thread, so elsewhere (the thread engine, Dask's worker threads) this does
-    nothing, and nothing else limits the image there either. On the process pool,
-    run.py's hard limit is the backstop for work stuck where no alarm can land."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds or 0.0
-        self.armed = (
-            bool(seconds)
-            and hasattr(signal, "setitimer")
-            and threading.current_thread() is threading.main_thread()
-        )
-
-    def __enter__(self) -> None:
-        if self.armed:
-            self.previous = signal.signal(signal.SIGALRM, self._expire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc) -> None:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-
-    def _expire(self, signum, frame) -> None:
-        raise RenderError(f"took longer than {self.seconds:g} s (--timeout)")
-
-
 def _placed(im: Image.Image, scale: float, g: Geometry, crop: Crop) -> Geometry:
     """Move a cover crop's window to where the picture's subject is (crop.py)."""
     from .crop import place  # only for --crop entropy|attention
@@ -241,7 +213,8 @@ def _placed(im: Image.Image, scale: float, g: Geometry, crop: Crop) -> Geometry:
     return moved(g, x0 * scale - g.crop[0], y0 * scale - g.crop[1])
 
 
-def _resize_all(im, scale: float, full, geometries, wanted):
+def _resize_all(im: Image.Image, scale: float, full: Box, geometries: Sequence[Geometry],
+                wanted: set[int]) -> Iterator[tuple[int, Image.Image]]:
     """Yield (index, resized image) for each wanted geometry, each made from the
     decoded image or from a larger thumbnail as geometry.derivation decides."""
     made: dict[int, Image.Image] = {}
@@ -279,7 +252,8 @@ def _resizable(im: Image.Image) -> Image.Image:
     return im
 
 
-def _upright(im, orientation, profile, geo: Geometry, s: Settings) -> Image.Image:
+def _upright(im: Image.Image, orientation: int, profile: bytes | None, geo: Geometry,
+            s: Settings) -> Image.Image:
     """Upright, sRGB and padded: everything that does not depend on the format."""
     if orientation in TRANSPOSE:
         im = im.transpose(TRANSPOSE[orientation])
@@ -292,10 +266,11 @@ def _upright(im, orientation, profile, geo: Geometry, s: Settings) -> Image.Imag
     return im
 
 
-def _for_format(im, fmt: Format, s: Settings):
+def _for_format(im: Image.Image, fmt: Format, s: Settings) -> tuple[Image.Image, Format]:
     """Alpha settled and the mode the encoder takes: returns (image, format), with
     format auto resolved to JPEG or PNG."""
-    translucent = im.mode in ("RGBA", "LA") and im.getchannel("A").getextrema()[0] < 255
+    low = im.getchannel("A").getextrema()[0] if im.mode in ("RGBA", "LA") else 255
+    translucent = isinstance(low, (int, float)) and low < 255
     if fmt is Format.AUTO:
         fmt = Format.PNG if translucent else Format.JPEG
     encoder = row(fmt)
@@ -357,8 +332,10 @@ def _link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple
     return tuple(linked)
 
 
-def _save(source, target: Target, im, fmt: Format, profile, exif, s: Settings,
-          chunks: dict[str, str] | None = None, animation=None):
+def _save(source: str, target: Target, im: Image.Image, fmt: Format, profile: bytes | None,
+          exif: Image.Exif | None, s: Settings, chunks: dict[str, str] | None = None,
+          animation: tuple[list[Image.Image], list[int], int] | None = None
+          ) -> tuple[Entry, str | None]:
     """Encode and write one thumbnail; returns (entry, reason to halt the run or None).
     ``animation`` is (the frames after ``im``, durations, loop) for an animated one."""
     encoder = row(fmt)

@@ -7,6 +7,7 @@ import enum
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from .spec import Entry, Status
 from .storage import store
@@ -70,7 +71,7 @@ def manifest(
     size_order: Sequence[str],
     root: str | None = None,
     pruned: Sequence[str] = (),
-) -> dict:
+) -> dict[str, Any]:
     """The manifest as data: entries sorted by source, size and format, so equal
     runs give equal files (but for ``seconds``). With the output ``root``, also a
     per-source list of outputs for web builds (see sources())."""
@@ -93,7 +94,7 @@ def manifest(
     return data
 
 
-def sources(entries: Iterable[Entry], root: str) -> list[dict]:
+def sources(entries: Iterable[Entry], root: str) -> list[dict[str, Any]]:
     """For each source, its thumbnails (made now or up to date) narrowest first,
     and a ready ``srcset`` per format with URLs relative to the output root:
     what an ``<img srcset>`` or ``<picture>`` needs."""
@@ -126,7 +127,7 @@ def url(path: str, root: str) -> str:
     return quote(rel, errors="surrogateescape")
 
 
-def write_manifest(path: str, data: dict) -> None:
+def write_manifest(path: str, data: dict[str, Any]) -> None:
     """UTF-8 JSON; a file name that is not valid UTF-8 (Linux allows any bytes) is
     written with \\u escapes instead, which json.loads and os.fsencode turn back
     into the exact bytes."""

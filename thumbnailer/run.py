@@ -17,15 +17,15 @@ import os
 import signal
 import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
-from .workers import STOP_POLL, STOPPED, context, process_pool, run_batch, run_isolated
+from .workers import STOP_POLL, STOPPED, Stopped, context, process_pool, run_batch, run_isolated
 
 # multiprocessing and concurrent.futures are imported when a pool starts, not
 # here: an unchanged rerun (nothing to make) never needs them, and their import
 # is a third of the command's start-up.
 if TYPE_CHECKING:
-    from concurrent.futures import Executor
+    from concurrent.futures import Executor, Future
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -116,12 +116,13 @@ def run_tasks(
         lifeline.close()
 
 
-def _run_pool(executor, fn, batches: _Batches, window: int, stop: Stop):
+def _run_pool(executor: Executor, fn: Callable[[T], R], batches: _Batches[T], window: int,
+              stop: Stop) -> Generator[R, None, list[T] | None]:
     """Run tasks on one pool until they are done or stopped (returns None) or it
     breaks (returns the tasks that may have been running when it did, maybe none)."""
     from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 
-    in_flight: dict = {}  # future -> its batch of tasks
+    in_flight: dict[Future[tuple[list[R], float]], list[T]] = {}  # future -> its batch
     try:
         while True:
             refused = False if stop else _top_up(executor, fn, batches, in_flight, window)
@@ -174,7 +175,7 @@ def _lost_worker(exc: BaseException) -> bool:
     return isinstance(exc, BrokenProcessPool) or type(exc).__name__ == "KilledWorker"
 
 
-def _shutdown(executor) -> None:
+def _shutdown(executor: Executor) -> None:
     # A pool broken by a worker leaving (on SIGTERM, an idle worker exits at once)
     # stops waiting for the others, though one may still be writing its image.
     # Wait for them here: run_tasks then closes the lifeline, which ends workers
@@ -189,7 +190,8 @@ def _shutdown(executor) -> None:
             process.join()
 
 
-def _run_alone(executor_factory, fn, task, on_crash, stop: Stop):
+def _run_alone(executor_factory: Callable[[], Executor], fn: Callable[[T], R], task: T,
+               on_crash: Callable[[T, str], R], stop: Stop) -> R | Literal[Stopped.STOPPED]:
     """One suspect task in a batch of its own on the engine's executor
     (STOPPED if the run is stopped first: a suspect may hang)."""
     from concurrent.futures import TimeoutError
@@ -270,7 +272,8 @@ def stopping_on(stop: Stop, signals: dict[int, object] | None = None) -> Iterato
             signal.signal(signum, old)
 
 
-def _top_up(executor, fn, batches: _Batches, in_flight: dict, window: int) -> bool:
+def _top_up(executor: Executor, fn: Callable[[T], R], batches: _Batches[T],
+            in_flight: dict[Future[tuple[list[R], float]], list[T]], window: int) -> bool:
     """Fill the window; True if the pool refused a batch because it just broke (a
     worker died since the last wait): the batch goes back, for the next pool."""
     while len(in_flight) < window:
@@ -287,7 +290,7 @@ def _top_up(executor, fn, batches: _Batches, in_flight: dict, window: int) -> bo
     return False
 
 
-class _Batches:
+class _Batches(Generic[T]):
     """Cuts the tasks into batches of about BATCH_SECONDS of work, learnt from the
     batches that come back. One message per task costs ProcessPoolExecutor about
     a millisecond of CPU in the parent and the worker, which is a tenth of a 2 MP
@@ -299,7 +302,7 @@ class _Batches:
     run does not end with one worker busy on a full batch while the others idle.
     """
 
-    def __init__(self, tasks: Iterable, seconds: float = BATCH_SECONDS, workers: int = 1
+    def __init__(self, tasks: Iterable[T], seconds: float = BATCH_SECONDS, workers: int = 1
                  ) -> None:
         self.remaining = len(tasks) if isinstance(tasks, Sized) else None
         self.todo = iter(tasks)
@@ -307,9 +310,9 @@ class _Batches:
         self.seconds = seconds
         self.workers = max(1, workers)
         self.per_task: float | None = None
-        self.returned: list[list] = []  # batches a broken pool refused, sent first
+        self.returned: list[list[T]] = []  # batches a broken pool refused, sent first
 
-    def take(self) -> list:
+    def take(self) -> list[T]:
         if self.returned:
             return self.returned.pop()
         size = self.size
@@ -320,7 +323,7 @@ class _Batches:
             self.remaining -= len(batch)
         return batch
 
-    def put_back(self, batch: list) -> None:
+    def put_back(self, batch: list[T]) -> None:
         self.returned.append(batch)
 
     def learn(self, seconds: float, count: int) -> None:

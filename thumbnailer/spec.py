@@ -12,7 +12,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 #: Bumped whenever render() would produce different bytes for the same settings,
 #: so that every existing thumbnail is regenerated once. 3: TIFFs turned by their
@@ -296,7 +296,7 @@ class Settings:
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
-def _jsonable(value):
+def _jsonable(value: object) -> object:
     if isinstance(value, enum.Enum):
         return value.value
     raise TypeError(f"cannot fingerprint {value!r}")
@@ -356,7 +356,7 @@ class Entry(NamedTuple):
     bytes: int | None = None
     error: str | None = None
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = self._asdict()
         d["status"] = self.status.value
         return d
