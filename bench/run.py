@@ -7,7 +7,7 @@ speed relative to vipsthumbnail. Wall time is the whole program's; CPU and peak
 memory cover every process it starts (read from /proc: VmHWM is each process's
 exact peak). Quality is PSNR and SSIM against a full-decode float LANCZOS
 reference of the same size, next to what that reference itself scores after a
-q85 save. Results go to bench/results/ (JSON, table) and bench/chart.png.
+q85 save. Results go to bench/results/ (JSON, table) and docs/chart.png.
 
 Needs: pip install '.[bench]'; apt-get install libvips-tools graphicsmagick imagemagick
 (``--install`` runs the apt-get).
@@ -364,7 +364,7 @@ def main() -> None:
     stamp = "quick" if args.quick else "full"
     (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=2))
     if not args.quick:
-        chart(results, HERE / "chart.png")
+        chart(results, HERE.parent / "docs" / "chart.png")
     print(f"\nresults: {out / f'results-{stamp}.json'}")
 
 

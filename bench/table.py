@@ -1,4 +1,4 @@
-"""Print bench results as the README's markdown tables:
+"""Print bench results as docs/performance.md's markdown tables:
 ``python bench/table.py [bench/results/results-full.json]``."""
 
 from __future__ import annotations

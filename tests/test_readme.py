@@ -1,20 +1,25 @@
-"""The README's Python example runs as written."""
+"""The Python examples of the README and of the API page run as written."""
 
 import re
 from pathlib import Path
 
+import pytest
 from helpers import photo
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 
 
-def test_the_python_api_example_runs(tmp_path, monkeypatch):
-    api = README.read_text().split("\n## Python API\n", 1)[1]
-    example = re.search(r"```python\n(.*?)```", api, re.S).group(1)
+@pytest.mark.parametrize("page", ["README.md", "docs/api.md"])
+def test_the_python_examples_run(tmp_path, monkeypatch, page):
+    examples = re.findall(r"```python\n(.*?)```", (ROOT / page).read_text(), re.S)
+    assert examples
     photo(tmp_path / "photos" / "a.jpg", (1600, 1200))
     photo(tmp_path / "photos" / "sub" / "b.png", (300, 200), seed=1)
     monkeypatch.chdir(tmp_path)
-    exec(compile(example, "README.md", "exec"), {})
+    namespace: dict = {}
+    for example in examples:  # in order, as a reader would run them
+        exec(compile(example, page, "exec"), namespace)
     made = sorted(p.relative_to(tmp_path / "thumbs").as_posix()
                   for p in (tmp_path / "thumbs").rglob("*.webp"))
     assert made == ["a_1024x.webp", "a_256.webp", "sub/b_1024x.webp", "sub/b_256.webp"]

@@ -36,7 +36,7 @@ class OutputFormat:
 def _jpeg(quality: int, size: tuple[int, int]) -> dict[str, Any]:
     # Baseline, and Huffman tables optimised only below 512 px, where they save 3-8%
     # of the file for little time; at 1024 px optimising saves 1% for 2.4x the encode
-    # time, and progressive 5% for 6.6x (bench/README.md).
+    # time, and progressive 5% for 6.6x (docs/performance.md).
     return {"quality": quality, "optimize": max(size) < 512}
 
 

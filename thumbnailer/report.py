@@ -1,5 +1,5 @@
 """What a run tells people and programs: failure lines, the summary, the manifest,
-the exit code. Returns strings and data; printing is the CLI's job."""
+the exit code. Returns strings and data; printing is the console reporter's job."""
 
 from __future__ import annotations
 
