@@ -16,7 +16,7 @@ def settings(tmp_path, **kw):
 
 
 def run(job):
-    """Render every task in-process and record it, as the CLI does."""
+    """Render every task in-process and record it: the steps run_job takes."""
     outcomes = [render(task) for task in job.tasks]
     for outcome in outcomes:
         job.record(outcome)

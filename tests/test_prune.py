@@ -13,7 +13,7 @@ from thumbnailer.state import STATE_NAME
 
 
 def make(sources, settings):
-    """Plan, render and record, as the CLI does; returns the plan."""
+    """Plan, render and record, step by step as run_job does; returns the plan."""
     job = plan([str(s) for s in sources], settings)
     for task in job.tasks:
         job.record(render(task))

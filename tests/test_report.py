@@ -1,6 +1,6 @@
 from collections import Counter
 
-from thumbnailer.report import ExitCode, Tally, failure_line, manifest, summary_line
+from thumbnailer.report import Tally, failure_line, manifest, summary_line
 from thumbnailer.spec import Entry, Status
 
 
@@ -18,12 +18,13 @@ def test_failure_line_names_the_file_then_the_reason():
     assert failure_line("a/b.jpg", "empty file (0 bytes)") == "a/b.jpg: empty file (0 bytes)"
 
 
-def test_exit_code_is_failed_only_when_something_failed():
+def test_a_tally_counts_each_status_and_keeps_every_entry():
+    # (The exit code it leads to is JobResult's: test_job.py.)
     tally = Tally()
     tally.add([entry("a", "256", Status.SKIPPED), entry("b", "256", Status.CREATED)])
-    assert tally.exit_code is ExitCode.OK
     tally.add([entry("c", "256", Status.FAILED, error="bad")])
-    assert tally.exit_code is ExitCode.FAILED == 1
+    assert tally.counts == {Status.SKIPPED: 1, Status.CREATED: 1, Status.FAILED: 1}
+    assert [e.source for e in tally.entries] == ["a", "b", "c"]
 
 
 def test_manifest_is_sorted_counted_and_complete():

@@ -267,26 +267,26 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.version_option(__version__, "-V", "--version", prog_name="thumbnailer")
 def main(sources: tuple[str, ...], **opts: Any) -> None:
     """Make thumbnails of every image in SOURCE (files and folders, walked recursively)."""
+    ctx = click.get_current_context()
+    fields: dict[str, Any] = dict(
+        output=opts["output"], sizes=tuple(opts["size"]), formats=opts["formats"],
+        quality=opts["quality"], fit=Fit(opts["fit"]), crop=Crop(opts["crop"]),
+        upscale=opts["upscale"], background=opts["background"],
+        keep_metadata=opts["keep_metadata"], animated=opts["animated"],
+        max_frames=opts["max_frames"], max_pixels=opts["max_pixels"],
+        max_file_size=opts["max_file_size"], timeout=opts["timeout"] or None,
+        fail_on=FailOn(opts["fail_on"]), allow_formats=opts["allow_formats"], name=opts["name"],
+        include=opts["include"], exclude=opts["exclude"], hidden=opts["hidden"],
+        follow_symlinks=opts["follow_symlinks"], force=opts["force"], shard=opts["shard"],
+        xdg_cache=opts["xdg_cache"],
+    )
     if opts["xdg_cache"]:
-        _xdg_options(click.get_current_context(), opts)
-    _engine_options(click.get_current_context(), opts)
+        fields.update(_xdg_settings(ctx, sources))
     try:
-        settings = Settings(
-            output=opts["output"], sizes=tuple(opts["size"]), formats=opts["formats"],
-            quality=opts["quality"], fit=Fit(opts["fit"]), crop=Crop(opts["crop"]),
-            upscale=opts["upscale"],
-            background=opts["background"], keep_metadata=opts["keep_metadata"],
-            animated=opts["animated"], max_frames=opts["max_frames"],
-            max_pixels=opts["max_pixels"], max_file_size=opts["max_file_size"],
-            timeout=opts["timeout"] or None, fail_on=FailOn(opts["fail_on"]),
-            allow_formats=opts["allow_formats"], name=opts["name"], include=opts["include"],
-            exclude=opts["exclude"], hidden=opts["hidden"],
-            follow_symlinks=opts["follow_symlinks"], force=opts["force"],
-            shard=opts["shard"], xdg_cache=opts["xdg_cache"],
-        )
+        settings = Settings(**fields)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
-    options = Options(workers=opts["workers"], executor=opts["executor"],
+    options = Options(workers=opts["workers"], executor=_executor(ctx, opts),
                       scheduler=opts["scheduler"], dry_run=opts["dry_run"],
                       prune=opts["prune"], manifest=opts["manifest"], gallery=opts["gallery"],
                       wait=opts["wait"])
@@ -299,43 +299,51 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
     sys.exit(result.exit_code)
 
 
-def _engine_options(ctx: click.Context, opts: dict[str, Any]) -> None:
-    """--scheduler means Dask; check the extra is there before anything is planned."""
+def _given(ctx: click.Context, name: str) -> bool:
+    """Whether the user set this option (on the command line or in the environment)."""
+    return ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)
+
+
+def _executor(ctx: click.Context, opts: dict[str, Any]) -> str:
+    """The engine to use: --scheduler means Dask; checked, with the extra it needs,
+    before anything is planned."""
+    executor: str = opts["executor"]
     if opts["scheduler"]:
-        if ctx.get_parameter_source("executor") is click.core.ParameterSource.DEFAULT:
-            opts["executor"] = "dask"
-        elif opts["executor"] != "dask":
-            raise click.UsageError(f"--scheduler is for --executor dask, not {opts['executor']}")
-    if opts["fail_on"] == FailOn.WARNING.value and opts["executor"] != "process":
+        if not _given(ctx, "executor"):
+            executor = "dask"
+        elif executor != "dask":
+            raise click.UsageError(f"--scheduler is for --executor dask, not {executor}")
+    if opts["fail_on"] == FailOn.WARNING.value and executor != "process":
         raise click.UsageError(f"--fail-on warning needs --executor process: Python's "
-                               f"warnings cannot be told apart between {opts['executor']} "
-                               "threads")
-    if opts["executor"] == "dask":
+                               f"warnings cannot be told apart between {executor} threads")
+    if executor == "dask":
         import importlib.util
 
         if importlib.util.find_spec("distributed") is None:
             raise click.UsageError(
                 "--executor dask needs the optional extra: pip install 'thumbnailer[dask]'")
+    return executor
 
 
-def _xdg_options(ctx: click.Context, opts: dict[str, Any]) -> None:
-    """--xdg-cache: the spec decides where, what size, format and fit; refuse
-    options that would contradict it, and fill in the spec's values."""
+def _xdg_settings(ctx: click.Context, sources: tuple[str, ...]) -> dict[str, Any]:
+    """--xdg-cache: the spec decides where, what size and format; refuse options
+    that would contradict it, and give the spec's values (sizes and format only
+    where the user did not choose)."""
     from .xdg import DEFAULT_FLAVOURS, cache_root
 
-    given = {name for name in ("output", "name", "prune", "gallery", "keep_metadata")
-             if ctx.get_parameter_source(name) not in (None, click.core.ParameterSource.DEFAULT)}
+    given = sorted(n for n in ("output", "name", "prune", "gallery", "keep_metadata")
+                   if _given(ctx, n))
     if given:
-        flag = "--" + sorted(given)[0].replace("_", "-")
-        raise click.UsageError(f"{flag} cannot be used with --xdg-cache (the cache's "
-                               "layout is fixed by the freedesktop.org spec)")
-    if any(is_url(source) for source in ctx.params.get("sources", ())):
+        raise click.UsageError(f"--{given[0].replace('_', '-')} cannot be used with --xdg-cache "
+                               "(the cache's layout is fixed by the freedesktop.org spec)")
+    if any(is_url(source) for source in sources):
         raise click.UsageError("--xdg-cache is for local files: file managers show those")
-    opts["output"] = cache_root()
-    if ctx.get_parameter_source("size") is click.core.ParameterSource.DEFAULT:
-        opts["size"] = [parse_size(str(side)) for side in DEFAULT_FLAVOURS]
-    if ctx.get_parameter_source("formats") is click.core.ParameterSource.DEFAULT:
-        opts["formats"] = (Format.PNG,)
+    spec: dict[str, Any] = {"output": cache_root()}
+    if not _given(ctx, "size"):
+        spec["sizes"] = tuple(parse_size(str(side)) for side in DEFAULT_FLAVOURS)
+    if not _given(ctx, "formats"):
+        spec["formats"] = (Format.PNG,)
+    return spec
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -88,8 +88,9 @@ class JobResult:
 
     @property
     def exit_code(self) -> ExitCode:
+        if self.stop is None:
+            return ExitCode.FAILED if self.tally.counts[Status.FAILED] else ExitCode.OK
         return {
-            None: self.tally.exit_code,
             "interrupted": ExitCode.INTERRUPTED,
             "terminated": ExitCode.TERMINATED,
             "halted": ExitCode.HALTED,

@@ -37,10 +37,6 @@ class Tally:
             self.entries.append(entry)
             self.counts[entry.status] += 1
 
-    @property
-    def exit_code(self) -> ExitCode:
-        return ExitCode.FAILED if self.counts[Status.FAILED] else ExitCode.OK
-
 
 def failure_line(source: str, reason: str) -> str:
     """One line per failed input: the path as given, then why."""
