@@ -9,6 +9,8 @@ import sys
 import pytest
 from helpers import image_files, photo
 
+from thumbnailer.state import STATE_NAME
+
 BUCKET = "media"
 
 
@@ -108,7 +110,7 @@ def test_an_unchanged_rerun_on_s3_writes_nothing_and_a_changed_object_is_remade(
     fs, local = s3
     args = [f"s3://{BUCKET}/photos", "-o", f"s3://{BUCKET}/thumbs", "-s", "64", "-w", "2"]
     thumbnailer(s3_env, *args)
-    state = f"{BUCKET}/thumbs/.thumbnailer-state.json"
+    state = f"{BUCKET}/thumbs/{STATE_NAME}"
     fs.invalidate_cache()
     before = fs.info(state)["LastModified"]
     again = thumbnailer(s3_env, *args)

@@ -1,4 +1,5 @@
 import dataclasses
+import json
 import os
 import time
 
@@ -9,6 +10,7 @@ from PIL import Image
 from thumbnailer.plan import check_template, plan
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size, Status
+from thumbnailer.state import LEGACY_NAME, STATE_NAME, State
 
 
 def settings(tmp_path, **kw):
@@ -20,7 +22,7 @@ def run(job):
     outcomes = [render(task) for task in job.tasks]
     for outcome in outcomes:
         job.record(outcome)
-    job.save()
+    job.close()
     return outcomes
 
 
@@ -88,7 +90,7 @@ def test_two_source_folders_with_the_same_file_name_do_not_overwrite(tmp_path):
     job = plan([str(tmp_path / "one"), str(tmp_path / "two")], settings(tmp_path))
     assert outputs(job) == {"x", "x-jpg"}
     run(job)
-    assert sorted(os.listdir(tmp_path / "out")) == [".thumbnailer-state.json", "x-jpg.jpg", "x.jpg"]
+    assert sorted(os.listdir(tmp_path / "out")) == [STATE_NAME, "x-jpg.jpg", "x.jpg"]
 
 
 @pytest.mark.parametrize("output", ["photos", "."])
@@ -189,16 +191,37 @@ def test_when_auto_format_changes_extension_the_old_twin_goes(tmp_path):
     time.sleep(0.01)
     Image.new("RGBA", (40, 40), (255, 0, 0, 100)).save(src / "logo.png")
     run(plan([str(src)], s))
-    assert sorted(os.listdir(tmp_path / "out")) == [".thumbnailer-state.json", "logo.png"]
+    assert sorted(os.listdir(tmp_path / "out")) == [STATE_NAME, "logo.png"]
 
 
 def test_the_state_is_only_written_when_something_changed(tmp_path, photos):
     s = settings(tmp_path)
     run(plan([str(photos)], s))
-    state = tmp_path / "out" / ".thumbnailer-state.json"
-    before = os.stat(state).st_mtime_ns
+    state = tmp_path / "out" / STATE_NAME
+    before = os.stat(state).st_mtime_ns, sorted(os.listdir(tmp_path / "out"))
     run(plan([str(photos)], s))
-    assert os.stat(state).st_mtime_ns == before
+    assert (os.stat(state).st_mtime_ns, sorted(os.listdir(tmp_path / "out"))) == before
+
+
+def test_a_1x_state_is_migrated_and_its_thumbnails_stay_up_to_date(tmp_path, photos):
+    s = settings(tmp_path)
+    run(plan([str(photos)], s))
+    out = tmp_path / "out"
+    # Turn the database into the JSON file 1.x kept, as an upgrade finds it.
+    state = State.load(str(out))
+    records = {key: list(record) for key, record in state.items()}
+    state.close()
+    (out / LEGACY_NAME).write_text(json.dumps({"version": 2, "records": records}))
+    (out / STATE_NAME).unlink()
+    again = plan([str(photos)], s)
+    assert again.tasks == [] and len(again.skipped) == 2  # nothing remade
+    again.close()
+    assert LEGACY_NAME not in os.listdir(out) and STATE_NAME in os.listdir(out)
+    before = os.stat(out / STATE_NAME).st_mtime_ns, sorted(os.listdir(out))
+    third = plan([str(photos)], s)  # the folders were filled in: now it writes nothing
+    assert third.tasks == [] and not third.state.legacy
+    third.close()
+    assert (os.stat(out / STATE_NAME).st_mtime_ns, sorted(os.listdir(out))) == before
 
 
 # --- --shard ---------------------------------------------------------------------------------

@@ -1,9 +1,10 @@
+import contextlib
 import dataclasses
-import json
 import os
+import sqlite3
 
 import pytest
-from helpers import photo
+from helpers import image_files, photo
 
 from thumbnailer.plan import plan
 from thumbnailer.prune import prune, stale
@@ -14,7 +15,7 @@ from thumbnailer.state import STATE_NAME
 
 def make(sources, settings):
     """Plan, render and record, step by step as run_job does; returns the plan."""
-    job = plan([str(s) for s in sources], settings)
+    job = plan([str(s) for s in sources], settings, mark=True)
     for task in job.tasks:
         job.record(render(task))
     job.save()
@@ -41,22 +42,22 @@ def files(root):
 
 def test_a_deleted_source_loses_its_thumbnail_and_the_folders_left_empty(
         tmp_path, library, settings):
-    make([library], settings)
+    make([library], settings).close()
     out = tmp_path / "out"
     os.unlink(library / "trip" / "b.jpg")
     (library / "trip" / "deep" / "c.jpg").unlink()
     job = make([library], settings)
     assert sorted(stale(job)) == ["trip/b", "trip/deep/c"]
     removed = prune(job)
-    job.save()
+    job.close()
     assert sorted(removed) == [str(out / "trip" / "b.jpg"), str(out / "trip" / "deep" / "c.jpg")]
     assert files(out) == [STATE_NAME, "a.jpg"]
     assert not (out / "trip").exists()  # both folders emptied by the prune
-    assert stale(plan([str(library)], settings)) == []  # and forgotten
+    assert stale(plan([str(library)], settings, mark=True)) == []  # and forgotten
 
 
 def test_files_it_did_not_make_are_never_touched(tmp_path, library, settings):
-    make([library], settings)
+    make([library], settings).close()
     out = tmp_path / "out"
     (out / "trip" / "README.txt").write_text("mine")
     (out / "stray.jpg").write_bytes(b"also mine")
@@ -69,27 +70,31 @@ def test_files_it_did_not_make_are_never_touched(tmp_path, library, settings):
 
 def test_unselected_sources_and_dropped_formats_are_pruned(tmp_path, library, settings):
     both = dataclasses.replace(settings, formats=(Format.AUTO, Format.WEBP))
-    make([library], both)
+    make([library], both).close()
     narrower = dataclasses.replace(settings, exclude=("trip",))
-    removed = prune(make([library], narrower))
+    job = make([library], narrower)
+    removed = prune(job)
+    job.close()
     out = tmp_path / "out"
     assert files(out) == [STATE_NAME, "a.jpg"]
     assert len(removed) == 5  # b and c in two formats, a.webp
 
 
 def test_dry_run_lists_and_keeps_everything(tmp_path, library, settings):
-    make([library], settings)
+    make([library], settings).close()
     os.unlink(library / "a.jpg")
     before = files(tmp_path / "out")
-    job = plan([str(library)], settings)
+    job = plan([str(library)], settings, read_only=True, mark=True)
     assert prune(job, dry_run=True) == [str(tmp_path / "out" / "a.jpg")]
     assert files(tmp_path / "out") == before
-    assert "a" in job.state.records
+    assert job.state.get("a") is not None
+    job.close()
+    assert files(tmp_path / "out") == before
 
 
 def test_a_file_shared_with_a_kept_thumbnail_is_kept(tmp_path, library, settings):
     # -f auto and then -f jpeg name the same file a.jpg under two state keys.
-    make([library], settings)
+    make([library], settings).close()
     job = make([library], dataclasses.replace(settings, formats=(Format.JPEG,)))
     removed = prune(job)
     assert removed == []
@@ -97,22 +102,19 @@ def test_a_file_shared_with_a_kept_thumbnail_is_kept(tmp_path, library, settings
 
 
 def test_a_tampered_state_cannot_reach_outside_the_output(tmp_path, library, settings):
-    make([library], settings)
+    make([library], settings).close()
     victim = tmp_path / "victim.jpg"
     victim.write_bytes(b"precious")
-    state_path = tmp_path / "out" / STATE_NAME
-    data = json.loads(state_path.read_text())
-    row = list(data["records"]["a"])
-    row[0] = "../victim.jpg"
-    data["records"]["evil"] = row
-    state_path.write_text(json.dumps(data))
+    with contextlib.closing(sqlite3.connect(tmp_path / "out" / STATE_NAME)) as db, db:
+        db.execute("INSERT INTO records SELECT 'evil', folder, '../victim.jpg', source, "
+                   "fingerprint, mtime_ns, size, width, height FROM records WHERE key = 'a'")
     prune(make([library], settings))
     assert victim.read_bytes() == b"precious"
 
 
 def test_a_failed_source_stays_known_so_its_old_thumbnail_can_be_pruned(
         tmp_path, library, settings):
-    make([library], settings)
+    make([library], settings).close()
     (library / "a.jpg").write_bytes(b"now broken")
     job = make([library], settings)
     assert (tmp_path / "out" / "a.jpg").exists()  # the old thumbnail stays on failure
@@ -123,8 +125,18 @@ def test_a_failed_source_stays_known_so_its_old_thumbnail_can_be_pruned(
 
 
 def test_a_shard_never_prunes_another_shards_thumbnails(tmp_path, library, settings):
-    make([library], settings)  # a full run first, into the same folder
+    make([library], settings).close()  # a full run first, into the same folder
     before = files(tmp_path / "out")
     for k in (1, 2):
         assert prune(make([library], dataclasses.replace(settings, shard=(k, 2)))) == []
     assert files(tmp_path / "out") == before
+
+
+def test_a_plan_that_did_not_mark_cannot_be_pruned(tmp_path, library, settings):
+    # Without marks every record would look stale: refuse rather than delete them all.
+    make([library], settings).close()
+    job = plan([str(library)], settings)
+    with pytest.raises(RuntimeError, match="mark=True"):
+        prune(job)
+    job.close()
+    assert len(image_files(tmp_path / "out")) == 3

@@ -58,8 +58,12 @@ class DesktopPlan(Plan):
         """Nothing to save: the cache's files are their own record."""
 
 
-def plan_desktop(arguments: Sequence[str], settings: Settings, version: str) -> DesktopPlan:
-    """Walk the sources and keep the flavours whose cached thumbnail is not current."""
+def plan_desktop(arguments: Sequence[str], settings: Settings, version: str, *,
+                 read_only: bool = False, mark: bool = False) -> DesktopPlan:
+    """Walk the sources and keep the flavours whose cached thumbnail is not current.
+    (The cache's files are their own record, so planning only ever reads and
+    --prune does not apply: ``read_only`` and ``mark`` are accepted for the same
+    call as plan's.)"""
     check(arguments, settings)
     root = settings.output
     job = DesktopPlan(settings, [], [], [], State(root))

@@ -135,13 +135,15 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     with stopping_on(stop, SIGNALS):
         try:
             if options.dry_run:  # reads only: no lock, no output folder made
-                return _dry_run(planner(sources, settings), sources, started, options, reporter)
+                with contextlib.closing(planner(sources, settings, read_only=True,
+                                                mark=options.prune)) as job:
+                    return _dry_run(job, sources, started, options, reporter)
             if settings.xdg_cache:
                 make_private_folder(lock_folder)
             # An object store has no file locks: there, one job per output prefix.
-            with store(lock_folder).lock(lock_folder, wait=options.wait):
-                return _run(planner(sources, settings), sources, started, options, reporter,
-                            stop)
+            with store(lock_folder).lock(lock_folder, wait=options.wait), \
+                    contextlib.closing(planner(sources, settings, mark=options.prune)) as job:
+                return _run(job, sources, started, options, reporter, stop)
         except KeyboardInterrupt:  # while planning or waiting for the lock: nothing made
             reason = str(stop.reason or "interrupted")
             reporter.problem(f"{_SAID[reason]} before any image was made")

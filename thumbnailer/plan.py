@@ -30,7 +30,8 @@ from .spec import (
 )
 from .state import Record, State
 
-#: How often (seconds) a long run writes its state, so a killed run loses little.
+#: How often (seconds) a long run checkpoints its state: on an object store, puts
+#: the database back (locally the state commits every few seconds by itself).
 CHECKPOINT_SECONDS = 30.0
 
 _TEMPLATE_FIELDS = {"stem", "size", "width", "height"}
@@ -48,14 +49,12 @@ class Plan:
     skipped: list[Entry]
     collisions: list[str]
     state: State
-    #: task source -> (absolute source path, state key, fingerprint, format is
-    #: auto) of each entry its outcome will hold: its targets, then its links
-    _pending: dict[str, tuple[tuple[str, str, str, bool], ...]] = field(
+    #: task source -> (absolute source path, source folder, state key,
+    #: fingerprint, format is auto) of each entry its outcome will hold: its
+    #: targets, then its links
+    _pending: dict[str, tuple[tuple[str, str, str, str, bool], ...]] = field(
         default_factory=dict, repr=False)
     _last_save: float = field(default_factory=time.monotonic, repr=False)
-    #: State keys of every thumbnail this job names, up to date or not, in every
-    #: shard: what --prune keeps.
-    keys: set[str] = field(default_factory=set, repr=False)
     #: What the walk passed over (symlinks not followed).
     walked: WalkCounts = field(default_factory=WalkCounts)
 
@@ -67,12 +66,12 @@ class Plan:
     def record(self, outcome: Outcome) -> None:
         """Note what a task made in the state; failures are forgotten, never up to date."""
         root = self.settings.output
-        for (absolute, key, fingerprint, auto), entry in zip(
+        for (absolute, folder, key, fingerprint, auto), entry in zip(
                 self._pending[outcome.source], outcome.entries, strict=True):
             old = self.state.get(key)
             if entry.status is not Status.CREATED or outcome.signature is None:
-                if old is not None:  # still ours (for --prune), but never up to date
-                    self.state.put(key, old._replace(fingerprint=""))
+                if old is not None and old.fingerprint:  # ours (for --prune), not up to date
+                    self.state.put(key, old._replace(fingerprint=""), folder)
                 continue
             # The output is root/key, plus the extension for format auto.
             rel = key + os.path.splitext(entry.output or "")[1] if auto else key
@@ -82,6 +81,7 @@ class Plan:
                 key,
                 Record(rel, absolute, fingerprint, *outcome.signature,
                        entry.width or 0, entry.height or 0),
+                folder,
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
             self.save()
@@ -89,6 +89,10 @@ class Plan:
     def save(self) -> None:
         self.state.save()
         self._last_save = time.monotonic()
+
+    def close(self) -> None:
+        """The run is over: save, and let go of the state."""
+        self.state.close()
 
 
 def check_template(template: str, sizes: Sequence[Size]) -> None:
@@ -169,15 +173,22 @@ def check(arguments: Sequence[str], settings: Settings) -> None:
         raise ValueError(f"--output {settings.output!r}: {e}") from None
 
 
-def plan(arguments: Sequence[str], settings: Settings) -> Plan:
+def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = False,
+         mark: bool = False) -> Plan:
     """Walk the sources, name every thumbnail, and keep only those not up to date.
+    ``read_only`` (--dry-run) writes nothing where the output is, not even a
+    migration of a 1.x state. ``mark`` notes every key the job names, up to date
+    or not, for --prune (it costs about 3 us per thumbnail, so only when asked).
+    Close the plan when done with it.
 
     Raises ValueError for a job that cannot be run at all (see check_output and
     check_template); per-file problems are left for render to report.
     """
     check(arguments, settings)
     template = settings.name_template
-    state = State.load(settings.output)
+    state = State.load(settings.output, read_only)
+    if mark:
+        state.start_marking()
     # Per-size work done once, not once per file: the walk below is the whole
     # cost of an unchanged rerun.
     namers = _namers(template, settings.sizes)
@@ -196,6 +207,8 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
     #: to date), and its up-to-date entries by (size, format).
     firsts: dict[tuple[int, int, int, int],
                  tuple[int | None, dict[tuple[Size, Format], Entry]]] = {}
+    rows_of: str | None = None  # the folder whose records are in rows
+    rows: dict[str, Record] = {}
     for source in walk(arguments, selection(settings), skip_dirs=[settings.output],
                        counts=result.walked):
         folder, _, filename = source.rel.rpartition("/")
@@ -206,18 +219,25 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
                 f"{source.path}: its thumbnail name is taken by another source; "
                 f"named {stems[0]!r} instead"
             )
-        if settings.shard is not None:
-            result.keys.update(stems[i] + suffix for i, *_, suffix in plans)
-            if not in_shard(stems[0], settings.shard):
-                continue
+        # State keys: the output paths, less the extension only for format auto
+        # (whose extension is known once the image is seen). Every shard's are
+        # marked: --prune keeps what any shard of the job names.
+        keys_here = [stems[i] + suffix for i, *_, suffix in plans]
+        if mark:
+            state.mark(keys_here)
+        if settings.shard is not None and not in_shard(stems[0], settings.shard):
+            continue
+        if folder != rows_of:  # one query per source folder
+            rows_of, rows = folder, state.folder(folder)
         pending, done_here = [], {}
-        for i, size, fmt, fingerprint, label, suffix in plans:
-            # State key: the output path, less the extension only for format auto
-            # (whose extension is known once the image is seen).
-            key = stems[i] + suffix
-            result.keys.add(key)
+        for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here, strict=True):
+            record = rows.get(key)
+            if record is None and state.legacy:  # migrated from 1.x: folder not yet known
+                record = state.get(key)
+                if record is not None and not read_only:
+                    state.put(key, record, folder)
             done = None if settings.force else _up_to_date(
-                state.get(key), source, label, fingerprint, outputs
+                record, source, label, fingerprint, outputs
             )
             if done is not None:
                 result.skipped.append(done)
@@ -226,7 +246,7 @@ def plan(arguments: Sequence[str], settings: Settings) -> Plan:
                 pending.append((size, fmt, stems[i], key, fingerprint))
         targets = tuple(Target(size, storage.join(settings.output, stem), fmt)
                         for size, fmt, stem, _, _ in pending)
-        keys = tuple((source.absolute, key, fp, fmt is Format.AUTO)
+        keys = tuple((source.absolute, folder, key, fp, fmt is Format.AUTO)
                      for _, fmt, _, key, fp in pending)
         inode = _inode(source)
         first = firsts.get(inode) if inode is not None else None

@@ -1,6 +1,6 @@
 """--prune: make the output folder a mirror of the job, like ``rsync --delete``.
 
-Only files this tool made are candidates, known from the state file: a thumbnail
+Only files this tool made are candidates, known from the state: a thumbnail
 whose record the job no longer names (its source is gone, or no longer selected,
 or its size, format or name changed) is deleted, and so are the folders that
 become empty by it. Anything else in the output folder is never touched.
@@ -14,7 +14,7 @@ from .plan import Plan
 
 def stale(job: Plan) -> list[str]:
     """State keys of the thumbnails ``job`` no longer names, sorted."""
-    return sorted(key for key in job.state.records if key not in job.keys)
+    return [key for key, _, _ in job.state.stale()]
 
 
 def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
@@ -22,18 +22,16 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
 
     A record whose file is gone is just forgotten. A path shared with a thumbnail
     the job keeps (``-f auto`` and ``-f jpeg`` name the same file), outside the
-    output root (a tampered state file), or that is no longer a regular file, is
-    left alone.
+    output root (a tampered state), or that is no longer a regular file, is left
+    alone.
     """
     root = job.settings.output
     where = storage.store(root)
     present = where.listing(root)  # one listing on a store, else a stat each
-    kept = {job.state.records[k].output for k in job.state.records if k in job.keys}
     removed, folders = [], []
-    for key in stale(job):
-        record = job.state.records[key]
-        path = _inside(where, root, record.output)
-        if path is not None and record.output not in kept and (
+    for key, output, shared in job.state.stale():  # marked by plan, swept here
+        path = _inside(where, root, output)
+        if path is not None and not shared and (
                 path in present if present is not None else where.is_file(path)):
             removed.append(path)
             if not dry_run:

@@ -1,24 +1,77 @@
-"""The state file: what this tool made in an output root, and from what.
+"""The state: what this tool made in an output root, and from what.
 
-One JSON file in the output root, read once per run and rewritten (atomically) only
-when something changed, so an unchanged rerun writes nothing. Records are keyed by
-the output's path without extension, because with ``--format auto`` the extension
-is only known once the image is seen.
+An SQLite database (the standard library's ``sqlite3``), one row per thumbnail,
+keyed by the output's path without extension (with ``--format auto`` the
+extension is only known once the image is seen), with the source folder it
+came from indexed, so planning a folder reads that folder's rows in one query
+and memory does not grow with the library.
+
+- **An unchanged rerun writes nothing.** The database is opened read-only until
+  something changes; at rest it is in rollback-journal mode, which a read-only
+  connection can read without making a file.
+- **A kill loses seconds, never the state.** While a run writes, the database is
+  in WAL mode and commits every COMMIT_SECONDS or COMMIT_ROWS rows; SQLite's own
+  atomic commit means a kill at any moment leaves the last commit intact.
+- **--prune marks and sweeps.** The keys a job names are marked in a temporary
+  table (on disk beside the system's temporaries, not in memory); the rows not
+  marked are stale.
+- **Object stores.** SQLite needs a local file with locks, so for an output on an
+  object store the database is copied into a temporary folder at the start of a
+  run and put back, whole, in one PUT at each checkpoint and at the end. Two
+  machines share it through the store, one run at a time per output prefix (as
+  for the thumbnails themselves).
+- **The JSON state of 1.x** (``.thumbnailer-state.json``) is migrated on the first
+  run and then removed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import shutil
+import sqlite3
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from . import storage
 
-STATE_NAME = ".thumbnailer-state.json"
-STATE_VERSION = 2  # 2: explicit formats key their records with the extension
+STATE_NAME = ".thumbnailer-state.sqlite"
+#: The 1.x state file, migrated on the first run.
+LEGACY_NAME = ".thumbnailer-state.json"
+LEGACY_VERSION = 2
+#: PRAGMA user_version of the schema below; another means "nothing is known".
+SCHEMA_VERSION = 3
+
+#: Commit after this long or this many changed rows, whichever comes first.
+COMMIT_SECONDS = 2.0
+COMMIT_ROWS = 5000
+#: Keys marked for --prune are inserted this many at a time.
+MARK_BATCH = 2000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    key TEXT PRIMARY KEY,
+    folder TEXT,  -- the source's folder, relative to its SOURCE; NULL if migrated
+    output TEXT NOT NULL,
+    source TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS records_folder ON records (folder);
+CREATE INDEX IF NOT EXISTS records_output ON records (output);
+"""
+
+_COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
 
 
 class Record(NamedTuple):
-    """A tuple, not a dataclass: a 100,000-photo library loads 100,000 of them."""
+    """One thumbnail as made (a tuple: a folder's worth are read at a time)."""
 
     output: str  # relative to the output root, "/"-separated, with extension
     source: str  # absolute path of the source it was made from
@@ -30,50 +83,276 @@ class Record(NamedTuple):
 
 
 class State:
-    """The records of one output root. Not shared between processes: only the
-    parent reads and writes it."""
+    """The records of one output root. Only the parent process reads and writes
+    it. Nothing is opened or made until it is needed."""
 
-    def __init__(self, root: str, records: dict[str, Record] | None = None) -> None:
+    def __init__(self, root: str, read_only: bool = False) -> None:
         self.root = root
-        self.records: dict[str, Record] = records or {}
-        self.dirty = False
+        #: Write nothing where the output is (--dry-run): a 1.x file is migrated
+        #: into a temporary database, and the database is opened read-only.
+        self.read_only = read_only
+        self.where = storage.store(root)
+        self._db: sqlite3.Connection | None = None
+        self._writable = False
+        self._local: str | None = None  # the database file on this machine
+        self._scratch: str | None = None  # the temporary folder of a store's copy
+        self._changed = 0  # rows changed since the last commit
+        self._last_commit = time.monotonic()
+        self._marks: list[tuple[str]] = []
+        self._marking = False  # the temporary table exists
+        self.marking = False  # the job marks every key it names (start_marking)
+        self._unmarked = False  # a mark came before there was a database to hold it
+        self.dirty = False  # changed since the last save (for a store: the last PUT)
+        #: Rows migrated from 1.x whose folder is not known yet: looked up one by one.
+        self.legacy = False
 
     @property
     def path(self) -> str:
-        return storage.join(self.root, STATE_NAME)
+        return self.where.join(self.root, STATE_NAME)
 
     @classmethod
-    def load(cls, root: str) -> State:
-        """Read the state of ``root``; a missing, foreign or damaged file means
+    def load(cls, root: str, read_only: bool = False) -> State:
+        """The state of ``root``; a missing, foreign or damaged database means
         "nothing is known", which only costs regeneration, never a wrong skip."""
-        try:
-            data = json.loads(storage.read_file(cls(root).path))
-            if data.get("version") != STATE_VERSION:
-                return cls(root)
-            records = {key: Record._make(row) for key, row in data["records"].items()}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            return cls(root)
-        return cls(root, records)
+        state = cls(root, read_only)
+        state._open_existing()
+        return state
+
+    # --- reading ---------------------------------------------------------------
+
+    def folder(self, folder: str) -> dict[str, Record]:
+        """The records of the thumbnails of one source folder, by key."""
+        if self._db is None:
+            return {}
+        rows = self._db.execute(
+            f"SELECT key, {_COLUMNS} FROM records WHERE folder = ?", (folder,))
+        return {row[0]: Record._make(row[1:]) for row in rows}
 
     def get(self, key: str) -> Record | None:
-        return self.records.get(key)
+        if self._db is None:
+            return None
+        row = self._db.execute(f"SELECT {_COLUMNS} FROM records WHERE key = ?",
+                               (key,)).fetchone()
+        return None if row is None else Record._make(row)
 
-    def put(self, key: str, record: Record) -> None:
-        if self.records.get(key) != record:
-            self.records[key] = record
-            self.dirty = True
+    def __len__(self) -> int:
+        if self._db is None:
+            return 0
+        return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
+
+    def items(self) -> Iterator[tuple[str, Record]]:
+        """Every record, by key order (for tests and tools; a run never needs all)."""
+        if self._db is None:
+            return
+        for row in self._db.execute(f"SELECT key, {_COLUMNS} FROM records ORDER BY key"):
+            yield row[0], Record._make(row[1:])
+
+    # --- writing ---------------------------------------------------------------
+
+    def put(self, key: str, record: Record, folder: str | None = None) -> None:
+        """Remember ``record``, made from a source in ``folder``. This writes: a
+        caller that may have nothing new compares first (an unchanged rerun must
+        write nothing)."""
+        db = self._writer()
+        db.execute(f"INSERT OR REPLACE INTO records (key, folder, {_COLUMNS}) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (key, folder, *record))
+        self._changed_one()
 
     def drop(self, key: str) -> None:
-        if self.records.pop(key, None) is not None:
-            self.dirty = True
+        if self._db is None or self.get(key) is None:
+            return
+        self._writer().execute("DELETE FROM records WHERE key = ?", (key,))
+        self._changed_one()
+
+    def _changed_one(self) -> None:
+        self.dirty = True
+        self._changed += 1
+        if (self._changed >= COMMIT_ROWS
+                or time.monotonic() - self._last_commit > COMMIT_SECONDS):
+            self.commit()
+
+    def commit(self) -> None:
+        """Make the changes so far durable on this machine."""
+        if self._db is not None and self._writable:
+            self._db.commit()
+        self._changed = 0
+        self._last_commit = time.monotonic()
 
     def save(self) -> None:
-        """Write the file if anything changed; sorted, so equal states are equal bytes."""
-        if not self.dirty:
-            return
-        data = {
-            "version": STATE_VERSION,
-            "records": {k: list(r) for k, r in sorted(self.records.items())},
-        }
-        storage.write_file(self.path, json.dumps(data, separators=(",", ":")).encode())
+        """A checkpoint: commit, and on an object store put the database back."""
+        self.commit()
+        if self.dirty and self._scratch is not None and not self.read_only:
+            self._publish()
         self.dirty = False
+
+    def close(self) -> None:
+        """The end of a run: save, leave the database in its at-rest mode, and let go."""
+        self.save()
+        if self._db is not None:
+            # A run that wrote, or one that found the database as a killed run left
+            # it, leaves it in rollback mode, which the next reader can read
+            # without making a file.
+            with contextlib.suppress(sqlite3.Error):
+                if self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                    self._db.execute("PRAGMA journal_mode=DELETE")
+            self._db.close()
+            self._db = None
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+    # --- mark and sweep (--prune) ----------------------------------------------
+
+    def start_marking(self) -> None:
+        """Say that every key the job names will be marked (for --prune): a sweep
+        without marks would find every row stale."""
+        self.marking = True
+
+    def mark(self, keys: Iterable[str]) -> None:
+        """Note that the job names these keys (whether or not they are up to date)."""
+        if self._db is None:
+            self._unmarked = True  # nothing recorded before this run: nothing is stale
+            return
+        self._marks.extend((k,) for k in keys)
+        if len(self._marks) >= MARK_BATCH:
+            self._flush_marks()
+
+    def _flush_marks(self) -> None:
+        if self._db is None:
+            return
+        if not self._marking:
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) "
+                             "WITHOUT ROWID")
+            self._marking = True
+        self._db.executemany("INSERT OR IGNORE INTO temp.seen VALUES (?)", self._marks)
+        self._marks.clear()
+        if not self._writable:
+            self._db.commit()  # not to hold a transaction open that switching to WAL needs
+
+    def stale(self) -> list[tuple[str, str, bool]]:
+        """(key, output, whether a marked row names the same output) of every row
+        not marked, by key: what --prune forgets, and deletes unless shared."""
+        if not self.marking:
+            raise RuntimeError("nothing was marked: plan the job with mark=True first")
+        if self._db is None or self._unmarked:
+            return []
+        self._flush_marks()
+        return [(key, output, bool(shared)) for key, output, shared in self._db.execute(
+            "SELECT r.key, r.output, r.output IN (SELECT k.output FROM records k "
+            "JOIN temp.seen s ON s.key = k.key) FROM records r "
+            "WHERE r.key NOT IN (SELECT key FROM temp.seen) ORDER BY r.key")]
+
+    # --- opening ---------------------------------------------------------------
+
+    def _open_existing(self) -> None:
+        """Open the database if there is one (reading writes nothing), else
+        migrate a 1.x file."""
+        if self._scratch is None and self.where is not storage.LOCAL:
+            self._scratch = tempfile.mkdtemp(prefix="thumbnailer-state-")
+            local = os.path.join(self._scratch, STATE_NAME)
+            with contextlib.suppress(OSError):
+                data = self.where.read(self.path)
+                with open(local, "wb") as f:
+                    f.write(data)
+            self._local = local
+        elif self._local is None:
+            self._local = self.path
+        if not os.path.exists(self._local):
+            self._migrate()
+            return
+        try:
+            self._db = self._connect()
+            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                raise sqlite3.DatabaseError("another schema")
+            self.legacy = self._db.execute(
+                "SELECT 1 FROM records WHERE folder IS NULL LIMIT 1").fetchone() is not None
+        except sqlite3.DatabaseError:
+            if not self.read_only:
+                self._forget_damaged()
+            elif self._db is not None:
+                self._db.close()
+                self._db = None
+
+    def _connect(self) -> sqlite3.Connection:
+        """Read-write where the file allows (a read-write connection that only
+        reads writes nothing, and keeps the marks' temporary table when the run
+        starts writing), else read-only (a read-only mount, --dry-run there)."""
+        assert self._local is not None
+        from urllib.parse import quote
+
+        uri = f"file:{quote(self._local)}"
+        if self.read_only and self._scratch is None:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+            db.execute("PRAGMA temp_store=FILE")
+            return db
+        try:
+            db = sqlite3.connect(f"{uri}?mode=rwc" if not os.path.exists(self._local)
+                                 else f"{uri}?mode=rw", uri=True, isolation_level="DEFERRED")
+        except sqlite3.OperationalError:
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        db.execute("PRAGMA temp_store=FILE")  # --prune's marks: on disk, not in memory
+        return db
+
+    def _writer(self) -> sqlite3.Connection:
+        """The connection, switched to WAL (and the schema made) on the first change."""
+        if self._db is not None and self._writable:
+            return self._db
+        if self._local is None:
+            self._open_existing()
+            if self._db is not None and self._writable:  # a migration just made it
+                return self._db
+        assert self._local is not None
+        if self._db is None:
+            os.makedirs(os.path.dirname(self._local) or ".", exist_ok=True)
+            self._db = self._connect()
+        self._db.commit()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
+        self._db.executescript(_SCHEMA)
+        self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
+        self._writable = True
+        return self._db
+
+    def _forget_damaged(self) -> None:
+        """A database of another schema, or not a database: start afresh (the
+        thumbnails are still there, and the next run simply remakes them)."""
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        assert self._local is not None
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(OSError):
+                os.unlink(self._local + suffix)
+
+    def _migrate(self) -> None:
+        """Move the records of a 1.x JSON state file into a new database."""
+        legacy = self.where.join(self.root, LEGACY_NAME)
+        try:
+            data = json.loads(self.where.read(legacy))
+            if data.get("version") != LEGACY_VERSION:
+                return
+            rows = [(key, None, *Record._make(row)) for key, row in data["records"].items()]
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return
+        if self.read_only and self._scratch is None:  # migrate into a temporary copy
+            self._scratch = tempfile.mkdtemp(prefix="thumbnailer-state-")
+            self._local = os.path.join(self._scratch, STATE_NAME)
+        db = self._writer()
+        db.executemany(f"INSERT OR REPLACE INTO records (key, folder, {_COLUMNS}) "
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.commit()
+        self.legacy = bool(rows)
+        if self.read_only:
+            return
+        self.dirty = True
+        self.save()  # on a store: put the database there before the old file goes
+        with contextlib.suppress(OSError):
+            self.where.remove(legacy)
+
+    def _publish(self) -> None:
+        """Put a store's database back, whole, in one PUT, in its at-rest mode."""
+        assert self._db is not None and self._local is not None
+        self._db.execute("PRAGMA journal_mode=DELETE")
+        with open(self._local, "rb") as f:
+            self.where.write(self.path, f.read())
+        self._db.execute("PRAGMA journal_mode=WAL")
