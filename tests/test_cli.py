@@ -291,19 +291,22 @@ def test_gallery_lists_this_runs_thumbnails_and_failures(tmp_path, photos):
     out = tmp_path / "out"
     result = invoke(photos, "-o", out, "-w", "1", "--gallery")
     assert result.exit_code == 1
-    page = (out / "index.html").read_text()
-    assert page.count("<figure>") == 3 and '<img src="trip/c.jpg"' in page
-    assert "bad.jpg</code>: empty file (0 bytes)" in page
+    index = (out / "index.html").read_text()
+    assert "bad.jpg</code>: empty file (0 bytes)" in index
+    assert 'href="gallery.html"' in index and 'href="trip/gallery.html"' in index
+    assert (out / "gallery.html").read_text().count("<figure>") == 2
+    trip = (out / "trip" / "gallery.html").read_text()
+    assert trip.count("<figure>") == 1 and '<img src="c.jpg"' in trip
     # An unchanged rerun still shows everything (skipped thumbnails included), and
-    # does not rewrite the unchanged page.
+    # does not rewrite the unchanged pages.
     (photos / "bad.jpg").unlink()
     invoke(photos, "-o", out, "-w", "1", "--gallery")
-    page = out / "index.html"
-    assert page.read_text().count("<figure>") == 3
-    assert '<section class="failures">' not in page.read_text()
-    before = page.stat().st_mtime_ns, page.stat().st_ino
+    pages = [out / "index.html", out / "gallery.html", out / "trip" / "gallery.html"]
+    assert '<section class="failures">' not in pages[0].read_text()
+    assert sum(p.read_text().count("<figure>") for p in pages) == 3
+    before = [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages]
     invoke(photos, "-o", out, "-w", "1", "--gallery")
-    assert (page.stat().st_mtime_ns, page.stat().st_ino) == before
+    assert [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages] == before
     assert not (tmp_path / "dry" / "index.html").exists()
     invoke(photos, "-o", tmp_path / "dry", "--gallery", "--dry-run")
     assert not (tmp_path / "dry").exists()

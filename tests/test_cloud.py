@@ -177,9 +177,12 @@ def test_a_gallery_and_a_dry_run_on_s3(s3, s3_env):
     assert f"s3://{BUCKET}/photos/p0.jpg -> s3://{BUCKET}/thumbs/p0.{{jpg,png}}" in dry.stdout
     assert not fs.exists(f"{BUCKET}/thumbs")
     thumbnailer(s3_env, *args, "--gallery")
-    page = fs.cat_file(f"{BUCKET}/thumbs/index.html").decode()
-    assert '<img src="trip/p1.jpg"' in page and "bad.jpg</code>" in page
-    assert 'href="s3://' not in page  # a browser cannot follow s3:// links
+    index = fs.cat_file(f"{BUCKET}/thumbs/index.html").decode()
+    assert "bad.jpg</code>" in index and 'href="trip/gallery.html"' in index
+    trip = fs.cat_file(f"{BUCKET}/thumbs/trip/gallery.html").decode()
+    assert '<img src="p1.jpg"' in trip
+    for page in (index, trip):
+        assert 'href="s3://' not in page  # a browser cannot follow s3:// links
 
 
 def test_xdg_cache_refuses_urls(s3_env, tmp_path):

@@ -4,7 +4,7 @@ import pytest
 from browser import find_or_install, screenshot
 from PIL import Image
 
-from thumbnailer.gallery import GALLERY_NAME, render_page, write_gallery
+from thumbnailer.gallery import GALLERY_NAME, PAGE_CARDS, write_gallery
 from thumbnailer.spec import Entry, Status
 
 
@@ -12,62 +12,107 @@ def made(source, output, w=256, h=192, fmt="jpeg", nbytes=1000, status=Status.CR
     return Entry(source, "256", status, output, fmt, w, h, nbytes)
 
 
-def test_cards_are_grouped_by_folder_sorted_and_linked_relatively(tmp_path):
+def gallery(tmp_path, entries, title="Thumbnails"):
+    """Write the gallery of ``entries`` into tmp_path/out; return its pages by name."""
+    root = tmp_path / "out"
+    write_gallery(str(root), entries, title)
+    return {p.relative_to(root).as_posix(): p.read_text() for p in root.rglob("*.html")}
+
+
+def test_the_index_lists_folders_and_each_folder_has_its_page(tmp_path):
     root = tmp_path / "out"
     (tmp_path / "photos" / "trip").mkdir(parents=True)
     for name in ("photos/b.jpg", "photos/trip/a.jpg"):
         (tmp_path / name).write_bytes(b"x" * 2048)
-    page = render_page(str(root), [
+    pages = gallery(tmp_path, [
         made(str(tmp_path / "photos/trip/a.jpg"), str(root / "trip/a.jpg")),
         made(str(tmp_path / "photos/b.jpg"), str(root / "b.jpg")),
     ])
-    assert page.index("<h2>./</h2>") < page.index("<h2>trip/</h2>")
-    assert '<img src="trip/a.jpg" width="256" height="192"' in page
-    assert 'href="../photos/trip/a.jpg"' in page  # the source, relative to the page
-    assert "2 images in 2 folders" in page and "source 2.0 KB" in page
+    assert sorted(pages) == ["gallery.html", "index.html", "trip/gallery.html"]
+    index = pages["index.html"]
+    assert index.index('href="gallery.html">./') < index.index('href="trip/gallery.html">trip/')
+    assert "2 images in 2 folders" in index and "<figure>" not in index
+    trip = pages["trip/gallery.html"]
+    assert '<img src="a.jpg" width="256" height="192"' in trip  # relative to its page
+    assert 'href="../../photos/trip/a.jpg"' in trip  # the source, relative to the page
+    assert 'href="../index.html"' in trip  # the breadcrumb back to the index
+    assert "source 2.0 KB" in trip
+    assert 'Folders: <a href="trip/gallery.html">trip/</a>' in pages["gallery.html"]
 
 
-def test_the_page_is_self_contained():
-    page = render_page("out", [made("p/a.jpg", "out/a.jpg")])
-    assert "<script" not in page and "<link" not in page
-    assert not re.search(r'(src|href)="(https?:)?//', page)
-    assert "<style>" in page
+def test_every_page_is_self_contained(tmp_path):
+    for page in gallery(tmp_path, [made("p/a.jpg", str(tmp_path / "out/a.jpg"))]).values():
+        assert "<script" not in page and "<link" not in page
+        assert not re.search(r'(src|href)="(https?:)?//', page)
+        assert "<style>" in page
 
 
-def test_failures_are_listed_visibly_with_their_reason():
-    page = render_page("out", [
-        made("p/a.jpg", "out/a.jpg"),
+def test_failures_are_listed_visibly_on_the_index_with_their_reason(tmp_path):
+    index = gallery(tmp_path, [
+        made("p/a.jpg", str(tmp_path / "out/a.jpg")),
         Entry("p/bad.jpg", "256", Status.FAILED, error="truncated image data"),
         Entry("p/bad.jpg", "64", Status.FAILED, error="truncated image data"),
-    ])
-    assert page.count("<li>") == 1
-    assert '<section class="failures">' in page
-    assert "<code>p/bad.jpg</code>: truncated image data" in page
-    assert "1 failed" in page
+    ])["index.html"]
+    assert index.count("<li>") == 1
+    assert '<section class="failures">' in index
+    assert "<code>p/bad.jpg</code>: truncated image data" in index
+    assert "1 failed" in index
 
 
-def test_names_are_escaped_and_urls_quoted():
-    page = render_page("out", [made('p/<b>&"x.jpg', 'out/<b>&"x #1.jpg')])
+def test_names_are_escaped_and_urls_quoted(tmp_path):
+    page = gallery(tmp_path, [made('p/<b>&"x.jpg', str(tmp_path / 'out/<b>&"x #1.jpg'))])[
+        "gallery.html"]
     assert "<b>&" not in page
     assert "&lt;b&gt;&amp;&quot;x.jpg" in page
     assert 'src="%3Cb%3E%26%22x%20%231.jpg"' in page
 
 
-def test_each_source_shows_the_size_nearest_256_and_links_the_others():
-    page = render_page("out", [
-        made("p/a.jpg", "out/a_1024.webp", 1024, 768, "webp"),
-        made("p/a.jpg", "out/a_320.webp", 320, 240, "webp"),
-        made("p/a.jpg", "out/a_320.jpg", 320, 240, "jpeg"),
-    ])
+def test_each_source_shows_the_size_nearest_256_and_links_the_others(tmp_path):
+    out = tmp_path / "out"
+    page = gallery(tmp_path, [
+        made("p/a.jpg", str(out / "a_1024.webp"), 1024, 768, "webp"),
+        made("p/a.jpg", str(out / "a_320.webp"), 320, 240, "webp"),
+        made("p/a.jpg", str(out / "a_320.jpg"), 320, 240, "jpeg"),
+    ])["gallery.html"]
     assert page.count("<figure>") == 1
     assert '<img src="a_320.jpg"' in page
     assert page.count('href="a_1024.webp"') == 1
 
 
-def test_write_gallery_writes_index_html_in_the_root(tmp_path):
-    path = write_gallery(str(tmp_path / "out"), [made("a.jpg", str(tmp_path / "out/a.jpg"))])
-    assert path == str(tmp_path / "out" / GALLERY_NAME)
-    assert (tmp_path / "out" / GALLERY_NAME).read_text().startswith("<!doctype html>")
+def test_a_big_folder_is_paged_and_a_smaller_one_later_loses_the_extra_pages(tmp_path):
+    out = tmp_path / "out"
+    many = [made(f"p/{n:04}.jpg", str(out / "big" / f"{n:04}.jpg"))
+            for n in range(2 * PAGE_CARDS + 50)]
+    pages = gallery(tmp_path, many)
+    assert [pages[f"big/{name}"].count("<figure>")
+            for name in ("gallery.html", "gallery-2.html", "gallery-3.html")] == [
+        PAGE_CARDS, PAGE_CARDS, 50]
+    second = pages["big/gallery-2.html"]
+    assert 'href="gallery.html">&larr; previous' in second
+    assert 'href="gallery-3.html">next &rarr;' in second and "Page" in second
+    assert "0200.jpg" in second and "0199.jpg" not in second  # in source order
+    assert f"{2 * PAGE_CARDS + 50} images in 1 folders" in pages["index.html"]
+    pages = gallery(tmp_path, many[:10])
+    assert sorted(pages) == ["big/gallery.html", "index.html"]
+
+
+def test_breadcrumbs_link_the_folders_above_that_have_pages(tmp_path):
+    out = tmp_path / "out"
+    page = gallery(tmp_path, [made("p/a.jpg", str(out / "a" / "a.jpg")),
+                              made("p/c.jpg", str(out / "a" / "b" / "c" / "c.jpg"))])[
+        "a/b/c/gallery.html"]
+    crumbs = re.search(r'<p class="crumbs">(.*?)</p>', page).group(1)
+    assert crumbs == ('<a href="../../../index.html">Thumbnails</a> / '
+                      '<a href="../../gallery.html">a</a> / b / c')
+
+
+def test_an_unchanged_gallery_is_not_rewritten(tmp_path):
+    entries = [made("p/a.jpg", str(tmp_path / "out/a.jpg"))]
+    gallery(tmp_path, entries)
+    pages = sorted((tmp_path / "out").rglob("*.html"))
+    before = [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages]
+    gallery(tmp_path, entries)
+    assert [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages] == before
 
 
 # --- in a real browser -----------------------------------------------------------------------
@@ -99,18 +144,25 @@ def test_the_gallery_shows_the_thumbnails_in_headless_chromium(tmp_path, chromiu
     result = CliRunner().invoke(cli.main, [str(src), "-o", str(out), "-w", "1", "-s", "160",
                                            "--gallery"])
     assert result.exit_code == 1  # the broken file
-    shot = Image.open(screenshot(chromium, out / GALLERY_NAME, tmp_path / "shot.png"))
-    shot = shot.convert("RGB")
     counts = {name: 0 for name in COLOURS}
-    bad_border = 0
-    half = shot.resize((shot.width // 2, shot.height // 2), Image.Resampling.NEAREST).tobytes()
-    for pixel in zip(half[0::3], half[1::3], half[2::3], strict=True):
-        for name, colour in COLOURS.items():
-            if near(pixel, colour):
-                counts[name] += 1
-        if near(pixel, (0xB0, 0x00, 0x20), 25):
-            bad_border += 1
+    for page in (out / "gallery.html", out / "more" / "gallery.html"):
+        for name, count in colours(chromium, page, tmp_path / "shot.png").items():
+            counts[name] += count
     # Each 160x120 thumbnail is drawn whole: about 80x60 = 4800 pixels at half scale.
     for name, count in counts.items():
         assert count > 0.8 * 80 * 60, (name, counts)
-    assert bad_border > 100  # the failure box is drawn
+    index = colours(chromium, out / GALLERY_NAME, tmp_path / "index.png", ("bad",))
+    assert index["bad"] > 100  # the failure box is drawn on the index
+
+
+def colours(chromium, page, shot_path, names=tuple(COLOURS)):
+    """Pixels of each named colour in a screenshot of ``page``, at half scale."""
+    wanted = {**COLOURS, "bad": (0xB0, 0x00, 0x20)}
+    shot = Image.open(screenshot(chromium, page, shot_path)).convert("RGB")
+    half = shot.resize((shot.width // 2, shot.height // 2), Image.Resampling.NEAREST).tobytes()
+    counts = dict.fromkeys(names, 0)
+    for pixel in zip(half[0::3], half[1::3], half[2::3], strict=True):
+        for name in names:
+            if near(pixel, wanted[name], 25 if name == "bad" else 40):
+                counts[name] += 1
+    return counts

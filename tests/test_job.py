@@ -2,12 +2,12 @@
 
 import os
 import signal
+import sys
 
 import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
-from thumbnailer import job as job_module
 from thumbnailer.job import JobResult, Reporter
 from thumbnailer.lock import output_lock
 from thumbnailer.report import ExitCode, Tally
@@ -101,11 +101,12 @@ def test_the_exit_code_is_decided_in_one_place(stop, failed, code):
 def test_a_signal_while_planning_stops_at_once_with_its_code(photos, tmp_path, monkeypatch,
                                                              signum, stop, said):
     # 1.0 left this to click: "Aborted!" and exit 1, whatever the signal.
-    def planning(sources, settings):
+    def walking(*args, **kwargs):
         os.kill(os.getpid(), signum)
         raise AssertionError("the walk went on after the signal")
+        yield  # a generator, as the walk is
 
-    monkeypatch.setattr(job_module, "plan", planning)
+    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "walk", walking)
     reporter = Recorder()
     result = run_job([str(photos)], Settings(output=str(tmp_path / "out")), Options(workers=1),
                      reporter)

@@ -17,7 +17,8 @@ ALLOWED = {
     "remote": {"storage"},
     "sources": {"spec", "storage"},
     "state": {"storage"},
-    "plan": {"spec", "sources", "state", "storage", "formats"},
+    "names": {"spec"},
+    "plan": {"spec", "names", "sources", "state", "storage", "formats"},
     "draft": {"geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"spec"},
@@ -27,14 +28,15 @@ ALLOWED = {
     "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
     "prune": {"plan", "storage"},
-    "gallery": {"spec", "report", "storage", "formats"},
+    "gallery": {"spec", "spool", "report", "storage", "formats"},
     "workers": set(),
     "run": {"workers"},
     "engines": set(),
-    "report": {"spec", "storage"},
+    "spool": {"spec"},
+    "report": {"spec", "spool", "storage"},
     "lock": set(),
-    "job": {"storage", "engines", "formats", "lock", "plan", "prune", "render", "report", "run",
-            "spec", "gallery", "desktop", "xdg", "__init__"},
+    "job": {"spool", "storage", "engines", "formats", "lock", "plan", "prune", "render",
+            "report", "run", "spec", "gallery", "desktop", "xdg", "__init__"},
     "console": {"job", "report", "spec"},
     "cli": {"console", "job", "spec", "storage", "xdg", "render", "run", "engines",
             "__init__"},
@@ -72,7 +74,8 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 
 #: Modules that never import Pillow: only the pixel work (render, decode, draft,
 #: crop), and the CLI's option types (colours, the pixel limit), do.
-NO_PILLOW = ["run", "workers", "engines", "storage", "remote", "plan", "prune", "gallery",
+NO_PILLOW = ["run", "workers", "engines", "storage", "remote", "plan", "names", "spool",
+             "prune", "gallery",
              "formats", "geometry", "job", "sources", "state", "spec", "report", "lock"]
 
 

@@ -1,12 +1,14 @@
 import dataclasses
 import json
 import os
+import sys
 import time
 
 import pytest
 from helpers import photo
 from PIL import Image
 
+from thumbnailer.names import Taken
 from thumbnailer.plan import check_template, plan
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size, Status
@@ -344,3 +346,54 @@ def test_a_link_falls_back_to_a_copy_where_links_fail(tmp_path, monkeypatch):
     assert {e.status for e in outcome.entries} == {Status.CREATED}
     assert (out / "b.jpg").read_bytes() == (out / "a.jpg").read_bytes()
     assert (out / "b.jpg").stat().st_ino != (out / "a.jpg").stat().st_ino
+
+
+# --- streaming: the plan is a stream, and memory holds a folder at a time ----------------
+
+def test_tasks_flow_before_the_walk_has_finished(tmp_path, monkeypatch):
+    src = tmp_path / "photos"
+    for n in range(30):
+        photo(src / f"d{n}" / "a.jpg", (16, 16), seed=n)
+    walked = []
+    real_walk = sys.modules["thumbnailer.plan"].walk
+
+    def counting_walk(*args, **kwargs):
+        for source in real_walk(*args, **kwargs):
+            walked.append(source.path)
+            yield source
+
+    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "walk", counting_walk)
+    job = plan([str(src)], settings(tmp_path))
+    stream = job.stream()
+    first = next(stream)
+    assert first.source == str(src / "d0" / "a.jpg") and len(walked) == 1
+    assert len([first, *stream]) == 30 and job.finished and job.planned == 30
+    with pytest.raises(RuntimeError, match="streams once"):
+        next(job.stream())
+    job.close()
+
+
+def test_names_are_let_go_once_the_walk_leaves_a_folder():
+    taken = Taken(bounded=True)
+    taken.of("a").add("a/x")
+    taken.of("a/b").add("a/b/x")
+    assert set(taken.groups) == {"a", "a/b"}  # a is still on the path
+    taken.of("c").add("c/x")
+    assert set(taken.groups) == {"c"}
+    taken.of("").add("x")
+    taken.of("d")
+    assert set(taken.groups) == {"", "d"}  # the root's names stay: named files join it
+    every = Taken(bounded=False)
+    for folder in ("a", "b", "c"):
+        every.of(folder).add(folder + "/x")
+    assert set(every.groups) == {"a", "b", "c"}
+
+
+def test_two_source_folders_with_the_same_subfolder_do_not_overwrite(tmp_path):
+    photo(tmp_path / "one" / "sub" / "x.jpg", (40, 40))
+    photo(tmp_path / "one" / "zzz" / "y.jpg", (40, 40), seed=2)  # walked between the two
+    photo(tmp_path / "two" / "sub" / "x.jpg", (40, 40), seed=1)
+    job = plan([str(tmp_path / "one"), str(tmp_path / "two")], settings(tmp_path))
+    names = sorted(t.targets[0].stem for t in job.tasks)
+    assert names == sorted(str(tmp_path / "out" / n) for n in ("sub/x", "sub/x-jpg", "zzz/y"))
+    job.close()

@@ -2,6 +2,7 @@ from collections import Counter
 
 from thumbnailer.report import Tally, failure_line, manifest, summary_line
 from thumbnailer.spec import Entry, Status
+from thumbnailer.spool import Spool
 
 
 def entry(source, size, status, **kw):
@@ -20,7 +21,7 @@ def test_failure_line_names_the_file_then_the_reason():
 
 def test_a_tally_counts_each_status_and_keeps_every_entry():
     # (The exit code it leads to is JobResult's: test_job.py.)
-    tally = Tally()
+    tally = Tally(Spool())
     tally.add([entry("a", "256", Status.SKIPPED), entry("b", "256", Status.CREATED)])
     tally.add([entry("c", "256", Status.FAILED, error="bad")])
     assert tally.counts == {Status.SKIPPED: 1, Status.CREATED: 1, Status.FAILED: 1}

@@ -10,7 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from helpers import die_then_hang, leave_mark, square, square_or_die, square_or_segfault
 
-from thumbnailer.run import Stop, _Batches, default_workers, run_tasks, stopping_on
+from thumbnailer.run import (
+    IN_FLIGHT_PER_WORKER,
+    Stop,
+    _Batches,
+    default_workers,
+    run_tasks,
+    stopping_on,
+)
 
 
 def crashed(task, reason):
@@ -43,6 +50,32 @@ def test_an_injected_executor_is_used():
     results = run_tasks(lambda t: t * 2, range(10), on_crash=crashed, executor_factory=factory)
     assert sorted(results) == [n * 2 for n in range(10)]
     assert made == [1]
+
+
+def test_an_engine_gets_a_bounded_window_from_a_stream_of_any_length():
+    # Dask's client, like any executor, holds what was submitted: the stream of
+    # tasks is pulled only as the window frees, never all at once.
+    pulled, in_flight, most = [0], [0], [0]
+
+    class Counting(ThreadPoolExecutor):
+        def submit(self, fn, *args, **kwargs):
+            in_flight[0] += 1
+            most[0] = max(most[0], in_flight[0])
+            future = super().submit(fn, *args, **kwargs)
+            future.add_done_callback(lambda _: in_flight.__setitem__(0, in_flight[0] - 1))
+            return future
+
+    def stream():
+        for n in range(20_000):
+            pulled[0] += 1
+            yield n
+
+    results = run_tasks(lambda t: t, stream(), 4, on_crash=crashed,
+                        executor_factory=lambda: Counting(4), batch_seconds=0.001)
+    first = next(results)
+    assert pulled[0] < 20_000  # a result came back before the stream was read
+    assert sum(results) + first == sum(range(20_000))
+    assert most[0] <= 4 * IN_FLIGHT_PER_WORKER  # batches in flight, whatever the length
 
 
 def test_results_stream_as_they_finish_not_all_at_the_end():

@@ -168,3 +168,16 @@ def test_a_dry_run_migrates_nothing(tmp_path):
 def test_a_foreign_json_is_not_migrated(tmp_path):
     (tmp_path / LEGACY_NAME).write_text('{"version": 1, "records": {"a": [1, 2]}}')
     assert len(State.load(str(tmp_path))) == 0
+
+
+def test_paths_that_are_not_utf8_are_kept_exactly(tmp_path):
+    # Linux file names are bytes; Python keeps the invalid ones as surrogates.
+    odd = os.fsdecode(b"bytes-\xff\xfe")
+    record = RECORD._replace(output=odd + ".jpg", source="/photos/" + odd + ".jpg")
+    state = State(str(tmp_path))
+    state.put(odd, record, os.fsdecode(b"f\xff"))
+    state.close()
+    state = State.load(str(tmp_path))
+    assert state.get(odd) == record
+    assert state.folder(os.fsdecode(b"f\xff")) == {odd: record}
+    state.close()

@@ -289,7 +289,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
     options = Options(workers=opts["workers"], executor=_executor(ctx, opts),
                       scheduler=opts["scheduler"], dry_run=opts["dry_run"],
                       prune=opts["prune"], manifest=opts["manifest"], gallery=opts["gallery"],
-                      wait=opts["wait"])
+                      wait=opts["wait"], keep_entries=False)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])
     try:

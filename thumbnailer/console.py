@@ -47,7 +47,7 @@ class ConsoleReporter(Reporter):
         click.echo(line)
 
     @contextlib.contextmanager
-    def progress(self, total: int) -> Iterator[None]:
+    def progress(self, total: int | None) -> Iterator[None]:
         """tqdm on stderr when asked for, or by default when stderr is a terminal
         (tqdm's own auto-disable rule). Decided before importing tqdm: its import
         is a sixth of the command's start-up, which cron and CI runs, with no
@@ -64,6 +64,12 @@ class ConsoleReporter(Reporter):
                 yield
             finally:
                 self.bar = None
+
+    def walked(self, total: int) -> None:
+        """The walk is done: the bar, which counted and showed the rate, gets its end."""
+        if self.bar is not None:
+            self.bar.total = total
+            self.bar.refresh()
 
     def outcome(self, outcome: Outcome) -> None:
         if self.bar is not None:

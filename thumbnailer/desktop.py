@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from .atomic import atomic_write
 from .plan import Plan, check
@@ -35,9 +35,43 @@ from .xdg import (
 
 
 class DesktopPlan(Plan):
-    """A Plan whose record() keeps the spec's fail markers instead of a state file."""
+    """A Plan whose record() keeps the spec's fail markers instead of a state."""
 
-    version: str = ""
+    def __init__(self, arguments: Sequence[str], settings: Settings, version: str) -> None:
+        super().__init__(settings, State(settings.output))  # a state never opened
+        self.arguments = list(arguments)
+        self.version = version
+
+    def _generate(self) -> Iterator[Task]:
+        settings, root = self.settings, self.settings.output
+        fails = fail_folder(root, self.version)
+        # The cache's sizes are squares (Settings checks): width is the flavour's side.
+        folders = [(size, size.label, flavour_folder(root, size.width or 0))
+                   for size in settings.sizes]
+        for source in walk(self.arguments, selection(settings), skip_dirs=[root],
+                           counts=self.walked):
+            uri = file_uri(source.absolute)
+            name = thumbnail_name(uri)
+            mtime = int(source.stat.st_mtime)
+            text = thumbnail_text(uri, mtime, source.stat.st_size)
+            if not settings.force and is_current(read_header(os.path.join(fails, name)),
+                                                 uri, mtime):
+                reason = f"failed before (marker {os.path.join(fails, name)}); --force tries again"
+                for _, label, _ in folders:
+                    self._skip(Entry(source.path, label, Status.SKIPPED, error=reason))
+                continue
+            targets = []
+            for size, label, folder in folders:
+                path = os.path.join(folder, name)
+                header = None if settings.force else read_header(path)
+                if header is not None and is_current(header, uri, mtime):
+                    self._skip(Entry(source.path, label, Status.SKIPPED, path, "png",
+                                     header.width, header.height, header.bytes))
+                else:
+                    targets.append(Target(size, path[:-4], Format.PNG, text,
+                                          IMAGE_TEXT, private=True))
+            if targets:
+                yield Task(source.path, tuple(targets), settings)
 
     def record(self, outcome: Outcome) -> None:
         uri = file_uri(outcome.source)
@@ -60,41 +94,12 @@ class DesktopPlan(Plan):
 
 def plan_desktop(arguments: Sequence[str], settings: Settings, version: str, *,
                  read_only: bool = False, mark: bool = False) -> DesktopPlan:
-    """Walk the sources and keep the flavours whose cached thumbnail is not current.
-    (The cache's files are their own record, so planning only ever reads and
-    --prune does not apply: ``read_only`` and ``mark`` are accepted for the same
-    call as plan's.)"""
+    """Plan a job into the cache: the flavours whose cached thumbnail is not
+    current. (The cache's files are their own record, so planning only ever
+    reads and --prune does not apply: ``read_only`` and ``mark`` are accepted for
+    the same call as plan's.)"""
     check(arguments, settings)
-    root = settings.output
-    job = DesktopPlan(settings, [], [], [], State(root))
-    job.version = version
-    fails = fail_folder(root, version)
-    # The cache's sizes are squares (Settings checks): width is the flavour's side.
-    folders = [(size, size.label, flavour_folder(root, size.width or 0))
-               for size in settings.sizes]
-    for source in walk(arguments, selection(settings), skip_dirs=[root], counts=job.walked):
-        uri = file_uri(source.absolute)
-        name = thumbnail_name(uri)
-        mtime = int(source.stat.st_mtime)
-        text = thumbnail_text(uri, mtime, source.stat.st_size)
-        if not settings.force and is_current(read_header(os.path.join(fails, name)), uri, mtime):
-            reason = f"failed before (marker {os.path.join(fails, name)}); --force tries again"
-            job.skipped.extend(Entry(source.path, label, Status.SKIPPED, error=reason)
-                               for _, label, _ in folders)
-            continue
-        targets = []
-        for size, label, folder in folders:
-            path = os.path.join(folder, name)
-            header = None if settings.force else read_header(path)
-            if header is not None and is_current(header, uri, mtime):
-                job.skipped.append(Entry(source.path, label, Status.SKIPPED, path, "png",
-                                         header.width, header.height, header.bytes))
-            else:
-                targets.append(Target(size, path[:-4], Format.PNG, text,
-                                      IMAGE_TEXT, private=True))
-        if targets:
-            job.tasks.append(Task(source.path, tuple(targets), settings))
-    return job
+    return DesktopPlan(arguments, settings, version)
 
 
 def _mtime(path: str) -> int | None:

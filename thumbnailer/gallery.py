@@ -1,10 +1,15 @@
-"""--gallery: a contact sheet of the output folder, as one self-contained HTML page.
+"""--gallery: a contact sheet of the output folder, as plain HTML pages.
 
-``index.html`` in the output root shows every thumbnail of the run, grouped by
-folder, with its name, dimensions and size, a link to the source, and a visible
-list of the files that failed. Everything it needs is inline (CSS, no scripts, no
-fonts or images from elsewhere) except the thumbnails themselves, which it links
-by relative URL: the folder can be zipped, published or opened from disk as is.
+``index.html`` in the output root lists every folder of thumbnails with its
+count, and the files that failed, visibly. Each folder gets pages of its own
+(``gallery.html``, then ``gallery-2.html`` ...: at most PAGE_CARDS cards each,
+so no page grows with the library), with breadcrumbs up to the index, links to
+the folders below and to the other pages. A card shows a thumbnail with its
+name, dimensions and size, and links the source and every size. Everything a
+page needs is inline (CSS, no scripts, no fonts or images from elsewhere) except
+the thumbnails themselves, linked by relative URL: the folder can be zipped,
+published or opened from disk as is. Pages are written from the run's spool, a
+page at a time; an unchanged page is not rewritten.
 """
 
 from __future__ import annotations
@@ -12,15 +17,22 @@ from __future__ import annotations
 import contextlib
 import html
 import os
-from collections.abc import Iterable
-from urllib.parse import unquote
+from collections.abc import Iterable, Iterator
+from urllib.parse import quote
 
 from . import storage
 from .formats import TABLE
 from .report import url
-from .spec import Entry, Status
+from .spec import Entry
+from .spool import Spool
 
 GALLERY_NAME = "index.html"
+#: A folder's pages: gallery.html, gallery-2.html, ...
+PAGE_NAME = "gallery"
+#: Cards on one page: a page a browser opens at once, whatever the folder.
+PAGE_CARDS = 200
+#: Failures listed on the index (the manifest has them all).
+MAX_FAILURES = 500
 
 #: The thumbnail a card shows: the one whose longest side is nearest this.
 SHOWN_SIDE = 256
@@ -43,59 +55,185 @@ figcaption .meta { color: var(--muted); font-size: 12px; }
             background: color-mix(in srgb, var(--bad) 8%, transparent); }
 .failures h2 { color: var(--bad); border: 0; margin: .25rem 0 .5rem; }
 .failures li { overflow-wrap: anywhere; }
+.crumbs, .below, nav.pages { margin: .5rem 0; }
+nav.pages b { padding: 0 .25rem; }
+table.folders td { padding: .15rem .75rem .15rem 0; }
+table.folders td.n { text-align: right; color: var(--muted); }
 """
 
 
-def write_gallery(root: str, entries: Iterable[Entry], title: str = "Thumbnails") -> str:
-    """Write ``root/index.html`` for ``entries`` (made, skipped and failed); return its path.
+def write_gallery(root: str, entries: Spool | Iterable[Entry],
+                  title: str = "Thumbnails") -> str:
+    """Write the index and every folder's pages for ``entries`` (made, skipped and
+    failed: a run's spool, or any entries); return the index's path."""
+    if isinstance(entries, Spool):
+        return _write_all(root, entries, title)
+    spool = Spool()
+    try:
+        spool.add(entries)
+        return _write_all(root, spool, title)
+    finally:
+        spool.close()
 
-    An unchanged page is not rewritten, so an unchanged rerun still writes nothing."""
-    page = render_page(root, entries, title).encode("utf-8", "surrogateescape")
-    path = storage.join(root, GALLERY_NAME)
-    with contextlib.suppress(OSError):
-        if storage.read_file(path) == page:
-            return path
-    storage.write_file(path, page)
-    return path
 
-
-def render_page(root: str, entries: Iterable[Entry], title: str = "Thumbnails") -> str:
-    """The page as a string: cards grouped by folder, sorted, then the failures."""
-    by_source: dict[str, list[Entry]] = {}
-    failures: dict[str, str] = {}
-    for e in entries:
-        if e.status is Status.FAILED:
-            failures.setdefault(e.source, e.error or "failed")
-        elif e.output is not None:
-            by_source.setdefault(e.source, []).append(e)
-    folders: dict[str, list[str]] = {}
-    for source, made in by_source.items():
-        shown = _shown(made)
-        rel = url(shown.output or "", root)
-        folder = unquote(rel.rpartition("/")[0], errors="surrogateescape")
-        folders.setdefault(folder, []).append(_card(root, source, shown, made))
-    count = sum(len(cards) for cards in folders.values())
-    out = [
-        "<!doctype html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
-        f"<h1>{_e(title)}</h1>",
-        f'<p class="summary">{count} images in {len(folders)} folders'
-        f"{f', {len(failures)} failed' if failures else ''}</p>",
-    ]
+def _write_all(root: str, spool: Spool, title: str) -> str:
+    where = storage.store(root)
+    places = spool.places()
+    rel = {place: _rel(where, place, root) for place, _ in places}
+    paged = set(rel.values())
+    children = _children(paged)
+    failed, failures = spool.failures(MAX_FAILURES)
+    index = where.join(root, GALLERY_NAME)
+    cards_total = sum(count for _, count in places)
+    body = [f'<p class="summary">{cards_total} images in {len(places)} folders'
+            f"{f', {failed} failed' if failed else ''}</p>"]
     if failures:
-        out.append('<section class="failures"><h2>Failed</h2><ul>')
-        for source, reason in sorted(failures.items()):
-            out.append(f"<li><code>{_e(source)}</code>: {_e(reason)}</li>")
-        out.append("</ul></section>")
-    for folder in sorted(folders):
-        out.append(f"<h2>{_e(folder + '/' if folder else './')}</h2>")
-        out.append('<div class="grid">')
-        out.extend(sorted(folders[folder]))
-        out.append("</div>")
-    out.append("</body></html>")
-    return "\n".join(out) + "\n"
+        body.append('<section class="failures"><h2>Failed</h2><ul>')
+        body.extend(f"<li><code>{_e(source)}</code>: {_e(reason)}</li>"
+                    for source, reason in failures)
+        if failed > len(failures):
+            body.append(f"<li>and {failed - len(failures):,} more: see the manifest</li>")
+        body.append("</ul></section>")
+    body.append('<h2>Folders</h2><table class="folders">')
+    for place, count in places:
+        f = rel[place]
+        body.append(f'<tr><td><a href="{_href(_page(f, 1))}">{_e(f + "/" if f else "./")}'
+                    f'</a></td><td class="n">{count:,}</td></tr>')
+    body.append("</table>")
+    _put(where, index, _html(title, [f"<h1>{_e(title)}</h1>", *body]))
+    pages = {rel[place]: -(-count // PAGE_CARDS) for place, count in places}
+    folder: str | None = None
+    cards: list[str] = []
+    written = 0
+    for here, made in _sources_by_folder(spool, rel):
+        if here != folder:
+            if folder is not None:
+                _finish(where, root, folder, cards, written, pages[folder], title, paged,
+                        children)
+            folder, cards, written = here, [], 0
+        cards.append(_card(root, here, made))
+        if len(cards) == PAGE_CARDS:
+            written += 1
+            _write_page(where, root, here, cards, written, pages[here], title, paged,
+                        children.get(here, []))
+            cards = []
+    if folder is not None:
+        _finish(where, root, folder, cards, written, pages[folder], title, paged, children)
+    return index
+
+
+def _finish(where: storage.Store, root: str, folder: str, cards: list[str], written: int,
+            count: int, title: str, paged: set[str], children: dict[str, list[str]]) -> None:
+    """A folder's last page, and the removal of pages left from a larger run before."""
+    if cards or not written:
+        written += 1
+        _write_page(where, root, folder, cards, written, count, title, paged,
+                    children.get(folder, []))
+    n = written + 1
+    while True:
+        stale = where.join(root, _page(folder, n))
+        try:
+            if not where.exists(stale):
+                break
+            where.remove(stale)
+        except OSError:
+            break
+        n += 1
+
+
+def _write_page(where: storage.Store, root: str, folder: str, cards: list[str], n: int,
+                count: int, title: str, paged: set[str], children: list[str]) -> None:
+    """Page ``n`` of ``count`` of a folder: breadcrumbs, the folders below, cards."""
+    parts = folder.split("/") if folder else []
+    crumbs = [f'<a href="{"../" * len(parts)}{GALLERY_NAME}">{_e(title)}</a>']
+    for depth, name in enumerate(parts):
+        ancestor = "/".join(parts[:depth + 1])
+        back = "../" * (len(parts) - depth - 1)
+        crumbs.append(f'<a href="{back}{PAGE_NAME}.html">{_e(name)}</a>'
+                      if ancestor in paged and depth < len(parts) - 1 else _e(name))
+    skip = len(folder) + 1 if folder else 0
+    below = [f'<a href="{_href(_page(c, 1)[skip:])}">{_e(c[skip:])}/</a>' for c in children]
+    nav = _nav(n, count)
+    out = [f'<p class="crumbs">{" / ".join(crumbs)}</p>',
+           f"<h1>{_e(folder + '/' if folder else './')}</h1>"]
+    if below:
+        out.append(f'<p class="below">Folders: {" ".join(below)}</p>')
+    out.extend([nav, '<div class="grid">', *cards, "</div>", nav])
+    _put(where, where.join(root, _page(folder, n)), _html(f"{folder or '.'} - {title}", out))
+
+
+def _sources_by_folder(spool: Spool, rel: dict[str, str]
+                       ) -> Iterator[tuple[str, list[Entry]]]:
+    """(folder relative to the root, one source's thumbnails there), in folder order."""
+    made: list[Entry] = []
+    key: tuple[str, str] | None = None
+    for e in spool.by_place():
+        here = (rel[(e.output or "").rpartition("/")[0]], e.source)
+        if here != key and made:
+            assert key is not None
+            yield key[0], made
+            made = []
+        key = here
+        made.append(e)
+    if made and key is not None:
+        yield key[0], made
+
+
+def _children(paged: set[str]) -> dict[str, list[str]]:
+    """For each folder with pages, the nearest folders below it with pages."""
+    result: dict[str, list[str]] = {}
+    for folder in sorted(paged):
+        if not folder:
+            continue
+        parent = folder
+        while parent:
+            parent = parent.rpartition("/")[0]
+            if parent in paged:
+                break
+        result.setdefault(parent, []).append(folder)
+    return result
+
+
+def _nav(n: int, count: int) -> str:
+    if count == 1:
+        return ""
+    links = [f"<b>{k}</b>" if k == n else f'<a href="{_href(_page("", k))}">{k}</a>'
+             for k in range(1, count + 1)]
+    prev = f'<a href="{_href(_page("", n - 1))}">&larr; previous</a>' if n > 1 else ""
+    nxt = f'<a href="{_href(_page("", n + 1))}">next &rarr;</a>' if n < count else ""
+    return f'<nav class="pages">{prev} Page {" ".join(links)} of {count} {nxt}</nav>'
+
+
+def _page(folder: str, n: int) -> str:
+    """A folder's n-th page, relative to the output root."""
+    name = f"{PAGE_NAME}.html" if n == 1 else f"{PAGE_NAME}-{n}.html"
+    return f"{folder}/{name}" if folder else name
+
+
+def _href(rel: str) -> str:
+    return quote(rel, errors="surrogateescape")
+
+
+def _rel(where: storage.Store, place: str, root: str) -> str:
+    rel = where.relative(place, root)
+    return "" if rel in (".", place) and place.rstrip("/") == root.rstrip("/") else rel
+
+
+def _html(title: str, body: list[str]) -> bytes:
+    out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+           '<meta name="viewport" content="width=device-width, initial-scale=1">',
+           f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>", *body,
+           "</body></html>"]
+    return ("\n".join(line for line in out if line) + "\n").encode("utf-8", "surrogateescape")
+
+
+def _put(where: storage.Store, path: str, page: bytes) -> None:
+    """Write a page unless it is already there as it is: an unchanged rerun
+    writes nothing."""
+    with contextlib.suppress(OSError):
+        if where.read(path) == page:
+            return
+    where.write(path, page)
 
 
 def _shown(made: list[Entry]) -> Entry:
@@ -105,10 +243,14 @@ def _shown(made: list[Entry]) -> Entry:
                                     rank.get(e.format or "", len(rank)), e.output))
 
 
-def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:
+def _card(root: str, folder: str, made: list[Entry]) -> str:
+    """One source's card, on its folder's page (links relative to that page)."""
+    source, shown = made[0].source, _shown(made)
+    where = storage.store(root)
+    page_dir = where.join(root, folder) if folder else root
     name = os.path.basename(source)
-    src_link = _source_link(root, source)
-    img = (f'<img src="{url(shown.output or "", root)}" width="{shown.width}" '
+    src_link = _source_link(page_dir, source)
+    img = (f'<img src="{url(shown.output or "", page_dir)}" width="{shown.width}" '
            f'height="{shown.height}" loading="lazy" alt="{_e(name)}">')
     title = f'<a href="{src_link}">{_e(name)}</a>' if src_link else _e(name)
     source_size = storage.store(source).cheap_size(source)
@@ -116,10 +258,11 @@ def _card(root: str, source: str, shown: Entry, made: list[Entry]) -> str:
     if source_size is not None:
         facts += f" &middot; source {_human(source_size)}"
     files = " ".join(
-        f'<a href="{url(e.output or "", root)}">{e.width}w&nbsp;{_e(e.format or "")}</a>'
+        f'<a href="{url(e.output or "", page_dir)}">{e.width}w&nbsp;{_e(e.format or "")}</a>'
         for e in sorted(made, key=lambda e: (e.width or 0, e.format or ""))
     )
-    return (f'<figure><a class="shot" href="{src_link or url(shown.output or "", root)}">{img}</a>'
+    link = src_link or url(shown.output or "", page_dir)
+    return (f'<figure><a class="shot" href="{link}">{img}</a>'
             f'<figcaption>{title}<br><span class="meta">{facts}</span><br>'
             f'<span class="meta files">{files}</span></figcaption></figure>')
 

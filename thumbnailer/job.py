@@ -14,19 +14,20 @@ import contextlib
 import functools
 import signal
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import __version__
-from .engines import Engine, EngineError, engine
+from .engines import EngineError, engine
 from .formats import extension
 from .lock import Locked
 from .plan import Plan, check, plan
 from .prune import prune
 from .render import failed_outcome, render
-from .report import ExitCode, Tally, manifest, summary_line, write_manifest
+from .report import ExitCode, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
-from .spec import Entry, Format, Outcome, Settings, Status, Target
+from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
+from .spool import Spool
 from .storage import store
 
 
@@ -42,6 +43,9 @@ class Options:
     manifest: str | None = None  # path of the JSON manifest to write
     gallery: bool = False
     wait: bool = False  # for another run's lock on the output folder
+    #: Keep every entry for JobResult.tally.entries (on disk, in a temporary
+    #: database); the command line keeps them only for --manifest and --gallery.
+    keep_entries: bool = True
 
 
 class Reporter:
@@ -57,9 +61,12 @@ class Reporter:
     def planned(self, line: str) -> None:
         """A line of data: with dry_run, what would be made or pruned."""
 
-    def progress(self, total: int) -> contextlib.AbstractContextManager[object]:
-        """Held while the ``total`` tasks run."""
+    def progress(self, total: int | None) -> contextlib.AbstractContextManager[object]:
+        """Held while tasks run; ``total`` is None while the walk still finds them."""
         return contextlib.nullcontext()
+
+    def walked(self, total: int) -> None:
+        """The walk has ended: ``total`` tasks in all."""
 
     def outcome(self, outcome: Outcome) -> None:
         """One task's result, as it comes back."""
@@ -85,6 +92,8 @@ class JobResult:
     #: that cannot start), "locked" (another run holds the output folder).
     stop: str | None = None
     pruned: list[str] | None = None  # None: --prune was not asked for, or not run
+    #: Seconds spent writing the state (inserts, commits, checkpoints).
+    state_seconds: float = 0.0
 
     @property
     def exit_code(self) -> ExitCode:
@@ -164,23 +173,33 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
 _SAID = {"interrupted": "interrupted", "terminated": "terminated (SIGTERM)"}
 
 
-def _before(job: Plan, sources: Sequence[str], reporter: Reporter) -> Tally:
-    """What is known before any image is made: collisions, nothing found, skips."""
-    for message in job.collisions:
-        reporter.warning(message)
-    if job.total == 0:
-        reporter.warning(f"no images found in {', '.join(sources)}")
-    tally = Tally()
-    tally.add(job.skipped)
-    for entry in job.skipped:
+def _tally(job: Plan, options: Options) -> Tally:
+    """Counts, and every entry on disk when the manifest, the gallery or the
+    caller needs them."""
+    keep = options.keep_entries or options.manifest or options.gallery
+    return Tally(Spool([s.label for s in job.settings.sizes]) if keep else None)
+
+
+def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally) -> None:
+    """What the walk finds besides tasks: up-to-date thumbnails and collisions."""
+    def skipped(entry: Entry) -> None:
+        tally.add([entry])
         reporter.skipped(entry)
-    return tally
+
+    job.on_skipped = skipped
+    job.on_collision = reporter.warning
+
+
+def _after_walk(job: Plan, sources: Sequence[str], reporter: Reporter) -> None:
+    if job.planned == 0:
+        reporter.warning(f"no images found in {', '.join(sources)}")
 
 
 def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options,
              reporter: Reporter) -> JobResult:
-    tally = _before(job, sources, reporter)
-    for task in job.tasks:
+    tally = _tally(job, options)
+    _listen(job, sources, reporter, tally)
+    for task in job.stream():
         for target in task.targets:
             if target.format is Format.AUTO:
                 ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
@@ -192,6 +211,7 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
             reporter.planned(f"{link.source} -> {link.target.stem}.* (a link: same file "
                              f"as {task.source})")
             tally.add([_planned(link.source, link.target)])
+    _after_walk(job, sources, reporter)
     pruned = prune(job, dry_run=True) if options.prune else None
     for path in pruned or ():
         reporter.planned(f"prune: {path}")
@@ -203,52 +223,55 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
 
 def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
          reporter: Reporter, stop: Stop) -> JobResult:
-    tally = _before(job, sources, reporter)
-    done = 0  # tasks whose outcome came back
+    tally = _tally(job, options)
+    _listen(job, sources, reporter, tally)
+    job.stop = stop  # the walk ends early too once the run is stopped
 
     def take(outcome: Outcome) -> None:
-        nonlocal done
-        done += 1
         job.record(outcome)
         tally.add(outcome.entries)
         reporter.outcome(outcome)
 
     timeout = job.settings.timeout
     halt: str | None = None  # why the run cannot usefully go on (a full disk)
-    # The engine starts only when there is work: an unchanged rerun never starts a
-    # pool, let alone a cluster.
+    tasks = job.stream()
+    # The engine starts only when there is work: an unchanged rerun walks to the
+    # end here and never starts a pool, let alone a cluster.
+    first = next(tasks, None)
     with contextlib.ExitStack() as stack:
-        if job.tasks:
+        if first is not None:
             output = job.settings.output
             stack.enter_context(store(output).writing(output, _marker_folder(job.settings)))
-        found = stack.enter_context(
-            engine(options.executor, options.workers, options.scheduler) if job.tasks
-            else contextlib.nullcontext(Engine(None, 1, "")))
-        results = run_tasks(render, job.tasks, found.slots, on_crash=failed_outcome,
-                            executor_factory=found.executor_factory,
-                            hard_timeout=timeout * 2 + 10 if timeout else None,
-                            batch_seconds=found.batch_seconds, stop=stop)
-        stack.enter_context(reporter.progress(len(job.tasks)))
-        stack.enter_context(contextlib.closing(results))
-        try:
-            # A signal only sets the flag here: run_tasks cancels what has not
-            # started and hands over what was running, and every result is recorded.
-            with stop.flag_only_within():
-                for outcome in results:
-                    take(outcome)
-                    if outcome.halt and halt is None:
-                        halt = outcome.halt
-                        stop.set("halted")
-        except KeyboardInterrupt:  # a second signal: stop waiting for running work
-            pass
+            found = stack.enter_context(engine(options.executor, options.workers,
+                                               options.scheduler))
+            stack.enter_context(reporter.progress(None))
+            results = run_tasks(render, _counted(first, tasks, reporter), found.slots,
+                                on_crash=failed_outcome,
+                                executor_factory=found.executor_factory,
+                                hard_timeout=timeout * 2 + 10 if timeout else None,
+                                batch_seconds=found.batch_seconds, stop=stop)
+            stack.enter_context(contextlib.closing(results))
+            try:
+                # A signal only sets the flag here: run_tasks cancels what has not
+                # started and hands over what was running, and every result is recorded.
+                with stop.flag_only_within():
+                    for outcome in results:
+                        take(outcome)
+                        if outcome.halt and halt is None:
+                            halt = outcome.halt
+                            stop.set("halted")
+            except KeyboardInterrupt:  # a second signal: stop waiting for running work
+                pass
     job.save()
     if stop.reason in _SAID:
         reporter.problem(f"{_SAID[str(stop.reason)]}: pending images cancelled; what was made "
                          "is kept, and the next run finishes the job")
         return JobResult(tally, time.monotonic() - started, str(stop.reason))
     if halt is not None:
-        reporter.problem(f"stopping early: {halt}; {len(job.tasks) - done:,} images were "
-                         "not attempted")
+        reporter.problem(f"stopping early: {halt}; the images not attempted are left for "
+                         "the next run")
+    else:
+        _after_walk(job, sources, reporter)
     pruned = None
     if options.prune and not stop:  # only a complete run knows what the mirror holds
         pruned = prune(job)
@@ -256,19 +279,30 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
             reporter.pruned(path)
     job.save()
     seconds = time.monotonic() - started
-    if options.manifest:
-        data = manifest(tally.entries, seconds, [s.label for s in job.settings.sizes],
-                        root=job.settings.output, pruned=pruned or ())
-        data["collisions"] = job.collisions
-        write_manifest(options.manifest, data)
-    if options.gallery:
+    if options.manifest and tally.spool is not None:
+        write_manifest(options.manifest, tally.spool, tally.counts, seconds,
+                       root=job.settings.output, pruned=pruned or (),
+                       collisions=job.collisions)
+    if options.gallery and tally.spool is not None:
         from .gallery import write_gallery  # only when asked: html and urllib cost start-up
 
-        write_gallery(job.settings.output, tally.entries, f"Thumbnails of {', '.join(sources)}")
+        write_gallery(job.settings.output, tally.spool.ordered(),
+                      f"Thumbnails of {', '.join(sources)}")
+    job.close()
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks))
-    return JobResult(tally, seconds, "halted" if stop else None, pruned)
+    return JobResult(tally, seconds, "halted" if stop else None, pruned, job.state.seconds)
+
+
+def _counted(first: Task, rest: Iterator[Task], reporter: Reporter) -> Iterator[Task]:
+    """The tasks, telling the reporter how many there were once the walk ends."""
+    yield first
+    count = 1
+    for task in rest:
+        count += 1
+        yield task
+    reporter.walked(count)
 
 
 def _marker_folder(settings: Settings) -> str | None:

@@ -1,21 +1,24 @@
-"""From SOURCE arguments and settings to the list of thumbnails still to make.
+"""From SOURCE arguments and settings to the thumbnails still to make, as a stream.
 
-Planning decides every output name up front (so collisions are found before any
-write), skips what is up to date, and afterwards records what was made.
+A plan walks the sources and yields a Task for each source with something to
+make, as the walk finds it: names are decided folder by folder (collisions are
+found before any write, see names.py), what is up to date is told to
+``on_skipped``, and afterwards ``record`` notes what was made. Memory holds one
+folder's names and state rows, the tasks in flight, and the files with several
+hard links (whose paths are linked from one decode, so they wait for the end
+of the walk).
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import os
-import string
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 
 from . import storage
 from .formats import extension, from_extension
+from .names import Taken, check_template, free_keys, namers
 from .sources import Source, WalkCounts, selection, walk
 from .spec import (
     Entry,
@@ -34,40 +37,105 @@ from .state import Record, State
 #: the database back (locally the state commits every few seconds by itself).
 CHECKPOINT_SECONDS = 30.0
 
-_TEMPLATE_FIELDS = {"stem", "size", "width", "height"}
+#: What record() needs of each entry an outcome will hold, in order: the absolute
+#: source path, its folder, the state key, the fingerprint, whether format auto.
+Pending = tuple[tuple[str, str, str, str, bool], ...]
 
-#: A --name template with everything but {stem} filled in.
-Namer = Callable[..., str]
 
-
-@dataclass
 class Plan:
-    """The tasks of a run, what was already up to date, and how collisions were resolved."""
+    """A job's thumbnails, found as the walk goes. ``stream()`` yields the tasks
+    once; ``tasks``, ``skipped`` and ``total`` walk it all into lists, for
+    scripts and tests that want the whole plan at once."""
 
-    settings: Settings
-    tasks: list[Task]
-    skipped: list[Entry]
-    collisions: list[str]
-    state: State
-    #: task source -> (absolute source path, source folder, state key,
-    #: fingerprint, format is auto) of each entry its outcome will hold: its
-    #: targets, then its links
-    _pending: dict[str, tuple[tuple[str, str, str, str, bool], ...]] = field(
-        default_factory=dict, repr=False)
-    _last_save: float = field(default_factory=time.monotonic, repr=False)
-    #: What the walk passed over (symlinks not followed).
-    walked: WalkCounts = field(default_factory=WalkCounts)
+    def __init__(self, settings: Settings, state: State) -> None:
+        self.settings = settings
+        self.state = state
+        #: One line per source renamed because its name was taken.
+        self.collisions: list[str] = []
+        #: What the walk passed over (symlinks not followed).
+        self.walked = WalkCounts()
+        #: Thumbnails met so far: up to date, to make, to link.
+        self.planned = 0
+        #: Told each thumbnail found up to date, and each collision, as the walk
+        #: finds them.
+        self.on_skipped: Callable[[Entry], None] | None = None
+        self.on_collision: Callable[[str], None] | None = None
+        #: Once true (the run was stopped), the walk ends early.
+        self.stop: object = False
+        self._pending: dict[str, Pending] = {}
+        self._last_save = time.monotonic()
+        self._streamed = False
+        #: The walk went to the end (a stopped run's did not).
+        self.finished = False
+        self._whole: tuple[list[Task], list[Entry]] | None = None
+
+    def _generate(self) -> Iterator[Task]:
+        """The walk: yields tasks, calls _skip and _collide (subclasses' own)."""
+        raise NotImplementedError
+
+    def stream(self) -> Iterator[Task]:
+        """The tasks, as the walk finds them; a plan streams once."""
+        if self._streamed:
+            raise RuntimeError("a plan streams once")
+        self._streamed = True
+        for task in self._generate():
+            self.planned += len(task.targets) + len(task.links)
+            yield task
+        self.finished = not self.stop
+
+    def walk_all(self) -> None:
+        """Make sure the whole walk was done (what --prune needs to know)."""
+        if not self._streamed:
+            self._whole_plan()
+        if not self.finished:
+            raise RuntimeError("the walk did not finish: nothing can be judged stale")
+
+    def _collide(self, message: str) -> None:
+        self.collisions.append(message)
+        if self.on_collision is not None:
+            self.on_collision(message)
+
+    def _skip(self, entry: Entry) -> None:
+        self.planned += 1
+        if self.on_skipped is not None:
+            self.on_skipped(entry)
+
+    def _whole_plan(self) -> tuple[list[Task], list[Entry]]:
+        if self._whole is None:
+            skipped: list[Entry] = []
+            told = self.on_skipped
+
+            def keep(entry: Entry) -> None:
+                skipped.append(entry)
+                if told is not None:
+                    told(entry)
+
+            self.on_skipped = keep
+            try:
+                self._whole = (list(self.stream()), skipped)
+            finally:
+                self.on_skipped = told
+        return self._whole
+
+    @property
+    def tasks(self) -> list[Task]:
+        return self._whole_plan()[0]
+
+    @property
+    def skipped(self) -> list[Entry]:
+        return self._whole_plan()[1]
 
     @property
     def total(self) -> int:
         """Thumbnails the run will report on: made, skipped or failed."""
-        return len(self.skipped) + sum(len(t.targets) + len(t.links) for t in self.tasks)
+        self._whole_plan()
+        return self.planned
 
     def record(self, outcome: Outcome) -> None:
         """Note what a task made in the state; failures are forgotten, never up to date."""
         root = self.settings.output
         for (absolute, folder, key, fingerprint, auto), entry in zip(
-                self._pending[outcome.source], outcome.entries, strict=True):
+                self._pending.pop(outcome.source), outcome.entries, strict=True):
             old = self.state.get(key)
             if entry.status is not Status.CREATED or outcome.signature is None:
                 if old is not None and old.fingerprint:  # ours (for --prune), not up to date
@@ -93,42 +161,6 @@ class Plan:
     def close(self) -> None:
         """The run is over: save, and let go of the state."""
         self.state.close()
-
-
-def check_template(template: str, sizes: Sequence[Size]) -> None:
-    """Refuse a --name template that is malformed, leaves the output root, or gives
-    two sizes the same name. Raises ValueError with a reason a person can act on."""
-    try:
-        fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
-    except ValueError as e:
-        raise ValueError(f"--name {template!r}: {e}") from None
-    unknown = fields - _TEMPLATE_FIELDS
-    if unknown:
-        raise ValueError(
-            f"--name {template!r}: unknown field {{{sorted(unknown)[0]}}}; "
-            f"use {', '.join('{' + f + '}' for f in sorted(_TEMPLATE_FIELDS))}"
-        )
-    names = [namer(stem="x") for namer in _namers(template, sizes)]
-    for name in names:
-        parts = name.split("/")
-        if not name or name.startswith("/") or "\\" in name or any(
-            p in ("", ".", "..") for p in parts
-        ):
-            raise ValueError(
-                f"--name {template!r} gives {name!r}: it must be a relative path "
-                "inside the output folder, without '..' or empty parts"
-            )
-    if len(set(names)) != len(names):
-        raise ValueError(
-            f"--name {template!r} gives several sizes the same name: add {{size}}"
-        )
-
-
-def _namers(template: str, sizes: Sequence[Size]) -> list[Namer]:
-    """One formatter per size with everything but {stem} filled in, so naming a
-    file costs one format call per size."""
-    return [functools.partial(template.format, size=size.label, width=size.width or "",
-                              height=size.height or "") for size in sizes]
 
 
 def check_output(arguments: Sequence[str], output: str) -> None:
@@ -175,102 +207,119 @@ def check(arguments: Sequence[str], settings: Settings) -> None:
 
 def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = False,
          mark: bool = False) -> Plan:
-    """Walk the sources, name every thumbnail, and keep only those not up to date.
-    ``read_only`` (--dry-run) writes nothing where the output is, not even a
-    migration of a 1.x state. ``mark`` notes every key the job names, up to date
-    or not, for --prune (it costs about 3 us per thumbnail, so only when asked).
-    Close the plan when done with it.
+    """The plan of a job into an output folder (nothing is walked until it is
+    streamed). ``read_only`` (--dry-run) writes nothing where the output is, not
+    even a migration of a 1.x state. ``mark`` notes every key the job names, up
+    to date or not, for --prune (it costs about 3 us per thumbnail, so only when
+    asked). Close the plan when done with it.
 
     Raises ValueError for a job that cannot be run at all (see check_output and
     check_template); per-file problems are left for render to report.
     """
     check(arguments, settings)
-    template = settings.name_template
     state = State.load(settings.output, read_only)
     if mark:
         state.start_marking()
-    # Per-size work done once, not once per file: the walk below is the whole
-    # cost of an unchanged rerun.
-    namers = _namers(template, settings.sizes)
-    outputs = _Outputs(settings.output)
-    # One target per size and format, in that order; each names which size's stem it takes.
-    plans = [
-        (i, size, fmt, settings.fingerprint(size, fmt), size.label,
-         "" if fmt is Format.AUTO else "." + extension(fmt))
-        for i, size in enumerate(settings.sizes) for fmt in settings.formats
-    ]
-    taken: set[str] = set()
-    collisions: list[str] = []
-    result = Plan(settings, [], [], collisions, state)
-    #: (device, inode, size, mtime) of a file with other hard links -> what its
-    #: first path in this job left: the index of its task (None when it was all up
-    #: to date), and its up-to-date entries by (size, format).
-    firsts: dict[tuple[int, int, int, int],
-                 tuple[int | None, dict[tuple[Size, Format], Entry]]] = {}
-    rows_of: str | None = None  # the folder whose records are in rows
-    rows: dict[str, Record] = {}
-    for source in walk(arguments, selection(settings), skip_dirs=[settings.output],
-                       counts=result.walked):
-        folder, _, filename = source.rel.rpartition("/")
-        stem, ext = os.path.splitext(filename)
-        stems, renamed = _free_keys(namers, folder, stem, ext, taken)
-        if renamed:
-            collisions.append(
-                f"{source.path}: its thumbnail name is taken by another source; "
-                f"named {stems[0]!r} instead"
-            )
-        # State keys: the output paths, less the extension only for format auto
-        # (whose extension is known once the image is seen). Every shard's are
-        # marked: --prune keeps what any shard of the job names.
-        keys_here = [stems[i] + suffix for i, *_, suffix in plans]
-        if mark:
-            state.mark(keys_here)
-        if settings.shard is not None and not in_shard(stems[0], settings.shard):
-            continue
-        if folder != rows_of:  # one query per source folder
-            rows_of, rows = folder, state.folder(folder)
-        pending, done_here = [], {}
-        for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here, strict=True):
-            record = rows.get(key)
-            if record is None and state.legacy:  # migrated from 1.x: folder not yet known
-                record = state.get(key)
-                if record is not None and not read_only:
-                    state.put(key, record, folder)
-            done = None if settings.force else _up_to_date(
-                record, source, label, fingerprint, outputs
-            )
-            if done is not None:
-                result.skipped.append(done)
-                done_here[size, fmt] = done
-            else:
-                pending.append((size, fmt, stems[i], key, fingerprint))
-        targets = tuple(Target(size, storage.join(settings.output, stem), fmt)
-                        for size, fmt, stem, _, _ in pending)
-        keys = tuple((source.absolute, folder, key, fp, fmt is Format.AUTO)
-                     for _, fmt, _, key, fp in pending)
-        inode = _inode(source)
-        first = firsts.get(inode) if inode is not None else None
-        if first is not None and pending:
-            # Another path of a file met before: link its thumbnails, decode nothing.
-            index, existing = first
-            links = tuple(Link(source.path, t, existing.get((t.size, t.format)))
-                          for t in targets)
-            if index is None:  # the first path was all up to date: a task of links only
-                result.tasks.append(Task(source.path, (), settings, links))
-                result._pending[source.path] = keys
+    return FolderPlan(arguments, settings, state, read_only, mark)
+
+
+class FolderPlan(Plan):
+    """A job into an output folder: names from the template, the state's records."""
+
+    def __init__(self, arguments: Sequence[str], settings: Settings, state: State,
+                 read_only: bool, mark: bool) -> None:
+        super().__init__(settings, state)
+        self.arguments = list(arguments)
+        self.read_only, self.mark = read_only, mark
+
+    def _generate(self) -> Iterator[Task]:
+        settings, state, mark = self.settings, self.state, self.mark
+        # Per-size work done once, not once per file: the walk below is the whole
+        # cost of an unchanged rerun.
+        named = namers(settings.name_template, settings.sizes)
+        outputs = _Outputs(settings.output)
+        # One target per size and format, in that order; each names which size's stem it takes.
+        plans = [
+            (i, size, fmt, settings.fingerprint(size, fmt), size.label,
+             "" if fmt is Format.AUTO else "." + extension(fmt))
+            for i, size in enumerate(settings.sizes) for fmt in settings.formats
+        ]
+        folders = sum(storage.store(a).is_dir(a) for a in self.arguments)
+        taken = Taken(bounded=folders <= 1)
+        #: (device, inode, size, mtime) of a file with other hard links -> what its
+        #: first path in this job left: its task, held to the end of the walk (None
+        #: when it was all up to date), and its up-to-date entries by (size, format).
+        firsts: dict[tuple[int, int, int, int],
+                     tuple[Task | None, dict[tuple[Size, Format], Entry]]] = {}
+        rows_of: str | None = None  # the folder whose records are in rows
+        rows: dict[str, Record] = {}
+        for source in walk(self.arguments, selection(settings), skip_dirs=[settings.output],
+                           counts=self.walked):
+            folder, _, filename = source.rel.rpartition("/")
+            stem, ext = os.path.splitext(filename)
+            stems, renamed = free_keys(named, folder, stem, ext, taken.of(folder))
+            if self.stop:
+                return
+            if renamed:
+                self._collide(f"{source.path}: its thumbnail name is taken by another source; "
+                              f"named {stems[0]!r} instead")
+            # State keys: the output paths, less the extension only for format auto
+            # (whose extension is known once the image is seen). Every shard's are
+            # marked: --prune keeps what any shard of the job names.
+            keys_here = [stems[i] + suffix for i, *_, suffix in plans]
+            if mark:
+                state.mark(keys_here)
+            if settings.shard is not None and not in_shard(stems[0], settings.shard):
                 continue
-            task = result.tasks[index]
-            result.tasks[index] = Task(task.source, task.targets, settings,
-                                       task.links + links)
-            result._pending[task.source] += keys
-            continue
-        if pending:
+            if folder != rows_of:  # one query per source folder
+                rows_of, rows = folder, state.folder(folder)
+            pending, done_here = [], {}
+            for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here,
+                                                                   strict=True):
+                record = rows.get(key)
+                if record is None and state.legacy:  # migrated from 1.x: no folder yet
+                    record = state.get(key)
+                    if record is not None and not self.read_only:
+                        state.put(key, record, folder)
+                done = None if settings.force else _up_to_date(
+                    record, source, label, fingerprint, outputs
+                )
+                if done is not None:
+                    self._skip(done)
+                    done_here[size, fmt] = done
+                else:
+                    pending.append((size, fmt, stems[i], key, fingerprint))
+            targets = tuple(Target(size, storage.join(settings.output, stem), fmt)
+                            for size, fmt, stem, _, _ in pending)
             # Keys in target order, so record() can zip them with the entries.
-            result._pending[source.path] = keys
-            result.tasks.append(Task(source.path, targets, settings))
-        if inode is not None and first is None:
-            firsts[inode] = (len(result.tasks) - 1 if pending else None, done_here)
-    return result
+            keys = tuple((source.absolute, folder, key, fp, fmt is Format.AUTO)
+                         for _, fmt, _, key, fp in pending)
+            inode = _inode(source)
+            first = firsts.get(inode) if inode is not None else None
+            if first is not None and pending:
+                # Another path of a file met before: link its thumbnails, decode nothing.
+                task, existing = first
+                links = tuple(Link(source.path, t, existing.get((t.size, t.format)))
+                              for t in targets)
+                if task is None:  # the first path was all up to date: a task of links only
+                    self._pending[source.path] = keys
+                    yield Task(source.path, (), settings, links)
+                    continue
+                assert inode is not None
+                firsts[inode] = (Task(task.source, task.targets, settings, task.links + links),
+                                 existing)
+                self._pending[task.source] += keys
+                continue
+            task = Task(source.path, targets, settings) if pending else None
+            if task is not None:
+                self._pending[source.path] = keys
+            if inode is not None and first is None:
+                firsts[inode] = (task, done_here)  # held: later paths may add links
+            elif task is not None:
+                yield task
+        for task, _ in firsts.values():
+            if task is not None:
+                yield task
 
 
 def _inode(source: Source) -> tuple[int, int, int, int] | None:
@@ -289,36 +338,6 @@ def in_shard(name: str, shard: tuple[int, int]) -> bool:
     k, n = shard
     digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=8).digest()
     return int.from_bytes(digest, "big") % n == k - 1
-
-
-def _keys_for(namers: Sequence[Namer], folder: str, stem: str) -> tuple[str, ...]:
-    if folder:
-        return tuple(f"{folder}/{namer(stem=stem)}" for namer in namers)
-    return tuple(namer(stem=stem) for namer in namers)
-
-
-def _candidates(stem: str, ext: str) -> Iterator[str]:
-    """Names to try, in order; lazily, as the plain stem is nearly always free."""
-    yield stem
-    tag = f"{stem}-{ext.lstrip('.').lower()}" if ext else stem
-    yield tag
-    for n in range(2, 10_000):
-        yield f"{tag}-{n}"
-
-
-def _free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: set[str]
-               ) -> tuple[tuple[str, ...], bool]:
-    """The first candidate names not taken (case-insensitively, for macOS and
-    Windows shares): the plain stem, then the stem with the source's extension
-    ("a-png"), then numbered ("a-png-2", ...). Marks them taken; also says whether
-    the source was renamed."""
-    for n, candidate in enumerate(_candidates(stem, ext)):
-        keys = _keys_for(namers, folder, candidate)
-        folded = [k.casefold() for k in keys]
-        if not any(k in taken for k in folded):
-            taken.update(folded)
-            return keys, n > 0
-    raise ValueError(f"cannot find a free thumbnail name for {stem!r}")  # pragma: no cover
 
 
 class _Outputs:

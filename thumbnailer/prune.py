@@ -14,6 +14,7 @@ from .plan import Plan
 
 def stale(job: Plan) -> list[str]:
     """State keys of the thumbnails ``job`` no longer names, sorted."""
+    job.walk_all()
     return [key for key, _, _ in job.state.stale()]
 
 
@@ -25,6 +26,7 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     output root (a tampered state), or that is no longer a regular file, is left
     alone.
     """
+    job.walk_all()
     root = job.settings.output
     where = storage.store(root)
     present = where.listing(root)  # one listing on a store, else a stat each

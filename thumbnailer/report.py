@@ -6,10 +6,11 @@ from __future__ import annotations
 import enum
 import json
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from typing import Any
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, BinaryIO
 
 from .spec import Entry, Status
+from .spool import Spool
 from .storage import store
 
 MANIFEST_VERSION = 1
@@ -26,16 +27,23 @@ class ExitCode(enum.IntEnum):
 
 
 class Tally:
-    """Every entry of a run, as it comes in."""
+    """The counts of a run and, with a spool, every entry (kept on disk)."""
 
-    def __init__(self) -> None:
-        self.entries: list[Entry] = []
+    def __init__(self, spool: Spool | None = None) -> None:
         self.counts: Counter[Status] = Counter()
+        self.spool = spool
 
     def add(self, entries: Iterable[Entry]) -> None:
+        entries = tuple(entries)
         for entry in entries:
-            self.entries.append(entry)
             self.counts[entry.status] += 1
+        if self.spool is not None:
+            self.spool.add(entries)
+
+    @property
+    def entries(self) -> Iterator[Entry]:
+        """Every entry, in the order they came (none if the run kept none)."""
+        return iter(self.spool) if self.spool is not None else iter(())
 
 
 def failure_line(source: str, reason: str) -> str:
@@ -62,57 +70,107 @@ def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = Fal
 
 
 def manifest(
-    entries: Sequence[Entry],
+    entries: Iterable[Entry],
     seconds: float,
     size_order: Sequence[str],
     root: str | None = None,
     pruned: Sequence[str] = (),
+    collisions: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """The manifest as data: entries sorted by source, size and format, so equal
-    runs give equal files (but for ``seconds``). With the output ``root``, also a
-    per-source list of outputs for web builds (see sources())."""
-    rank = {label: i for i, label in enumerate(size_order)}
-    ordered = sorted(entries, key=lambda e: (e.source, rank.get(e.size, len(rank)), e.size,
-                                             e.format or ""))
-    counts = Counter(e.status for e in entries)
-    data = {
-        "version": MANIFEST_VERSION,
-        "entries": [e.as_dict() for e in ordered],
-        "summary": {
-            **{status.value: counts[status] for status in Status},
-            "pruned": len(pruned),
-            "seconds": round(seconds, 3),
-        },
-        "pruned": list(pruned),
-    }
+    """The manifest as data (what write_manifest writes, for a list in memory)."""
+    spool = Spool(size_order)
+    tally = Tally(spool)
+    tally.add(entries)
+    try:
+        return {key: list(value) if isinstance(value, Iterator) else value
+                for key, value in _parts(spool, tally.counts, seconds, root, pruned, collisions)}
+    finally:
+        spool.close()
+
+
+def write_manifest(path: str, spool: Spool, counts: Counter[Status], seconds: float,
+                   root: str | None = None, pruned: Sequence[str] = (),
+                   collisions: Sequence[str] | None = None) -> None:
+    """Write the manifest, entry by entry, from a run's spool: entries sorted by
+    source, size and format, so equal runs give equal files (but for
+    ``seconds``); with the output ``root``, a per-source list of outputs for web
+    builds (see sources()). UTF-8 JSON; an item holding a file name that is not
+    valid UTF-8 (Linux allows any bytes) is written with \\u escapes instead, which
+    json.loads and os.fsencode turn back into the exact bytes. Written whole or
+    not at all, like a thumbnail."""
+
+    def save(f: BinaryIO) -> None:
+        f.write(b"{")
+        for n, (key, value) in enumerate(_parts(spool, counts, seconds, root, pruned,
+                                                collisions)):
+            f.write(b"," if n else b"")
+            f.write(b"\n  " + _json(key) + b": ")
+            if isinstance(value, Iterator):
+                wrote = False
+                for item in value:
+                    f.write(b",\n    " if wrote else b"[\n    ")
+                    f.write(_json(item, indent=4))
+                    wrote = True
+                f.write(b"\n  ]" if wrote else b"[]")
+            else:
+                f.write(_json(value, indent=2))
+        f.write(b"\n}\n")
+
+    store(path).encode(path, save)
+
+
+def _parts(spool: Spool, counts: Counter[Status], seconds: float, root: str | None,
+           pruned: Sequence[str], collisions: Sequence[str] | None
+           ) -> Iterator[tuple[str, Any]]:
+    """The manifest's keys in order; long lists as iterators, read from the spool."""
+    yield "version", MANIFEST_VERSION
+    yield "entries", (e.as_dict() for e in spool.ordered())
+    yield "summary", {**{status.value: counts[status] for status in Status},
+                      "pruned": len(pruned), "seconds": round(seconds, 3)}
+    yield "pruned", list(pruned)
     if root is not None:
-        data["sources"] = sources(ordered, root)
-    return data
+        yield "sources", sources(spool.ordered(), root)
+    if collisions is not None:
+        yield "collisions", list(collisions)
 
 
-def sources(entries: Iterable[Entry], root: str) -> list[dict[str, Any]]:
-    """For each source, its thumbnails (made now or up to date) narrowest first,
-    and a ready ``srcset`` per format with URLs relative to the output root:
-    what an ``<img srcset>`` or ``<picture>`` needs."""
-    by_source: dict[str, list[Entry]] = {}
+def _json(value: Any, indent: int = 0) -> bytes:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:
+        data = json.dumps(value, indent=2).encode()
+    return data.replace(b"\n", b"\n" + b" " * indent) if indent else data
+
+
+def sources(entries: Iterable[Entry], root: str) -> Iterator[dict[str, Any]]:
+    """For each source (``entries`` ordered by source), its thumbnails (made now or
+    up to date) narrowest first, and a ready ``srcset`` per format with URLs
+    relative to the output root: what an ``<img srcset>`` or ``<picture>`` needs."""
+    made: list[Entry] = []
     for e in entries:
+        if made and e.source != made[0].source:
+            yield _source(made, root)
+            made = []
         if e.status is not Status.FAILED and e.output is not None:
-            by_source.setdefault(e.source, []).append(e)
-    result = []
-    for source, made in sorted(by_source.items()):
-        made.sort(key=lambda e: (e.width or 0, e.height or 0, e.format or ""))
-        outputs = [{"url": url(e.output or "", root), "size": e.size, "format": e.format,
-                    "width": e.width, "height": e.height, "bytes": e.bytes} for e in made]
-        srcset: dict[str, dict[int, str]] = {}
-        for e, o in zip(made, outputs, strict=True):  # one candidate per width: no repeats
-            srcset.setdefault(e.format or "", {}).setdefault(e.width or 0, str(o["url"]))
-        result.append({
-            "source": source,
-            "outputs": outputs,
-            "srcset": {fmt: ", ".join(f"{u} {w}w" for w, u in widths.items())
-                       for fmt, widths in srcset.items()},
-        })
-    return result
+            made.append(e)
+    if made:
+        yield _source(made, root)
+
+
+def _source(made: list[Entry], root: str) -> dict[str, Any]:
+    made.sort(key=lambda e: (e.width or 0, e.height or 0, e.format or ""))
+    outputs = [{"url": url(e.output or "", root), "size": e.size, "format": e.format,
+                "width": e.width, "height": e.height, "bytes": e.bytes} for e in made]
+    srcset: dict[str, dict[int, str]] = {}
+    for e, o in zip(made, outputs, strict=True):  # one candidate per width: no repeats
+        srcset.setdefault(e.format or "", {}).setdefault(e.width or 0, str(o["url"]))
+    return {
+        "source": made[0].source,
+        "outputs": outputs,
+        "srcset": {fmt: ", ".join(f"{u} {w}w" for w, u in widths.items())
+                   for fmt, widths in srcset.items()},
+    }
 
 
 def url(path: str, root: str) -> str:
@@ -121,14 +179,3 @@ def url(path: str, root: str) -> str:
 
     rel = store(root).relative(path, root)
     return quote(rel, errors="surrogateescape")
-
-
-def write_manifest(path: str, data: dict[str, Any]) -> None:
-    """UTF-8 JSON; a file name that is not valid UTF-8 (Linux allows any bytes) is
-    written with \\u escapes instead, which json.loads and os.fsencode turn back
-    into the exact bytes."""
-    try:
-        text = json.dumps(data, indent=2, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        text = json.dumps(data, indent=2).encode()
-    store(path).write(path, text + b"\n")

@@ -53,10 +53,10 @@ MARK_BATCH = 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
-    key TEXT PRIMARY KEY,
-    folder TEXT,  -- the source's folder, relative to its SOURCE; NULL if migrated
-    output TEXT NOT NULL,
-    source TEXT NOT NULL,
+    key BLOB PRIMARY KEY,  -- paths are UTF-8 bytes, surrogate-escaped (see _b)
+    folder BLOB,  -- the source's folder, relative to its SOURCE; NULL if migrated
+    output BLOB NOT NULL,
+    source BLOB NOT NULL,
     fingerprint TEXT NOT NULL,
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
@@ -68,6 +68,25 @@ CREATE INDEX IF NOT EXISTS records_output ON records (output);
 """
 
 _COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
+
+
+def _b(text: str) -> bytes:
+    """Paths as bytes: a Linux file name need not be UTF-8 (Python keeps such bytes
+    as surrogates, which sqlite3 refuses as TEXT), so keys and paths are BLOBs."""
+    return text.encode("utf-8", "surrogateescape")
+
+
+def _s(data: bytes | str) -> str:
+    """Back from a BLOB (a row written by hand may hold TEXT: taken as it is)."""
+    return data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
+
+
+def _record(row: tuple[bytes, bytes, str, int, int, int, int]) -> Record:
+    return Record(_s(row[0]), _s(row[1]), *row[2:])
+
+
+def _row(record: Record) -> tuple[bytes, bytes, str, int, int, int, int]:
+    return (_b(record.output), _b(record.source), *record[2:])
 
 
 class Record(NamedTuple):
@@ -98,11 +117,14 @@ class State:
         self._scratch: str | None = None  # the temporary folder of a store's copy
         self._changed = 0  # rows changed since the last commit
         self._last_commit = time.monotonic()
-        self._marks: list[tuple[str]] = []
+        self._marks: list[tuple[bytes]] = []
         self._marking = False  # the temporary table exists
         self.marking = False  # the job marks every key it names (start_marking)
         self._unmarked = False  # a mark came before there was a database to hold it
         self.dirty = False  # changed since the last save (for a store: the last PUT)
+        #: Seconds spent writing: inserts, commits, checkpoints (the benchmark's
+        #: "cost of the state").
+        self.seconds = 0.0
         #: Rows migrated from 1.x whose folder is not known yet: looked up one by one.
         self.legacy = False
 
@@ -125,15 +147,15 @@ class State:
         if self._db is None:
             return {}
         rows = self._db.execute(
-            f"SELECT key, {_COLUMNS} FROM records WHERE folder = ?", (folder,))
-        return {row[0]: Record._make(row[1:]) for row in rows}
+            f"SELECT key, {_COLUMNS} FROM records WHERE folder = ?", (_b(folder),))
+        return {_s(row[0]): _record(row[1:]) for row in rows}
 
     def get(self, key: str) -> Record | None:
         if self._db is None:
             return None
         row = self._db.execute(f"SELECT {_COLUMNS} FROM records WHERE key = ?",
-                               (key,)).fetchone()
-        return None if row is None else Record._make(row)
+                               (_b(key),)).fetchone()
+        return None if row is None else _record(row)
 
     def __len__(self) -> int:
         if self._db is None:
@@ -145,7 +167,7 @@ class State:
         if self._db is None:
             return
         for row in self._db.execute(f"SELECT key, {_COLUMNS} FROM records ORDER BY key"):
-            yield row[0], Record._make(row[1:])
+            yield _s(row[0]), _record(row[1:])
 
     # --- writing ---------------------------------------------------------------
 
@@ -153,15 +175,18 @@ class State:
         """Remember ``record``, made from a source in ``folder``. This writes: a
         caller that may have nothing new compares first (an unchanged rerun must
         write nothing)."""
+        started = time.perf_counter()
         db = self._writer()
         db.execute(f"INSERT OR REPLACE INTO records (key, folder, {_COLUMNS}) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", (key, folder, *record))
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   (_b(key), None if folder is None else _b(folder), *_row(record)))
+        self.seconds += time.perf_counter() - started
         self._changed_one()
 
     def drop(self, key: str) -> None:
         if self._db is None or self.get(key) is None:
             return
-        self._writer().execute("DELETE FROM records WHERE key = ?", (key,))
+        self._writer().execute("DELETE FROM records WHERE key = ?", (_b(key),))
         self._changed_one()
 
     def _changed_one(self) -> None:
@@ -173,8 +198,10 @@ class State:
 
     def commit(self) -> None:
         """Make the changes so far durable on this machine."""
+        started = time.perf_counter()
         if self._db is not None and self._writable:
             self._db.commit()
+        self.seconds += time.perf_counter() - started
         self._changed = 0
         self._last_commit = time.monotonic()
 
@@ -182,12 +209,15 @@ class State:
         """A checkpoint: commit, and on an object store put the database back."""
         self.commit()
         if self.dirty and self._scratch is not None and not self.read_only:
+            started = time.perf_counter()
             self._publish()
+            self.seconds += time.perf_counter() - started
         self.dirty = False
 
     def close(self) -> None:
         """The end of a run: save, leave the database in its at-rest mode, and let go."""
         self.save()
+        started = time.perf_counter()
         if self._db is not None:
             # A run that wrote, or one that found the database as a killed run left
             # it, leaves it in rollback mode, which the next reader can read
@@ -200,6 +230,7 @@ class State:
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+        self.seconds += time.perf_counter() - started
 
     # --- mark and sweep (--prune) ----------------------------------------------
 
@@ -213,7 +244,7 @@ class State:
         if self._db is None:
             self._unmarked = True  # nothing recorded before this run: nothing is stale
             return
-        self._marks.extend((k,) for k in keys)
+        self._marks.extend((_b(k),) for k in keys)
         if len(self._marks) >= MARK_BATCH:
             self._flush_marks()
 
@@ -221,7 +252,7 @@ class State:
         if self._db is None:
             return
         if not self._marking:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (key TEXT PRIMARY KEY) "
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (key BLOB PRIMARY KEY) "
                              "WITHOUT ROWID")
             self._marking = True
         self._db.executemany("INSERT OR IGNORE INTO temp.seen VALUES (?)", self._marks)
@@ -237,7 +268,7 @@ class State:
         if self._db is None or self._unmarked:
             return []
         self._flush_marks()
-        return [(key, output, bool(shared)) for key, output, shared in self._db.execute(
+        return [(_s(key), _s(output), bool(shared)) for key, output, shared in self._db.execute(
             "SELECT r.key, r.output, r.output IN (SELECT k.output FROM records k "
             "JOIN temp.seen s ON s.key = k.key) FROM records r "
             "WHERE r.key NOT IN (SELECT key FROM temp.seen) ORDER BY r.key")]
@@ -331,7 +362,8 @@ class State:
             data = json.loads(self.where.read(legacy))
             if data.get("version") != LEGACY_VERSION:
                 return
-            rows = [(key, None, *Record._make(row)) for key, row in data["records"].items()]
+            rows = [(_b(key), None, *_row(Record._make(row)))
+                    for key, row in data["records"].items()]
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return
         if self.read_only and self._scratch is None:  # migrate into a temporary copy

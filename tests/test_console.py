@@ -1,0 +1,29 @@
+"""The terminal's reporter: the progress bar while the walk still finds work."""
+
+import io
+import sys
+
+from thumbnailer.console import ConsoleReporter
+
+
+def test_the_bar_counts_while_the_walk_goes_and_gets_a_total_at_its_end(monkeypatch):
+    err = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", err)
+    reporter = ConsoleReporter(progress=True)
+    with reporter.progress(None):
+        bar = reporter.bar
+        assert bar is not None and bar.total is None  # no total while walking: a count, a rate
+        bar.update(3)
+        reporter.walked(5)
+        assert bar.total == 5
+    assert reporter.bar is None
+    assert "3img" in err.getvalue().replace(" ", "")  # it counted before it knew the total
+    assert "/5" in err.getvalue()
+
+
+def test_no_bar_without_a_terminal_unless_asked(monkeypatch):
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    reporter = ConsoleReporter()
+    with reporter.progress(None):
+        assert reporter.bar is None
+    reporter.walked(5)  # nothing to update: fine
