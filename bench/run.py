@@ -26,7 +26,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +34,7 @@ from PIL import Image, ImageOps
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
+from measure import BARE, measure  # noqa: E402
 
 PY = sys.executable
 THUMB = [PY, "-m", "thumbnailer"]
@@ -109,55 +109,6 @@ SCENARIOS = [
     ("3 MP PNG -> 256", "png3", [256],
      ["thumbnailer", "vipsthumbnail", "Pool.map + Image.thumbnail (classic)"]),
 ]
-
-
-# --- measuring a run ----------------------------------------------------------------
-
-def _children(pid: int) -> list[int]:
-    try:
-        found = []
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as f:
-                found += [int(c) for c in f.read().split()]
-        return found
-    except OSError:
-        return []
-
-
-def _sample(pid: int) -> tuple[float, int] | None:
-    """(cpu seconds, peak rss bytes) of one live process."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        with open(f"/proc/{pid}/status") as f:
-            hwm = next(int(line.split()[1]) for line in f if line.startswith("VmHWM"))
-    except (OSError, StopIteration, IndexError, ValueError):
-        return None
-    ticks = os.sysconf("SC_CLK_TCK")
-    return (int(fields[11]) + int(fields[12])) / ticks, hwm * 1024
-
-
-def measure(commands: list[list[str]]) -> dict:
-    """Run commands at once; whole-program wall time, CPU and largest peak RSS."""
-    start = time.perf_counter()
-    procs = [subprocess.Popen(c, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for c in commands]
-    seen: dict[int, tuple[float, int]] = {}
-    known = {p.pid for p in procs}
-    while any(p.poll() is None for p in procs):
-        for pid in list(known):
-            known.update(_children(pid))
-            sample = _sample(pid)
-            if sample:
-                seen[pid] = sample
-        time.sleep(0.005)
-    wall = time.perf_counter() - start
-    for p in procs:
-        err = p.stderr.read().decode(errors="replace")
-        if p.returncode:
-            raise RuntimeError(f"{commands[0][:3]} failed ({p.returncode}): {err[-500:]}")
-    return {"wall": wall, "cpu": sum(c for c, _ in seen.values()),
-            "rss": max((r for _, r in seen.values()), default=0)}
 
 
 def run_tool(tool: str, src: Path, out: Path, sizes) -> dict:
@@ -240,24 +191,6 @@ def quality(src: Path, outputs: dict[str, Path], limit: int) -> dict[str, dict]:
 
 
 # --- the unchanged rerun -------------------------------------------------------------
-
-BARE = """
-import os, sys, PIL.Image, click, tqdm
-src, out = sys.argv[1], sys.argv[2]
-stack = [src]
-while stack:
-    d = stack.pop()
-    for e in os.scandir(d):
-        if e.is_dir():
-            stack.append(e.path)
-        elif e.name.endswith(".jpg"):
-            e.stat()
-            try:
-                os.stat(os.path.join(out, os.path.relpath(e.path, src)))
-            except OSError:
-                pass
-"""
-
 
 def rerun(src: Path, work: Path, rounds: int) -> dict:
     out = work / "rerun"

@@ -74,5 +74,8 @@ def extension(fmt: Format) -> str:
 
 def from_extension(ext: str) -> Format | None:
     """The format a thumbnail's file extension says (``jpg`` -> JPEG), or None."""
-    ext = ext.lower().lstrip(".")
-    return next((f for f, r in TABLE.items() if r.extension == ext), None)
+    return _BY_EXTENSION.get(ext.lower().lstrip("."))
+
+
+#: (A dict: an unchanged rerun asks once per thumbnail.)
+_BY_EXTENSION = {row.extension: fmt for fmt, row in TABLE.items()}

@@ -64,7 +64,6 @@ CREATE TABLE IF NOT EXISTS records (
     height INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS records_folder ON records (folder);
-CREATE INDEX IF NOT EXISTS records_output ON records (output);
 """
 
 _COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
@@ -118,6 +117,9 @@ class State:
         self._changed = 0  # rows changed since the last commit
         self._last_commit = time.monotonic()
         self._marks: list[tuple[bytes]] = []
+        #: Rows put and not yet written: written in one executemany per commit.
+        self._rows: dict[bytes, tuple[bytes, bytes | None, bytes, bytes, str, int, int, int,
+                                      int]] = {}
         self._marking = False  # the temporary table exists
         self.marking = False  # the job marks every key it names (start_marking)
         self._unmarked = False  # a mark came before there was a database to hold it
@@ -144,6 +146,7 @@ class State:
 
     def folder(self, folder: str) -> dict[str, Record]:
         """The records of the thumbnails of one source folder, by key."""
+        self._flush()
         if self._db is None:
             return {}
         rows = self._db.execute(
@@ -151,6 +154,9 @@ class State:
         return {_s(row[0]): _record(row[1:]) for row in rows}
 
     def get(self, key: str) -> Record | None:
+        pending = self._rows.get(_b(key))
+        if pending is not None:
+            return _record(pending[2:])
         if self._db is None:
             return None
         row = self._db.execute(f"SELECT {_COLUMNS} FROM records WHERE key = ?",
@@ -158,12 +164,14 @@ class State:
         return None if row is None else _record(row)
 
     def __len__(self) -> int:
+        self._flush()
         if self._db is None:
             return 0
         return int(self._db.execute("SELECT count(*) FROM records").fetchone()[0])
 
     def items(self) -> Iterator[tuple[str, Record]]:
         """Every record, by key order (for tests and tools; a run never needs all)."""
+        self._flush()
         if self._db is None:
             return
         for row in self._db.execute(f"SELECT key, {_COLUMNS} FROM records ORDER BY key"):
@@ -176,15 +184,14 @@ class State:
         caller that may have nothing new compares first (an unchanged rerun must
         write nothing)."""
         started = time.perf_counter()
-        db = self._writer()
-        db.execute(f"INSERT OR REPLACE INTO records (key, folder, {_COLUMNS}) "
-                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                   (_b(key), None if folder is None else _b(folder), *_row(record)))
+        blob = _b(key)
+        self._rows[blob] = (blob, None if folder is None else _b(folder), *_row(record))
         self.seconds += time.perf_counter() - started
         self._changed_one()
 
     def drop(self, key: str) -> None:
-        if self._db is None or self.get(key) is None:
+        self._flush()
+        if self.get(key) is None:
             return
         self._writer().execute("DELETE FROM records WHERE key = ?", (_b(key),))
         self._changed_one()
@@ -196,9 +203,18 @@ class State:
                 or time.monotonic() - self._last_commit > COMMIT_SECONDS):
             self.commit()
 
+    def _flush(self) -> None:
+        """Write the rows put since the last flush, in one statement."""
+        if self._rows:
+            rows, self._rows = self._rows, {}
+            self._writer().executemany(
+                f"INSERT OR REPLACE INTO records (key, folder, {_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.values())
+
     def commit(self) -> None:
         """Make the changes so far durable on this machine."""
         started = time.perf_counter()
+        self._flush()
         if self._db is not None and self._writable:
             self._db.commit()
         self.seconds += time.perf_counter() - started
@@ -265,6 +281,7 @@ class State:
         not marked, by key: what --prune forgets, and deletes unless shared."""
         if not self.marking:
             raise RuntimeError("nothing was marked: plan the job with mark=True first")
+        self._flush()
         if self._db is None or self._unmarked:
             return []
         self._flush_marks()
