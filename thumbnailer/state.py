@@ -1,27 +1,22 @@
 """The state: what this tool made in an output root, and from what.
 
-An SQLite database (the standard library's ``sqlite3``), one row per thumbnail,
-keyed by the output's path without extension (with ``--format auto`` the
-extension is only known once the image is seen), with the source folder it
-came from indexed, so planning a folder reads that folder's rows in one query
-and memory does not grow with the library.
+An SQLite database (``sqlite3``), one row per thumbnail keyed by the output's
+path without extension (with ``--format auto`` the extension is only known once
+the image is seen), its source folder indexed: planning a folder reads its rows
+in one query, and memory does not grow with the library.
 
-- **An unchanged rerun writes nothing.** The database is opened read-only until
-  something changes; at rest it is in rollback-journal mode, which a read-only
-  connection can read without making a file.
-- **A kill loses seconds, never the state.** While a run writes, the database is
-  in WAL mode and commits every COMMIT_SECONDS or COMMIT_ROWS rows; SQLite's own
-  atomic commit means a kill at any moment leaves the last commit intact.
-- **--prune marks and sweeps.** The keys a job names are marked in a temporary
-  table (on disk beside the system's temporaries, not in memory); the rows not
-  marked are stale.
-- **Object stores.** SQLite needs a local file with locks, so for an output on an
-  object store the database is copied into a temporary folder at the start of a
-  run and put back, whole, in one PUT at each checkpoint and at the end. Two
-  machines share it through the store, one run at a time per output prefix (as
-  for the thumbnails themselves).
-- **The JSON state of 1.x** (``.thumbnailer-state.json``) is migrated on the first
-  run and then removed.
+- **An unchanged rerun writes nothing.** Nothing is written until something
+  changes, and at rest the database is in rollback-journal mode, which can be
+  read without making a file.
+- **A kill loses seconds, never the state.** While a run writes: WAL mode, rows
+  written in batches, a commit every COMMIT_SECONDS or COMMIT_ROWS rows.
+- **--prune marks and sweeps**: the keys a job names go to a temporary table (on
+  disk); the rows not marked are stale.
+- **Object stores**: SQLite needs a local file, so a store's database is copied
+  to a temporary folder for the run and put back whole, in one PUT, at each
+  checkpoint and at the end; machines share it through the store, one run at a
+  time per output prefix.
+- **The JSON state of 1.x** is migrated on the first run, then removed.
 """
 
 from __future__ import annotations
@@ -45,11 +40,8 @@ LEGACY_VERSION = 2
 #: PRAGMA user_version of the schema below; another means "nothing is known".
 SCHEMA_VERSION = 3
 
-#: Commit after this long or this many changed rows, whichever comes first.
-COMMIT_SECONDS = 2.0
-COMMIT_ROWS = 5000
-#: Keys marked for --prune are inserted this many at a time.
-MARK_BATCH = 2000
+#: Commit after this long or this many changed rows; --prune's marks, this many at once.
+COMMIT_SECONDS, COMMIT_ROWS, MARK_BATCH = 2.0, 5000, 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
@@ -81,11 +73,11 @@ def _s(data: bytes | str) -> str:
 
 
 def _record(row: tuple[bytes, bytes, str, int, int, int, int]) -> Record:
-    return Record(_s(row[0]), _s(row[1]), *row[2:])
+    return Record(_s(row[0]), _s(row[1]), *row[2:])  # (a row read back)
 
 
 def _row(record: Record) -> tuple[bytes, bytes, str, int, int, int, int]:
-    return (_b(record.output), _b(record.source), *record[2:])
+    return (_b(record.output), _b(record.source), *record[2:])  # (a row to write)
 
 
 class Record(NamedTuple):
