@@ -14,11 +14,12 @@ def test_the_bar_counts_while_the_walk_goes_and_gets_a_total_at_its_end(monkeypa
         bar = reporter.bar
         assert bar is not None and bar.total is None  # no total while walking: a count, a rate
         bar.update(3)
+        bar.refresh()  # (tqdm draws at most every 0.1 s by itself)
+        assert "3img" in err.getvalue().replace(" ", "")  # a count before any total
         reporter.walked(5)
         assert bar.total == 5
     assert reporter.bar is None
-    assert "3img" in err.getvalue().replace(" ", "")  # it counted before it knew the total
-    assert "/5" in err.getvalue()
+    assert "3/5" in err.getvalue()
 
 
 def test_no_bar_without_a_terminal_unless_asked(monkeypatch):

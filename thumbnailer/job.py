@@ -286,8 +286,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     if options.gallery and tally.spool is not None:
         from .gallery import write_gallery  # only when asked: html and urllib cost start-up
 
-        write_gallery(job.settings.output, tally.spool.ordered(),
-                      f"Thumbnails of {', '.join(sources)}")
+        write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}")
     job.close()
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),

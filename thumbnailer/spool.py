@@ -9,6 +9,7 @@ SQLite sorts on disk past its cache.
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import sqlite3
@@ -40,6 +41,12 @@ class Spool:
         self._finalizer = weakref.finalize(self, _remove, self._db, folder)
 
     def add(self, entries: Iterable[Entry]) -> None:
+        """Append entries (any number: read and written a batch at a time)."""
+        it = iter(entries)
+        while batch := list(itertools.islice(it, 10_000)):
+            self._add(batch)
+
+    def _add(self, entries: list[Entry]) -> None:
         rows = [(self.rank.get(e.size, len(self.rank)),
                  None if e.output is None else _b(_folder(e.output)),
                  _b(e.source), e.size, e.status.value,

@@ -37,28 +37,31 @@ STATE_NAME = ".thumbnailer-state.sqlite"
 #: The 1.x state file, migrated on the first run.
 LEGACY_NAME = ".thumbnailer-state.json"
 LEGACY_VERSION = 2
-#: PRAGMA user_version of the schema below; another means "nothing is known".
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 3  # PRAGMA user_version of _SCHEMA; another means "nothing is known"
 
 #: Commit after this long or this many changed rows; --prune's marks, this many at once.
 COMMIT_SECONDS, COMMIT_ROWS, MARK_BATCH = 2.0, 5000, 2000
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
-    key BLOB PRIMARY KEY,  -- paths are UTF-8 bytes, surrogate-escaped (see _b)
-    folder BLOB,  -- the source's folder, relative to its SOURCE; NULL if migrated
+    -- A folder's rows side by side (a folder is read in one range scan, not a
+    -- lookup per row); paths are UTF-8 bytes, surrogate-escaped (see _b).
+    folder NOT NULL,  -- the source's folder, relative to its SOURCE; 0 if migrated
+    key BLOB NOT NULL UNIQUE,
     output BLOB NOT NULL,
     source BLOB NOT NULL,
     fingerprint TEXT NOT NULL,
     mtime_ns INTEGER NOT NULL,
     size INTEGER NOT NULL,
     width INTEGER NOT NULL,
-    height INTEGER NOT NULL
+    height INTEGER NOT NULL,
+    PRIMARY KEY (folder, key)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS records_folder ON records (folder);
 """
 
 _COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
+_LEGACY = 0  # the folder of a row migrated from 1.x: not known yet
+_Row = tuple[bytes, "bytes | int", bytes, bytes, str, int, int, int, int]
 
 
 def _b(text: str) -> bytes:
@@ -109,9 +112,7 @@ class State:
         self._changed = 0  # rows changed since the last commit
         self._last_commit = time.monotonic()
         self._marks: list[tuple[bytes]] = []
-        #: Rows put and not yet written: written in one executemany per commit.
-        self._rows: dict[bytes, tuple[bytes, bytes | None, bytes, bytes, str, int, int, int,
-                                      int]] = {}
+        self._rows: dict[bytes, _Row] = {}  # put, not yet written: one executemany a commit
         self._marking = False  # the temporary table exists
         self.marking = False  # the job marks every key it names (start_marking)
         self._unmarked = False  # a mark came before there was a database to hold it
@@ -177,7 +178,7 @@ class State:
         write nothing)."""
         started = time.perf_counter()
         blob = _b(key)
-        self._rows[blob] = (blob, None if folder is None else _b(folder), *_row(record))
+        self._rows[blob] = (blob, _LEGACY if folder is None else _b(folder), *_row(record))
         self.seconds += time.perf_counter() - started
         self._changed_one()
 
@@ -188,7 +189,7 @@ class State:
         self._writer().execute("DELETE FROM records WHERE key = ?", (_b(key),))
         self._changed_one()
 
-    def _changed_one(self) -> None:
+    def _changed_one(self) -> None:  # commits every COMMIT_SECONDS or COMMIT_ROWS
         self.dirty = True
         self._changed += 1
         if (self._changed >= COMMIT_ROWS
@@ -305,7 +306,7 @@ class State:
             if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
                 raise sqlite3.DatabaseError("another schema")
             self.legacy = self._db.execute(
-                "SELECT 1 FROM records WHERE folder IS NULL LIMIT 1").fetchone() is not None
+                "SELECT 1 FROM records WHERE folder = 0 LIMIT 1").fetchone() is not None
         except sqlite3.DatabaseError:
             if not self.read_only:
                 self._forget_damaged()
@@ -371,7 +372,7 @@ class State:
             data = json.loads(self.where.read(legacy))
             if data.get("version") != LEGACY_VERSION:
                 return
-            rows = [(_b(key), None, *_row(Record._make(row)))
+            rows = [(_b(key), _LEGACY, *_row(Record._make(row)))
                     for key, row in data["records"].items()]
         except (OSError, ValueError, TypeError, KeyError, AttributeError):
             return

@@ -198,7 +198,12 @@ class Local(Store):
         return os.path.join(root, rel if os.sep == "/" else rel.replace("/", os.sep))
 
     def relative(self, path: str, root: str) -> str:
-        return os.path.relpath(path, root).replace(os.sep, "/")
+        prefix = os.path.join(root, "")
+        if path.startswith(prefix) and ".." not in path:  # the common case, without relpath
+            rel = path[len(prefix):]
+        else:
+            rel = os.path.relpath(path, root)
+        return rel.replace(os.sep, "/")
 
     def canonical(self, path: str) -> str:
         return os.path.realpath(path)
