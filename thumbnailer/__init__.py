@@ -10,7 +10,7 @@ whole job, lock, interrupts and all, as the command does::
     print(result.tally.counts, result.exit_code)
 """
 
-__version__ = "1.1.0"
+__version__ = "2.0.0"
 
 from .geometry import fit_geometry
 from .job import JobResult, Options, Reporter, run_job
