@@ -32,7 +32,7 @@ ALLOWED = {
     "workers": set(),
     "run": {"workers"},
     "engines": set(),
-    "spool": {"spec"},
+    "spool": {"spec", "storage"},
     "report": {"spec", "spool", "storage"},
     "lock": set(),
     "job": {"spool", "storage", "engines", "formats", "lock", "plan", "prune", "render",

@@ -18,6 +18,8 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 
 from .spec import Entry, Status
+from .storage import path_bytes as _b
+from .storage import path_text as _s
 
 _FIELDS = "source, size, status, output, format, width, height, bytes, error"
 
@@ -105,15 +107,6 @@ class Spool:
 def _folder(path: str) -> str:
     """The folder of a local path or a URL."""
     return path.rpartition("/")[0] if "/" in path else os.path.dirname(path)
-
-
-def _b(text: str) -> bytes:
-    """Paths as bytes (BLOBs sort as bytes; a file name need not be UTF-8)."""
-    return text.encode("utf-8", "surrogateescape")
-
-
-def _s(data: bytes) -> str:
-    return data.decode("utf-8", "surrogateescape")
 
 
 def _remove(db: sqlite3.Connection, folder: str) -> None:

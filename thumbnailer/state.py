@@ -32,6 +32,8 @@ from collections.abc import Iterable, Iterator
 from typing import NamedTuple
 
 from . import storage
+from .storage import path_bytes as _b
+from .storage import path_text as _s
 
 STATE_NAME = ".thumbnailer-state.sqlite"
 #: The 1.x state file, migrated on the first run.
@@ -45,7 +47,7 @@ COMMIT_SECONDS, COMMIT_ROWS, MARK_BATCH = 2.0, 5000, 2000
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     -- A folder's rows side by side (a folder is read in one range scan, not a
-    -- lookup per row); paths are UTF-8 bytes, surrogate-escaped (see _b).
+    -- lookup per row); paths are UTF-8 bytes, surrogate-escaped (path_bytes).
     folder NOT NULL,  -- the source's folder, relative to its SOURCE; 0 if migrated
     key BLOB NOT NULL UNIQUE,
     output BLOB NOT NULL,
@@ -62,17 +64,6 @@ CREATE TABLE IF NOT EXISTS records (
 _COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
 _LEGACY = 0  # the folder of a row migrated from 1.x: not known yet
 _Row = tuple[bytes, "bytes | int", bytes, bytes, str, int, int, int, int]
-
-
-def _b(text: str) -> bytes:
-    """Paths as bytes: a Linux file name need not be UTF-8 (Python keeps such bytes
-    as surrogates, which sqlite3 refuses as TEXT), so keys and paths are BLOBs."""
-    return text.encode("utf-8", "surrogateescape")
-
-
-def _s(data: bytes | str) -> str:
-    """Back from a BLOB (a row written by hand may hold TEXT: taken as it is)."""
-    return data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
 
 
 def _record(row: tuple[bytes, bytes, str, int, int, int, int]) -> Record:

@@ -74,6 +74,18 @@ def is_url(path: str) -> bool:
     return bool(sep) and scheme.isidentifier() and scheme.lower() not in ("file", "local")
 
 
+def path_bytes(path: str) -> bytes:
+    """A path as bytes, exactly: a Linux file name need not be UTF-8 (Python keeps
+    such bytes as surrogates, which sqlite3 refuses as TEXT), so the databases
+    keep paths as surrogate-escaped UTF-8 BLOBs."""
+    return path.encode("utf-8", "surrogateescape")
+
+
+def path_text(data: bytes | str) -> str:
+    """Back from path_bytes (a row written by hand may hold TEXT: taken as it is)."""
+    return data if isinstance(data, str) else data.decode("utf-8", "surrogateescape")
+
+
 def local_path(path: str) -> str:
     """``file:///x/y`` -> ``/x/y``, so local files keep plain file I/O; anything
     else unchanged."""
