@@ -141,6 +141,20 @@ def square(task: int) -> int:
     return task * task
 
 
+#: The process that last ran warm(): see warmed().
+WARMED: int | None = None
+
+
+def warm() -> None:
+    global WARMED
+    WARMED = os.getpid()
+
+
+def warmed(task: int) -> tuple[int, int | None]:
+    """Which process ran the task, and which one had been warmed up in it."""
+    return os.getpid(), WARMED
+
+
 def leave_mark(folder: Path, task: int) -> int:
     """A picklable task that leaves proof it ran (a file named for it), for tests
     that check no finished task goes unreported."""

@@ -8,7 +8,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from helpers import die_then_hang, leave_mark, square, square_or_die, square_or_segfault
+import helpers
+from helpers import die_then_hang, leave_mark, square, square_or_die, square_or_segfault, warm, warmed
 
 from thumbnailer.run import (
     IN_FLIGHT_PER_WORKER,
@@ -38,6 +39,15 @@ def test_serial_runs_in_process_in_order():
 def test_a_process_pool_returns_every_result():
     results = list(run_tasks(square, range(50), 2, on_crash=crashed))
     assert sorted(results) == [n * n for n in range(50)]
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_each_worker_warms_up_before_its_first_task(workers, monkeypatch):
+    monkeypatch.setattr(helpers, "WARMED", None)
+    results = list(run_tasks(warmed, range(20), workers, on_crash=crashed, warm_up=warm))
+    assert len(results) == 20
+    assert all(pid == warmed_in for pid, warmed_in in results)
+    assert ({pid for pid, _ in results} == {os.getpid()}) == (workers == 1)
 
 
 def test_an_injected_executor_is_used():

@@ -192,6 +192,13 @@ def _header_size(fp: Readable, s: Settings) -> tuple[int, int]:
     raise RenderError("refused as a decompression bomb")
 
 
+def load_decoders(s: Settings) -> None:
+    """Register the decoders ``s`` allows now, once per worker: the first image
+    would otherwise pay for the imports (40 ms here, several times that on a busy
+    machine) and could fail a tight --timeout that only its own work should count."""
+    _formats(s)
+
+
 def _formats(s: Settings) -> list[str] | None:
     """The allowed decoders this Pillow has, in the order they are tried. With
     every decoder allowed, Pillow tries them in registration order, and some (TGA)

@@ -23,7 +23,7 @@ from .formats import extension
 from .lock import Locked
 from .plan import Plan, check, plan
 from .prune import prune
-from .render import failed_outcome, render
+from .render import failed_outcome, render, warm_up
 from .report import ExitCode, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
@@ -249,7 +249,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                                 on_crash=failed_outcome,
                                 executor_factory=found.executor_factory,
                                 hard_timeout=timeout * 2 + 10 if timeout else None,
-                                batch_seconds=found.batch_seconds, stop=stop)
+                                batch_seconds=found.batch_seconds, stop=stop,
+                                warm_up=functools.partial(warm_up, job.settings))
             stack.enter_context(contextlib.closing(results))
             try:
                 # A signal only sets the flag here: run_tasks cancels what has not

@@ -30,6 +30,7 @@ from .decode import (
     caught_warnings,
     describe,
     fail_on_warnings,
+    load_decoders,
     load_pixels,
     open_image,
     read_orientation,
@@ -65,6 +66,11 @@ from .storage import store
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
 REDUCING_GAP = 3.0
+
+def warm_up(settings: Settings) -> None:
+    """Run once in each worker before its first render: see decode.load_decoders."""
+    load_decoders(settings)
+
 
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""

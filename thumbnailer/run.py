@@ -55,6 +55,7 @@ def run_tasks(
     hard_timeout: float | None = None,
     batch_seconds: float = BATCH_SECONDS,
     stop: Stop | None = None,
+    warm_up: Callable[[], object] | None = None,
 ) -> Generator[R, None, None]:
     """Yield ``fn(task)`` for every task, in the order they finish.
 
@@ -72,9 +73,13 @@ def run_tasks(
     and their results are still yielded, then the iteration ends. Nothing is
     raised into the consumer, so no result is lost between being yielded and
     being recorded.
+    ``warm_up`` runs once in each local worker (and here, for an in-process run)
+    before its first task: one-time loading is not charged to a task's timeout.
     """
     stop = stop if stop is not None else Stop()
     if executor_factory is None and workers <= 1:
+        if warm_up is not None:
+            warm_up()
         for task in tasks:
             if stop:  # in-process: the task in hand finished, the next one never starts
                 return
@@ -100,7 +105,7 @@ def run_tasks(
     lifeline, keep_alive = context().Pipe(duplex=False)
     try:
         while True:
-            pool = process_pool(workers, (lifeline, keep_alive), hard_timeout)
+            pool = process_pool(workers, (lifeline, keep_alive), hard_timeout, warm_up)
             suspects = yield from _run_pool(pool, fn, batches, window, stop)
             if suspects is None:
                 return

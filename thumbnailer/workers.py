@@ -59,11 +59,12 @@ def context() -> DefaultContext | ForkContext | ForkServerContext:
 
 
 def process_pool(workers: int, lifeline: Lifeline | None = None,
-                 hard_timeout: float | None = None) -> ProcessPoolExecutor:
+                 hard_timeout: float | None = None,
+                 warm_up: Callable[[], object] | None = None) -> ProcessPoolExecutor:
     """A pool whose workers ignore Ctrl-C (the parent alone decides how to stop),
     take SIGTERM only between tasks, exit by themselves if the parent dies
     (``lifeline``, see run_tasks), and kill themselves if one task outlives
-    ``hard_timeout``.
+    ``hard_timeout``. Each runs ``warm_up`` once before its first task.
 
     With no other thread in the parent the workers are forked (see context): the
     CLI turns off tqdm's monitor thread so that a local run keeps this fast start.
@@ -74,7 +75,7 @@ def process_pool(workers: int, lifeline: Lifeline | None = None,
     if sys.version_info < (3, 12) and threading.excepthook is not _quiet_cancel_race:
         _previous_excepthook = threading.excepthook
         threading.excepthook = _quiet_cancel_race
-    initargs: tuple[Any, ...] = (lifeline, hard_timeout)
+    initargs: tuple[Any, ...] = (lifeline, hard_timeout, warm_up)
     return ProcessPoolExecutor(workers, mp_context=context(), initializer=_worker_setup,
                                initargs=initargs)
 
@@ -100,8 +101,8 @@ def _quiet_cancel_race(args: threading.ExceptHookArgs) -> None:
 _previous_excepthook = threading.excepthook
 
 
-def _worker_setup(lifeline: Lifeline | None = None, hard_timeout: float | None = None
-                  ) -> None:
+def _worker_setup(lifeline: Lifeline | None = None, hard_timeout: float | None = None,
+                  warm_up: Callable[[], object] | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides how to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_after_this_task)
@@ -111,6 +112,8 @@ def _worker_setup(lifeline: Lifeline | None = None, hard_timeout: float | None =
         reader, writer = lifeline
         writer.close()  # a forked worker holds a copy of the parent's end: drop it
         threading.Thread(target=_exit_with_parent, args=(reader,), daemon=True).start()
+    if warm_up is not None:
+        warm_up()
 
 
 def _exit_with_parent(lifeline: Connection) -> None:
