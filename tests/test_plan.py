@@ -8,7 +8,7 @@ import pytest
 from helpers import photo
 from PIL import Image
 
-from thumbnailer.names import Taken
+from thumbnailer.names import Taken, free_keys, namers, split_name
 from thumbnailer.plan import check_template, plan
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size, Status
@@ -58,6 +58,33 @@ def test_a_name_template_can_make_folders_per_size(tmp_path, photos):
                                        name="{size}/{stem}-thumb"))
     assert os.path.join("64", "a-thumb") in outputs(job)
     assert os.path.join("sub", "32", "b-thumb") in outputs(job)
+
+
+@pytest.mark.parametrize("template", [
+    "{stem}_{size}", "{size}/{stem}-thumb", "{stem}", "{stem}{stem}_{width}x{height}",
+    "{stem:.3}_{size}", "{stem!r}_{size}", "x_{size}",
+])
+def test_namers_name_as_the_template_formats(template):
+    """Differential: the fast namers against str.format itself."""
+    size = Size(320, None)
+    (namer,) = namers(template, [size])
+    for stem in ["IMG_0001", "été", "a{b}c", os.fsdecode(b"\xff"), ""]:
+        assert namer(stem) == template.format(stem=stem, size=size.label, width=320, height="")
+
+
+@pytest.mark.parametrize("name", ["a.jpg", "a.b.JPG", ".hidden.jpg", "..jpg", "noext", ".",
+                                  "a.", "a..jpg", "..."])
+def test_split_name_is_splitext(name):
+    assert split_name(name) == os.path.splitext(name)
+
+
+def test_free_keys_compare_names_within_their_folder_case_insensitively():
+    named = namers("{stem}_{size}", [Size(64, 64)])
+    taken = Taken(bounded=True)
+    assert free_keys(named, "Sub", "a", ".jpg", taken.of("Sub")) == (("Sub/a_64",), False)
+    assert free_keys(named, "sub", "A", ".png", taken.of("sub")) == (("sub/A-png_64",), True)
+    assert free_keys(named, "sub", "A", ".PNG", taken.of("sub")) == (("sub/A-png-2_64",), True)
+    assert free_keys(named, "other", "a", ".jpg", taken.of("other")) == (("other/a_64",), False)
 
 
 @pytest.mark.parametrize("template, reason", [

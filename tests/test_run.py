@@ -7,9 +7,17 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import helpers
-from helpers import die_then_hang, leave_mark, square, square_or_die, square_or_segfault, warm, warmed
+import pytest
+from helpers import (
+    die_then_hang,
+    leave_mark,
+    square,
+    square_or_die,
+    square_or_segfault,
+    warm,
+    warmed,
+)
 
 from thumbnailer.run import (
     IN_FLIGHT_PER_WORKER,

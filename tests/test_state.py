@@ -170,6 +170,21 @@ def test_a_foreign_json_is_not_migrated(tmp_path):
     assert len(State.load(str(tmp_path))) == 0
 
 
+def test_rows_with_text_paths_are_read_as_they_are(tmp_path):
+    # A row written by a person or another tool with sqlite3: TEXT, not BLOB.
+    state = State(str(tmp_path))
+    state.put("sub/a", RECORD, "sub")
+    state.close()
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:
+        db.execute("INSERT INTO records VALUES (CAST('sub' AS BLOB), 'sub/b', 'sub/b.jpg',"
+                   " '/p/b.jpg', 'f', 1, 2, 3, 4)")
+    db.close()
+    state = State.load(str(tmp_path))
+    assert state.folder("sub") == {"sub/a": RECORD,
+                                   "sub/b": Record("sub/b.jpg", "/p/b.jpg", "f", 1, 2, 3, 4)}
+    state.close()
+
+
 def test_paths_that_are_not_utf8_are_kept_exactly(tmp_path):
     # Linux file names are bytes; Python keeps the invalid ones as surrogates.
     odd = os.fsdecode(b"bytes-\xff\xfe")

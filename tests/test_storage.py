@@ -56,6 +56,12 @@ def test_a_path_has_one_store():
     assert local_path("s3://b/a.jpg") == "s3://b/a.jpg"
 
 
+@pytest.mark.parametrize("root", ["/a", "/a/", "a", "", "/", "./a b"])
+@pytest.mark.parametrize("rel", ["x", "x/y.jpg", ""])
+def test_local_join_is_os_path_join(root, rel):
+    assert LOCAL.join(root, rel) == os.path.join(root, *rel.split("/"))
+
+
 def test_written_files_read_back_whole(root):
     where = store(root)
     path = where.join(root, "x/y.bin")

@@ -182,9 +182,11 @@ def _tally(job: Plan, options: Options) -> Tally:
 
 def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally) -> None:
     """What the walk finds besides tasks: up-to-date thumbnails and collisions."""
+    add, tell = tally.add_one, reporter.skipped
+
     def skipped(entry: Entry) -> None:
-        tally.add([entry])
-        reporter.skipped(entry)
+        add(entry)
+        tell(entry)
 
     job.on_skipped = skipped
     job.on_collision = reporter.warning

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from . import storage
 from .formats import extension, from_extension
-from .names import Taken, check_template, free_keys, namers
+from .names import Taken, check_template, free_keys, namers, split_name
 from .sources import Source, WalkCounts, selection, walk
 from .spec import (
     Entry,
@@ -244,6 +244,8 @@ class FolderPlan(Plan):
              "" if fmt is Format.AUTO else "." + extension(fmt))
             for i, size in enumerate(settings.sizes) for fmt in settings.formats
         ]
+        suffixes = [(i, suffix) for i, *_, suffix in plans]
+        shard, force = settings.shard, settings.force
         folders = sum(storage.store(a).is_dir(a) for a in self.arguments)
         taken = Taken(bounded=folders <= 1)
         #: (device, inode, size, mtime) of a file with other hard links -> what its
@@ -256,7 +258,7 @@ class FolderPlan(Plan):
         for source in walk(self.arguments, selection(settings), skip_dirs=[settings.output],
                            counts=self.walked):
             folder, _, filename = source.rel.rpartition("/")
-            stem, ext = os.path.splitext(filename)
+            stem, ext = split_name(filename)
             stems, renamed = free_keys(named, folder, stem, ext, taken.of(folder))
             if self.stop:
                 return
@@ -266,10 +268,10 @@ class FolderPlan(Plan):
             # State keys: the output paths, less the extension only for format auto
             # (whose extension is known once the image is seen). Every shard's are
             # marked: --prune keeps what any shard of the job names.
-            keys_here = [stems[i] + suffix for i, *_, suffix in plans]
+            keys_here = [stems[i] + suffix for i, suffix in suffixes]
             if mark:
                 state.mark(keys_here)
-            if settings.shard is not None and not in_shard(stems[0], settings.shard):
+            if shard is not None and not in_shard(stems[0], shard):
                 continue
             if folder != rows_of:  # one query per source folder
                 rows_of, rows = folder, state.folder(folder)
@@ -281,7 +283,7 @@ class FolderPlan(Plan):
                     record = state.get(key)
                     if record is not None and not self.read_only:
                         state.put(key, record, folder)
-                done = None if settings.force else _up_to_date(
+                done = None if force else _up_to_date(
                     record, source, label, fingerprint, outputs
                 )
                 if done is not None:
@@ -289,12 +291,14 @@ class FolderPlan(Plan):
                     done_here[size, fmt] = done
                 else:
                     pending.append((size, fmt, stems[i], key, fingerprint))
+            inode = _inode(source)
+            if not pending and inode is None:
+                continue  # all up to date: an unchanged rerun, file after file
             targets = tuple(Target(size, storage.join(settings.output, stem), fmt)
                             for size, fmt, stem, _, _ in pending)
             # Keys in target order, so record() can zip them with the entries.
             keys = tuple((source.absolute, folder, key, fp, fmt is Format.AUTO)
                          for _, fmt, _, key, fp in pending)
-            inode = _inode(source)
             first = firsts.get(inode) if inode is not None else None
             if first is not None and pending:
                 # Another path of a file met before: link its thumbnails, decode nothing.
@@ -352,12 +356,11 @@ class _Outputs:
     def find(self, rel: str) -> tuple[str, storage.Stat] | None:
         """(path, stat) of the thumbnail stored as ``rel``, or None if it is gone."""
         path = self.store.join(self.root, rel)
-        st = self.listed.get(path) if self.listed is not None else self._stat(path)
-        return None if st is None else (path, st)
-
-    def _stat(self, path: str) -> storage.Stat | None:
+        if self.listed is not None:
+            st = self.listed.get(path)
+            return None if st is None else (path, st)
         try:
-            return self.store.stat(path)
+            return path, self.store.stat(path)
         except OSError:
             return None
 

@@ -40,6 +40,13 @@ class Tally:
         if self.spool is not None:
             self.spool.add(entries)
 
+    def add_one(self, entry: Entry) -> None:
+        """add([entry]) for the walk's up-to-date thumbnails, one by one (a rerun's
+        hot path)."""
+        self.counts[entry.status] += 1
+        if self.spool is not None:
+            self.spool.add((entry,))
+
     @property
     def entries(self) -> Iterator[Entry]:
         """Every entry, in the order they came (none if the run kept none)."""

@@ -61,6 +61,9 @@ CREATE TABLE IF NOT EXISTS records (
 ) WITHOUT ROWID;
 """
 
+_UTF8, _ESCAPE = "utf-8", "surrogateescape"  # paths as path_bytes keeps them
+_new = tuple.__new__  # a NamedTuple without its Python-level __new__
+
 _COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
 _LEGACY = 0  # the folder of a row migrated from 1.x: not known yet
 _Row = tuple[bytes, "bytes | int", bytes, bytes, str, int, int, int, int]
@@ -134,8 +137,13 @@ class State:
         if self._db is None:
             return {}
         rows = self._db.execute(
-            f"SELECT key, {_COLUMNS} FROM records WHERE folder = ?", (_b(folder),))
-        return {_s(row[0]): _record(row[1:]) for row in rows}
+            f"SELECT key, {_COLUMNS} FROM records WHERE folder = ?", (_b(folder),)).fetchall()
+        try:  # inlined _record: a third of an unchanged rerun's own cost (5.5 -> 4.3 us a row)
+            return {k.decode(_UTF8, _ESCAPE): _new(Record, (
+                o.decode(_UTF8, _ESCAPE), s.decode(_UTF8, _ESCAPE), f, m, z, w, h))
+                for k, o, s, f, m, z, w, h in rows}
+        except AttributeError:  # TEXT in a row written by hand
+            return {_s(row[0]): _record(row[1:]) for row in rows}
 
     def get(self, key: str) -> Record | None:
         pending = self._rows.get(_b(key))
