@@ -18,13 +18,13 @@ import contextlib
 import html
 import os
 from collections.abc import Iterable, Iterator
-from urllib.parse import quote
 
 from . import storage
 from .formats import TABLE
 from .report import url
 from .spec import Entry
 from .spool import Spool
+from .urls import url_path
 
 GALLERY_NAME = "index.html"
 #: A folder's pages: gallery.html, gallery-2.html, ...
@@ -211,7 +211,7 @@ def _page(folder: str, n: int) -> str:
 
 
 def _href(rel: str) -> str:
-    return quote(rel, errors="surrogateescape")
+    return url_path(rel)
 
 
 def _rel(where: storage.Store, place: str, root: str) -> str:

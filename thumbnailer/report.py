@@ -12,6 +12,7 @@ from typing import Any, BinaryIO
 from .spec import Entry, Status
 from .spool import Spool
 from .storage import store
+from .urls import url_path
 
 MANIFEST_VERSION = 1
 
@@ -184,7 +185,4 @@ def _source(made: list[Entry], root: str) -> dict[str, Any]:
 
 def url(path: str, root: str) -> str:
     """A thumbnail's path relative to the output root, as a URL path (quoted)."""
-    from urllib.parse import quote
-
-    rel = store(root).relative(path, root)
-    return quote(rel, errors="surrogateescape")
+    return url_path(store(root).relative(path, root))

@@ -22,6 +22,7 @@ import stat as stat_module
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import BinaryIO, NamedTuple, Protocol
 
+from . import urls
 from .atomic import atomic_link, atomic_write, writing_in
 from .lock import output_lock
 
@@ -284,16 +285,7 @@ class Local(Store):
                 folder = os.path.dirname(folder)
 
     def href(self, path: str, folder: str) -> str | None:
-        from pathlib import Path
-        from urllib.parse import quote
-
-        if not os.path.isfile(path):
-            return None
-        try:
-            rel = os.path.relpath(os.path.abspath(path), os.path.abspath(folder))
-        except ValueError:  # another drive (Windows): an absolute file URL instead
-            return Path(os.path.abspath(path)).as_uri()
-        return quote(rel.replace(os.sep, "/"), errors="surrogateescape")
+        return urls.local_link(path, folder) if os.path.isfile(path) else None
 
     def cheap_size(self, path: str) -> int | None:
         try:
