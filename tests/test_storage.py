@@ -160,15 +160,38 @@ def test_local_walk_enters_a_folder_once_and_counts_symlinks(tmp_path):
     assert list(LOCAL.walk(str(tmp_path / "b"), names, seen=seen)) == []
 
 
-def test_listing_is_one_request_on_a_store_and_none_locally(root):
+def counted_listings(where, monkeypatch):
+    """The folders a store is asked to list (none for the local store)."""
+    asked = []
+    if where is not LOCAL:
+        fs, ls = where.fs, where.fs.ls
+        monkeypatch.setattr(fs, "ls", lambda path, **kw: asked.append(path) or ls(path, **kw))
+        monkeypatch.setattr(fs, "find", None)  # never the whole tree at once
+    return asked
+
+
+def test_a_finder_finds_files_and_lists_each_folder_once(root, monkeypatch):
     make_tree(root)
     where = store(root)
-    listed = where.listing(root)
-    if where is LOCAL:
-        assert listed is None
-    else:
-        assert sorted(where.relative(p, root) for p in listed) == sorted(TREE)
-        assert all(st.st_size == len(where.relative(p, root)) for p, st in listed.items())
+    asked = counted_listings(where, monkeypatch)
+    find = where.finder(root)
+    for rel in [*TREE, *TREE]:
+        path, st = find(rel)
+        assert path == where.join(root, rel) and st.st_size == len(rel)
+    assert find("b/missing.jpg") is None and find("nowhere/x.jpg") is None
+    assert find("b") is None or where is LOCAL  # a folder is no file on a store
+    if where is not LOCAL:  # the root, b, b/d, .hidden, out, nowhere: each once
+        assert len(asked) == len(set(asked)) == 6
+
+
+def test_a_walk_lists_folder_by_folder(root, monkeypatch):
+    make_tree(root)
+    where = store(root)
+    asked = counted_listings(where, monkeypatch)
+    found = [f.rel for f in where.walk(root, Names(), skip=[where.join(root, "out")])]
+    assert found == ["a.jpg", "b/c.jpg", "b/d/e.jpg"]
+    if where is not LOCAL:  # not .hidden nor out: they are never entered
+        assert asked == [root, where.join(root, "b"), where.join(root, "b/d")]
 
 
 def test_web_links_only_where_a_browser_can_follow_them(root):

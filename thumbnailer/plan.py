@@ -237,7 +237,8 @@ class FolderPlan(Plan):
         # Per-size work done once, not once per file: the walk below is the whole
         # cost of an unchanged rerun.
         named = namers(settings.name_template, settings.sizes)
-        outputs = _Outputs(settings.output)
+        # Thumbnails by path: a stat each locally, a listing per folder on a store.
+        find = storage.store(settings.output).finder(settings.output)
         # One target per size and format, in that order; each names which size's stem it takes.
         plans = [
             (i, size, fmt, settings.fingerprint(size, fmt), size.label,
@@ -284,7 +285,7 @@ class FolderPlan(Plan):
                     if record is not None and not self.read_only:
                         state.put(key, record, folder)
                 done = None if force else _up_to_date(
-                    record, source, label, fingerprint, outputs
+                    record, source, label, fingerprint, find
                 )
                 if done is not None:
                     self._skip(done)
@@ -344,29 +345,9 @@ def in_shard(name: str, shard: tuple[int, int]) -> bool:
     return int.from_bytes(digest, "big") % n == k - 1
 
 
-class _Outputs:
-    """Stats thumbnails by path: one stat each locally; on an object store, one
-    listing of the output prefix up front instead of a request per thumbnail."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        self.store = storage.store(root)
-        self.listed = self.store.listing(root)
-
-    def find(self, rel: str) -> tuple[str, storage.Stat] | None:
-        """(path, stat) of the thumbnail stored as ``rel``, or None if it is gone."""
-        path = self.store.join(self.root, rel)
-        if self.listed is not None:
-            st = self.listed.get(path)
-            return None if st is None else (path, st)
-        try:
-            return path, self.store.stat(path)
-        except OSError:
-            return None
-
-
 def _up_to_date(
-    record: Record | None, source: Source, label: str, fingerprint: str, outputs: _Outputs
+    record: Record | None, source: Source, label: str, fingerprint: str,
+    find: Callable[[str], tuple[str, storage.Stat] | None]
 ) -> Entry | None:
     """The skipped entry when the recorded thumbnail still stands, else None."""
     if (
@@ -377,7 +358,7 @@ def _up_to_date(
         or record.source != source.absolute
     ):
         return None
-    found = outputs.find(record.output)
+    found = find(record.output)
     if found is None:
         return None
     output, st = found

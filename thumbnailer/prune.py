@@ -8,6 +8,8 @@ become empty by it. Anything else in the output folder is never touched.
 
 from __future__ import annotations
 
+import stat as stat_module
+
 from . import storage
 from .plan import Plan
 
@@ -29,12 +31,11 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     job.walk_all()
     root = job.settings.output
     where = storage.store(root)
-    present = where.listing(root)  # one listing on a store, else a stat each
+    find = where.finder(root)  # a stat each locally, a listing per folder on a store
     removed, folders = [], []
     for key, output, shared in job.state.stale():  # marked by plan, swept here
         path = _inside(where, root, output)
-        if path is not None and not shared and (
-                path in present if present is not None else where.is_file(path)):
+        if path is not None and not shared and _is_file(find(output)):
             removed.append(path)
             if not dry_run:
                 try:
@@ -46,6 +47,12 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
             job.state.drop(key)
     where.remove_empty(folders, root)  # an object store has no folders to empty
     return removed
+
+
+def _is_file(found: tuple[str, storage.Stat] | None) -> bool:
+    """A regular file (an object always is: a finder lists no folders as files)."""
+    return found is not None and stat_module.S_ISREG(
+        getattr(found[1], "st_mode", stat_module.S_IFREG))
 
 
 def _inside(where: storage.Store, root: str, rel: str) -> str | None:

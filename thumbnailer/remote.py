@@ -2,8 +2,9 @@
 ``storage.Store`` of a URL, imported only when a run meets one.
 
 What a store must give, and how this one gets it from fsspec:
-- listing: one recursive ``find`` per SOURCE, with each object's size and
-  modification time, which the up-to-date check records like a local stat;
+- listing: one request per folder (walks and up-to-date checks), with each
+  object's size and modification time, which the up-to-date check records like
+  a local stat; never the whole tree at once, so memory does not grow with it;
 - reads: the whole object into memory (an image is decoded whole anyway);
 - writes: the encoded bytes in one ``pipe_file``, a single PUT on S3, so an object
   appears whole under its final key or not at all: never partial.
@@ -15,13 +16,17 @@ import contextlib
 import functools
 import io
 import os
-from collections.abc import Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from .storage import Found, Names, ObjectStat, Stat, Store
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
+
+#: Folder listings a finder keeps: a source folder's thumbnails may lie in a few
+#: output folders (a --name of "{size}/{stem}" gives one per size).
+FOLDERS_KEPT = 16
 
 
 class Remote(Store):
@@ -96,40 +101,73 @@ class Remote(Store):
         with _store_errors():
             self.fs.rm_file(path)
 
-    def listing(self, root: str) -> dict[str, Stat]:
-        """One request per page of results, instead of one per file."""
+    def finder(self, root: str) -> Callable[[str], tuple[str, Stat] | None]:
+        """One listing per folder, when the first file of it is looked up; the
+        last few folders' are kept (a run meets a folder's files together)."""
+        listed: dict[str, dict[str, Stat]] = {}
+
+        def find(rel: str) -> tuple[str, Stat] | None:
+            path = self.join(root, rel)
+            folder = self.parent(path)
+            files = listed.get(folder)
+            if files is None:
+                if len(listed) >= FOLDERS_KEPT:
+                    del listed[next(iter(listed))]  # the oldest
+                files = listed[folder] = self._list(folder)[0]
+            st = files.get(path)
+            return None if st is None else (path, st)
+        return find
+
+    def _list(self, folder: str) -> tuple[dict[str, Stat], list[str]]:
+        """The files directly in ``folder`` (with their stats) and its subfolders,
+        in ``folder``'s own spelling: one request (a page at a time)."""
         fs = self.fs
-        fs.invalidate_cache()  # this process may have written there since it last listed
         try:
             with _store_errors():
-                found = fs.find(root, detail=True)
+                found = fs.ls(folder, detail=True, refresh=True)
         except FileNotFoundError:
-            return {}
-        # Keys in the root's own spelling (memory:// comes back as memory:///).
-        prefix, base = fs._strip_protocol(root).rstrip("/") + "/", root.rstrip("/") + "/"
-        return {base + path[len(prefix):]: ObjectStat(
-                    _mtime_ns(info), int(info.get("size") or 0), 0, hash(path))
-                for path, info in found.items()
-                if info.get("type") != "directory" and path.startswith(prefix)}
+            return {}, []
+        finally:
+            fs.invalidate_cache(folder)  # fsspec would keep every listing: memory
+        # Keys in the folder's own spelling (memory:// comes back as memory:///).
+        prefix, base = fs._strip_protocol(folder).rstrip("/") + "/", folder.rstrip("/") + "/"
+        files: dict[str, Stat] = {}
+        folders = []
+        for info in found:
+            name = info["name"]
+            if not name.startswith(prefix):
+                continue
+            path = base + name[len(prefix):].rstrip("/")
+            if info.get("type") == "directory":
+                folders.append(path)
+            else:
+                files[path] = ObjectStat(_mtime_ns(info), int(info.get("size") or 0), 0,
+                                         hash(name))
+        return files, folders
 
     def walk(self, root: str, names: Names, skip: Sequence[str] = (),
              seen: set[Hashable] | None = None) -> Iterator[Found]:
-        """The same rules as a local walk, over one listing: an object is taken
-        when each folder on its way, and its own name, would be."""
+        """The local walk's rules and order (a folder's files by name, then its
+        folders), one listing per folder: memory holds the folders on the way
+        down, never the whole tree."""
         if not self.is_dir(root):  # one object, named: taken as it is
             yield Found(root, root.rstrip("/").rsplit("/", 1)[-1], self.stat(root), root)
             return
-        prefixes = tuple(s.rstrip("/") + "/" for s in skip)
-        for path, st in sorted(self.listing(root).items()):
-            if prefixes and path.startswith(prefixes):
-                continue
-            rel = self.relative(path, root)
-            parts = rel.split("/")
-            if not all(names.folder(part, "/".join(parts[:i + 1]))
-                       for i, part in enumerate(parts[:-1])):
-                continue
-            if names.file(parts[-1], rel):
-                yield Found(path, rel, st, path)
+        skipped = {self.canonical(s) for s in skip}
+        stack = [(root.rstrip("/"), "")]
+        while stack:
+            folder, rel_folder = stack.pop()
+            files, folders = self._list(folder)
+            for path, st in sorted(files.items()):
+                name = path.rpartition("/")[2]
+                if names.file(name, rel_folder + name):
+                    yield Found(path, rel_folder + name, st, path)
+            subfolders = []
+            for path in sorted(folders):
+                name = path.rpartition("/")[2]
+                if path not in skipped and names.folder(name, rel_folder + name):
+                    subfolders.append((path, f"{rel_folder}{name}/"))
+            stack.extend(reversed(subfolders))
 
 
 @functools.lru_cache(maxsize=16)

@@ -19,7 +19,7 @@ import functools
 import io
 import os
 import stat as stat_module
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import BinaryIO, NamedTuple, Protocol
 
 from . import urls
@@ -179,10 +179,10 @@ class Store:
         if it is gone)."""
         return None
 
-    def listing(self, root: str) -> Mapping[str, Stat] | None:
-        """Every file under ``root`` with its stat, where one listing beats a stat
-        per file (an object store); None where a stat is cheaper."""
-        return None
+    def finder(self, root: str) -> Callable[[str], tuple[str, Stat] | None]:
+        """Looks up many files under ``root`` by their "/"-separated relative
+        path: (path, stat), or None if there is no such file."""
+        raise NotImplementedError
 
     def lock(self, root: str, wait: bool = False) -> contextlib.AbstractContextManager[None]:
         """Hold ``root`` against other runs (where the store can lock)."""
@@ -286,6 +286,18 @@ class Local(Store):
 
     def href(self, path: str, folder: str) -> str | None:
         return urls.local_link(path, folder) if os.path.isfile(path) else None
+
+    def finder(self, root: str) -> Callable[[str], tuple[str, Stat] | None]:
+        """A stat each: cheaper than listing a folder here."""
+        join, stat = self.join, os.stat
+
+        def find(rel: str) -> tuple[str, Stat] | None:
+            path = join(root, rel)
+            try:
+                return path, stat(path)
+            except OSError:
+                return None
+        return find
 
     def cheap_size(self, path: str) -> int | None:
         try:
