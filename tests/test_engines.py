@@ -13,7 +13,7 @@ from helpers import image_files, photo, square
 from PIL import Image
 
 from thumbnailer import cli
-from thumbnailer.engines import EngineError, engine
+from thumbnailer.engines import DASK_LOG_LENGTH, EngineError, engine
 from thumbnailer.run import run_tasks
 
 
@@ -90,6 +90,21 @@ def test_an_existing_scheduler_by_address(tmp_path, photos, cluster):
     local = invoke(photos, "-o", tmp_path / "local", "-w", "1", "-s", "100")
     assert local.exit_code == 1
     assert contents(tmp_path / "out") == contents(tmp_path / "local")
+
+
+def test_a_dask_client_keeps_a_short_message_log_while_it_runs(cluster):
+    # Dask's default keeps each connection's last 1,000 messages: batches of tasks.
+    import dask
+
+    default = dask.config.get("distributed.admin.low-level-log-length")
+    with engine("dask", 2, cluster.scheduler_address) as found:
+        assert dask.config.get("distributed.admin.low-level-log-length") == DASK_LOG_LENGTH
+        assert sorted(run_tasks(square, range(200), found.slots, on_crash=crashed,
+                                executor_factory=found.executor_factory)) == [
+            n * n for n in range(200)]
+        comm = found.executor_factory()._client.scheduler_comm
+        assert comm.recent_message_log.maxlen == DASK_LOG_LENGTH
+    assert dask.config.get("distributed.admin.low-level-log-length") == default
 
 
 def test_a_dask_worker_killed_mid_run_loses_no_image_and_counts_none_twice(tmp_path, cluster):

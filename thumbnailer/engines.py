@@ -22,6 +22,8 @@ ENGINES = ("process", "thread", "dask")
 #: Measured (300 2 MP JPEGs, 2 workers, whole command): 0.1 s -> 2.85 s, 0.3 s ->
 #: 2.53 s, 1.0 s -> 2.62 s (the last batches leave workers idle).
 DASK_BATCH_SECONDS = 0.3
+#: Messages Dask keeps per connection, and entries per developer log.
+DASK_LOG_LENGTH = 20
 
 #: How long to wait for a Dask scheduler to answer before giving up.
 CONNECT_TIMEOUT = "10s"
@@ -70,9 +72,16 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
         raise EngineError(
             "--executor dask needs the optional extra: pip install 'thumbnailer[dask]'"
         ) from None
+    import dask
+
     # Dask logs to stderr; cron and CI runs must stay silent unless something fails.
     logging.getLogger("distributed").setLevel(logging.ERROR)
     with contextlib.ExitStack() as stack:
+        # Dask keeps each connection's last 1,000 messages for its developers; ours
+        # carry a batch of tasks each, so memory climbed to a plateau 70 MB up
+        # (bench/dask_stream.py). A few are enough to debug with.
+        stack.enter_context(dask.config.set({"distributed.admin.low-level-log-length":
+                                             DASK_LOG_LENGTH}))
         if scheduler is None:
             cluster = stack.enter_context(LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
