@@ -258,18 +258,60 @@ def test_prune_reports_in_the_summary_and_manifest(tmp_path, photos):
     out = tmp_path / "out"
     invoke(photos, "-o", out, "-w", "1")
     (photos / "b.png").unlink()
-    dry = invoke(photos, "-o", out, "-w", "1", "--prune", "--dry-run")
+    dry = invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "1", "--dry-run")
     assert dry.stdout == f"prune: {out / 'b.jpg'}\n"
     assert "0 to create, 2 skipped, 0 failed, 1 to prune" in dry.stderr
     assert (out / "b.jpg").exists()
     manifest = tmp_path / "m.json"
-    result = invoke(photos, "-o", out, "-w", "1", "--prune", "--manifest", manifest)
+    result = invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "100%",
+                    "--manifest", manifest)
     assert result.stderr.startswith("0 created, 2 skipped, 0 failed, 1 pruned in ")
     assert not (out / "b.jpg").exists()
     data = json.loads(manifest.read_text())
     assert data["pruned"] == [str(out / "b.jpg")] and data["summary"]["pruned"] == 1
     quiet = invoke(photos, "-o", out, "-w", "1", "--prune", "--quiet")
     assert (quiet.exit_code, quiet.output) == (0, "")
+
+
+def test_prune_deletes_nothing_when_a_source_gave_no_image(tmp_path):
+    # A disk that did not mount leaves its mount point: an empty folder.
+    photos, disk = tmp_path / "photos", tmp_path / "nas"
+    photo(photos / "a.jpg", (60, 40))
+    photo(disk / "b.jpg", (60, 40))
+    out = tmp_path / "out"
+    assert invoke(photos, disk, "-o", out, "-w", "1").exit_code == 0
+    (disk / "b.jpg").unlink()
+    for extra in ([], ["--dry-run"], ["--prune-limit", "100%"]):
+        result = invoke(photos, disk, "-o", out, "-w", "1", "--prune", *extra)
+        assert result.exit_code == 4, result.stderr
+        assert (f"thumbnailer: --prune deleted nothing: no images were found in {disk} "
+                "(a disk that did not mount leaves an empty folder)\n") in result.stderr
+        assert (out / "b.jpg").exists() and result.stdout == ""
+
+
+def test_prune_deletes_nothing_past_its_limit_and_says_what_it_would(tmp_path):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    for n in range(10):
+        photo(photos / f"p{n}.jpg", (60, 40), seed=n)
+    assert invoke(photos, "-o", out, "-w", "1").exit_code == 0
+    for n in range(3):  # 30% of the library: over the default 20%
+        (photos / f"p{n}.jpg").unlink()
+    result = invoke(photos, "-o", out, "-w", "1", "--prune")
+    assert result.exit_code == 4
+    assert ("--prune deleted nothing: it would delete 3 of the 10 thumbnails made so far "
+            "(30%: p0.jpg, p1.jpg, p2.jpg), more than --prune-limit 20% allows; if that is "
+            "what you want, run again with --prune-limit 100%") in result.stderr
+    assert sorted(p.name for p in out.glob("*.jpg")) == [f"p{n}.jpg" for n in range(10)]
+    assert invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "2").exit_code == 4
+    allowed = invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "30%")
+    assert allowed.exit_code == 0 and "3 pruned" in allowed.stderr
+    assert sorted(p.name for p in out.glob("*.jpg")) == [f"p{n}.jpg" for n in range(3, 10)]
+
+
+@pytest.mark.parametrize("text", ["x", "120%", "-5", "5.5"])
+def test_prune_limit_is_a_share_or_a_count(tmp_path, photos, text):
+    result = invoke(photos, "-o", tmp_path / "out", "--prune", "--prune-limit", text)
+    assert result.exit_code == 2 and "--prune-limit" in result.stderr
 
 
 def test_manifest_lists_each_sources_outputs_for_srcset(tmp_path, photos):

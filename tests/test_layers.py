@@ -40,7 +40,7 @@ ALLOWED = {
             "report", "run", "spec", "gallery", "desktop", "xdg", "__init__"},
     "console": {"job", "report", "spec"},
     "cli": {"console", "job", "spec", "storage", "xdg", "render", "run", "engines",
-            "__init__"},
+            "prune", "__init__"},
 }
 
 

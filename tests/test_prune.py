@@ -7,7 +7,7 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer.plan import plan
-from thumbnailer.prune import prune, stale
+from thumbnailer.prune import Limit, guard, prune, stale
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size
 from thumbnailer.state import STATE_NAME
@@ -142,3 +142,42 @@ def test_a_plan_that_did_not_mark_cannot_be_pruned(tmp_path, library, settings):
         prune(job)
     job.close()
     assert len(image_files(tmp_path / "out")) == 3
+
+
+def test_the_guard_refuses_a_source_that_gave_no_image(tmp_path, library, settings):
+    empty = tmp_path / "mnt"
+    empty.mkdir()  # what a disk that did not mount leaves
+    make([library], settings).close()
+    job = make([library, empty], settings)
+    assert guard(job, [str(library), str(empty)], None) == (
+        f"no images were found in {empty} (a disk that did not mount leaves an empty folder)")
+    assert guard(job, [str(library)], None) is None  # by SOURCE, as given to plan
+    job.close()
+
+
+def test_the_guard_counts_what_would_go_against_the_limit(tmp_path, library, settings):
+    make([library], settings).close()
+    (library / "trip" / "b.jpg").unlink()
+    job = make([library], settings)
+    assert guard(job, [str(library)], None) is None
+    assert guard(job, [str(library)], Limit(share=1 / 3)) is None  # 1 of 3
+    refused = guard(job, [str(library)], Limit(share=0.2))
+    assert refused == ("it would delete 1 of the 3 thumbnails made so far (33%: trip/b.jpg), "
+                       "more than --prune-limit 20% allows")
+    assert guard(job, [str(library)], Limit(share=None, count=1)) is None
+    assert "--prune-limit 0 allows" in guard(job, [str(library)], Limit(share=None, count=0))
+    assert (library / "trip").exists() and len(prune(job)) == 1  # the guard deleted nothing
+    job.close()
+
+
+@pytest.mark.parametrize("text, limit", [("20%", Limit(0.2)), ("100%", Limit(1.0)),
+                                         ("0%", Limit(0.0)), ("500", Limit(None, 500)),
+                                         (" 7 ", Limit(None, 7))])
+def test_a_limit_is_a_share_or_a_count(text, limit):
+    assert Limit.parse(text) == limit and Limit.parse(str(limit)) == limit
+
+
+@pytest.mark.parametrize("text", ["", "x", "101%", "-1", "1.5", "%"])
+def test_a_limit_that_is_neither_is_refused(text):
+    with pytest.raises(ValueError):
+        Limit.parse(text)

@@ -19,6 +19,7 @@ from . import __version__
 from .console import ConsoleReporter
 from .engines import ENGINES
 from .job import JobError, Options, run_job
+from .prune import Limit
 from .render import writable_formats
 from .run import default_workers
 from .spec import (
@@ -99,6 +100,19 @@ def _output(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if is_url(value):
         return value
     return click.Path(file_okay=False, path_type=str).convert(value, param, ctx)
+
+
+class PruneLimitType(click.ParamType):
+    """A share of the thumbnails made so far (20%) or a number of them (500)."""
+
+    name = "LIMIT"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        try:
+            return Limit.parse(value) if isinstance(value, str) else value
+        except ValueError as e:
+            self.fail(f"{value!r}: {e}", param, ctx)
 
 
 class ShardType(click.ParamType):
@@ -251,7 +265,12 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
 @click.option("--prune", is_flag=True,
               help="After a complete run, delete thumbnails this tool made that the job no "
                    "longer names (source gone or unselected, size or format dropped), and "
-                   "folders left empty. Nothing else in the output folder is touched.")
+                   "folders left empty. Nothing else in the output folder is touched. "
+                   "Nothing is deleted if a SOURCE gave no image (a disk that did not "
+                   "mount) or more would go than --prune-limit allows: exit 4.")
+@click.option("--prune-limit", type=PruneLimitType(), default="20%", show_default=True,
+              help="The most one --prune may delete: a share of the thumbnails made so far "
+                   "(20%) or a number (500); 100% allows anything.")
 @click.option("--shard", type=ShardType(),
               help="Make only part K of N of the job (a stable split by name), for N "
                    "parallel CI jobs; their outputs together equal one full run.")
@@ -288,7 +307,8 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         raise click.UsageError(str(e)) from None
     options = Options(workers=opts["workers"], executor=_executor(ctx, opts),
                       scheduler=opts["scheduler"], dry_run=opts["dry_run"],
-                      prune=opts["prune"], manifest=opts["manifest"], gallery=opts["gallery"],
+                      prune=opts["prune"], prune_limit=opts["prune_limit"],
+                      manifest=opts["manifest"], gallery=opts["gallery"],
                       wait=opts["wait"], keep_entries=False)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])

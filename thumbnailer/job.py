@@ -22,7 +22,7 @@ from .engines import EngineError, engine
 from .formats import extension
 from .lock import Locked
 from .plan import Plan, check, plan
-from .prune import prune
+from .prune import DEFAULT_LIMIT, Limit, guard, prune
 from .render import failed_outcome, render, warm_up
 from .report import ExitCode, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
@@ -40,6 +40,9 @@ class Options:
     scheduler: str | None = None  # a Dask scheduler's address
     dry_run: bool = False  # plan and report, write nothing
     prune: bool = False
+    #: The most one prune may delete (None: no limit); a SOURCE with no image
+    #: always stops it (prune.guard).
+    prune_limit: Limit | None = DEFAULT_LIMIT
     manifest: str | None = None  # path of the JSON manifest to write
     gallery: bool = False
     wait: bool = False  # for another run's lock on the output folder
@@ -94,10 +97,14 @@ class JobResult:
     pruned: list[str] | None = None  # None: --prune was not asked for, or not run
     #: Seconds spent writing the state (inserts, commits, checkpoints).
     state_seconds: float = 0.0
+    #: Why --prune deleted nothing (prune.guard), if it refused.
+    prune_refused: str | None = None
 
     @property
     def exit_code(self) -> ExitCode:
         if self.stop is None:
+            if self.prune_refused is not None:  # the louder news: a disk may be missing
+                return ExitCode.PRUNE_REFUSED
             return ExitCode.FAILED if self.tally.counts[Status.FAILED] else ExitCode.OK
         return {
             "interrupted": ExitCode.INTERRUPTED,
@@ -214,13 +221,27 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
                              f"as {task.source})")
             tally.add([_planned(link.source, link.target)])
     _after_walk(job, sources, reporter)
-    pruned = prune(job, dry_run=True) if options.prune else None
+    refused = _guard(job, sources, options, reporter)
+    pruned = prune(job, dry_run=True) if options.prune and refused is None else None
     for path in pruned or ():
         reporter.planned(f"prune: {path}")
     reporter.summary(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks))
-    return JobResult(tally, time.monotonic() - started, pruned=pruned)
+    return JobResult(tally, time.monotonic() - started, pruned=pruned, prune_refused=refused)
+
+
+def _guard(job: Plan, sources: Sequence[str], options: Options, reporter: Reporter
+           ) -> str | None:
+    """Why --prune must delete nothing this time (told), or None."""
+    if not options.prune:
+        return None
+    refused = guard(job, sources, options.prune_limit)
+    if refused is not None:
+        hint = ("; if that is what you want, run again with --prune-limit 100%"
+                if "--prune-limit" in refused else "")
+        reporter.problem(f"thumbnailer: --prune deleted nothing: {refused}{hint}")
+    return refused
 
 
 def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
@@ -275,10 +296,11 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                          "the next run")
     else:
         _after_walk(job, sources, reporter)
-    pruned = None
+    pruned, refused = None, None
     if options.prune and not stop:  # only a complete run knows what the mirror holds
-        pruned = prune(job)
-        for path in pruned:
+        refused = _guard(job, sources, options, reporter)
+        pruned = prune(job) if refused is None else None
+        for path in pruned or ():
             reporter.pruned(path)
     job.save()
     seconds = time.monotonic() - started
@@ -294,7 +316,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks))
-    return JobResult(tally, seconds, "halted" if stop else None, pruned, job.state.seconds)
+    return JobResult(tally, seconds, "halted" if stop else None, pruned, job.state.seconds,
+                     refused)
 
 
 def _counted(first: Task, rest: Iterator[Task], reporter: Reporter) -> Iterator[Task]:

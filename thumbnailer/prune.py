@@ -4,14 +4,80 @@ Only files this tool made are candidates, known from the state: a thumbnail
 whose record the job no longer names (its source is gone, or no longer selected,
 or its size, format or name changed) is deleted, and so are the folders that
 become empty by it. Anything else in the output folder is never touched.
+
+Before anything is deleted, ``guard`` refuses a prune that looks like an
+accident: a SOURCE that gave no image (a disk that did not mount leaves an empty
+mount point), or more deleted than ``--prune-limit`` allows.
 """
 
 from __future__ import annotations
 
 import stat as stat_module
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from . import storage
 from .plan import Plan
+
+
+@dataclass(frozen=True)
+class Limit:
+    """--prune-limit: the most one prune may delete, as a share of the thumbnails
+    the state knows (``share``, 0.2 for "20%") or as a count."""
+
+    share: float | None = 0.2
+    count: int | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Limit:
+        """ "20%" or "500"; ValueError for anything else."""
+        text = text.strip()
+        if text.endswith("%"):
+            share = float(text[:-1])
+            if not 0 <= share <= 100:
+                raise ValueError("a share is from 0% to 100%")
+            return cls(share=share / 100)
+        if not text.isdigit():
+            raise ValueError("give a share (20%) or a number of thumbnails (500)")
+        return cls(share=None, count=int(text))
+
+    def allows(self, doomed: int, known: int) -> bool:
+        if self.count is not None:
+            return doomed <= self.count
+        return self.share is None or doomed <= self.share * known
+
+    def __str__(self) -> str:
+        return f"{self.count}" if self.count is not None else f"{(self.share or 0) * 100:g}%"
+
+
+#: What --prune-limit is unless given.
+DEFAULT_LIMIT = Limit()
+
+
+def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> str | None:
+    """Why pruning ``job`` now would be an accident (None if it would not): a
+    SOURCE that gave no image, or more to delete than ``limit`` allows (None:
+    no limit). Reads only; call it before prune."""
+    job.walk_all()
+    empty = [s for s in sources if not job.walked.found[s]]
+    if empty:
+        return (f"no images were found in {', '.join(empty)} (a disk that did not mount "
+                "leaves an empty folder)")
+    if limit is None:
+        return None
+    doomed, examples = 0, list[str]()
+    for _, output, shared in job.state.stale():
+        if not shared:
+            doomed += 1
+            if len(examples) < 3:
+                examples.append(output)
+    known = len(job.state)
+    if limit.allows(doomed, known):
+        return None
+    return (f"it would delete {doomed:,} of the {known:,} thumbnails made so far "
+            f"({doomed / max(known, 1):.0%}: {', '.join(examples)}"
+            f"{', ...' if doomed > len(examples) else ''}), more than --prune-limit "
+            f"{limit} allows")
 
 
 def stale(job: Plan) -> list[str]:
@@ -33,7 +99,7 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     where = storage.store(root)
     find = where.finder(root)  # a stat each locally, a listing per folder on a store
     removed, folders = [], []
-    for key, output, shared in job.state.stale():  # marked by plan, swept here
+    for key, output, shared in list(job.state.stale()):  # marked by plan, swept here
         path = _inside(where, root, output)
         if path is not None and not shared and _is_file(find(output)):
             removed.append(path)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import fnmatch
+from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
 from .storage import Found, store
@@ -61,6 +62,9 @@ class WalkCounts:
 
     #: Symlinks to folders, or to files with an image name, not followed.
     symlinks: int = 0
+    #: Sources found under each SOURCE argument (one with none may be an empty
+    #: mount point: --prune's guard asks).
+    found: Counter[str] = field(default_factory=Counter)
 
 
 def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
@@ -97,7 +101,8 @@ def walk(
     is entered at most once, so a symlink loop ends. A SOURCE argument that is
     itself a symlink is followed: the user named it.
     """
-    names = _Names(selection, counts if counts is not None else WalkCounts())
+    counts = counts if counts is not None else WalkCounts()
+    names = _Names(selection, counts)
     # Files named as arguments, by (folder, name): met again in a walked folder,
     # or named twice, they are yielded the first time only.
     named = {_entry(arg): False for arg in arguments if not store(arg).is_dir(arg)}
@@ -105,6 +110,7 @@ def walk(
     for arg in arguments:
         for source in store(arg).walk(arg, names, skip_dirs, seen):
             if not named or _first_time(named, source.path):
+                counts.found[arg] += 1
                 yield source
 
 

@@ -268,19 +268,19 @@ class State:
         if not self._writable:
             self._db.commit()  # not to hold a transaction open that switching to WAL needs
 
-    def stale(self) -> list[tuple[str, str, bool]]:
+    def stale(self) -> Iterator[tuple[str, str, bool]]:
         """(key, output, whether a marked row names the same output) of every row
         not marked, by key: what --prune forgets, and deletes unless shared."""
         if not self.marking:
             raise RuntimeError("nothing was marked: plan the job with mark=True first")
         self._flush()
         if self._db is None or self._unmarked:
-            return []
+            return iter(())
         self._flush_marks()
-        return [(_s(key), _s(output), bool(shared)) for key, output, shared in self._db.execute(
+        return ((_s(key), _s(output), bool(shared)) for key, output, shared in self._db.execute(
             "SELECT r.key, r.output, r.output IN (SELECT k.output FROM records k "
             "JOIN temp.seen s ON s.key = k.key) FROM records r "
-            "WHERE r.key NOT IN (SELECT key FROM temp.seen) ORDER BY r.key")]
+            "WHERE r.key NOT IN (SELECT key FROM temp.seen) ORDER BY r.key"))
 
     # --- opening ---------------------------------------------------------------
 
