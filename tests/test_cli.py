@@ -308,6 +308,43 @@ def test_prune_deletes_nothing_past_its_limit_and_says_what_it_would(tmp_path):
     assert sorted(p.name for p in out.glob("*.jpg")) == [f"p{n}.jpg" for n in range(3, 10)]
 
 
+def test_check_writes_nothing_and_exits_5_while_anything_is_out_of_date(tmp_path):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    photo(photos / "a.jpg", (60, 40))
+    photo(photos / "b.jpg", (60, 40), seed=1)
+    first = invoke(photos, "-o", out, "--check", "--quiet")
+    assert first.exit_code == 5 and not out.exists()  # nothing made, not even the folder
+    assert first.stdout.splitlines() == [f"{photos / 'a.jpg'} -> {out / 'a'}.{{jpg,png}}",
+                                         f"{photos / 'b.jpg'} -> {out / 'b'}.{{jpg,png}}"]
+    assert first.stderr == "thumbnailer: --check: 2 thumbnails are missing, out of date or stale\n"
+    assert invoke(photos, "-o", out, "-w", "1").exit_code == 0
+    made = sorted(os.listdir(out))
+    again = invoke(photos, "-o", out, "--check")
+    assert (again.exit_code, again.stdout) == (0, "") and "0 to create, 2 skipped" in again.stderr
+    (photos / "b.jpg").unlink()
+    assert invoke(photos, "-o", out, "--check").exit_code == 0  # without --prune: still fine
+    stale = invoke(photos, "-o", out, "--check", "--prune", "--prune-limit", "100%")
+    assert stale.exit_code == 5 and stale.stdout == f"prune: {out / 'b.jpg'}\n"
+    assert "1 thumbnail is missing, out of date or stale" in stale.stderr
+    assert sorted(os.listdir(out)) == made  # a check writes nothing
+
+
+def test_cache_key_follows_what_shapes_thumbnails_and_nothing_else(tmp_path, photos,
+                                                                    monkeypatch):
+    def key(*args):
+        result = invoke(photos, "-o", tmp_path / "out", *args, "--cache-key")
+        assert result.exit_code == 0 and result.stderr == ""
+        return result.stdout.strip()
+
+    base = key()
+    assert base.startswith("thumbnailer-") and len(base) == len("thumbnailer-") + 32
+    assert key("-w", "1", "--exclude", "*.png", "--manifest", tmp_path / "m.json") == base
+    assert len({base, key("-s", "128"), key("-q", "70"), key("-f", "webp")}) == 4
+    assert not (tmp_path / "out").exists()  # it only prints
+    monkeypatch.setattr("PIL.__version__", "0.0.1")
+    assert key() != base
+
+
 @pytest.mark.parametrize("text", ["x", "120%", "-5", "5.5"])
 def test_prune_limit_is_a_share_or_a_count(tmp_path, photos, text):
     result = invoke(photos, "-o", tmp_path / "out", "--prune", "--prune-limit", text)

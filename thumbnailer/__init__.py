@@ -13,7 +13,7 @@ whole job, lock, interrupts and all, as the command does::
 __version__ = "2.0.0"
 
 from .geometry import fit_geometry
-from .job import JobResult, Options, Reporter, run_job
+from .job import JobResult, Options, Reporter, cache_key, run_job
 from .plan import Plan, plan
 from .render import render
 from .run import default_workers, run_tasks
@@ -37,6 +37,6 @@ __all__ = [
     "Target",
     "Task",
     "JobResult", "Options", "Reporter",
-    "__version__", "default_workers", "fit_geometry", "parse_size", "plan", "render", "run_job",
-    "run_tasks",
+    "__version__", "cache_key", "default_workers", "fit_geometry", "parse_size", "plan",
+    "render", "run_job", "run_tasks",
 ]

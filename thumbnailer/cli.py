@@ -18,7 +18,7 @@ from PIL import ImageColor
 from . import __version__
 from .console import ConsoleReporter
 from .engines import ENGINES
-from .job import JobError, Options, run_job
+from .job import JobError, Options, cache_key, run_job
 from .prune import Limit
 from .render import writable_formats
 from .run import default_workers
@@ -276,6 +276,14 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
                    "parallel CI jobs; their outputs together equal one full run.")
 @click.option("-n", "--dry-run", is_flag=True,
               help="Print what would be made (stdout); write nothing.")
+@click.option("--cache-key", is_flag=True,
+              help="For CI: print a key for caching the output folder (the settings' "
+                   "fingerprint and the versions of thumbnailer, Pillow and its codecs) "
+                   "and exit; add a hash of the sources to it.")
+@click.option("--check", is_flag=True,
+              help="For CI: write nothing, list the thumbnails missing or out of date "
+                   "(stdout; with --prune, the stale ones too), and exit 5 if there are "
+                   "any, 0 if all are up to date.")
 @click.option("--wait", is_flag=True,
               help="If another run is using the output folder, wait for it instead of "
                    "exiting with code 75.")
@@ -305,8 +313,12 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         settings = Settings(**fields)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
+    if opts["cache_key"]:
+        click.echo(cache_key(settings))
+        return
     options = Options(workers=opts["workers"], executor=_executor(ctx, opts),
                       scheduler=opts["scheduler"], dry_run=opts["dry_run"],
+                      check=opts["check"],
                       prune=opts["prune"], prune_limit=opts["prune_limit"],
                       manifest=opts["manifest"], gallery=opts["gallery"],
                       wait=opts["wait"], keep_entries=False)

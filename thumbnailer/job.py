@@ -23,7 +23,7 @@ from .formats import extension
 from .lock import Locked
 from .plan import Plan, check, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
-from .render import failed_outcome, render, warm_up
+from .render import codec_versions, failed_outcome, render, warm_up
 from .report import ExitCode, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
@@ -39,6 +39,8 @@ class Options:
     executor: str = "process"  # process, thread or dask (engines.py)
     scheduler: str | None = None  # a Dask scheduler's address
     dry_run: bool = False  # plan and report, write nothing
+    #: As dry_run, and the result says whether anything is missing or out of date.
+    check: bool = False
     prune: bool = False
     #: The most one prune may delete (None: no limit); a SOURCE with no image
     #: always stops it (prune.guard).
@@ -99,12 +101,17 @@ class JobResult:
     state_seconds: float = 0.0
     #: Why --prune deleted nothing (prune.guard), if it refused.
     prune_refused: str | None = None
+    #: With Options.check: thumbnails missing or out of date (and stale ones, with
+    #: prune), else None.
+    out_of_date: int | None = None
 
     @property
     def exit_code(self) -> ExitCode:
         if self.stop is None:
             if self.prune_refused is not None:  # the louder news: a disk may be missing
                 return ExitCode.PRUNE_REFUSED
+            if self.out_of_date:
+                return ExitCode.OUT_OF_DATE
             return ExitCode.FAILED if self.tally.counts[Status.FAILED] else ExitCode.OK
         return {
             "interrupted": ExitCode.INTERRUPTED,
@@ -150,7 +157,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     stop = Stop()
     with stopping_on(stop, SIGNALS):
         try:
-            if options.dry_run:  # reads only: no lock, no output folder made
+            if options.dry_run or options.check:  # reads only: no lock, no folder made
                 with contextlib.closing(planner(sources, settings, read_only=True,
                                                 mark=options.prune)) as job:
                     return _dry_run(job, sources, started, options, reporter)
@@ -174,6 +181,19 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
                              f"{e.strerror or e}")
             return JobResult(Tally(), time.monotonic() - started, "halted")
+
+
+def cache_key(settings: Settings) -> str:
+    """A key for a CI cache of the output folder: changes with whatever shapes a
+    thumbnail (each size's and format's fingerprint) and with the versions of
+    thumbnailer, Pillow and its codecs. It says nothing of the sources: CI adds
+    a hash of those (GitHub's hashFiles)."""
+    import hashlib
+
+    parts = [__version__, *codec_versions()]
+    parts += [settings.fingerprint(size, fmt) for size in settings.sizes
+              for fmt in settings.formats]
+    return "thumbnailer-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
 #: How a stop by signal is told.
@@ -228,7 +248,15 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
     reporter.summary(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks))
-    return JobResult(tally, time.monotonic() - started, pruned=pruned, prune_refused=refused)
+    out_of_date = None
+    if options.check:
+        out_of_date = tally.counts[Status.CREATED] + len(pruned or ())
+        if out_of_date:
+            reporter.problem(f"thumbnailer: --check: {out_of_date} thumbnail"
+                             f"{'s are' if out_of_date != 1 else ' is'} missing, out of date "
+                             "or stale")
+    return JobResult(tally, time.monotonic() - started, pruned=pruned, prune_refused=refused,
+                     out_of_date=out_of_date)
 
 
 def _guard(job: Plan, sources: Sequence[str], options: Options, reporter: Reporter

@@ -72,6 +72,23 @@ def warm_up(settings: Settings) -> None:
     load_decoders(settings)
 
 
+def codec_versions() -> list[str]:
+    """Pillow's version and its codecs': what else shapes a thumbnail's bytes."""
+    import importlib.metadata
+
+    from PIL import __version__ as pillow
+    from PIL import features
+
+    found = [f"Pillow {pillow}"] + [
+        f"{codec} {features.version(codec)}"
+        for codec in ("jpg", "zlib", "webp", "avif", "libtiff", "jpg_2000", "littlecms2")]
+    try:  # HEIC sources decode through it, when it is there
+        found.append(f"pillow-heif {importlib.metadata.version('pillow-heif')}")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return found
+
+
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""
     try:
