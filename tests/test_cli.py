@@ -345,6 +345,28 @@ def test_cache_key_follows_what_shapes_thumbnails_and_nothing_else(tmp_path, pho
     assert key() != base
 
 
+def test_report_writes_markdown_to_a_file_or_adds_it_to_the_step_summary(tmp_path, photos,
+                                                                         monkeypatch):
+    (photos / "bad.jpg").write_bytes(b"not a jpeg")
+    report = tmp_path / "report.md"
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--report", report)
+    assert result.exit_code == 1  # bad.jpg
+    text = report.read_text()
+    assert text.startswith(f"## Thumbnails of {photos}\n")
+    assert "### Failures (1 sources)" in text and f"`{photos / 'bad.jpg'}`" in text
+    assert "### Largest thumbnails made" in text and "### Slowest sources" in text
+    summary = tmp_path / "step-summary.md"
+    summary.write_text("# Build\n")
+    monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary))
+    again = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--report")
+    assert again.exit_code == 1
+    added = summary.read_text()
+    assert added.startswith("# Build\n## Thumbnails of ") and "| 0 | 3 | 1 |" in added
+    monkeypatch.delenv("GITHUB_STEP_SUMMARY")
+    alone = invoke(photos, "-o", tmp_path / "out", "--report")
+    assert alone.exit_code == 2 and "$GITHUB_STEP_SUMMARY" in alone.stderr
+
+
 @pytest.mark.parametrize("text", ["x", "120%", "-5", "5.5"])
 def test_prune_limit_is_a_share_or_a_count(tmp_path, photos, text):
     result = invoke(photos, "-o", tmp_path / "out", "--prune", "--prune-limit", text)

@@ -8,6 +8,7 @@ the code the JobResult decides.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from typing import Any, ClassVar
@@ -100,6 +101,10 @@ def _output(ctx: click.Context, param: click.Parameter, value: str) -> str:
     if is_url(value):
         return value
     return click.Path(file_okay=False, path_type=str).convert(value, param, ctx)
+
+
+#: --report given without a file: $GITHUB_STEP_SUMMARY's.
+GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 
 
 class PruneLimitType(click.ParamType):
@@ -276,6 +281,11 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
                    "parallel CI jobs; their outputs together equal one full run.")
 @click.option("-n", "--dry-run", is_flag=True,
               help="Print what would be made (stdout); write nothing.")
+@click.option("--report", "report", is_flag=False, flag_value=GITHUB_SUMMARY, default=None,
+              metavar="FILE.md",
+              help="Write a Markdown summary: counts, bytes written, the largest thumbnails, "
+                   "the slowest sources, the failures. Without FILE.md, add it to "
+                   "$GITHUB_STEP_SUMMARY (GitHub Actions shows it on the run's page).")
 @click.option("--cache-key", is_flag=True,
               help="For CI: print a key for caching the output folder (the settings' "
                    "fingerprint and the versions of thumbnailer, Pillow and its codecs) "
@@ -313,6 +323,12 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         settings = Settings(**fields)
     except ValueError as e:
         raise click.UsageError(str(e)) from None
+    report, append = opts["report"], False
+    if report == GITHUB_SUMMARY:
+        report, append = os.environ.get("GITHUB_STEP_SUMMARY"), True
+        if not report:
+            raise click.UsageError("--report without a file needs $GITHUB_STEP_SUMMARY "
+                                   "(set by GitHub Actions); give a file: --report FILE.md")
     if opts["cache_key"]:
         click.echo(cache_key(settings))
         return
@@ -321,6 +337,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
                       check=opts["check"],
                       prune=opts["prune"], prune_limit=opts["prune_limit"],
                       manifest=opts["manifest"], gallery=opts["gallery"],
+                      report=report, report_append=append,
                       wait=opts["wait"], keep_entries=False)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])

@@ -21,6 +21,7 @@ from . import __version__
 from .engines import EngineError, engine
 from .formats import extension
 from .lock import Locked
+from .markdown import MarkdownReport
 from .plan import Plan, check, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
 from .render import codec_versions, failed_outcome, render, warm_up
@@ -46,6 +47,8 @@ class Options:
     #: always stops it (prune.guard).
     prune_limit: Limit | None = DEFAULT_LIMIT
     manifest: str | None = None  # path of the JSON manifest to write
+    report: str | None = None  # path of the Markdown summary to write (markdown.py)
+    report_append: bool = False  # add to it instead ($GITHUB_STEP_SUMMARY is shared)
     gallery: bool = False
     wait: bool = False  # for another run's lock on the output folder
     #: Keep every entry for JobResult.tally.entries (on disk, in a temporary
@@ -278,9 +281,13 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     _listen(job, sources, reporter, tally)
     job.stop = stop  # the walk ends early too once the run is stopped
 
+    summary = MarkdownReport() if options.report else None
+
     def take(outcome: Outcome) -> None:
         job.record(outcome)
         tally.add(outcome.entries)
+        if summary is not None:
+            summary.add(outcome)
         reporter.outcome(outcome)
 
     timeout = job.settings.timeout
@@ -341,6 +348,14 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
 
         write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}")
     job.close()
+    if summary is not None and options.report:
+        text = summary.markdown(tally.counts, seconds, pruned, refused,
+                                f"Thumbnails of {', '.join(sources)}")
+        if options.report_append:
+            with open(options.report, "a", encoding="utf-8") as f:
+                f.write(text + "\n")
+        else:
+            store(options.report).write(options.report, text.encode())
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks))

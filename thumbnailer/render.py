@@ -15,8 +15,10 @@ does the reading; geometry.py the arithmetic; formats.py knows the encoders).
 
 from __future__ import annotations
 
+import dataclasses
 import errno
 import functools
+import time
 import warnings
 from collections.abc import Iterator, Sequence
 
@@ -91,6 +93,7 @@ def codec_versions() -> list[str]:
 
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""
+    started = time.perf_counter()
     try:
         with time_limit(task.settings.timeout), caught_warnings() as caught:
             signature, entries, halt = _render(task, caught)
@@ -98,9 +101,11 @@ def render(task: Task) -> Outcome:
             entries += _link_all(task, entries, halt)
         # A write can fail for one size and not another; the first reason stands for the source.
         error = next((e.error for e in entries if e.error), None)
-        return Outcome(task.source, entries, error, signature, halt)
+        return Outcome(task.source, entries, error, signature, halt,
+                       time.perf_counter() - started)
     except Exception as exc:
-        return failed_outcome(task, describe(exc))
+        return dataclasses.replace(failed_outcome(task, describe(exc)),
+                                   seconds=time.perf_counter() - started)
 
 
 def failed_outcome(task: Task, reason: str) -> Outcome:

@@ -377,6 +377,8 @@ class Outcome:
     #: Set when the run cannot usefully go on (the output disk is full or became
     #: read-only): the reason, worded for a person.
     halt: str | None = None
+    #: How long render took, in the worker (--report's slowest files).
+    seconds: float = 0.0
 
     @property
     def failed(self) -> bool:
