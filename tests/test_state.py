@@ -63,7 +63,7 @@ def test_an_unchanged_run_writes_nothing(tmp_path):
     assert again.folder("") == {"a": RECORD} and again.get("a") == RECORD
     again.start_marking()
     again.mark(["a"])
-    assert again.stale() == []
+    assert list(again.stale()) == []
     again.close()
     after = os.stat(tmp_path / STATE_NAME), listing(tmp_path)
     assert (before[0].st_ino, before[0].st_mtime_ns, before[1]) == (
@@ -112,7 +112,7 @@ def test_mark_and_sweep(tmp_path):
     state = State.load(str(tmp_path))
     state.start_marking()
     state.mark(["kept", "new"])
-    assert state.stale() == [("gone", "gone.jpg", False), ("twin", "kept.jpg", True)]
+    assert list(state.stale()) == [("gone", "gone.jpg", False), ("twin", "kept.jpg", True)]
     state.close()
 
 
@@ -137,7 +137,7 @@ def test_with_nothing_recorded_before_nothing_is_stale(tmp_path):
     state.start_marking()
     state.mark(["a"])
     state.put("a", RECORD, "")
-    assert state.stale() == []
+    assert list(state.stale()) == []
     state.close()
 
 
