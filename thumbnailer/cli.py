@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import click
@@ -34,6 +35,7 @@ from .spec import (
     Fit,
     Format,
     Settings,
+    parse_duration,
     parse_size,
 )
 from .storage import is_url, local_path
@@ -49,19 +51,23 @@ Examples:
 Every option can also be set as THUMBNAILER_<OPTION>, e.g. THUMBNAILER_WORKERS=4,
 THUMBNAILER_SIZE="256 1024" (repeatable options split on spaces).
 Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 3 stopped early (output disk full
-or read-only), 75 output folder in use by another run, 130 interrupted, 143 terminated.
+or read-only), 4 --prune refused, 5 --check found work, 6 --deadline reached, 75 output
+folder in use by another run, 130 interrupted, 143 terminated.
 """
 
 
-class SizeType(click.ParamType):
-    name = "SIZE"
+class Parsed(click.ParamType):
+    """A value a library function parses from text (ValueError says what is wrong)."""
+
+    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
+        self.name, self.parse = name, parse
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
                 ) -> Any:
         try:
-            return parse_size(value) if isinstance(value, str) else value
+            return self.parse(value) if isinstance(value, str) else value
         except ValueError as e:
-            self.fail(str(e), param, ctx)
+            self.fail(f"{value!r}: {e}", param, ctx)
 
 
 class ByteSize(click.ParamType):
@@ -105,19 +111,6 @@ def _output(ctx: click.Context, param: click.Parameter, value: str) -> str:
 
 #: --report given without a file: $GITHUB_STEP_SUMMARY's.
 GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
-
-
-class PruneLimitType(click.ParamType):
-    """A share of the thumbnails made so far (20%) or a number of them (500)."""
-
-    name = "LIMIT"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> Any:
-        try:
-            return Limit.parse(value) if isinstance(value, str) else value
-        except ValueError as e:
-            self.fail(f"{value!r}: {e}", param, ctx)
 
 
 class ShardType(click.ParamType):
@@ -197,7 +190,7 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
               callback=_output,
               help="Output root; thumbnails mirror each source folder's structure. "
                    "A URL (s3://bucket/thumbs) writes to an object store.")
-@click.option("-s", "--size", multiple=True, type=SizeType(), default=["256"],
+@click.option("-s", "--size", multiple=True, type=Parsed("SIZE", parse_size), default=["256"],
               help="Box to fit: 256, 320x200, 320x (width only), x200. Repeatable.")
 @click.option("-w", "--workers", type=click.IntRange(min=1), default=default_workers,
               show_default="CPUs this process may use",
@@ -273,7 +266,8 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
                    "folders left empty. Nothing else in the output folder is touched. "
                    "Nothing is deleted if a SOURCE gave no image (a disk that did not "
                    "mount) or more would go than --prune-limit allows: exit 4.")
-@click.option("--prune-limit", type=PruneLimitType(), default="20%", show_default=True,
+@click.option("--prune-limit", type=Parsed("LIMIT", Limit.parse), default="20%",
+              show_default=True,
               help="The most one --prune may delete: a share of the thumbnails made so far "
                    "(20%) or a number (500); 100% allows anything.")
 @click.option("--shard", type=ShardType(),
@@ -286,6 +280,10 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
               help="Write a Markdown summary: counts, bytes written, the largest thumbnails, "
                    "the slowest sources, the failures. Without FILE.md, add it to "
                    "$GITHUB_STEP_SUMMARY (GitHub Actions shows it on the run's page).")
+@click.option("--deadline", type=Parsed("DURATION", parse_duration),
+              help="Stop starting images after this long (15m, 2h, 90s): newest sources "
+                   "first, images in progress finish and are recorded, exit 6; the next "
+                   "run carries on.")
 @click.option("--cache-key", is_flag=True,
               help="For CI: print a key for caching the output folder (the settings' "
                    "fingerprint and the versions of thumbnailer, Pillow and its codecs) "
@@ -337,7 +335,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
                       check=opts["check"],
                       prune=opts["prune"], prune_limit=opts["prune_limit"],
                       manifest=opts["manifest"], gallery=opts["gallery"],
-                      report=report, report_append=append,
+                      report=report, report_append=append, deadline=opts["deadline"],
                       wait=opts["wait"], keep_entries=False)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])

@@ -71,7 +71,8 @@ class DesktopPlan(Plan):
                     targets.append(Target(size, path[:-4], Format.PNG, text,
                                           IMAGE_TEXT, private=True))
             if targets:
-                yield Task(source.path, tuple(targets), settings)
+                yield Task(source.path, tuple(targets), settings,
+                           mtime_ns=source.stat.st_mtime_ns)
 
     def record(self, outcome: Outcome) -> None:
         uri = file_uri(outcome.source)

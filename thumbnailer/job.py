@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import __version__
+from .deadline import Deadline
 from .engines import EngineError, engine
 from .formats import extension
 from .lock import Locked
@@ -47,6 +48,8 @@ class Options:
     #: always stops it (prune.guard).
     prune_limit: Limit | None = DEFAULT_LIMIT
     manifest: str | None = None  # path of the JSON manifest to write
+    #: Seconds after which no image is started (newest sources first); None: no limit.
+    deadline: float | None = None
     report: str | None = None  # path of the Markdown summary to write (markdown.py)
     report_append: bool = False  # add to it instead ($GITHUB_STEP_SUMMARY is shared)
     gallery: bool = False
@@ -121,6 +124,7 @@ class JobResult:
             "terminated": ExitCode.TERMINATED,
             "halted": ExitCode.HALTED,
             "locked": ExitCode.LOCKED,
+            "deadline": ExitCode.DEADLINE,
         }[self.stop]
 
 
@@ -293,6 +297,10 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     timeout = job.settings.timeout
     halt: str | None = None  # why the run cannot usefully go on (a full disk)
     tasks = job.stream()
+    clock = None
+    if options.deadline is not None:
+        clock = Deadline(started + options.deadline, job.stop_walking)
+        tasks = clock.newest_first(tasks)
     # The engine starts only when there is work: an unchanged rerun walks to the
     # end here and never starts a pool, let alone a cluster.
     first = next(tasks, None)
@@ -331,8 +339,11 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                          "the next run")
     else:
         _after_walk(job, sources, reporter)
+    if clock is not None and clock.left:
+        reporter.problem(f"--deadline reached: {clock.left:,} images not started, left for "
+                         "the next run")
     pruned, refused = None, None
-    if options.prune and not stop:  # only a complete run knows what the mirror holds
+    if options.prune and not stop and job.finished:  # a complete walk knows the mirror
         refused = _guard(job, sources, options, reporter)
         pruned = prune(job) if refused is None else None
         for path in pruned or ():
@@ -359,8 +370,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks))
-    return JobResult(tally, seconds, "halted" if stop else None, pruned, job.state.seconds,
-                     refused)
+    reason = "halted" if stop else "deadline" if clock is not None and clock.left else None
+    return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused)
 
 
 def _counted(first: Task, rest: Iterator[Task], reporter: Reporter) -> Iterator[Task]:

@@ -11,6 +11,7 @@ of the walk).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import time
@@ -82,6 +83,10 @@ class Plan:
             self.planned += len(task.targets) + len(task.links)
             yield task
         self.finished = not self.stop
+
+    def stop_walking(self) -> None:
+        """End the walk at the next file (the run's stop, or --deadline)."""
+        self.stop = True
 
     def walk_all(self) -> None:
         """Make sure the whole walk was done (what --prune needs to know)."""
@@ -308,14 +313,14 @@ class FolderPlan(Plan):
                               for t in targets)
                 if task is None:  # the first path was all up to date: a task of links only
                     self._pending[source.path] = keys
-                    yield Task(source.path, (), settings, links)
+                    yield Task(source.path, (), settings, links, source.stat.st_mtime_ns)
                     continue
                 assert inode is not None
-                firsts[inode] = (Task(task.source, task.targets, settings, task.links + links),
-                                 existing)
+                firsts[inode] = (dataclasses.replace(task, links=task.links + links), existing)
                 self._pending[task.source] += keys
                 continue
-            task = Task(source.path, targets, settings) if pending else None
+            task = (Task(source.path, targets, settings, mtime_ns=source.stat.st_mtime_ns)
+                    if pending else None)
             if task is not None:
                 self._pending[source.path] = keys
             if inode is not None and first is None:

@@ -24,6 +24,7 @@ class ExitCode(enum.IntEnum):
     HALTED = 3  # stopped early: the output disk is full, read-only or unusable
     PRUNE_REFUSED = 4  # --prune deleted nothing: a SOURCE gave no image, or too much
     OUT_OF_DATE = 5  # --check: some thumbnails are missing, out of date or stale
+    DEADLINE = 6  # --deadline reached: images not started are left for the next run
     LOCKED = 75  # another run holds the output folder (EX_TEMPFAIL: try again later)
     INTERRUPTED = 130  # Ctrl-C: pending work cancelled, nothing half-written
     TERMINATED = 143  # SIGTERM (cron, systemd): as Ctrl-C

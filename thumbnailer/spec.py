@@ -142,6 +142,18 @@ class Size:
 _SIZE_RE = re.compile(r"^\s*(\d*)\s*(?:([xX\u00d7])\s*(\d*))?\s*$")
 
 
+def parse_duration(text: str) -> float:
+    """Seconds from ``90``, ``90s``, ``15m``, ``2h`` or ``1h30m``; ValueError otherwise."""
+    text = re.sub(r"\s", "", text.lower())
+    if not re.fullmatch(r"(?:\d+(?:\.\d+)?[hms]?)+", text):
+        raise ValueError("give a duration: 90s, 15m, 2h or 1h30m")
+    parts = re.findall(r"(\d+(?:\.\d+)?)([hms]?)", text)
+    seconds = sum(float(n) * {"h": 3600, "m": 60}.get(unit, 1) for n, unit in parts)
+    if seconds <= 0:
+        raise ValueError("a duration is more than 0")
+    return seconds
+
+
 def parse_size(text: str) -> Size:
     """Parse ``256``, ``320x200``, ``320x`` or ``x200``; raise ValueError otherwise."""
     m = _SIZE_RE.match(text)
@@ -328,6 +340,8 @@ class Task:
     settings: Settings
     #: Thumbnails of other paths of the same file (hard links): linked, not decoded again.
     links: tuple[Link, ...] = ()
+    #: The source's modification time as the walk saw it (--deadline: newest first).
+    mtime_ns: int = 0
 
 
 @dataclass(frozen=True)

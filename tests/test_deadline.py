@@ -1,0 +1,61 @@
+"""--deadline: newest sources first, nothing started once the time is up."""
+
+import os
+import sys
+import time
+
+from click.testing import CliRunner
+from helpers import photo
+
+from thumbnailer import cli
+from thumbnailer.deadline import Deadline
+from thumbnailer.spec import Settings, Task
+
+
+def tasks(mtimes):
+    return [Task(f"/p/{n}.jpg", (), Settings(), mtime_ns=m) for n, m in enumerate(mtimes)]
+
+
+def test_the_newest_go_first_and_ties_keep_the_walk_order():
+    clock = Deadline(time.monotonic() + 60, lambda: None)
+    got = [t.source for t in clock.newest_first(iter(tasks([5, 9, 1, 9])))]
+    assert got == ["/p/1.jpg", "/p/3.jpg", "/p/0.jpg", "/p/2.jpg"] and clock.left == 0
+
+
+def test_a_deadline_met_during_the_walk_ends_the_walk():
+    stopped = []
+    clock = Deadline(time.monotonic() - 1, lambda: stopped.append(True))
+    assert list(clock.newest_first(iter(tasks([1, 2, 3])))) == []
+    assert stopped == [True] and clock.left == 1  # found before the walk was told to end
+
+
+def test_a_run_stops_starting_images_at_the_deadline_and_the_next_carries_on(
+        tmp_path, monkeypatch):
+    photos, out = tmp_path / "photos", tmp_path / "out"
+    for n in range(6):
+        photo(photos / f"p{n}.jpg", (60, 40), seed=n)
+        os.utime(photos / f"p{n}.jpg", ns=(n * 10**9, n * 10**9))  # p5 is the newest
+    job = sys.modules["thumbnailer.job"]
+    render = job.render
+
+    def slow(task):
+        time.sleep(0.5)
+        return render(task)
+
+    monkeypatch.setattr(job, "render", slow)
+    result = CliRunner().invoke(cli.main, [str(photos), "-o", str(out), "-w", "1",
+                                           "--deadline", "1.2s"])
+    # Started at about 0, 0.5 and 1.0 s; at 1.5 s the time is up.
+    assert result.exit_code == 6, result.output
+    assert sorted(p.name for p in out.glob("*.jpg")) == ["p3.jpg", "p4.jpg", "p5.jpg"]
+    assert "--deadline reached: 3 images not started, left for the next run" in result.stderr
+    monkeypatch.setattr(job, "render", render)
+    again = CliRunner().invoke(cli.main, [str(photos), "-o", str(out), "-w", "1"])
+    assert again.exit_code == 0 and "3 created, 3 skipped" in again.stderr
+
+
+def test_a_deadline_is_a_duration(tmp_path):
+    (tmp_path / "p").mkdir()
+    result = CliRunner().invoke(cli.main, [str(tmp_path / "p"), "-o", str(tmp_path / "o"),
+                                           "--deadline", "soon"])
+    assert result.exit_code == 2 and "give a duration" in result.stderr
