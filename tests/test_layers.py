@@ -36,7 +36,7 @@ ALLOWED = {
     "spool": {"spec", "storage"},
     "report": {"spec", "spool", "storage", "urls"},
     "lock": set(),
-    "markdown": {"spec"},
+    "markdown": {"spec", "report"},
     "deadline": {"spec"},
     "job": {"spool", "storage", "deadline", "engines", "formats", "lock", "markdown", "plan",
             "prune",

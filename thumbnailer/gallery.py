@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 
 from . import storage
 from .formats import TABLE
-from .report import url
+from .report import human_bytes, url
 from .spec import Entry
 from .spool import Spool
 from .urls import url_path
@@ -274,14 +274,7 @@ def _source_link(root: str, source: str) -> str | None:
 
 
 def _human(count: int | None) -> str:
-    if count is None:
-        return "?"
-    n = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{count} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(n)  # pragma: no cover
+    return "?" if count is None else human_bytes(count)
 
 
 def _e(text: str) -> str:

@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from .report import human_bytes
 from .spec import Outcome, Status
 
 #: Rows of each table.
@@ -49,7 +50,7 @@ class MarkdownReport:
                  f"| {counts[Status.CREATED]:,} | {counts[Status.SKIPPED]:,} | "
                  f"{counts[Status.FAILED]:,} | "
                  f"{'not asked' if pruned is None else f'{len(pruned):,}'} | "
-                 f"{_human(self.bytes_written)} | {seconds:.1f} s |", ""]
+                 f"{human_bytes(self.bytes_written)} | {seconds:.1f} s |", ""]
         if refused:
             lines += [f"**--prune deleted nothing:** {_cell(refused)}.", ""]
         if self.failures:
@@ -62,7 +63,7 @@ class MarkdownReport:
             lines.append("")
         if self.largest:
             lines += ["### Largest thumbnails made", "", "| thumbnail | size |", "|---|---:|"]
-            lines += [f"| `{_cell(output)}` | {_human(size)} |"
+            lines += [f"| `{_cell(output)}` | {human_bytes(size)} |"
                       for size, output in sorted(self.largest, reverse=True)]
             lines.append("")
         if self.slowest:
@@ -84,12 +85,3 @@ def _keep(heap: list[Any], item: Any) -> None:
 def _cell(text: str) -> str:
     """Text that cannot break a table row (or a code span)."""
     return " ".join(text.split()).replace("|", "\\|").replace("`", "'")
-
-
-def _human(count: int) -> str:
-    n = float(count)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{count:,} bytes" if unit == "bytes" else f"{n:.1f} {unit}"
-        n /= 1024
-    return str(count)  # pragma: no cover

@@ -57,6 +57,16 @@ class Tally:
         return iter(self.spool) if self.spool is not None else iter(())
 
 
+def human_bytes(count: int) -> str:
+    """1023 bytes, 1.0 KB, 2.5 MB: for the gallery and --report."""
+    n = float(count)
+    for unit in ("bytes", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{count} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return str(n)  # pragma: no cover
+
+
 def failure_line(source: str, reason: str) -> str:
     """One line per failed input: the path as given, then why."""
     return f"{source}: {reason}"
