@@ -6,7 +6,7 @@ from click.testing import CliRunner
 from helpers import image_files, photo, pixel_bomb_png, temp_leftovers
 from PIL import Image
 
-from thumbnailer import __version__, cli
+from thumbnailer import __version__, cli, params
 from thumbnailer.spec import Format
 
 
@@ -208,7 +208,7 @@ def test_an_output_holding_the_sources_is_refused(tmp_path, photos):
 
 
 def test_a_format_this_pillow_cannot_write_is_a_clear_error(tmp_path, photos, monkeypatch):
-    monkeypatch.setattr(cli, "writable_formats", lambda: (Format.JPEG, Format.PNG))
+    monkeypatch.setattr(params, "writable_formats", lambda: (Format.JPEG, Format.PNG))
     result = CliRunner().invoke(cli.main, [str(photos), "-f", "avif"])
     assert result.exit_code == 2
     assert "this Pillow cannot write AVIF" in result.stderr and "auto, jpeg, png" in result.stderr

@@ -2,49 +2,8 @@ import dataclasses
 import pickle
 
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from thumbnailer.spec import MAX_SIDE, Crop, Fit, Format, Settings, Size, parse_size
-
-sides = st.integers(1, MAX_SIDE)
-
-
-@given(sides)
-def test_a_single_number_is_a_square_box(n):
-    assert parse_size(str(n)) == Size(n, n)
-
-
-@given(st.one_of(st.none(), sides), st.one_of(st.none(), sides))
-def test_label_parses_back_to_the_same_size(w, h):
-    if w is None and h is None:
-        return
-    size = Size(w, h)
-    assert parse_size(size.label) == size
-
-
-@pytest.mark.parametrize("text, expected", [
-    ("320x200", Size(320, 200)), ("320X200", Size(320, 200)), (" 320 x 200 ", Size(320, 200)),
-    ("320x", Size(320, None)), ("x200", Size(None, 200)), ("64\u00d748", Size(64, 48)),
-])
-def test_spellings(text, expected):
-    assert parse_size(text) == expected
-
-
-@pytest.mark.parametrize("text", ["", "x", "0", "-5", "12.5", "abc", "10x10x10", "0x10",
-                                  f"{MAX_SIDE + 1}", "256px"])
-def test_nonsense_is_refused_with_a_hint(text):
-    with pytest.raises(ValueError, match=r"size|between"):
-        parse_size(text)
-
-
-@given(st.text(max_size=12))
-def test_any_text_parses_or_raises_value_error(text):
-    try:
-        size = parse_size(text)
-    except ValueError:
-        return
-    assert size.width or size.height
+from thumbnailer.spec import Crop, Fit, Format, Settings, Size
 
 
 def test_labels():

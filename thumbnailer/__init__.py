@@ -29,8 +29,8 @@ from .spec import (
     Status,
     Target,
     Task,
-    parse_size,
 )
+from .units import parse_size
 
 __all__ = [
     "Crop", "Entry", "FailOn", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status",

@@ -9,20 +9,25 @@ the code the JobResult decides.
 from __future__ import annotations
 
 import os
-import re
 import sys
-from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any
 
 import click
-from PIL import ImageColor
 
 from . import __version__
 from .console import ConsoleReporter
 from .engines import ENGINES
 from .job import JobError, Options, cache_key, run_job
+from .params import (
+    ColorType,
+    Parsed,
+    ShardType,
+    SourceType,
+    allowed_formats,
+    check_formats,
+    output_folder,
+)
 from .prune import Limit
-from .render import writable_formats
 from .run import default_workers
 from .spec import (
     DEFAULT_DECODERS,
@@ -35,10 +40,9 @@ from .spec import (
     Fit,
     Format,
     Settings,
-    parse_duration,
-    parse_size,
 )
-from .storage import is_url, local_path
+from .storage import is_url
+from .units import parse_bytes, parse_duration, parse_size
 
 EXAMPLES = """\b
 Examples:
@@ -55,125 +59,8 @@ or read-only), 4 --prune refused, 5 --check found work, 6 --deadline reached, 75
 folder in use by another run, 130 interrupted, 143 terminated.
 """
 
-
-class Parsed(click.ParamType):
-    """A value a library function parses from text (ValueError says what is wrong)."""
-
-    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
-        self.name, self.parse = name, parse
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> Any:
-        try:
-            return self.parse(value) if isinstance(value, str) else value
-        except ValueError as e:
-            self.fail(f"{value!r}: {e}", param, ctx)
-
-
-class ByteSize(click.ParamType):
-    """A byte count: 1048576, 512K, 100M, 1G (powers of 1024)."""
-
-    name = "BYTES"
-    units: ClassVar[dict[str, int]] = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30,
-                                       "T": 1 << 40}
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> Any:
-        if isinstance(value, int):
-            return value
-        m = re.fullmatch(r"\s*(\d+)\s*([KMGT]?)(?:I?B)?\s*", str(value), re.IGNORECASE)
-        if not m or int(m.group(1)) < 1:
-            self.fail(f"{value!r} is not a size in bytes: use 1048576, 512K, 100M or 1G",
-                      param, ctx)
-        return int(m.group(1)) * self.units[m.group(2).upper()]
-
-
-class SourceType(click.ParamType):
-    """A local file or folder that exists, or a URL for an object store
-    (s3://bucket/photos; checked when the job is planned). file:// URLs are paths."""
-
-    name = "SOURCE"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> Any:
-        value = local_path(value)
-        if is_url(value):  # checked by the job, which asks the store
-            return value
-        return click.Path(exists=True, path_type=str).convert(value, param, ctx)
-
-
-def _output(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    value = local_path(value)
-    if is_url(value):
-        return value
-    return click.Path(file_okay=False, path_type=str).convert(value, param, ctx)
-
-
 #: --report given without a file: $GITHUB_STEP_SUMMARY's.
 GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
-
-
-class ShardType(click.ParamType):
-    """K/N: the K-th of N parts of the job (1-based)."""
-
-    name = "K/N"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> Any:
-        if isinstance(value, tuple):
-            return value
-        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
-        if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
-            self.fail(f"{value!r} is not a shard: use K/N with 1 <= K <= N, e.g. 2/4",
-                      param, ctx)
-        return int(m.group(1)), int(m.group(2))
-
-
-class ColorType(click.ParamType):
-    name = "COLOR"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
-                ) -> Any:
-        if isinstance(value, tuple):
-            return value
-        try:
-            rgba = ImageColor.getrgb(value)
-        except ValueError:
-            self.fail(f"{value!r} is not a colour: use a name, #rrggbb or #rrggbbaa", param, ctx)
-        return tuple(rgba) + (255,) * (4 - len(rgba))
-
-
-def _allowed_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-                     ) -> tuple[str, ...]:
-    """--allow-format: Pillow's format names (any case), or all."""
-    names = tuple(dict.fromkeys(v.strip().upper() for v in values))
-    if not names:
-        return ()
-    from PIL import Image
-
-    Image.init()
-    known = set(Image.OPEN) | set(DEFAULT_DECODERS) | {"ALL"}
-    for name in names:
-        if name not in known:
-            raise click.BadParameter(
-                f"{name!r} is not a format this Pillow reads; use one of: "
-                f"{', '.join(sorted(known - set(DEFAULT_DECODERS) - {'ALL'}))}, or all",
-                ctx, param)
-    return names
-
-
-def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-                   ) -> tuple[Format, ...]:
-    formats = tuple(dict.fromkeys(Format(v) for v in values))  # repeats are harmless
-    for fmt in formats:
-        if fmt is not Format.AUTO and fmt not in writable_formats():
-            usable = ", ".join(f.value for f in (Format.AUTO, *writable_formats()))
-            raise click.BadParameter(
-                f"this Pillow cannot write {fmt.value.upper()} (built without its encoder); "
-                f"use one of: {usable}",
-                ctx, param,
-            )
-    return formats
 
 
 @click.command(
@@ -187,7 +74,7 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
 )
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", type=SourceType())
 @click.option("-o", "--output", default="thumbnails", metavar="DIR|URL",
-              callback=_output,
+              callback=output_folder,
               help="Output root; thumbnails mirror each source folder's structure. "
                    "A URL (s3://bucket/thumbs) writes to an object store.")
 @click.option("-s", "--size", multiple=True, type=Parsed("SIZE", parse_size), default=["256"],
@@ -203,7 +90,7 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
                    "local Dask cluster of --workers processes is started.")
 @click.option("-f", "--format", "formats", multiple=True, default=["auto"],
               envvar="THUMBNAILER_FORMAT",
-              callback=_check_formats, type=click.Choice([f.value for f in Format]),
+              callback=check_formats, type=click.Choice([f.value for f in Format]),
               help="auto: JPEG when opaque, PNG when the thumbnail has transparency. "
                    "Repeatable: every size in every format, from one decode.")
 @click.option("-q", "--quality", type=click.IntRange(1, 100), default=85,
@@ -220,7 +107,7 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
               help="Flattens transparency for JPEG, and fills pad's margins.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
               help="Refuse larger images before decoding them (decompression bombs).")
-@click.option("--max-file-size", type=ByteSize(), default=DEFAULT_MAX_FILE_SIZE,
+@click.option("--max-file-size", type=Parsed("BYTES", parse_bytes), default=DEFAULT_MAX_FILE_SIZE,
               show_default="1G", help="Refuse larger source files before opening them.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
               metavar="SECONDS", help="Stop and fail an image that takes longer; 0: no limit.")
@@ -229,7 +116,7 @@ def _check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str
                    "truncated fails data that ends early; error also fails corrupt data; "
                    "warning also fails files Pillow warns about (corrupt EXIF, ...).")
 @click.option("--allow-format", "allow_formats", multiple=True, metavar="NAME",
-              callback=_allowed_formats,
+              callback=allowed_formats,
               help="Also open this Pillow format (PSD, JPEG2000, ICO, TGA, PPM, ..., or all). "
                    f"By default only {', '.join(DEFAULT_DECODERS)}. Repeatable.")
 @click.option("--animated", is_flag=True,

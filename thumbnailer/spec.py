@@ -10,7 +10,6 @@ import dataclasses
 import enum
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -137,40 +136,6 @@ class Size:
 
     def __str__(self) -> str:
         return self.label
-
-
-_SIZE_RE = re.compile(r"^\s*(\d*)\s*(?:([xX\u00d7])\s*(\d*))?\s*$")
-
-
-def parse_duration(text: str) -> float:
-    """Seconds from ``90``, ``90s``, ``15m``, ``2h`` or ``1h30m``; ValueError otherwise."""
-    text = re.sub(r"\s", "", text.lower())
-    if not re.fullmatch(r"(?:\d+(?:\.\d+)?[hms]?)+", text):
-        raise ValueError("give a duration: 90s, 15m, 2h or 1h30m")
-    parts = re.findall(r"(\d+(?:\.\d+)?)([hms]?)", text)
-    seconds = sum(float(n) * {"h": 3600, "m": 60}.get(unit, 1) for n, unit in parts)
-    if seconds <= 0:
-        raise ValueError("a duration is more than 0")
-    return seconds
-
-
-def parse_size(text: str) -> Size:
-    """Parse ``256``, ``320x200``, ``320x`` or ``x200``; raise ValueError otherwise."""
-    m = _SIZE_RE.match(text)
-    if not m or not (m.group(1) or m.group(3)):
-        raise ValueError(f"{text!r} is not a size: use 256, 320x200, 320x or x200")
-    w_text, sep, h_text = m.groups()
-    w: int | None
-    h: int | None
-    if not sep:
-        w = h = int(w_text)
-    else:
-        w = int(w_text) if w_text else None
-        h = int(h_text) if h_text else None
-    for side in (w, h):
-        if side is not None and not 1 <= side <= MAX_SIDE:
-            raise ValueError(f"{text!r}: each side must be between 1 and {MAX_SIDE}")
-    return Size(w, h)
 
 
 #: The freedesktop.org thumbnail flavours: longest side -> cache folder.

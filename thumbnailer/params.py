@@ -1,0 +1,118 @@
+"""The command line's parameter types and option callbacks: text to values, with
+click's own error for anything else (exit 2, nothing done).
+
+Parsing itself lives in the library (units.py, prune.Limit); these only adapt it
+to click, and check what needs Pillow (colours, formats) or the file system
+(a local SOURCE exists).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import click
+from PIL import ImageColor
+
+from .render import writable_formats
+from .spec import DEFAULT_DECODERS, Format
+from .storage import is_url, local_path
+
+
+class Parsed(click.ParamType):
+    """A value a library function parses from text (ValueError says what is wrong)."""
+
+    def __init__(self, name: str, parse: Callable[[str], Any]) -> None:
+        self.name, self.parse = name, parse
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        try:
+            return self.parse(value) if isinstance(value, str) else value
+        except ValueError as e:
+            self.fail(f"{value!r}: {e}", param, ctx)
+
+
+class SourceType(click.ParamType):
+    """A local file or folder that exists, or a URL for an object store
+    (s3://bucket/photos; checked when the job is planned). file:// URLs are paths."""
+
+    name = "SOURCE"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        value = local_path(value)
+        if is_url(value):  # checked by the job, which asks the store
+            return value
+        return click.Path(exists=True, path_type=str).convert(value, param, ctx)
+
+
+def output_folder(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    value = local_path(value)
+    if is_url(value):
+        return value
+    return click.Path(file_okay=False, path_type=str).convert(value, param, ctx)
+
+
+class ShardType(click.ParamType):
+    """K/N: the K-th of N parts of the job (1-based)."""
+
+    name = "K/N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        if isinstance(value, tuple):
+            return value
+        m = re.fullmatch(r"\s*(\d+)\s*/\s*(\d+)\s*", str(value))
+        if not m or not 1 <= int(m.group(1)) <= int(m.group(2)):
+            self.fail(f"{value!r} is not a shard: use K/N with 1 <= K <= N, e.g. 2/4",
+                      param, ctx)
+        return int(m.group(1)), int(m.group(2))
+
+
+class ColorType(click.ParamType):
+    name = "COLOR"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        if isinstance(value, tuple):
+            return value
+        try:
+            rgba = ImageColor.getrgb(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a colour: use a name, #rrggbb or #rrggbbaa", param, ctx)
+        return tuple(rgba) + (255,) * (4 - len(rgba))
+
+
+def allowed_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                     ) -> tuple[str, ...]:
+    """--allow-format: Pillow's format names (any case), or all."""
+    names = tuple(dict.fromkeys(v.strip().upper() for v in values))
+    if not names:
+        return ()
+    from PIL import Image
+
+    Image.init()
+    known = set(Image.OPEN) | set(DEFAULT_DECODERS) | {"ALL"}
+    for name in names:
+        if name not in known:
+            raise click.BadParameter(
+                f"{name!r} is not a format this Pillow reads; use one of: "
+                f"{', '.join(sorted(known - set(DEFAULT_DECODERS) - {'ALL'}))}, or all",
+                ctx, param)
+    return names
+
+
+def check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                   ) -> tuple[Format, ...]:
+    formats = tuple(dict.fromkeys(Format(v) for v in values))  # repeats are harmless
+    for fmt in formats:
+        if fmt is not Format.AUTO and fmt not in writable_formats():
+            usable = ", ".join(f.value for f in (Format.AUTO, *writable_formats()))
+            raise click.BadParameter(
+                f"this Pillow cannot write {fmt.value.upper()} (built without its encoder); "
+                f"use one of: {usable}",
+                ctx, param,
+            )
+    return formats
