@@ -81,7 +81,10 @@ def comparable(manifest_path, root, sources_root):
         base = str(base).rstrip("/")
         return path[len(base) + 1:] if path and path.startswith(base) else path
 
-    entries = [{**e, "source": rel(e["source"], sources_root), "output": rel(e["output"], root)}
+    # A failure's "since" is the time it was first seen: runs differ in it.
+    assert all(("since" in e) == (e["status"] == "failed") for e in data["entries"])
+    entries = [{**{k: v for k, v in e.items() if k != "since"},
+                "source": rel(e["source"], sources_root), "output": rel(e["output"], root)}
                for e in data["entries"]]
     sources = [{**s, "source": rel(s["source"], sources_root)} for s in data["sources"]]
     return entries, sources

@@ -17,6 +17,7 @@ from helpers import image_files, photo, render_crashing_on, temp_leftovers
 from PIL import Image, ImageCms
 
 from thumbnailer import cli
+from thumbnailer.decode import RenderError, transient
 from thumbnailer.plan import plan
 from thumbnailer.render import render
 from thumbnailer.run import run_tasks
@@ -245,6 +246,22 @@ def test_a_source_that_vanishes_or_is_truncated_mid_run_is_one_failure(tmp_path,
     assert outcomes[str(photos / "p1.jpg")].error == "the file disappeared before it could be read"
     assert outcomes[str(photos / "p2.jpg")].error.startswith("truncated image data")
     assert sum(not o.failed for o in outcomes.values()) == 6
+    # A vanished file may come back: not the file's own failure, not in the ledger.
+    assert outcomes[str(photos / "p1.jpg")].transient
+    assert not outcomes[str(photos / "p2.jpg")].transient
+
+
+@pytest.mark.parametrize("exc, passes", [
+    (PermissionError(13, "denied"), True), (FileNotFoundError(), True), (MemoryError(), True),
+    (ConnectionResetError(), True), (TimeoutError(), True), (ValueError("bad data"), False),
+    (OSError("broken data stream"), False), (RenderError("took longer than 1 s"), False),
+])
+def test_failures_that_may_pass_on_their_own_are_told_apart(exc, passes):
+    assert transient(exc) is passes
+    try:  # as decode wraps what a reader raised, with its cause
+        raise RenderError("worded") from exc
+    except RenderError as wrapped:
+        assert transient(wrapped) is passes
 
 
 # --- overlapping runs and signals ------------------------------------------------------

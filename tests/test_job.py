@@ -8,9 +8,9 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
-from thumbnailer.job import JobResult, Reporter
+from thumbnailer.job import JobResult
 from thumbnailer.lock import output_lock
-from thumbnailer.report import ExitCode, Tally
+from thumbnailer.report import ExitCode, Reporter, Tally
 from thumbnailer.spec import Entry, Status
 
 
@@ -54,6 +54,9 @@ def test_a_whole_run_records_and_reruns_to_nothing(tmp_path, photos):
     assert told.told[-1][0] == "summary"
     again = run_job([str(photos)], settings, Options(workers=1))
     assert again.tally.counts[Status.SKIPPED] == 2 and again.tally.counts[Status.CREATED] == 0
+    # bad.jpg is a known failure now: still counted, no longer news.
+    assert again.tally.counts[Status.FAILED] == 1 and again.known_failures == 1
+    assert again.new_failures == 0 and again.exit_code is ExitCode.OK
 
 
 def test_a_dry_run_writes_nothing_and_tells_the_plan(tmp_path, photos):
@@ -92,6 +95,14 @@ def test_the_exit_code_is_decided_in_one_place(stop, failed, code):
     if failed:
         tally.add([Entry("a.jpg", "256", Status.FAILED, error="broken")])
     assert JobResult(tally, 1.0, stop).exit_code is code
+
+
+def test_only_new_failures_fail_a_run_unless_strict():
+    tally = Tally()
+    tally.add([Entry(f"{n}.jpg", "256", Status.FAILED, error="broken") for n in range(3)])
+    assert JobResult(tally, 1.0, known_failures=2, repeated_failures=1).exit_code is ExitCode.OK
+    assert JobResult(tally, 1.0, known_failures=2).exit_code is ExitCode.FAILED
+    assert JobResult(tally, 1.0, known_failures=3, strict=True).exit_code is ExitCode.FAILED
 
 
 @pytest.mark.parametrize("signum, stop, said", [

@@ -17,16 +17,21 @@ ALLOWED = {
     "storage": {"atomic", "lock", "remote", "urls"},
     "remote": {"storage"},
     "sources": {"spec", "storage"},
-    "state": {"storage"},
+    "records": {"storage"},
+    "ledger": {"spec"},
+    "legacy": {"storage"},
+    "state": {"ledger", "legacy", "records", "storage"},
     "names": {"spec"},
-    "plan": {"spec", "names", "sources", "state", "storage", "formats"},
+    "checks": {"names", "spec", "storage"},
+    "plan": {"checks", "spec", "names", "sources", "records", "state", "storage", "formats",
+             "ledger"},
     "draft": {"geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"spec"},
     "colour": set(),
     "render": {"spec", "colour", "crop", "decode", "draft", "storage", "formats", "geometry"},
     "xdg": {"spec"},
-    "desktop": {"atomic", "plan", "sources", "spec", "state", "xdg"},
+    "desktop": {"atomic", "checks", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
     "prune": {"plan", "storage"},
     "gallery": {"spec", "spool", "report", "storage", "formats", "urls"},
@@ -40,10 +45,11 @@ ALLOWED = {
     "deadline": {"spec"},
     "units": {"spec"},
     "params": {"render", "spec", "storage"},
-    "job": {"spool", "storage", "deadline", "engines", "formats", "lock", "markdown", "plan",
+    "job": {"checks", "ledger", "spool", "storage", "deadline", "engines", "formats", "lock",
+            "markdown", "plan",
             "prune",
             "render", "report", "run", "spec", "gallery", "desktop", "xdg", "__init__"},
-    "console": {"job", "report", "spec"},
+    "console": {"report", "spec"},
     "cli": {"console", "job", "params", "spec", "storage", "xdg", "run", "engines",
             "prune", "units", "__init__"},
 }
@@ -81,8 +87,9 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 #: Modules that never import Pillow: only the pixel work (render, decode, draft,
 #: crop), and the CLI's option types (colours, the pixel limit), do.
 NO_PILLOW = ["run", "workers", "engines", "storage", "remote", "plan", "names", "spool",
-             "prune", "gallery",
-             "formats", "geometry", "job", "sources", "state", "spec", "report", "lock"]
+             "prune", "gallery", "checks",
+             "formats", "geometry", "job", "sources", "state", "spec", "report", "lock",
+             "records", "ledger", "legacy", "units"]
 
 
 @pytest.mark.parametrize("module", NO_PILLOW)

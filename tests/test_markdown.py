@@ -41,3 +41,11 @@ def test_a_refused_prune_is_said_and_an_unasked_one_is_not_counted():
     assert "| not asked |" in text
     assert "**--prune deleted nothing:** no images were found in /mnt." in text
     assert "###" not in text  # no empty tables
+
+
+def test_known_failures_are_counted_apart():
+    counts = Counter({Status.FAILED: 3})
+    text = MarkdownReport().markdown(counts, 0.2, None, None, "T", known=2)
+    assert "| 0 | 0 | 3 | not asked |" in text
+    assert "2 of the failed thumbnails are known failures, not tried again" in text
+    assert "known failures" not in MarkdownReport().markdown(counts, 0.2, None, None, "T")

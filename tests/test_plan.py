@@ -8,8 +8,8 @@ import pytest
 from helpers import photo
 from PIL import Image
 
-from thumbnailer.names import Taken, free_keys, namers, split_name
-from thumbnailer.plan import check_template, plan
+from thumbnailer.names import Taken, check_template, free_keys, namers, split_name
+from thumbnailer.plan import plan
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size, Status
 from thumbnailer.state import LEGACY_NAME, STATE_NAME, State

@@ -13,6 +13,8 @@ def test_summary_line():
     counts = Counter({Status.CREATED: 3, Status.SKIPPED: 2, Status.FAILED: 1})
     assert summary_line(counts, 1.234) == "3 created, 2 skipped, 1 failed in 1.2 s"
     assert summary_line(counts, 0.0, dry_run=True).startswith("3 to create,")
+    assert summary_line(counts, 1.234, known=1) == (
+        "3 created, 2 skipped, 1 failed (1 known, not retried) in 1.2 s")
 
 
 def test_failure_line_names_the_file_then_the_reason():
@@ -45,6 +47,14 @@ def test_manifest_is_sorted_counted_and_complete():
     assert set(data["entries"][0]) == {"source", "size", "status", "output", "format", "width",
                                        "height", "bytes", "error"}
     assert data["entries"][0]["output"] is None and data["entries"][0]["status"] == "failed"
+
+
+def test_a_failure_says_since_when_and_other_entries_have_no_since():
+    entries = [entry("a.jpg", "64", Status.FAILED, error="bad", since="2026-11-26T20:00:00Z"),
+               entry("b.jpg", "64", Status.CREATED, output="o/b.jpg", format="jpeg")]
+    data = manifest(entries, 1.0, ["64"])  # through the spool and back
+    assert data["entries"][0]["since"] == "2026-11-26T20:00:00Z"
+    assert "since" not in data["entries"][1]
 
 
 def test_summary_line_counts_pruned_only_when_pruning():

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import textwrap
 
-from thumbnailer.state import LEGACY_NAME, STATE_NAME, Record, State
+from thumbnailer.records import Record
+from thumbnailer.state import LEGACY_NAME, STATE_NAME, State
 
 RECORD = Record("sub/a.jpg", "/photos/sub/a.jpg", "f" * 16, 123, 456, 256, 171)
 
@@ -84,7 +85,8 @@ def test_a_killed_writer_loses_only_what_it_had_not_committed(tmp_path):
     # before committing them.
     code = textwrap.dedent(f"""
         import os, signal
-        from thumbnailer.state import Record, State
+        from thumbnailer.records import Record
+        from thumbnailer.state import State
         state = State({str(tmp_path)!r})
         for n in range(3000):
             state.put(f"k{{n}}", Record("o", "s", "f", n, n, 1, 1), "")

@@ -54,9 +54,10 @@ Examples:
 \b
 Every option can also be set as THUMBNAILER_<OPTION>, e.g. THUMBNAILER_WORKERS=4,
 THUMBNAILER_SIZE="256 1024" (repeatable options split on spaces).
-Exit codes: 0 ok, 1 some inputs failed, 2 usage error, 3 stopped early (output disk full
-or read-only), 4 --prune refused, 5 --check found work, 6 --deadline reached, 75 output
-folder in use by another run, 130 interrupted, 143 terminated.
+Exit codes: 0 ok, 1 new failures (any failure with --strict), 2 usage error, 3 stopped
+early (output disk full or read-only), 4 --prune refused, 5 --check found work, 6
+--deadline reached, 75 output folder in use by another run, 130 interrupted, 143
+terminated.
 """
 
 #: --report given without a file: $GITHUB_STEP_SUMMARY's.
@@ -157,6 +158,13 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               show_default=True,
               help="The most one --prune may delete: a share of the thumbnails made so far "
                    "(20%) or a number (500); 100% allows anything.")
+@click.option("--retry-failed", is_flag=True,
+              help="Try again the sources that failed before. Without it, a known failure "
+                   "is tried again only when its file changes or thumbnailer, Pillow or a "
+                   "limit (--max-pixels, --timeout, ...) does.")
+@click.option("--strict", is_flag=True,
+              help="Exit 1 for any failure, known ones too; by default only new failures "
+                   "do (a broken file fails one run, not every night).")
 @click.option("--shard", type=ShardType(),
               help="Make only part K of N of the job (a stable split by name), for N "
                    "parallel CI jobs; their outputs together equal one full run.")
@@ -223,7 +231,8 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
                       prune=opts["prune"], prune_limit=opts["prune_limit"],
                       manifest=opts["manifest"], gallery=opts["gallery"],
                       report=report, report_append=append, deadline=opts["deadline"],
-                      wait=opts["wait"], keep_entries=False)
+                      wait=opts["wait"], retry_failed=opts["retry_failed"],
+                      strict=opts["strict"], keep_entries=False)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])
     try:

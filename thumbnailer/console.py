@@ -12,8 +12,7 @@ from typing import Any
 
 import click
 
-from .job import Reporter
-from .report import failure_line
+from .report import Reporter, failure_line
 from .spec import Entry, Outcome, Status
 
 
@@ -40,7 +39,12 @@ class ConsoleReporter(Reporter):
             self._say(f"warning: {message}")
 
     def skipped(self, entry: Entry) -> None:
-        if self.verbose:
+        if not self.verbose:
+            return
+        if entry.status is Status.FAILED:
+            self._say(f"known failure, not retried: {failure_line(entry.source, entry.error or '')}"
+                      f" (since {entry.since})")
+        else:
             self._say(f"up to date: {entry.output}")
 
     def planned(self, line: str) -> None:

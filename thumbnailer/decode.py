@@ -55,6 +55,22 @@ def describe(exc: BaseException) -> str:
     return f"unexpected error ({type(exc).__name__}: {exc})"
 
 
+#: What may pass on its own: the file's permissions, a file that vanished, a
+#: machine short of memory, a network that failed to read it.
+_TRANSIENT = (PermissionError, FileNotFoundError, MemoryError, ConnectionError, TimeoutError)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether a failure may pass on its own, rather than being the file's (the
+    failure ledger keeps only the file's): ``exc`` or what caused it."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, _TRANSIENT):
+            return True
+        cause = cause.__cause__
+    return False
+
+
 def describe_read(exc: BaseException) -> str:
     """Why Pillow could not read an image, from what its reader raised. Plugins
     raise anything on a damaged file (SyntaxError, struct.error, even

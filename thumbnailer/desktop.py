@@ -15,7 +15,8 @@ import os
 from collections.abc import Iterator, Sequence
 
 from .atomic import atomic_write
-from .plan import Plan, check
+from .checks import check
+from .plan import Plan
 from .sources import selection, walk
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .state import State
@@ -74,20 +75,22 @@ class DesktopPlan(Plan):
                 yield Task(source.path, tuple(targets), settings,
                            mtime_ns=source.stat.st_mtime_ns)
 
-    def record(self, outcome: Outcome) -> None:
+    def record(self, outcome: Outcome) -> tuple[Entry, ...]:
+        """The spec's own failure record: a fail marker, which the walk reads."""
         uri = file_uri(outcome.source)
         marker = os.path.join(fail_folder(self.settings.output, self.version),
                               thumbnail_name(uri))
         if not outcome.failed:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(marker)
-            return
+            return outcome.entries
         mtime = _mtime(outcome.source)
-        if outcome.halt or mtime is None:
-            return  # the disk is at fault, or the file is gone: nothing to remember
+        if outcome.halt or outcome.transient or mtime is None:
+            return outcome.entries  # not the file's fault, or it is gone: nothing to remember
         os.makedirs(os.path.dirname(marker), mode=DIR_MODE, exist_ok=True)
         with atomic_write(marker, mode=FILE_MODE) as f:
             f.write(fail_png(uri, mtime, _software(self.version)))
+        return outcome.entries
 
     def save(self) -> None:
         """Nothing to save: the cache's files are their own record."""

@@ -14,19 +14,21 @@ import contextlib
 import functools
 import signal
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from . import __version__
+from .checks import check
 from .deadline import Deadline
 from .engines import EngineError, engine
 from .formats import extension
+from .ledger import judge
 from .lock import Locked
 from .markdown import MarkdownReport
-from .plan import Plan, check, plan
+from .plan import Plan, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
 from .render import codec_versions, failed_outcome, render, warm_up
-from .report import ExitCode, Tally, summary_line, write_manifest
+from .report import ExitCode, Reporter, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .spool import Spool
@@ -54,42 +56,14 @@ class Options:
     report_append: bool = False  # add to it instead ($GITHUB_STEP_SUMMARY is shared)
     gallery: bool = False
     wait: bool = False  # for another run's lock on the output folder
+    #: Try known failures again (the failure ledger, ledger.py), not only those
+    #: whose file, versions or limits changed.
+    retry_failed: bool = False
+    #: Every failure fails the run (exit 1), known ones too; else only new ones do.
+    strict: bool = False
     #: Keep every entry for JobResult.tally.entries (on disk, in a temporary
     #: database); the command line keeps them only for --manifest and --gallery.
     keep_entries: bool = True
-
-
-class Reporter:
-    """What a run tells as it goes. This one tells nobody anything (for scripts
-    that read the JobResult); the command line's prints (console.ConsoleReporter)."""
-
-    def warning(self, message: str) -> None:
-        """Something a person may want to know before the run (collisions)."""
-
-    def skipped(self, entry: Entry) -> None:
-        """A thumbnail already up to date."""
-
-    def planned(self, line: str) -> None:
-        """A line of data: with dry_run, what would be made or pruned."""
-
-    def progress(self, total: int | None) -> contextlib.AbstractContextManager[object]:
-        """Held while tasks run; ``total`` is None while the walk still finds them."""
-        return contextlib.nullcontext()
-
-    def walked(self, total: int) -> None:
-        """The walk has ended: ``total`` tasks in all."""
-
-    def outcome(self, outcome: Outcome) -> None:
-        """One task's result, as it comes back."""
-
-    def pruned(self, path: str) -> None:
-        """A thumbnail --prune deleted."""
-
-    def problem(self, message: str) -> None:
-        """The run stopped, or could not start: always worth telling."""
-
-    def summary(self, line: str) -> None:
-        """The last line: counts and time."""
 
 
 @dataclass
@@ -110,6 +84,15 @@ class JobResult:
     #: With Options.check: thumbnails missing or out of date (and stale ones, with
     #: prune), else None.
     out_of_date: int | None = None
+    #: Failed thumbnails of known failures: passed over, and tried again but
+    #: failing again (the failure ledger). Neither fails the run unless strict.
+    known_failures: int = 0
+    repeated_failures: int = 0
+    strict: bool = False
+
+    @property
+    def new_failures(self) -> int:
+        return self.tally.counts[Status.FAILED] - self.known_failures - self.repeated_failures
 
     @property
     def exit_code(self) -> ExitCode:
@@ -118,7 +101,8 @@ class JobResult:
                 return ExitCode.PRUNE_REFUSED
             if self.out_of_date:
                 return ExitCode.OUT_OF_DATE
-            return ExitCode.FAILED if self.tally.counts[Status.FAILED] else ExitCode.OK
+            failed = self.tally.counts[Status.FAILED] if self.strict else self.new_failures
+            return ExitCode.FAILED if failed else ExitCode.OK
         return {
             "interrupted": ExitCode.INTERRUPTED,
             "terminated": ExitCode.TERMINATED,
@@ -154,13 +138,18 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
         check(sources, settings)
     except ValueError as e:
         raise JobError(str(e)) from None
-    planner, lock_folder = plan, settings.output
+    planner: Callable[..., Plan]
+    lock_folder = settings.output
     if settings.xdg_cache:
         from .desktop import plan_desktop
         from .xdg import fail_folder, make_private_folder
 
         planner = functools.partial(plan_desktop, version=__version__)
         lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
+    else:
+        judged = functools.cache(lambda: judge(settings, _versions()))
+        planner = functools.partial(plan, judge=judged,
+                                    retry_failed=options.retry_failed or settings.force)
     stop = Stop()
     with stopping_on(stop, SIGNALS):
         try:
@@ -197,10 +186,15 @@ def cache_key(settings: Settings) -> str:
     a hash of those (GitHub's hashFiles)."""
     import hashlib
 
-    parts = [__version__, *codec_versions()]
+    parts = _versions()
     parts += [settings.fingerprint(size, fmt) for size in settings.sizes
               for fmt in settings.formats]
     return "thumbnailer-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
+
+
+def _versions() -> list[str]:
+    """thumbnailer's, Pillow's and its codecs' versions."""
+    return [__version__, *codec_versions()]
 
 
 #: How a stop by signal is told.
@@ -254,7 +248,7 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
         reporter.planned(f"prune: {path}")
     reporter.summary(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
                                   pruned=None if pruned is None else len(pruned),
-                                  symlinks=job.walked.symlinks))
+                                  symlinks=job.walked.symlinks, known=job.known))
     out_of_date = None
     if options.check:
         out_of_date = tally.counts[Status.CREATED] + len(pruned or ())
@@ -263,7 +257,7 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
                              f"{'s are' if out_of_date != 1 else ' is'} missing, out of date "
                              "or stale")
     return JobResult(tally, time.monotonic() - started, pruned=pruned, prune_refused=refused,
-                     out_of_date=out_of_date)
+                     out_of_date=out_of_date, known_failures=job.known, strict=options.strict)
 
 
 def _guard(job: Plan, sources: Sequence[str], options: Options, reporter: Reporter
@@ -288,8 +282,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     summary = MarkdownReport() if options.report else None
 
     def take(outcome: Outcome) -> None:
-        job.record(outcome)
-        tally.add(outcome.entries)
+        tally.add(job.record(outcome))
         if summary is not None:
             summary.add(outcome)
         reporter.outcome(outcome)
@@ -361,7 +354,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     job.close()
     if summary is not None and options.report:
         text = summary.markdown(tally.counts, seconds, pruned, refused,
-                                f"Thumbnails of {', '.join(sources)}")
+                                f"Thumbnails of {', '.join(sources)}", known=job.known)
         if options.report_append:
             with open(options.report, "a", encoding="utf-8") as f:
                 f.write(text + "\n")
@@ -369,9 +362,11 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
             store(options.report).write(options.report, text.encode())
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
-                                  symlinks=job.walked.symlinks))
+                                  symlinks=job.walked.symlinks, known=job.known))
     reason = "halted" if stop else "deadline" if clock is not None and clock.left else None
-    return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused)
+    return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,
+                     known_failures=job.known, repeated_failures=job.again,
+                     strict=options.strict)
 
 
 def _counted(first: Task, rest: Iterator[Task], reporter: Reporter) -> Iterator[Task]:

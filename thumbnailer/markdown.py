@@ -43,7 +43,8 @@ class MarkdownReport:
             _keep(self.slowest, (outcome.seconds, outcome.source))
 
     def markdown(self, counts: Counter[Status], seconds: float, pruned: Sequence[str] | None,
-                 refused: str | None, title: str) -> str:
+                 refused: str | None, title: str, known: int = 0) -> str:
+        """``known``: failed thumbnails that are known failures, not tried again."""
         lines = [f"## {title}", "",
                  "| created | up to date | failed | pruned | bytes written | time |",
                  "|---:|---:|---:|---:|---:|---:|",
@@ -53,6 +54,9 @@ class MarkdownReport:
                  f"{human_bytes(self.bytes_written)} | {seconds:.1f} s |", ""]
         if refused:
             lines += [f"**--prune deleted nothing:** {_cell(refused)}.", ""]
+        if known:
+            lines += [f"{known:,} of the failed thumbnails are known failures, not tried "
+                      "again (`--retry-failed` tries them).", ""]
         if self.failures:
             lines += [f"### Failures ({self.failed:,} sources)", "",
                       "| source | reason |", "|---|---|"]

@@ -3,12 +3,14 @@
 A source ``SOURCE/sub/IMG_1.JPG`` is named ``sub/<template>`` for each size. Two
 sources of one folder may want the same name (``a.jpg`` beside ``a.png``, or
 ``A.webp`` on a case-insensitive disk); the first in walk order keeps it, the
-next gets its extension in the name (``a-png``), then a number.
+next gets its extension in the name (``a-png``), then a number. --shard splits a
+job by these names.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import os
 import string
 from collections.abc import Callable, Iterator, Sequence
@@ -146,3 +148,13 @@ def _candidates(stem: str, ext: str) -> Iterator[str]:
     yield tag
     for n in range(2, 10_000):
         yield f"{tag}-{n}"
+
+
+def in_shard(name: str, shard: tuple[int, int]) -> bool:
+    """Whether a source (by its output name, unique in the job) is in shard K of N.
+
+    A hash of the name, not a position in the list: adding or removing other
+    files moves no source to another shard."""
+    k, n = shard
+    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=8).digest()
+    return int.from_bytes(digest, "big") % n == k - 1

@@ -12,15 +12,17 @@ of the walk).
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 
 from . import storage
+from .checks import check
 from .formats import extension, from_extension
-from .names import Taken, check_template, free_keys, namers, split_name
-from .sources import Source, WalkCounts, selection, walk
+from .ledger import Failure, since_text
+from .names import Taken, free_keys, in_shard, namers, split_name
+from .records import Record
+from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .spec import (
     Entry,
     Format,
@@ -32,7 +34,7 @@ from .spec import (
     Target,
     Task,
 )
-from .state import Record, State
+from .state import State
 
 #: How often (seconds) a long run checkpoints its state: on an object store, puts
 #: the database back (locally the state commits every few seconds by itself).
@@ -63,7 +65,16 @@ class Plan:
         self.on_collision: Callable[[str], None] | None = None
         #: Once true (the run was stopped), the walk ends early.
         self.stop: object = False
+        #: Gives the failure ledger's judge (ledger.judge) when failures are kept:
+        #: then a source whose failure still holds is passed over, unless
+        #: retry_failed. Asked only once a failure is met (versions take ms to read).
+        self.judge: Callable[[], str] | None = None
+        self.retry_failed = False
+        #: Thumbnails of known failures passed over; of known failures tried
+        #: again that failed again (neither is a new failure).
+        self.known = self.again = 0
         self._pending: dict[str, Pending] = {}
+        self._signatures: dict[str, tuple[int, int]] = {}  # (size, mtime) when planned
         self._last_save = time.monotonic()
         self._streamed = False
         #: The walk went to the end (a stopped run's did not).
@@ -136,11 +147,17 @@ class Plan:
         self._whole_plan()
         return self.planned
 
-    def record(self, outcome: Outcome) -> None:
-        """Note what a task made in the state; failures are forgotten, never up to date."""
+    def record(self, outcome: Outcome) -> tuple[Entry, ...]:
+        """Note what a task made in the state (failures are never up to date, and
+        go to the ledger); returns the outcome's entries, failures with since when."""
         root = self.settings.output
+        pending = self._pending.pop(outcome.source)
+        entries = outcome.entries
+        signature = self._signatures.pop(outcome.source, None)
+        if signature is not None and pending:
+            entries = self._ledger(outcome, pending[0][0], signature)
         for (absolute, folder, key, fingerprint, auto), entry in zip(
-                self._pending.pop(outcome.source), outcome.entries, strict=True):
+                pending, outcome.entries, strict=True):
             old = self.state.get(key)
             if entry.status is not Status.CREATED or outcome.signature is None:
                 if old is not None and old.fingerprint:  # ours (for --prune), not up to date
@@ -158,6 +175,46 @@ class Plan:
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
             self.save()
+        return entries
+
+    def _ledger(self, outcome: Outcome, source: str, signature: tuple[int, int]
+                ) -> tuple[Entry, ...]:
+        """Keep a failure of the file's own in the ledger, since when this file (as
+        it is) first failed; a source made at last leaves it."""
+        old = self.state.failure(source)
+        if not outcome.failed or outcome.signature is not None:  # read: not the file's fault
+            if old is not None and not outcome.failed:
+                self.state.forgive(source)
+            return outcome.entries
+        if outcome.halt or outcome.transient:
+            return outcome.entries
+        again = old is not None and old.same_file(*signature)
+        since = old.since if old is not None and again else time.time()
+        assert self.judge is not None
+        self.state.fail(source, Failure(*signature, outcome.error or "failed", since,
+                                        self.judge()))
+        failed = [e for e in outcome.entries if e.status is Status.FAILED]
+        self.again += len(failed) if again else 0
+        return tuple(e._replace(since=since_text(since)) if e.status is Status.FAILED else e
+                     for e in outcome.entries)
+
+    def _known_failure(self, source: Source, pending: list[tuple[Size, Format, str, str, str]]
+                       ) -> bool:
+        """Whether ``source`` failed before, as it is, judged as now: then its
+        thumbnails are told as known failures, and it is not tried again."""
+        if self.judge is None or self.retry_failed or not self.state.failing:
+            return False
+        failure = self.state.failure(source.absolute)
+        st = source.stat
+        if failure is None or not failure.holds(st.st_size, st.st_mtime_ns, self.judge()):
+            return False
+        since = failure.since_text
+        for size, fmt, _, _, _ in pending:
+            self.known += 1
+            self._skip(Entry(source.path, size.label, Status.FAILED,
+                             format=None if fmt is Format.AUTO else fmt.value,
+                             error=failure.reason, since=since))
+        return True
 
     def save(self) -> None:
         self.state.save()
@@ -168,64 +225,27 @@ class Plan:
         self.state.close()
 
 
-def check_output(arguments: Sequence[str], output: str) -> None:
-    """Refuse an output root that holds a source: thumbnails could overwrite originals."""
-    out = _canonical(output)
-    for arg in arguments:
-        src = _canonical(arg)
-        if src == out or src.startswith(out.rstrip("/" + os.sep) + _sep(out)):
-            raise ValueError(
-                f"the output folder {output!r} contains the source {arg!r}: "
-                "thumbnails could overwrite originals; choose another --output"
-            )
-
-
-def _canonical(path: str) -> str:
-    return storage.store(path).canonical(path)
-
-
-def _sep(path: str) -> str:
-    return storage.store(path).sep
-
-
-def check_sources(arguments: Sequence[str]) -> None:
-    """Every SOURCE must name something that is there."""
-    for arg in arguments:
-        try:
-            found = storage.store(arg).exists(arg)
-        except OSError as e:  # no fsspec, unknown protocol, unreachable store
-            raise ValueError(f"SOURCE {arg!r}: {e}") from None
-        if not found:
-            raise ValueError(f"SOURCE {arg!r} does not exist")
-
-
-def check(arguments: Sequence[str], settings: Settings) -> None:
-    """Everything that makes a job impossible, found before anything is touched."""
-    check_template(settings.name_template, settings.sizes)
-    check_output(arguments, settings.output)
-    check_sources(arguments)
-    try:
-        storage.check(settings.output)
-    except OSError as e:
-        raise ValueError(f"--output {settings.output!r}: {e}") from None
-
-
 def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = False,
-         mark: bool = False) -> Plan:
+         mark: bool = False, judge: Callable[[], str] | None = None,
+         retry_failed: bool = False) -> Plan:
     """The plan of a job into an output folder (nothing is walked until it is
     streamed). ``read_only`` (--dry-run) writes nothing where the output is, not
     even a migration of a 1.x state. ``mark`` notes every key the job names, up
     to date or not, for --prune (it costs about 3 us per thumbnail, so only when
-    asked). Close the plan when done with it.
+    asked). With a ``judge`` (giving ledger.judge's string), failures are kept in the failure
+    ledger, and a source whose failure still holds is passed over as a known
+    failure unless ``retry_failed``. Close the plan when done with it.
 
-    Raises ValueError for a job that cannot be run at all (see check_output and
-    check_template); per-file problems are left for render to report.
+    Raises ValueError for a job that cannot be run at all (checks.py); per-file
+    problems are left for render to report.
     """
     check(arguments, settings)
     state = State.load(settings.output, read_only)
     if mark:
         state.start_marking()
-    return FolderPlan(arguments, settings, state, read_only, mark)
+    folder_plan = FolderPlan(arguments, settings, state, read_only, mark)
+    folder_plan.judge, folder_plan.retry_failed = judge, retry_failed
+    return folder_plan
 
 
 class FolderPlan(Plan):
@@ -297,9 +317,11 @@ class FolderPlan(Plan):
                     done_here[size, fmt] = done
                 else:
                     pending.append((size, fmt, stems[i], key, fingerprint))
-            inode = _inode(source)
+            inode = hard_link_key(source)
             if not pending and inode is None:
                 continue  # all up to date: an unchanged rerun, file after file
+            if pending and self._known_failure(source, pending):
+                continue
             targets = tuple(Target(size, storage.join(settings.output, stem), fmt)
                             for size, fmt, stem, _, _ in pending)
             # Keys in target order, so record() can zip them with the entries.
@@ -323,6 +345,9 @@ class FolderPlan(Plan):
                     if pending else None)
             if task is not None:
                 self._pending[source.path] = keys
+                if self.judge is not None:
+                    self._signatures[source.path] = (source.stat.st_size,
+                                                     source.stat.st_mtime_ns)
             if inode is not None and first is None:
                 firsts[inode] = (task, done_here)  # held: later paths may add links
             elif task is not None:
@@ -330,24 +355,6 @@ class FolderPlan(Plan):
         for task, _ in firsts.values():
             if task is not None:
                 yield task
-
-
-def _inode(source: Source) -> tuple[int, int, int, int] | None:
-    """What makes two paths one file, for a local file with other hard links."""
-    st = source.stat
-    if getattr(st, "st_nlink", 1) < 2:  # an object's stat has no links
-        return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
-
-
-def in_shard(name: str, shard: tuple[int, int]) -> bool:
-    """Whether a source (by its output name, unique in the job) is in shard K of N.
-
-    A hash of the name, not a position in the list: adding or removing other
-    files moves no source to another shard."""
-    k, n = shard
-    digest = hashlib.blake2b(name.encode("utf-8", "surrogateescape"), digest_size=8).digest()
-    return int.from_bytes(digest, "big") % n == k - 1
 
 
 def _up_to_date(

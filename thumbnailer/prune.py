@@ -3,7 +3,8 @@
 Only files this tool made are candidates, known from the state: a thumbnail
 whose record the job no longer names (its source is gone, or no longer selected,
 or its size, format or name changed) is deleted, and so are the folders that
-become empty by it. Anything else in the output folder is never touched.
+become empty by it. Anything else in the output folder is never touched. The
+failure ledger forgets sources that are gone.
 
 Before anything is deleted, ``guard`` refuses a prune that looks like an
 accident: a SOURCE that gave no image (a disk that did not mount leaves an empty
@@ -112,7 +113,21 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
         if not dry_run:
             job.state.drop(key)
     where.remove_empty(folders, root)  # an object store has no folders to empty
+    if not dry_run:
+        forget_gone_failures(job)
     return removed
+
+
+def forget_gone_failures(job: Plan) -> None:
+    """Take the sources that are gone out of the failure ledger (a stat each:
+    the ledger holds broken files, which are few)."""
+    for source in job.state.failed_sources():
+        try:
+            there = storage.store(source).exists(source)
+        except OSError:
+            continue  # unreachable now: keep it
+        if not there:
+            job.state.forgive(source)
 
 
 def _is_file(found: tuple[str, storage.Stat] | None) -> bool:

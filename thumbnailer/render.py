@@ -39,6 +39,7 @@ from .decode import (
     reading,
     shrinks_on_load,
     time_limit,
+    transient,
 )
 from .draft import draft
 from .formats import TABLE, row
@@ -104,7 +105,7 @@ def render(task: Task) -> Outcome:
         return Outcome(task.source, entries, error, signature, halt,
                        time.perf_counter() - started)
     except Exception as exc:
-        return dataclasses.replace(failed_outcome(task, describe(exc)),
+        return dataclasses.replace(failed_outcome(task, describe(exc)), transient=transient(exc),
                                    seconds=time.perf_counter() - started)
 
 

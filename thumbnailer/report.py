@@ -3,13 +3,14 @@ the exit code. Returns strings and data; printing is the console reporter's job.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
-from .spec import Entry, Status
+from .spec import Entry, Outcome, Status
 from .spool import Spool
 from .storage import store
 from .urls import url_path
@@ -57,6 +58,40 @@ class Tally:
         return iter(self.spool) if self.spool is not None else iter(())
 
 
+class Reporter:
+    """What a run tells as it goes. This one tells nobody anything (for scripts
+    that read the JobResult); the command line's prints (console.ConsoleReporter)."""
+
+    def warning(self, message: str) -> None:
+        """Something a person may want to know before the run (collisions)."""
+
+    def skipped(self, entry: Entry) -> None:
+        """A thumbnail passed over: up to date, or (status failed) a known failure
+        not tried again."""
+
+    def planned(self, line: str) -> None:
+        """A line of data: with dry_run, what would be made or pruned."""
+
+    def progress(self, total: int | None) -> contextlib.AbstractContextManager[object]:
+        """Held while tasks run; ``total`` is None while the walk still finds them."""
+        return contextlib.nullcontext()
+
+    def walked(self, total: int) -> None:
+        """The walk has ended: ``total`` tasks in all."""
+
+    def outcome(self, outcome: Outcome) -> None:
+        """One task's result, as it comes back."""
+
+    def pruned(self, path: str) -> None:
+        """A thumbnail --prune deleted."""
+
+    def problem(self, message: str) -> None:
+        """The run stopped, or could not start: always worth telling."""
+
+    def summary(self, line: str) -> None:
+        """The last line: counts and time."""
+
+
 def human_bytes(count: int) -> str:
     """1023 bytes, 1.0 KB, 2.5 MB: for the gallery and --report."""
     n = float(count)
@@ -73,9 +108,10 @@ def failure_line(source: str, reason: str) -> str:
 
 
 def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = False,
-                 pruned: int | None = None, symlinks: int = 0) -> str:
+                 pruned: int | None = None, symlinks: int = 0, known: int = 0) -> str:
     """``pruned`` is None when --prune was not asked for; ``symlinks`` counts the
-    symlinks the walk did not follow."""
+    symlinks the walk did not follow; ``known``, the failed thumbnails that are
+    known failures, not tried again."""
     created = "to create" if dry_run else "created"
     prune = ""
     if pruned is not None:
@@ -86,7 +122,8 @@ def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = Fal
                  "skipped (--follow-symlinks follows them)")
     return (
         f"{counts[Status.CREATED]} {created}, {counts[Status.SKIPPED]} skipped, "
-        f"{counts[Status.FAILED]} failed{prune} in {seconds:.1f} s{links}"
+        f"{counts[Status.FAILED]} failed{f' ({known} known, not retried)' if known else ''}"
+        f"{prune} in {seconds:.1f} s{links}"
     )
 
 

@@ -144,3 +144,11 @@ def _entry(path: str) -> tuple[Hashable | None, str]:
     where = store(path)
     folder, name = where.parent(path), path.rstrip(where.sep).rpartition(where.sep)[2]
     return where.folder_identity(folder), name
+
+
+def hard_link_key(source: Source) -> tuple[int, int, int, int] | None:
+    """What makes two paths one file, for a local file with other hard links."""
+    st = source.stat
+    if getattr(st, "st_nlink", 1) < 2:  # an object's stat has no links
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)

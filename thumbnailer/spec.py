@@ -334,10 +334,15 @@ class Entry(NamedTuple):
     height: int | None = None
     bytes: int | None = None
     error: str | None = None
+    #: A failure of the source itself: since when it fails, as it is (ISO 8601,
+    #: UTC; see ledger.py). Absent from the manifest's other entries.
+    since: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = self._asdict()
         d["status"] = self.status.value
+        if self.since is None:
+            del d["since"]
         return d
 
 
@@ -358,6 +363,9 @@ class Outcome:
     halt: str | None = None
     #: How long render took, in the worker (--report's slowest files).
     seconds: float = 0.0
+    #: The failure may pass on its own (permission denied, the file vanished,
+    #: out of memory): kept out of the failure ledger.
+    transient: bool = False
 
     @property
     def failed(self) -> bool:

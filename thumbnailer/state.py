@@ -16,77 +16,35 @@ in one query, and memory does not grow with the library.
   to a temporary folder for the run and put back whole, in one PUT, at each
   checkpoint and at the end; machines share it through the store, one run at a
   time per output prefix.
-- **The JSON state of 1.x** is migrated on the first run, then removed.
+- **The failure ledger** (ledger.py) is a table of its own, beside the records.
+- **The JSON state of 1.x** (legacy.py) is migrated on the first run, then removed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import shutil
 import sqlite3
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
-from typing import NamedTuple
 
-from . import storage
+from . import ledger, legacy, storage
+from .ledger import Failure
+from .records import COLUMNS, LEGACY, SCHEMA, Record, Row, record_of, row_of
 from .storage import path_bytes as _b
 from .storage import path_text as _s
 
 STATE_NAME = ".thumbnailer-state.sqlite"
-#: The 1.x state file, migrated on the first run.
-LEGACY_NAME = ".thumbnailer-state.json"
-LEGACY_VERSION = 2
-SCHEMA_VERSION = 3  # PRAGMA user_version of _SCHEMA; another means "nothing is known"
+LEGACY_NAME = legacy.LEGACY_NAME
+SCHEMA_VERSION = 3  # PRAGMA user_version of the records' SCHEMA; another means "nothing is known"
 
 #: Commit after this long or this many changed rows; --prune's marks, this many at once.
 COMMIT_SECONDS, COMMIT_ROWS, MARK_BATCH = 2.0, 5000, 2000
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS records (
-    -- A folder's rows side by side (a folder is read in one range scan, not a
-    -- lookup per row); paths are UTF-8 bytes, surrogate-escaped (path_bytes).
-    folder NOT NULL,  -- the source's folder, relative to its SOURCE; 0 if migrated
-    key BLOB NOT NULL UNIQUE,
-    output BLOB NOT NULL,
-    source BLOB NOT NULL,
-    fingerprint TEXT NOT NULL,
-    mtime_ns INTEGER NOT NULL,
-    size INTEGER NOT NULL,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    PRIMARY KEY (folder, key)
-) WITHOUT ROWID;
-"""
-
 _UTF8, _ESCAPE = "utf-8", "surrogateescape"  # paths as path_bytes keeps them
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__
-
-_COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
-_LEGACY = 0  # the folder of a row migrated from 1.x: not known yet
-_Row = tuple[bytes, "bytes | int", bytes, bytes, str, int, int, int, int]
-
-
-def _record(row: tuple[bytes, bytes, str, int, int, int, int]) -> Record:
-    return Record(_s(row[0]), _s(row[1]), *row[2:])  # (a row read back)
-
-
-def _row(record: Record) -> tuple[bytes, bytes, str, int, int, int, int]:
-    return (_b(record.output), _b(record.source), *record[2:])  # (a row to write)
-
-
-class Record(NamedTuple):
-    """One thumbnail as made (a tuple: a folder's worth are read at a time)."""
-
-    output: str  # relative to the output root, "/"-separated, with extension
-    source: str  # absolute path of the source it was made from
-    fingerprint: str  # Settings.fingerprint(size) when it was made
-    mtime_ns: int  # the source's modification time then
-    size: int  # the source's byte size then
-    width: int
-    height: int
 
 
 class State:
@@ -106,7 +64,7 @@ class State:
         self._changed = 0  # rows changed since the last commit
         self._last_commit = time.monotonic()
         self._marks: list[tuple[bytes]] = []
-        self._rows: dict[bytes, _Row] = {}  # put, not yet written: one executemany a commit
+        self._rows: dict[bytes, Row] = {}  # put, not yet written: one executemany a commit
         self._marking = False  # the temporary table exists
         self.marking = False  # the job marks every key it names (start_marking)
         self._unmarked = False  # a mark came before there was a database to hold it
@@ -116,6 +74,7 @@ class State:
         self.seconds = 0.0
         #: Rows migrated from 1.x whose folder is not known yet: looked up one by one.
         self.legacy = False
+        self.failing = False  # the ledger holds a failure: look sources up in it
 
     @property
     def path(self) -> str:
@@ -137,23 +96,23 @@ class State:
         if self._db is None:
             return {}
         rows = self._db.execute(
-            f"SELECT key, {_COLUMNS} FROM records WHERE folder = ?", (_b(folder),)).fetchall()
+            f"SELECT key, {COLUMNS} FROM records WHERE folder = ?", (_b(folder),)).fetchall()
         try:  # inlined _record: a third of an unchanged rerun's own cost (5.5 -> 4.3 us a row)
             return {k.decode(_UTF8, _ESCAPE): _new(Record, (
                 o.decode(_UTF8, _ESCAPE), s.decode(_UTF8, _ESCAPE), f, m, z, w, h))
                 for k, o, s, f, m, z, w, h in rows}
         except AttributeError:  # TEXT in a row written by hand
-            return {_s(row[0]): _record(row[1:]) for row in rows}
+            return {_s(row[0]): record_of(row[1:]) for row in rows}
 
     def get(self, key: str) -> Record | None:
         pending = self._rows.get(_b(key))
         if pending is not None:
-            return _record(pending[2:])
+            return record_of(pending[2:])
         if self._db is None:
             return None
-        row = self._db.execute(f"SELECT {_COLUMNS} FROM records WHERE key = ?",
+        row = self._db.execute(f"SELECT {COLUMNS} FROM records WHERE key = ?",
                                (_b(key),)).fetchone()
-        return None if row is None else _record(row)
+        return None if row is None else record_of(row)
 
     def __len__(self) -> int:
         self._flush()
@@ -166,8 +125,8 @@ class State:
         self._flush()
         if self._db is None:
             return
-        for row in self._db.execute(f"SELECT key, {_COLUMNS} FROM records ORDER BY key"):
-            yield _s(row[0]), _record(row[1:])
+        for row in self._db.execute(f"SELECT key, {COLUMNS} FROM records ORDER BY key"):
+            yield _s(row[0]), record_of(row[1:])
 
     # --- writing ---------------------------------------------------------------
 
@@ -177,7 +136,7 @@ class State:
         write nothing)."""
         started = time.perf_counter()
         blob = _b(key)
-        self._rows[blob] = (blob, _LEGACY if folder is None else _b(folder), *_row(record))
+        self._rows[blob] = (blob, LEGACY if folder is None else _b(folder), *row_of(record))
         self.seconds += time.perf_counter() - started
         self._changed_one()
 
@@ -200,7 +159,7 @@ class State:
         if self._rows:
             rows, self._rows = self._rows, {}
             self._writer().executemany(
-                f"INSERT OR REPLACE INTO records (key, folder, {_COLUMNS}) "
+                f"INSERT OR REPLACE INTO records (key, folder, {COLUMNS}) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.values())
 
     def commit(self) -> None:
@@ -239,6 +198,28 @@ class State:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
         self.seconds += time.perf_counter() - started
+
+    # --- the failure ledger (ledger.py) -----------------------------------------
+
+    def failure(self, source: str) -> Failure | None:
+        """How ``source`` (its absolute path) failed before, if it did."""
+        return ledger.get(self._db, _b(source)) if self.failing and self._db else None
+
+    def fail(self, source: str, failure: Failure) -> None:
+        ledger.put(self._writer(), _b(source), failure)
+        self.failing = True
+        self._changed_one()
+
+    def forgive(self, source: str) -> None:
+        """Take ``source`` out of the ledger (it was made, or it is gone)."""
+        if self.failure(source) is not None:
+            ledger.drop(self._writer(), _b(source))
+            self._changed_one()
+
+    def failed_sources(self) -> Iterator[str]:
+        """Every source in the ledger (they are few)."""
+        found = ledger.sources(self._db) if self.failing and self._db else iter(())
+        return (_s(source) for source in found)
 
     # --- mark and sweep (--prune) ----------------------------------------------
 
@@ -306,6 +287,7 @@ class State:
                 raise sqlite3.DatabaseError("another schema")
             self.legacy = self._db.execute(
                 "SELECT 1 FROM records WHERE folder = 0 LIMIT 1").fetchone() is not None
+            self.failing = ledger.any_in(self._db)
         except sqlite3.DatabaseError:
             if not self.read_only:
                 self._forget_damaged()
@@ -348,7 +330,7 @@ class State:
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
-        self._db.executescript(_SCHEMA)
+        self._db.executescript(SCHEMA + ledger.SCHEMA)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._writable = True
         return self._db
@@ -366,20 +348,18 @@ class State:
 
     def _migrate(self) -> None:
         """Move the records of a 1.x JSON state file into a new database."""
-        legacy = self.where.join(self.root, LEGACY_NAME)
+        found = legacy.read(self.where, self.root)
         try:
-            data = json.loads(self.where.read(legacy))
-            if data.get("version") != LEGACY_VERSION:
-                return
-            rows = [(_b(key), _LEGACY, *_row(Record._make(row)))
-                    for key, row in data["records"].items()]
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            rows = [(_b(key), LEGACY, *row_of(Record._make(row))) for key, row in found or ()]
+        except (TypeError, AttributeError):  # a record of another shape
+            return
+        if found is None:
             return
         if self.read_only and self._scratch is None:  # migrate into a temporary copy
             self._scratch = tempfile.mkdtemp(prefix="thumbnailer-state-")
             self._local = os.path.join(self._scratch, STATE_NAME)
         db = self._writer()
-        db.executemany(f"INSERT OR REPLACE INTO records (key, folder, {_COLUMNS}) "
+        db.executemany(f"INSERT OR REPLACE INTO records (key, folder, {COLUMNS}) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.commit()
         self.legacy = bool(rows)
@@ -388,7 +368,7 @@ class State:
         self.dirty = True
         self.save()  # on a store: put the database there before the old file goes
         with contextlib.suppress(OSError):
-            self.where.remove(legacy)
+            self.where.remove(legacy.path(self.where, self.root))
 
     def _publish(self) -> None:
         """Put a store's database back, whole, in one PUT, in its at-rest mode."""

@@ -1,0 +1,54 @@
+"""What makes a job impossible, found before anything is touched: a bad name
+template, an output folder that holds a source, a SOURCE that is not there, an
+output that cannot be written. The job raises these as usage errors (exit 2)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from . import storage
+from .names import check_template
+from .spec import Settings
+
+
+def check_output(arguments: Sequence[str], output: str) -> None:
+    """Refuse an output root that holds a source: thumbnails could overwrite originals."""
+    out = _canonical(output)
+    for arg in arguments:
+        src = _canonical(arg)
+        if src == out or src.startswith(out.rstrip("/" + os.sep) + _sep(out)):
+            raise ValueError(
+                f"the output folder {output!r} contains the source {arg!r}: "
+                "thumbnails could overwrite originals; choose another --output"
+            )
+
+
+def _canonical(path: str) -> str:
+    return storage.store(path).canonical(path)
+
+
+def _sep(path: str) -> str:
+    return storage.store(path).sep
+
+
+def check_sources(arguments: Sequence[str]) -> None:
+    """Every SOURCE must name something that is there."""
+    for arg in arguments:
+        try:
+            found = storage.store(arg).exists(arg)
+        except OSError as e:  # no fsspec, unknown protocol, unreachable store
+            raise ValueError(f"SOURCE {arg!r}: {e}") from None
+        if not found:
+            raise ValueError(f"SOURCE {arg!r} does not exist")
+
+
+def check(arguments: Sequence[str], settings: Settings) -> None:
+    """Everything that makes a job impossible, found before anything is touched."""
+    check_template(settings.name_template, settings.sizes)
+    check_output(arguments, settings.output)
+    check_sources(arguments)
+    try:
+        storage.check(settings.output)
+    except OSError as e:
+        raise ValueError(f"--output {settings.output!r}: {e}") from None

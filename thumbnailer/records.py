@@ -1,0 +1,53 @@
+"""The records table of the state: one row per thumbnail made, and the Record
+it reads back as (state.py opens the database; ledger.py is its other table)."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from .storage import path_bytes as _b
+from .storage import path_text as _s
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    -- A folder's rows side by side (a folder is read in one range scan, not a
+    -- lookup per row); paths are UTF-8 bytes, surrogate-escaped (path_bytes).
+    folder NOT NULL,  -- the source's folder, relative to its SOURCE; 0 if migrated
+    key BLOB NOT NULL UNIQUE,
+    output BLOB NOT NULL,
+    source BLOB NOT NULL,
+    fingerprint TEXT NOT NULL,
+    mtime_ns INTEGER NOT NULL,
+    size INTEGER NOT NULL,
+    width INTEGER NOT NULL,
+    height INTEGER NOT NULL,
+    PRIMARY KEY (folder, key)
+) WITHOUT ROWID;
+"""
+
+COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
+#: A row to write: key, folder (or LEGACY), then the Record's fields.
+Row = tuple[bytes, "bytes | int", bytes, bytes, str, int, int, int, int]
+LEGACY = 0  # the folder of a row migrated from 1.x: not known yet
+
+
+class Record(NamedTuple):
+    """One thumbnail as made (a tuple: a folder's worth are read at a time)."""
+
+    output: str  # relative to the output root, "/"-separated, with extension
+    source: str  # absolute path of the source it was made from
+    fingerprint: str  # Settings.fingerprint(size) when it was made
+    mtime_ns: int  # the source's modification time then
+    size: int  # the source's byte size then
+    width: int
+    height: int
+
+
+def record_of(row: tuple[bytes, bytes, str, int, int, int, int]) -> Record:
+    """A Record from its columns, as read back."""
+    return Record(_s(row[0]), _s(row[1]), *row[2:])
+
+
+def row_of(record: Record) -> tuple[bytes, bytes, str, int, int, int, int]:
+    """The columns of a Record, to write."""
+    return (_b(record.output), _b(record.source), *record[2:])
