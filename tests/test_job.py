@@ -8,9 +8,8 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
-from thumbnailer.job import JobResult
 from thumbnailer.lock import output_lock
-from thumbnailer.report import ExitCode, Reporter, Tally
+from thumbnailer.report import ExitCode, JobResult, Reporter, Tally
 from thumbnailer.spec import Entry, Status
 
 
@@ -125,3 +124,18 @@ def test_a_signal_while_planning_stops_at_once_with_its_code(photos, tmp_path, m
     assert reporter.told == [("problem", f"{said} before any image was made")]
     assert image_files(tmp_path / "out") == []
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_memory_budget_estimates_only_when_the_worst_case_would_not_fit():
+    from thumbnailer.budget import ADDRESS_SLACK
+    from thumbnailer.cost import decode_cost, worst
+    from thumbnailer.job import _budget
+
+    settings = Settings()
+    roomy = _budget(settings, Options(max_memory=worst(settings) * 4), slots=2)
+    assert roomy.limit is None and roomy.cost is None  # no header is read twice
+    assert roomy.address_space == worst(settings) * 4 + ADDRESS_SLACK
+    tight = _budget(settings, Options(max_memory=1 << 30), slots=2)
+    assert tight.limit == 1 << 30 and tight.cost is decode_cost
+    threads = _budget(settings, Options(max_memory=1 << 30, executor="thread"), slots=2)
+    assert threads.address_space is None  # a limit would be the whole process's

@@ -29,14 +29,17 @@ ALLOWED = {
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"spec"},
     "colour": set(),
-    "render": {"spec", "colour", "crop", "decode", "draft", "storage", "formats", "geometry"},
+    "render": {"spec", "colour", "cost", "crop", "decode", "draft", "storage", "formats",
+               "geometry"},
     "xdg": {"spec"},
     "desktop": {"atomic", "checks", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
     "prune": {"plan", "storage"},
     "gallery": {"spec", "spool", "report", "storage", "formats", "urls"},
-    "workers": set(),
-    "run": {"workers"},
+    "workers": {"budget"},
+    "budget": set(),
+    "cost": {"budget", "decode", "draft", "geometry", "spec", "storage"},
+    "run": {"budget", "workers"},
     "engines": set(),
     "spool": {"spec", "storage"},
     "report": {"spec", "spool", "storage", "urls"},
@@ -44,11 +47,10 @@ ALLOWED = {
     "markdown": {"spec", "report"},
     "deadline": {"spec"},
     "units": {"spec"},
-    "params": {"render", "spec", "storage"},
-    "job": {"checks", "ledger", "spool", "storage", "deadline", "engines", "formats", "lock",
-            "markdown", "plan",
-            "prune",
-            "render", "report", "run", "spec", "gallery", "desktop", "xdg", "__init__"},
+    "params": {"budget", "render", "spec", "storage", "units"},
+    "job": {"budget", "checks", "cost", "decode", "ledger", "spool", "storage", "deadline",
+            "engines", "formats", "lock", "markdown", "plan", "prune", "render", "report", "run",
+            "spec", "gallery", "desktop", "xdg", "__init__"},
     "console": {"report", "spec"},
     "cli": {"console", "job", "params", "spec", "storage", "xdg", "run", "engines",
             "prune", "units", "__init__"},
@@ -89,7 +91,7 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 NO_PILLOW = ["run", "workers", "engines", "storage", "remote", "plan", "names", "spool",
              "prune", "gallery", "checks",
              "formats", "geometry", "job", "sources", "state", "spec", "report", "lock",
-             "records", "ledger", "legacy", "units"]
+             "records", "ledger", "legacy", "units", "budget"]
 
 
 @pytest.mark.parametrize("module", NO_PILLOW)

@@ -13,10 +13,10 @@ whole job, lock, interrupts and all, as the command does::
 __version__ = "2.0.0"
 
 from .geometry import fit_geometry
-from .job import JobResult, Options, cache_key, run_job
+from .job import Options, cache_key, run_job
 from .plan import Plan, plan
 from .render import render
-from .report import Reporter
+from .report import JobResult, Reporter
 from .run import default_workers, run_tasks
 from .spec import (
     Crop,

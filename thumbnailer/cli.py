@@ -25,6 +25,7 @@ from .params import (
     SourceType,
     allowed_formats,
     check_formats,
+    memory_size,
     output_folder,
 )
 from .prune import Limit
@@ -158,6 +159,12 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               show_default=True,
               help="The most one --prune may delete: a share of the thumbnails made so far "
                    "(20%) or a number (500); 100% allows anything.")
+@click.option("--max-memory", type=Parsed("SIZE", memory_size), default="50%",
+              show_default="50% of the memory available",
+              help="Memory the images being made may take (2G, 512M, or a share of what is "
+                   "available, 25%): images go to the workers only while their estimated "
+                   "needs fit, one bigger than all of it goes alone, and a worker that "
+                   "needs more fails that image as out of memory.")
 @click.option("--retry-failed", is_flag=True,
               help="Try again the sources that failed before. Without it, a known failure "
                    "is tried again only when its file changes or thumbnailer, Pillow or a "
@@ -232,7 +239,8 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
                       manifest=opts["manifest"], gallery=opts["gallery"],
                       report=report, report_append=append, deadline=opts["deadline"],
                       wait=opts["wait"], retry_failed=opts["retry_failed"],
-                      strict=opts["strict"], keep_entries=False)
+                      strict=opts["strict"], max_memory=opts["max_memory"],
+                      keep_entries=False)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])
     try:

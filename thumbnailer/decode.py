@@ -366,3 +366,20 @@ class time_limit:
 
     def _expire(self, signum: int, frame: object) -> None:
         raise RenderError(f"took longer than {self.seconds:g} s (--timeout)")
+
+
+def codec_versions() -> list[str]:
+    """Pillow's version and its codecs': what else shapes a thumbnail's bytes."""
+    import importlib.metadata
+
+    from PIL import __version__ as pillow
+    from PIL import features
+
+    found = [f"Pillow {pillow}"] + [
+        f"{codec} {features.version(codec)}"
+        for codec in ("jpg", "zlib", "webp", "avif", "libtiff", "jpg_2000", "littlecms2")]
+    try:  # HEIC sources decode through it, when it is there
+        found.append(f"pillow-heif {importlib.metadata.version('pillow-heif')}")
+    except importlib.metadata.PackageNotFoundError:
+        pass
+    return found

@@ -17,9 +17,12 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from . import __version__
+from . import __version__, budget
+from .budget import Budget
 from .checks import check
+from .cost import decode_cost, worst
 from .deadline import Deadline
+from .decode import codec_versions
 from .engines import EngineError, engine
 from .formats import extension
 from .ledger import judge
@@ -27,8 +30,8 @@ from .lock import Locked
 from .markdown import MarkdownReport
 from .plan import Plan, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
-from .render import codec_versions, failed_outcome, render, warm_up
-from .report import ExitCode, Reporter, Tally, summary_line, write_manifest
+from .render import failed_outcome, render, warm_up
+from .report import JobResult, Reporter, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .spool import Spool
@@ -61,55 +64,12 @@ class Options:
     retry_failed: bool = False
     #: Every failure fails the run (exit 1), known ones too; else only new ones do.
     strict: bool = False
+    #: Bytes the images in flight may take (budget.py); None: half of what is
+    #: available when the run starts.
+    max_memory: int | None = None
     #: Keep every entry for JobResult.tally.entries (on disk, in a temporary
     #: database); the command line keeps them only for --manifest and --gallery.
     keep_entries: bool = True
-
-
-@dataclass
-class JobResult:
-    """What a run did; ``exit_code`` is the one place an outcome becomes a status."""
-
-    tally: Tally
-    seconds: float
-    #: Why the run stopped before the end: "interrupted" (Ctrl-C), "terminated"
-    #: (SIGTERM), "halted" (full or read-only disk, unusable output folder, engine
-    #: that cannot start), "locked" (another run holds the output folder).
-    stop: str | None = None
-    pruned: list[str] | None = None  # None: --prune was not asked for, or not run
-    #: Seconds spent writing the state (inserts, commits, checkpoints).
-    state_seconds: float = 0.0
-    #: Why --prune deleted nothing (prune.guard), if it refused.
-    prune_refused: str | None = None
-    #: With Options.check: thumbnails missing or out of date (and stale ones, with
-    #: prune), else None.
-    out_of_date: int | None = None
-    #: Failed thumbnails of known failures: passed over, and tried again but
-    #: failing again (the failure ledger). Neither fails the run unless strict.
-    known_failures: int = 0
-    repeated_failures: int = 0
-    strict: bool = False
-
-    @property
-    def new_failures(self) -> int:
-        return self.tally.counts[Status.FAILED] - self.known_failures - self.repeated_failures
-
-    @property
-    def exit_code(self) -> ExitCode:
-        if self.stop is None:
-            if self.prune_refused is not None:  # the louder news: a disk may be missing
-                return ExitCode.PRUNE_REFUSED
-            if self.out_of_date:
-                return ExitCode.OUT_OF_DATE
-            failed = self.tally.counts[Status.FAILED] if self.strict else self.new_failures
-            return ExitCode.FAILED if failed else ExitCode.OK
-        return {
-            "interrupted": ExitCode.INTERRUPTED,
-            "terminated": ExitCode.TERMINATED,
-            "halted": ExitCode.HALTED,
-            "locked": ExitCode.LOCKED,
-            "deadline": ExitCode.DEADLINE,
-        }[self.stop]
 
 
 class JobError(ValueError):
@@ -309,7 +269,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                                 executor_factory=found.executor_factory,
                                 hard_timeout=timeout * 2 + 10 if timeout else None,
                                 batch_seconds=found.batch_seconds, stop=stop,
-                                warm_up=functools.partial(warm_up, job.settings))
+                                warm_up=functools.partial(warm_up, job.settings),
+                                budget=_budget(job.settings, options, found.slots))
             stack.enter_context(contextlib.closing(results))
             try:
                 # A signal only sets the flag here: run_tasks cancels what has not
@@ -367,6 +328,17 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,
                      known_failures=job.known, repeated_failures=job.again,
                      strict=options.strict)
+
+
+def _budget(settings: Settings, options: Options, slots: int) -> Budget[Task] | None:
+    """--max-memory: admission by estimated cost when the worst case would not
+    fit (else no header is read twice), and each local worker's address space."""
+    limit = options.max_memory if options.max_memory is not None else budget.default()
+    if limit is None:
+        return None
+    admit = budget.needed(limit, worst(settings), slots)
+    space = limit + budget.ADDRESS_SLACK if options.executor == "process" else None
+    return Budget(limit if admit else None, decode_cost if admit else None, space)
 
 
 def _counted(first: Task, rest: Iterator[Task], reporter: Reporter) -> Iterator[Task]:

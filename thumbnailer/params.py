@@ -15,9 +15,11 @@ from typing import Any
 import click
 from PIL import ImageColor
 
+from .budget import available
 from .render import writable_formats
 from .spec import DEFAULT_DECODERS, Format
 from .storage import is_url, local_path
+from .units import parse_bytes
 
 
 class Parsed(click.ParamType):
@@ -116,3 +118,12 @@ def check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str,
                 ctx, param,
             )
     return formats
+
+
+def memory_size(text: str) -> int | None:
+    """--max-memory: bytes, or a share of the memory available (None when that
+    cannot be read: then no budget)."""
+    if text.strip().endswith("%"):
+        room = available()
+        return None if room is None else parse_bytes(text, whole=room)
+    return parse_bytes(text)

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from PIL import Image, features
 
 from .colour import srgb_bytes, to_srgb
+from .cost import over_limit
 from .decode import (
     ORIENTATION_TAG,
     TRANSPOSE,
@@ -75,23 +76,6 @@ def warm_up(settings: Settings) -> None:
     load_decoders(settings)
 
 
-def codec_versions() -> list[str]:
-    """Pillow's version and its codecs': what else shapes a thumbnail's bytes."""
-    import importlib.metadata
-
-    from PIL import __version__ as pillow
-    from PIL import features
-
-    found = [f"Pillow {pillow}"] + [
-        f"{codec} {features.version(codec)}"
-        for codec in ("jpg", "zlib", "webp", "avif", "libtiff", "jpg_2000", "littlecms2")]
-    try:  # HEIC sources decode through it, when it is there
-        found.append(f"pillow-heif {importlib.metadata.version('pillow-heif')}")
-    except importlib.metadata.PackageNotFoundError:
-        pass
-    return found
-
-
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad image gives a failed Outcome, not an exception."""
     started = time.perf_counter()
@@ -105,7 +89,9 @@ def render(task: Task) -> Outcome:
         return Outcome(task.source, entries, error, signature, halt,
                        time.perf_counter() - started)
     except Exception as exc:
-        return dataclasses.replace(failed_outcome(task, describe(exc)), transient=transient(exc),
+        memory = over_limit(task)  # a decoder's words for a failed allocation are its own
+        return dataclasses.replace(failed_outcome(task, memory or describe(exc)),
+                                   transient=bool(memory) or transient(exc),
                                    seconds=time.perf_counter() - started)
 
 

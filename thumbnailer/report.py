@@ -8,6 +8,7 @@ import enum
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, BinaryIO
 
 from .spec import Entry, Outcome, Status
@@ -29,6 +30,52 @@ class ExitCode(enum.IntEnum):
     LOCKED = 75  # another run holds the output folder (EX_TEMPFAIL: try again later)
     INTERRUPTED = 130  # Ctrl-C: pending work cancelled, nothing half-written
     TERMINATED = 143  # SIGTERM (cron, systemd): as Ctrl-C
+
+
+@dataclass
+class JobResult:
+    """What a run did; ``exit_code`` is the one place an outcome becomes a status."""
+
+    tally: Tally
+    seconds: float
+    #: Why the run stopped before the end: "interrupted" (Ctrl-C), "terminated"
+    #: (SIGTERM), "halted" (full or read-only disk, unusable output folder, engine
+    #: that cannot start), "locked" (another run holds the output folder).
+    stop: str | None = None
+    pruned: list[str] | None = None  # None: --prune was not asked for, or not run
+    #: Seconds spent writing the state (inserts, commits, checkpoints).
+    state_seconds: float = 0.0
+    #: Why --prune deleted nothing (prune.guard), if it refused.
+    prune_refused: str | None = None
+    #: With Options.check: thumbnails missing or out of date (and stale ones, with
+    #: prune), else None.
+    out_of_date: int | None = None
+    #: Failed thumbnails of known failures: passed over, and tried again but
+    #: failing again (the failure ledger). Neither fails the run unless strict.
+    known_failures: int = 0
+    repeated_failures: int = 0
+    strict: bool = False
+
+    @property
+    def new_failures(self) -> int:
+        return self.tally.counts[Status.FAILED] - self.known_failures - self.repeated_failures
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.stop is None:
+            if self.prune_refused is not None:  # the louder news: a disk may be missing
+                return ExitCode.PRUNE_REFUSED
+            if self.out_of_date:
+                return ExitCode.OUT_OF_DATE
+            failed = self.tally.counts[Status.FAILED] if self.strict else self.new_failures
+            return ExitCode.FAILED if failed else ExitCode.OK
+        return {
+            "interrupted": ExitCode.INTERRUPTED,
+            "terminated": ExitCode.TERMINATED,
+            "halted": ExitCode.HALTED,
+            "locked": ExitCode.LOCKED,
+            "deadline": ExitCode.DEADLINE,
+        }[self.stop]
 
 
 class Tally:

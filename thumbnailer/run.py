@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Generator, Iterable, Iterator, Sized
 from typing import TYPE_CHECKING, Generic, Literal, TypeVar
 
+from .budget import Budget
 from .workers import STOP_POLL, STOPPED, Stopped, context, process_pool, run_batch, run_isolated
 
 # multiprocessing and concurrent.futures are imported when a pool starts, not
@@ -56,6 +57,7 @@ def run_tasks(
     batch_seconds: float = BATCH_SECONDS,
     stop: Stop | None = None,
     warm_up: Callable[[], object] | None = None,
+    budget: Budget[T] | None = None,
 ) -> Generator[R, None, None]:
     """Yield ``fn(task)`` for every task, in the order they finish.
 
@@ -75,6 +77,9 @@ def run_tasks(
     being recorded.
     ``warm_up`` runs once in each local worker (and here, for an in-process run)
     before its first task: one-time loading is not charged to a task's timeout.
+    With a ``budget``, a batch is sent only while the costs of what may be running
+    at once fit it (see Budget), and each worker of the local pool may map only
+    about the budget more than it started with.
     """
     stop = stop if stop is not None else Stop()
     if executor_factory is None and workers <= 1:
@@ -87,12 +92,15 @@ def run_tasks(
         return
     window = max(1, workers) * IN_FLIGHT_PER_WORKER
     batches = _Batches(tasks, batch_seconds, workers)
+    if budget is not None:
+        budget.slots = max(1, workers)
     if executor_factory is not None:
         # Another engine (threads, Dask): it keeps its own workers alive. A batch
         # that lost its worker more often than the engine retries is re-run one
         # task at a time on it, and the task that fails that way again is the one.
         while True:
-            suspects = yield from _run_pool(executor_factory(), fn, batches, window, stop)
+            suspects = yield from _run_pool(executor_factory(), fn, batches, window, stop,
+                                            budget)
             if suspects is None:
                 return
             for task in suspects:
@@ -105,8 +113,9 @@ def run_tasks(
     lifeline, keep_alive = context().Pipe(duplex=False)
     try:
         while True:
-            pool = process_pool(workers, (lifeline, keep_alive), hard_timeout, warm_up)
-            suspects = yield from _run_pool(pool, fn, batches, window, stop)
+            pool = process_pool(workers, (lifeline, keep_alive), hard_timeout, warm_up,
+                                budget.address_space if budget is not None else None)
+            suspects = yield from _run_pool(pool, fn, batches, window, stop, budget)
             if suspects is None:
                 return
             for task in suspects:
@@ -122,15 +131,18 @@ def run_tasks(
 
 
 def _run_pool(executor: Executor, fn: Callable[[T], R], batches: _Batches[T], window: int,
-              stop: Stop) -> Generator[R, None, list[T] | None]:
+              stop: Stop, budget: Budget[T] | None = None
+              ) -> Generator[R, None, list[T] | None]:
     """Run tasks on one pool until they are done or stopped (returns None) or it
     breaks (returns the tasks that may have been running when it did, maybe none)."""
     from concurrent.futures import FIRST_COMPLETED, as_completed, wait
 
     in_flight: dict[Future[tuple[list[R], float]], list[T]] = {}  # future -> its batch
+    budget = budget if budget is not None else Budget(None)
     try:
         while True:
-            refused = False if stop else _top_up(executor, fn, batches, in_flight, window)
+            refused = False if stop else _top_up(executor, fn, batches, in_flight, window,
+                                                 budget)
             if not in_flight:
                 return [] if refused else None
             if stop:
@@ -140,6 +152,7 @@ def _run_pool(executor: Executor, fn: Callable[[T], R], batches: _Batches[T], wi
             ready, broken = [], []
             for future in done:
                 batch = in_flight.pop(future)
+                budget.release(future)
                 try:
                     results, seconds = future.result()
                 except Exception as e:
@@ -153,6 +166,7 @@ def _run_pool(executor: Executor, fn: Callable[[T], R], batches: _Batches[T], wi
                 # Keep what already finished; suspect everything else.
                 for future in list(in_flight):
                     batch = in_flight.pop(future)
+                    budget.release(future)
                     if future.done() and not future.cancelled() and not future.exception():
                         ready.extend(future.result()[0])
                     else:
@@ -278,20 +292,27 @@ def stopping_on(stop: Stop, signals: dict[int, object] | None = None) -> Iterato
 
 
 def _top_up(executor: Executor, fn: Callable[[T], R], batches: _Batches[T],
-            in_flight: dict[Future[tuple[list[R], float]], list[T]], window: int) -> bool:
-    """Fill the window; True if the pool refused a batch because it just broke (a
-    worker died since the last wait): the batch goes back, for the next pool."""
+            in_flight: dict[Future[tuple[list[R], float]], list[T]], window: int,
+            budget: Budget[T]) -> bool:
+    """Fill the window, as far as the budget admits; True if the pool refused a
+    batch because it just broke (a worker died since the last wait): the batch
+    goes back, for the next pool."""
     while len(in_flight) < window:
         batch = batches.take()
         if not batch:
             return False
+        if not budget.admits(batch, alone=not in_flight):
+            batches.put_back(batch)  # first in line once something finishes
+            return False
         try:
-            in_flight[executor.submit(run_batch, fn, batch)] = batch
+            future = executor.submit(run_batch, fn, batch)
         except Exception as e:
             if not _lost_worker(e):
                 raise
             batches.put_back(batch)
             return True
+        in_flight[future] = batch
+        budget.hold(future, batch)
     return False
 
 

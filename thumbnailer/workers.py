@@ -18,6 +18,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
+from .budget import mapped
+
 if TYPE_CHECKING:
     from concurrent.futures import ProcessPoolExecutor
     from multiprocessing.connection import Connection
@@ -60,11 +62,15 @@ def context() -> DefaultContext | ForkContext | ForkServerContext:
 
 def process_pool(workers: int, lifeline: Lifeline | None = None,
                  hard_timeout: float | None = None,
-                 warm_up: Callable[[], object] | None = None) -> ProcessPoolExecutor:
+                 warm_up: Callable[[], object] | None = None,
+                 address_space: int | None = None) -> ProcessPoolExecutor:
     """A pool whose workers ignore Ctrl-C (the parent alone decides how to stop),
     take SIGTERM only between tasks, exit by themselves if the parent dies
     (``lifeline``, see run_tasks), and kill themselves if one task outlives
-    ``hard_timeout``. Each runs ``warm_up`` once before its first task.
+    ``hard_timeout``. Each runs ``warm_up`` once before its first task, and may
+    then map at most ``address_space`` bytes more (RLIMIT_AS): an allocation past
+    it fails with MemoryError in that task, instead of the kernel's OOM killer
+    choosing a process.
 
     With no other thread in the parent the workers are forked (see context): the
     CLI turns off tqdm's monitor thread so that a local run keeps this fast start.
@@ -75,7 +81,7 @@ def process_pool(workers: int, lifeline: Lifeline | None = None,
     if sys.version_info < (3, 12) and threading.excepthook is not _quiet_cancel_race:
         _previous_excepthook = threading.excepthook
         threading.excepthook = _quiet_cancel_race
-    initargs: tuple[Any, ...] = (lifeline, hard_timeout, warm_up)
+    initargs: tuple[Any, ...] = (lifeline, hard_timeout, warm_up, address_space)
     return ProcessPoolExecutor(workers, mp_context=context(), initializer=_worker_setup,
                                initargs=initargs)
 
@@ -102,7 +108,8 @@ _previous_excepthook = threading.excepthook
 
 
 def _worker_setup(lifeline: Lifeline | None = None, hard_timeout: float | None = None,
-                  warm_up: Callable[[], object] | None = None) -> None:
+                  warm_up: Callable[[], object] | None = None,
+                  address_space: int | None = None) -> None:
     # Ctrl-C reaches the whole process group: the parent alone decides how to stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_after_this_task)
@@ -114,6 +121,23 @@ def _worker_setup(lifeline: Lifeline | None = None, hard_timeout: float | None =
         threading.Thread(target=_exit_with_parent, args=(reader,), daemon=True).start()
     if warm_up is not None:
         warm_up()
+    if address_space is not None:
+        limit_address_space(address_space)
+
+
+def limit_address_space(extra: int) -> None:
+    """Let this process map at most ``extra`` bytes more than it has now (Linux:
+    VmSize, which counts what threads and libraries have reserved)."""
+    import resource
+
+    size = mapped()
+    if size is None:
+        return  # not Linux: no limit rather than a wrong one
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + extra
+    if hard != resource.RLIM_INFINITY:
+        limit = min(limit, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
 def _exit_with_parent(lifeline: Connection) -> None:
