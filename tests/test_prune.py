@@ -150,7 +150,8 @@ def test_the_guard_refuses_a_source_that_gave_no_image(tmp_path, library, settin
     make([library], settings).close()
     job = make([library, empty], settings)
     assert guard(job, [str(library), str(empty)], None) == (
-        f"no images were found in {empty} (a disk that did not mount leaves an empty folder)")
+        f"no images were found in {empty} (a disk that did not mount leaves an empty folder)",
+        None)  # no option allows it: leave the SOURCE out
     assert guard(job, [str(library)], None) is None  # by SOURCE, as given to plan
     job.close()
 
@@ -163,9 +164,10 @@ def test_the_guard_counts_what_would_go_against_the_limit(tmp_path, library, set
     assert guard(job, [str(library)], Limit(share=1 / 3)) is None  # 1 of 3
     refused = guard(job, [str(library)], Limit(share=0.2))
     assert refused == ("it would delete 1 of the 3 thumbnails made so far (33%: trip/b.jpg), "
-                       "more than --prune-limit 20% allows")
+                       "more than --prune-limit 20% allows", "--prune-limit 100%")
     assert guard(job, [str(library)], Limit(share=None, count=1)) is None
-    assert "--prune-limit 0 allows" in guard(job, [str(library)], Limit(share=None, count=0))
+    assert "--prune-limit 0 allows" in guard(job, [str(library)],
+                                             Limit(share=None, count=0)).reason
     assert (library / "trip").exists() and len(prune(job)) == 1  # the guard deleted nothing
     job.close()
 

@@ -226,11 +226,11 @@ def _guard(job: Plan, sources: Sequence[str], options: Options, reporter: Report
     if not options.prune:
         return None
     refused = guard(job, sources, options.prune_limit)
-    if refused is not None:
-        hint = ("; if that is what you want, run again with --prune-limit 100%"
-                if "--prune-limit" in refused else "")
-        reporter.problem(f"thumbnailer: --prune deleted nothing: {refused}{hint}")
-    return refused
+    if refused is None:
+        return None
+    hint = f"; if that is what you want, run again with {refused.allow}" if refused.allow else ""
+    reporter.problem(f"thumbnailer: --prune deleted nothing: {refused.reason}{hint}")
+    return refused.reason
 
 
 def _run(job: Plan, sources: Sequence[str], started: float, options: Options,

@@ -16,6 +16,7 @@ from __future__ import annotations
 import stat as stat_module
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from . import storage
 from .plan import Plan
@@ -55,15 +56,24 @@ class Limit:
 DEFAULT_LIMIT = Limit()
 
 
-def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> str | None:
+class Refusal(NamedTuple):
+    """Why a prune would be an accident, and what would allow it if it is not."""
+
+    reason: str
+    #: What to run again with, if the person meant it (an empty SOURCE has no
+    #: such option: leave it out of the command).
+    allow: str | None = None
+
+
+def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> Refusal | None:
     """Why pruning ``job`` now would be an accident (None if it would not): a
     SOURCE that gave no image, or more to delete than ``limit`` allows (None:
     no limit). Reads only; call it before prune."""
     job.walk_all()
     empty = [s for s in sources if not job.walked.found[s]]
     if empty:
-        return (f"no images were found in {', '.join(empty)} (a disk that did not mount "
-                "leaves an empty folder)")
+        return Refusal(f"no images were found in {', '.join(empty)} (a disk that did not "
+                       "mount leaves an empty folder)")
     if limit is None:
         return None
     doomed, examples = 0, list[str]()
@@ -75,10 +85,10 @@ def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> str | None:
     known = len(job.state)
     if limit.allows(doomed, known):
         return None
-    return (f"it would delete {doomed:,} of the {known:,} thumbnails made so far "
-            f"({doomed / max(known, 1):.0%}: {', '.join(examples)}"
-            f"{', ...' if doomed > len(examples) else ''}), more than --prune-limit "
-            f"{limit} allows")
+    return Refusal(f"it would delete {doomed:,} of the {known:,} thumbnails made so far "
+                   f"({doomed / max(known, 1):.0%}: {', '.join(examples)}"
+                   f"{', ...' if doomed > len(examples) else ''}), more than --prune-limit "
+                   f"{limit} allows", allow="--prune-limit 100%")
 
 
 def stale(job: Plan) -> list[str]:
