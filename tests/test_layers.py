@@ -30,7 +30,7 @@ ALLOWED = {
     "decode": {"spec"},
     "colour": set(),
     "render": {"spec", "colour", "cost", "crop", "decode", "draft", "storage", "formats",
-               "geometry"},
+               "geometry", "video"},
     "xdg": {"spec"},
     "desktop": {"atomic", "checks", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
@@ -38,7 +38,8 @@ ALLOWED = {
     "gallery": {"spec", "spool", "report", "storage", "formats", "urls"},
     "workers": {"budget"},
     "budget": set(),
-    "cost": {"budget", "decode", "draft", "geometry", "spec", "storage"},
+    "cost": {"budget", "decode", "draft", "geometry", "spec", "storage", "video"},
+    "video": {"decode", "spec", "storage"},
     "run": {"budget", "workers"},
     "engines": set(),
     "spool": {"spec", "storage"},
@@ -103,6 +104,13 @@ def test_only_render_knows_pillow(module):
 def test_every_module_is_listed():
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__", "__main__"}
     assert modules == set(ALLOWED)
+
+
+@pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"video"}))
+def test_only_video_knows_pyav(module):
+    """(video.py imports it only when a video is met: the default path never does.)"""
+    _, external = imports(module)
+    assert "av" not in external
 
 
 @pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"remote"}))

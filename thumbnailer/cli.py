@@ -139,6 +139,9 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.option("--follow-symlinks", is_flag=True,
               help="Follow symlinks met on the walk, to files and folders (each real "
                    "folder once, loops are safe).")
+@click.option("--video/--no-video", default=True,
+              help="With the [video] extra installed, walk videos too (mp4, mov, m4v, webm, mkv, "
+                   "avi): a poster frame each, at 10% of the duration.")
 @click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
               help="Write a JSON manifest of every thumbnail and the summary.")
 @click.option("--xdg-cache", is_flag=True,
@@ -214,7 +217,8 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         max_file_size=opts["max_file_size"], timeout=opts["timeout"] or None,
         fail_on=FailOn(opts["fail_on"]), allow_formats=opts["allow_formats"], name=opts["name"],
         include=opts["include"], exclude=opts["exclude"], hidden=opts["hidden"],
-        follow_symlinks=opts["follow_symlinks"], force=opts["force"], shard=opts["shard"],
+        follow_symlinks=opts["follow_symlinks"], video=opts["video"], force=opts["force"],
+        shard=opts["shard"],
         xdg_cache=opts["xdg_cache"],
     )
     if opts["xdg_cache"]:

@@ -23,6 +23,7 @@ from .draft import draft
 from .geometry import in_file_orientation, pixels_needed
 from .spec import Settings, Task
 from .storage import store
+from .video import frame_pixels, is_video
 
 #: What a task holds besides its pixels: the encoder's buffers, Python objects.
 BASE = 8 << 20
@@ -52,6 +53,8 @@ def decode_cost(task: Task) -> int:
     s = task.settings
     if not task.targets:
         return BASE
+    if is_video(task.source):  # the decoded frame, its RGB picture, and a turned copy
+        return BASE + min(frame_pixels(task.source), s.max_pixels) * 10
     try:
         with reading():
             im = open_image(store(task.source).readable(task.source), s)

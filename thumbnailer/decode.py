@@ -378,8 +378,9 @@ def codec_versions() -> list[str]:
     found = [f"Pillow {pillow}"] + [
         f"{codec} {features.version(codec)}"
         for codec in ("jpg", "zlib", "webp", "avif", "libtiff", "jpg_2000", "littlecms2")]
-    try:  # HEIC sources decode through it, when it is there
-        found.append(f"pillow-heif {importlib.metadata.version('pillow-heif')}")
-    except importlib.metadata.PackageNotFoundError:
-        pass
+    for extra in ("pillow-heif", "av"):  # HEIC and video sources, when they are there
+        try:
+            found.append(f"{extra} {importlib.metadata.version(extra)}")
+        except importlib.metadata.PackageNotFoundError:
+            pass
     return found

@@ -24,6 +24,7 @@ from .names import Taken, free_keys, in_shard, namers, split_name
 from .records import Record
 from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .spec import (
+    VIDEO_EXTENSIONS,
     Entry,
     Format,
     Link,
@@ -106,9 +107,9 @@ class Plan:
         if not self.finished:
             raise RuntimeError("the walk did not finish: nothing can be judged stale")
 
-    def _collide(self, message: str) -> None:
+    def _collide(self, message: str, tell: bool = True) -> None:
         self.collisions.append(message)
-        if self.on_collision is not None:
+        if self.on_collision is not None and tell:
             self.on_collision(message)
 
     def _skip(self, entry: Entry) -> None:
@@ -289,8 +290,11 @@ class FolderPlan(Plan):
             if self.stop:
                 return
             if renamed:
+                # A video beside a photo of its name is a phone's Live Photo (IMG_1.HEIC
+                # and IMG_1.MOV): expected, so kept in the manifest but not warned about.
                 self._collide(f"{source.path}: its thumbnail name is taken by another source; "
-                              f"named {stems[0]!r} instead")
+                              f"named {stems[0]!r} instead",
+                              tell=not source.path.lower().endswith(VIDEO_EXTENSIONS))
             # State keys: the output paths, less the extension only for format auto
             # (whose extension is known once the image is seen). Every shard's are
             # marked: --prune keeps what any shard of the job names.

@@ -21,8 +21,9 @@ import functools
 import time
 import warnings
 from collections.abc import Iterator, Sequence
+from typing import cast
 
-from PIL import Image, features
+from PIL import Image, ImageFile, features
 
 from .colour import srgb_bytes, to_srgb
 from .cost import over_limit
@@ -66,6 +67,7 @@ from .spec import (
     Task,
 )
 from .storage import store
+from .video import is_video, mime_type, poster
 
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
@@ -117,14 +119,17 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
     st = where.stat(task.source)
     if st.st_size == 0:
         raise RenderError("empty file (0 bytes)")
-    if st.st_size > s.max_file_size:
+    video = is_video(task.source)  # a poster frame: a seek reads a little of a large file
+    if st.st_size > s.max_file_size and not video:
         raise RenderError(
             f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
         )
     if not task.targets:  # only links to thumbnails made before (_link_all)
         return (st.st_mtime_ns, st.st_size), (), None
     with reading():  # read after the size check
-        im = open_image(where.readable(task.source), s)
+        readable = where.readable(task.source)
+        # A poster is a loaded image, not a file's: nothing left to draft or load.
+        im = cast(ImageFile.ImageFile, poster(readable, s)) if video else open_image(readable, s)
     with im:
         original = im
         w, h = im.size
@@ -159,7 +164,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
         upright = (h, w) if turns(orientation) else (w, h)
         profile = im.info.get("icc_profile")
         facts = {"width": str(upright[0]), "height": str(upright[1]),
-                 "mimetype": Image.MIME.get(im.format or "", "")}
+                 "mimetype": Image.MIME.get(im.format or "", "") or mime_type(task.source)}
         exif = im.getexif() if s.keep_metadata else None
         decoded = _resizable(im)
         if s.crop is not Crop.CENTER:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import fnmatch
+import functools
+import importlib.util
 from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
+from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, VIDEO_EXTENSIONS, Settings
 from .storage import Found, store
 
 #: Extensions walked by default: those of the decoders opened by default.
@@ -52,8 +54,17 @@ class Selection:
 
 def selection(settings: Settings) -> Selection:
     """The walking options of a job."""
+    extensions = extensions_for(settings.decoders)
+    if settings.video and videos_readable():
+        extensions |= frozenset(VIDEO_EXTENSIONS)
     return Selection(settings.include, settings.exclude, settings.hidden,
-                     settings.follow_symlinks, extensions_for(settings.decoders))
+                     settings.follow_symlinks, extensions)
+
+
+@functools.cache
+def videos_readable() -> bool:
+    """Whether PyAV (the [video] extra) is installed: found, not imported."""
+    return importlib.util.find_spec("av") is not None
 
 
 @dataclass

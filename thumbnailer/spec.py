@@ -113,6 +113,9 @@ OTHER_DECODER_EXTENSIONS = {
 #: --allow-format all: every decoder this Pillow has.
 ALL_DECODERS = "ALL"
 
+#: Videos, walked when PyAV (the [video] extra) is installed: a poster frame each.
+VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
+
 
 class Status(str, enum.Enum):
     CREATED = "created"
@@ -187,6 +190,8 @@ class Settings:
     exclude: tuple[str, ...] = ()
     hidden: bool = False
     follow_symlinks: bool = False
+    #: Walk videos too, when the [video] extra is installed (--no-video: not).
+    video: bool = True
     force: bool = False
     #: (K, N): make only the K-th of N deterministic parts of the job (1-based).
     shard: tuple[int, int] | None = None

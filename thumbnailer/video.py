@@ -1,0 +1,115 @@
+"""Videos: one poster frame, through PyAV (the optional ``[video]`` extra, which
+ships FFmpeg in its wheels), handed to the rest of render as a Pillow image.
+
+The frame is the keyframe at or before 10% of the duration (the first frame of
+a clip under 2 s): past a fade-in or a black first frame, and cheap, since a
+keyframe decodes alone and the seek reads only what it needs. The display
+matrix (a phone's portrait video is stored sideways) is applied here, so the
+image leaves upright. The pixel limit is checked before anything is decoded,
+and --timeout bounds the whole, as for an image.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+from PIL import Image
+
+from .decode import RenderError
+from .spec import VIDEO_EXTENSIONS, Settings
+from .storage import store
+
+#: Where the poster frame is taken, as a share of the duration; clips shorter
+#: than SHORT seconds give their first frame.
+POSTER_AT, SHORT = 0.10, 2.0
+
+#: Turning a frame by its display matrix's angle (degrees counterclockwise, as
+#: FFmpeg's av_display_rotation_get gives it) makes it upright.
+_TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
+          270: Image.Transpose.ROTATE_270}
+
+#: Each format's MIME type (the desktop cache records the source's).
+MIME = {".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
+        ".webm": "video/webm", ".mkv": "video/x-matroska", ".avi": "video/x-msvideo"}
+
+
+def is_video(path: str) -> bool:
+    """By its name, as the walk chose it."""
+    return path.lower().endswith(VIDEO_EXTENSIONS)
+
+
+def mime_type(path: str) -> str:
+    """A video's MIME type by its name ("" for anything else)."""
+    return MIME.get(path[path.rfind("."):].lower(), "") if is_video(path) else ""
+
+
+def poster(fp: str | IO[bytes], s: Settings) -> Image.Image:
+    """The poster frame of a video, upright, as an RGB image."""
+    try:
+        import av
+    except ImportError:
+        raise RenderError("a video: reading videos needs the optional extra: "
+                          "pip install 'thumbnailer[video]'") from None
+    try:
+        container = av.open(fp)
+    except av.FFmpegError as e:
+        raise RenderError(f"not a video FFmpeg can read ({_words(e)})") from e
+    with container:
+        if not container.streams.video:
+            raise RenderError("no video stream (an audio file?)")
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"  # one worker, one core: no frame threads
+        stream.codec_context.thread_count = 1
+        w, h = stream.codec_context.width, stream.codec_context.height
+        if w * h > s.max_pixels:
+            raise RenderError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
+                              f"{s.max_pixels:,} (--max-pixels)")
+        try:
+            frame = _frame_at(container, stream, _poster_time(container, stream))
+        except av.FFmpegError as e:
+            raise RenderError(f"damaged video data ({_words(e)})") from e
+        image: Image.Image = frame.to_image()
+        turn = _TURNS.get(round(getattr(frame, "rotation", 0) or 0) % 360)
+        return image.transpose(turn) if turn is not None else image
+
+
+def frame_pixels(source: str) -> int:
+    """A video's frame size from its header (0 if it cannot be read: render fails it)."""
+    try:
+        import av
+
+        with av.open(store(source).readable(source)) as container:
+            context = container.streams.video[0].codec_context
+            return int(context.width * context.height)
+    except Exception:
+        return 0
+
+
+def _poster_time(container: Any, stream: Any) -> float:
+    """Seconds from the start where the poster is taken."""
+    if stream.duration and stream.time_base:
+        seconds = float(stream.duration * stream.time_base)
+    elif container.duration:
+        seconds = container.duration / 1_000_000  # AV_TIME_BASE
+    else:
+        return 0.0
+    return 0.0 if seconds < SHORT else seconds * POSTER_AT
+
+
+def _frame_at(container: Any, stream: Any, seconds: float) -> Any:
+    """The keyframe at or before ``seconds`` (the first frame if none decodes there)."""
+    if seconds > 0:
+        start = stream.start_time or 0
+        container.seek(start + int(seconds / stream.time_base), stream=stream, backward=True)
+        frame = next(container.decode(stream), None)
+        if frame is not None:
+            return frame
+        container.seek(stream.start_time or 0, stream=stream, backward=True)
+    frame = next(container.decode(stream), None)
+    if frame is None:
+        raise RenderError("no frame could be decoded")
+    return frame
+
+
+def _words(exc: BaseException) -> str:
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
