@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 from helpers import photo
 from PIL import Image, ImageChops, ImageStat
@@ -93,3 +95,133 @@ def test_every_kind_of_jpeg_decodes_at_three_eighths(tmp_path, mode, save):
         reference = im.resize(drafted.size, Image.Resampling.LANCZOS)
     assert drafted.mode == reference.mode == mode
     assert _difference(drafted, reference) < 2.5
+
+
+# --- HEIF previews ---------------------------------------------------------------------------
+
+def heic(path, picture, **save):
+    """A HEIC as a phone writes it: pillow-heif, with previews of the given sizes."""
+    import pillow_heif
+
+    pillow_heif.from_pillow(picture).save(str(path), quality=90, **save)
+    return path
+
+
+def _thumb(src, out, side, **settings):
+    from thumbnailer.render import render
+    from thumbnailer.spec import Settings, Size, Target, Task
+
+    s = Settings(output=str(out), sizes=(Size(side, side),), **settings)
+    outcome = render(Task(str(src), (Target(Size(side, side), str(out / src.stem)),), s))
+    assert outcome.error is None, outcome.error
+    return outcome.entries[0]
+
+
+@pytest.fixture
+def pictures(tmp_path):
+    """The same 1200 x 800 photo as a HEIC with a 512 px preview, and without."""
+    picture = Image.open(photo(tmp_path / "p.png", (1200, 800))).convert("RGB")
+    return (heic(tmp_path / "with.heic", picture, thumbnails=[512]),
+            heic(tmp_path / "without.heic", picture, thumbnails=[]))
+
+
+def test_a_heic_preview_serves_small_thumbnails_and_looks_like_the_image(pictures, tmp_path):
+    """Differential: the thumbnail made from the preview against the one made
+    from the full image (the same file without a preview)."""
+    with_preview, without = pictures
+    served = _thumb(with_preview, tmp_path / "a", 256)
+    full = _thumb(without, tmp_path / "b", 256)
+    assert served.preview and not full.preview
+    assert (served.width, served.height) == (full.width, full.height) == (256, 171)
+    with Image.open(served.output) as a, Image.open(full.output) as b:
+        # The preview was downscaled and encoded once more: within the conformance
+        # suite's bound (4.0), as JPEG drafts are (measured here: 2.5).
+        assert _difference(a.convert("RGB"), b.convert("RGB")) < 4.0
+
+
+def test_a_preview_too_small_for_the_size_with_its_gap_is_not_used(pictures, tmp_path):
+    # The 512x340 preview covers 330 (its 220 px height x 1.5 = 330), not 400 (x1.5 = 600).
+    assert _thumb(pictures[0], tmp_path / "a", 330).preview
+    assert not _thumb(pictures[0], tmp_path / "b", 400).preview
+
+
+def test_a_blank_preview_is_refused_and_the_image_decoded(pictures, tmp_path, monkeypatch):
+    """(A blank preview cannot be written with pillow-heif: the check is made to
+    say "blank" here, and blank() itself is tested below.)"""
+    monkeypatch.setattr(sys.modules["thumbnailer.render"], "blank", lambda im: True)
+    entry = _thumb(pictures[0], tmp_path / "a", 256)
+    assert not entry.preview
+    with Image.open(entry.output) as a, Image.open(_thumb(pictures[1], tmp_path / "b",
+                                                          256).output) as b:
+        assert _difference(a.convert("RGB"), b.convert("RGB")) < 0.5
+
+
+def test_blank_is_one_flat_colour():
+    assert draft_module.blank(Image.new("RGB", (64, 48), (10, 20, 30)))
+    assert draft_module.blank(Image.new("L", (64, 48), 7))
+    noisy = Image.effect_noise((64, 48), 40).convert("RGB")
+    assert not draft_module.blank(noisy)
+
+
+def test_a_preview_of_another_shape_is_refused():
+    """pillow-heif's draft checks the aspect ratio to the pixel; this is the 1%
+    rule the preview must also meet, whoever selected it."""
+
+    class Picture:
+        format, size = "HEIF", (1200, 800)
+
+        def draft(self, mode, size):
+            self.size = (512, 384)  # 4:3, not 3:2
+            return "RGB", (0, 0, 512, 384)
+
+    with pytest.raises(draft_module.StalePreview, match="512x384 preview of a 1200x800"):
+        draft_module.draft(Picture(), (256, 171))
+
+
+def test_a_turned_heics_preview_carries_the_turn_and_comes_out_upright(tmp_path):
+    """A phone's HEIC is stored sideways with a turn (irot) on the image and on its
+    preview. libheif applies a preview's own transforms, not the image's, so
+    pillow-heif takes a preview only when both have the same ones (one without
+    would also fail the aspect rule above); here it does, and the thumbnail is
+    upright."""
+    stored = Image.new("RGB", (600, 400), (200, 0, 0))
+    stored.paste((255, 255, 0), (0, 0, 200, 133))
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    src = heic(tmp_path / "o6.heic", stored, exif=exif.tobytes(), thumbnails=[256])
+    entry = _thumb(src, tmp_path / "out", 128)
+    assert entry.preview and (entry.width, entry.height) == (85, 128)
+    with Image.open(entry.output) as thumb:
+        assert thumb.convert("RGB").getpixel((80, 5))[:2] > (200, 200)  # the mark: top right
+
+
+def test_the_manifest_says_what_a_preview_made_and_a_new_preview_rule_remakes_it(pictures,
+                                                                                  tmp_path,
+                                                                                  monkeypatch):
+    import json
+
+    from click.testing import CliRunner
+
+    from thumbnailer import cli
+
+    folder = tmp_path / "phone"
+    folder.mkdir()
+    pictures[0].rename(folder / "IMG_1.HEIC")
+    pictures[1].rename(folder / "IMG_2.HEIC")
+    out, manifest = tmp_path / "out", tmp_path / "m.json"
+
+    def run():
+        result = CliRunner().invoke(cli.main, [str(folder), "-o", str(out), "-w", "1",
+                                               "--manifest", str(manifest)])
+        assert result.exit_code == 0, result.output
+        entries = json.loads(manifest.read_text())["entries"]
+        return result.stderr, {e["source"].rsplit("/", 1)[1]: e for e in entries}
+
+    said, entries = run()
+    assert said.startswith("2 created")
+    assert entries["IMG_1.HEIC"]["preview"] is True and "preview" not in entries["IMG_2.HEIC"]
+    said, entries = run()  # up to date: still said, from the state
+    assert said.startswith("0 created, 2 skipped") and entries["IMG_1.HEIC"]["preview"] is True
+    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "PREVIEW_MARK", "+preview2")  # new rule
+    said, _ = run()
+    assert said.startswith("1 created, 1 skipped")  # only what a preview made

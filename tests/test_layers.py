@@ -25,7 +25,7 @@ ALLOWED = {
     "checks": {"names", "spec", "storage"},
     "plan": {"checks", "spec", "names", "sources", "records", "state", "storage", "formats",
              "ledger"},
-    "draft": {"geometry"},
+    "draft": {"decode", "geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"spec"},
     "colour": set(),

@@ -72,7 +72,7 @@ def _pixels(im: ImageFile.ImageFile, task: Task, s: Settings) -> int:
     per_pixel = _PIXEL_BYTES.get(im.mode, 4) * copies + 4 * (im.mode not in PLAIN_MODES)
     full = w * h
     held = 0
-    if shrinks_on_load(im):
+    if shrinks_on_load(im, previews=False):  # a HEIF preview: judged in the worker
         sizes = list(dict.fromkeys((*s.sizes, *(t.size for t in task.targets))))
         geometries = in_file_orientation((w, h), read_orientation(im), sizes, s.fit, s.upscale)
         draft(im, pixels_needed((w, h), geometries))  # sets the decoded size, reads nothing

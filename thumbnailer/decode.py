@@ -42,6 +42,11 @@ class RenderError(Exception):
     """A reason this image cannot be thumbnailed, already worded for a person."""
 
 
+class StalePreview(RenderError):
+    """An embedded preview selected for decoding turned out not to be the image's
+    (draft.py): render opens the file again and decodes the image itself."""
+
+
 def describe(exc: BaseException) -> str:
     """One line a person can act on, for any exception met while making a thumbnail."""
     if isinstance(exc, RenderError):
@@ -255,9 +260,10 @@ def _unopened(fp: Readable, s: Settings) -> str:
     return f"a {name} file, not a format opened by default: --allow-format {name} opens it"
 
 
-def shrinks_on_load(im: Image.Image) -> bool:
-    """JPEG (and MPO) decode at 1/2, 3/8, 1/4 or 1/8 scale through draft()."""
-    return im.format in ("JPEG", "MPO")
+def shrinks_on_load(im: Image.Image, previews: bool = True) -> bool:
+    """JPEG (and MPO) decode at 1/2, 3/8, 1/4 or 1/8 scale through draft(); HEIF
+    may decode an embedded preview instead (draft.py), unless ``previews`` is off."""
+    return im.format in ("JPEG", "MPO") or (previews and im.format == "HEIF")
 
 
 def load_pixels(im: ImageFile.ImageFile, fail_on: FailOn) -> None:

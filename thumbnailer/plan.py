@@ -24,6 +24,7 @@ from .names import Taken, free_keys, in_shard, namers, split_name
 from .records import Record
 from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .spec import (
+    PREVIEW_MARK,
     VIDEO_EXTENSIONS,
     Entry,
     Format,
@@ -168,10 +169,10 @@ class Plan:
             rel = key + os.path.splitext(entry.output or "")[1] if auto else key
             if old is not None and old.output != rel:
                 _remove_quietly(storage.join(root, old.output))  # .jpg became .png
-            self.state.put(
+            self.state.put(  # the mark: a preview made it (_up_to_date)
                 key,
-                Record(rel, absolute, fingerprint, *outcome.signature,
-                       entry.width or 0, entry.height or 0),
+                Record(rel, absolute, fingerprint + (PREVIEW_MARK if entry.preview else ""),
+                       *outcome.signature, entry.width or 0, entry.height or 0),
                 folder,
             )
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
@@ -368,7 +369,8 @@ def _up_to_date(
     """The skipped entry when the recorded thumbnail still stands, else None."""
     if (
         record is None
-        or record.fingerprint != fingerprint
+        or (record.fingerprint != fingerprint
+            and record.fingerprint != fingerprint + PREVIEW_MARK)
         or record.mtime_ns != source.stat.st_mtime_ns
         or record.size != source.stat.st_size
         or record.source != source.absolute
@@ -383,6 +385,7 @@ def _up_to_date(
     return Entry(
         source.path, label, Status.SKIPPED, output,
         fmt.value if fmt is not None else ext, record.width, record.height, st.st_size,
+        preview=record.fingerprint.endswith(PREVIEW_MARK),
     )
 
 

@@ -31,6 +31,7 @@ from .decode import (
     ORIENTATION_TAG,
     TRANSPOSE,
     RenderError,
+    StalePreview,
     caught_warnings,
     describe,
     fail_on_warnings,
@@ -43,7 +44,7 @@ from .decode import (
     time_limit,
     transient,
 )
-from .draft import draft
+from .draft import blank, draft
 from .formats import TABLE, row
 from .geometry import (
     Box,
@@ -83,7 +84,10 @@ def render(task: Task) -> Outcome:
     started = time.perf_counter()
     try:
         with time_limit(task.settings.timeout), caught_warnings() as caught:
-            signature, entries, halt = _render(task, caught)
+            try:
+                signature, entries, halt = _render(task, caught)
+            except StalePreview:  # not the image's: decode the image itself
+                signature, entries, halt = _render(task, caught, previews=False)
         if task.links:
             entries += _link_all(task, entries, halt)
         # A write can fail for one size and not another; the first reason stands for the source.
@@ -112,7 +116,7 @@ def writable_formats() -> tuple[Format, ...]:
     return tuple(f for f, r in TABLE.items() if r.feature is None or features.check(r.feature))
 
 
-def _render(task: Task, caught: list[warnings.WarningMessage] | None
+def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: bool = True
             ) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
     s = task.settings
     where = store(task.source)
@@ -142,13 +146,15 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
         # happened to be up to date already (byte-stable output).
         sizes = list(dict.fromkeys((*s.sizes, *(t.size for t in task.targets))))
         with reading():
-            if shrinks_on_load(im):
+            if shrinks_on_load(im, previews):
                 # draft() works only before the pixels are read, so the geometry
                 # comes first; JPEG decoders never apply the orientation themselves.
                 orientation = read_orientation(im)
                 geometries = in_file_orientation((w, h), orientation, sizes, s.fit, s.upscale)
                 scale = draft(im, pixels_needed((w, h), geometries))
                 load_pixels(im, s.fail_on)
+                if im.format == "HEIF" and scale > 1 and blank(im):
+                    raise StalePreview("a blank preview")
             else:
                 # Read the pixels first: some decoders apply the orientation on
                 # load and drop the tag (libtiff), and some only find the EXIF
@@ -193,7 +199,9 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
             small, fmt = _for_format(made[sizes.index(target.size)], target.format, s)
             entry, halt = _save(task.source, target, small, fmt, profile, exif, s,
                                 _text(target, facts))
-        entries.append(entry)
+        # The manifest says which thumbnails an embedded preview served.
+        served = scale > 1 and im.format == "HEIF" and entry.status is Status.CREATED
+        entries.append(entry._replace(preview=True) if served else entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
 
 

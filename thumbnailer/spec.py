@@ -113,6 +113,11 @@ OTHER_DECODER_EXTENSIONS = {
 #: --allow-format all: every decoder this Pillow has.
 ALL_DECODERS = "ALL"
 
+#: Appended to a thumbnail's recorded fingerprint when an embedded preview made
+#: it: such a thumbnail stays up to date while this rule stands; a new rule for
+#: choosing previews changes the mark, and remakes them.
+PREVIEW_MARK = "+preview1"
+
 #: Videos, walked when PyAV (the [video] extra) is installed: a poster frame each.
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
 
@@ -342,12 +347,17 @@ class Entry(NamedTuple):
     #: A failure of the source itself: since when it fails, as it is (ISO 8601,
     #: UTC; see ledger.py). Absent from the manifest's other entries.
     since: str | None = None
+    #: Made from the preview embedded in the source (a HEIF's), not from the
+    #: image: in the manifest only when true.
+    preview: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         d = self._asdict()
         d["status"] = self.status.value
         if self.since is None:
             del d["since"]
+        if not self.preview:
+            del d["preview"]
         return d
 
 
