@@ -225,3 +225,18 @@ def test_the_manifest_says_what_a_preview_made_and_a_new_preview_rule_remakes_it
     monkeypatch.setattr(sys.modules["thumbnailer.plan"], "PREVIEW_MARK", "+preview2")  # new rule
     said, _ = run()
     assert said.startswith("1 created, 1 skipped")  # only what a preview made
+
+
+def test_a_heif_sequence_is_decoded_whole(tmp_path):
+    """A burst or animation in one HEIF: frames and previews are not paired up."""
+    import pillow_heif
+
+    frames = [Image.new("RGB", (600, 400), (40 * n, 0, 0)) for n in range(3)]
+    heif = pillow_heif.from_pillow(frames[0])
+    for frame in frames[1:]:
+        heif.add_from_pillow(frame)
+    heif.save(str(tmp_path / "burst.heic"), quality=90, thumbnails=[256])
+    pillow_heif.register_heif_opener()
+    with Image.open(tmp_path / "burst.heic") as im:
+        assert im.n_frames == 3
+        assert draft(im, (100, 66)) == 1.0 and im.size == (600, 400)

@@ -39,7 +39,7 @@ ALLOWED = {
     "workers": {"budget"},
     "budget": set(),
     "cost": {"budget", "decode", "draft", "geometry", "spec", "storage", "video"},
-    "video": {"decode", "spec", "storage"},
+    "video": {"decode", "geometry", "spec", "storage"},
     "run": {"budget", "workers"},
     "engines": set(),
     "spool": {"spec", "storage"},

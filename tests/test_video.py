@@ -82,18 +82,24 @@ def test_the_display_matrix_makes_the_poster_upright(tmp_path, rotation, corner)
 
 
 def test_render_makes_a_thumbnail_of_the_poster_like_one_of_the_same_picture(tmp_path):
-    """Differential: the video's thumbnail against the thumbnail of its poster
-    frame saved as a PNG (the same path through render after decoding)."""
+    """Differential: the video's thumbnail (its frame scaled down in FFmpeg's
+    conversion, as a draft would) against the thumbnail of the whole frame saved
+    as a PNG (render's own resize all the way)."""
     video = clip(tmp_path / "v.mp4", frames=40, size=(640, 360), rotation=-90)
     still = tmp_path / "still.png"
-    poster(str(video), Settings()).save(still)
+    whole = poster(str(video), Settings(sizes=(Size(4000, 4000),)))  # nothing to shrink
+    assert whole.size == (360, 640)
+    assert poster(str(video), Settings(sizes=(Size(128, 128),))).size == (108, 192)  # x1.5
+    whole.save(still)
     s = Settings(output=str(tmp_path / "out"), sizes=(Size(128, 128),))
     made = render(Task(str(video), (Target(Size(128, 128), str(tmp_path / "out" / "v")),), s))
     ref = render(Task(str(still), (Target(Size(128, 128), str(tmp_path / "out" / "s")),), s))
     assert made.error is None and made.entries[0].status is Status.CREATED
     assert (made.entries[0].width, made.entries[0].height) == (72, 128)
     with Image.open(made.entries[0].output) as a, Image.open(ref.entries[0].output) as b:
-        assert max(ImageStat.Stat(ImageChops.difference(a, b)).mean) < 1.0
+        # Within the conformance suite's bound for drafts (4.0); measured: 2.0, the same
+        # with FFmpeg's area, bicubic, bilinear or Lanczos scaling.
+        assert max(ImageStat.Stat(ImageChops.difference(a, b)).mean) < 4.0
 
 
 def test_limits_and_bad_files_fail_with_a_reason(tmp_path):

@@ -84,6 +84,8 @@ def _preview(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
     """Select a HEIF preview that keeps ``need`` with PREVIEW_GAP (pillow-heif's
     draft checks the rest); the factor it is smaller by, 1 when there is none."""
     w, h = im.size
+    if getattr(im, "n_frames", 1) > 1:  # a sequence (a burst): its frames are decoded whole
+        return 1.0
     if im.draft(None, (math.ceil(need[0] * PREVIEW_GAP), math.ceil(need[1] * PREVIEW_GAP))) is None:
         return 1.0
     pw, ph = im.size

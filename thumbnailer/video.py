@@ -11,17 +11,21 @@ and --timeout bounds the whole, as for an image.
 
 from __future__ import annotations
 
-from typing import IO, Any
+import math
+from typing import IO, Any, cast
 
 from PIL import Image
 
 from .decode import RenderError
+from .geometry import DRAFT_GAPS, fit_geometry, pixels_needed
 from .spec import VIDEO_EXTENSIONS, Settings
 from .storage import store
 
 #: Where the poster frame is taken, as a share of the duration; clips shorter
 #: than SHORT seconds give their first frame.
 POSTER_AT, SHORT = 0.10, 2.0
+#: Scale the frame down in the conversion only when it is this much too large.
+MIN_SHRINK = 1.25
 
 #: Turning a frame by its display matrix's angle (degrees counterclockwise, as
 #: FFmpeg's av_display_rotation_get gives it) makes it upright.
@@ -68,9 +72,28 @@ def poster(fp: str | IO[bytes], s: Settings) -> Image.Image:
             frame = _frame_at(container, stream, _poster_time(container, stream))
         except av.FFmpegError as e:
             raise RenderError(f"damaged video data ({_words(e)})") from e
-        image: Image.Image = frame.to_image()
         turn = _TURNS.get(round(getattr(frame, "rotation", 0) or 0) % 360)
+        image = _scaled(frame, s, turned=turn in (Image.Transpose.ROTATE_90,
+                                                   Image.Transpose.ROTATE_270))
         return image.transpose(turn) if turn is not None else image
+
+
+def _scaled(frame: Any, s: Settings, turned: bool) -> Image.Image:
+    """The frame as RGB, scaled down in FFmpeg's conversion as far as keeps the
+    pixels the largest size needs with the widest draft gap, as a JPEG draft
+    does: converting and resizing a whole 4K frame is most of a poster's cost."""
+    w, h = frame.width, frame.height
+    upright = (h, w) if turned else (w, h)
+    need = pixels_needed(upright, [fit_geometry(upright, size, s.fit, s.upscale)
+                                   for size in s.sizes])
+    shrink = min(upright[0] / (need[0] * DRAFT_GAPS[1]), upright[1] / (need[1] * DRAFT_GAPS[1]))
+    if shrink < MIN_SHRINK:
+        image: Image.Image = frame.to_image()
+        return image
+    scaled = frame.reformat(width=max(1, math.ceil(w / shrink)),
+                            height=max(1, math.ceil(h / shrink)),
+                            format="rgb24", interpolation="AREA")
+    return cast(Image.Image, scaled.to_image())
 
 
 def frame_pixels(source: str) -> int:
