@@ -182,7 +182,8 @@ def test_no_images_found_is_said(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["-s", "big"], "not a size"),
+    (["-s", "big"], "Invalid value for '-s' / '--size': 'big' is not a size"),
+    (["--deadline", "soon"], "Invalid value for '--deadline': 'soon': give a duration"),
     (["-q", "0"], "0 is not in the range"),
     (["--fit", "squash"], "squash"),
     (["--name", "../{stem}"], "inside the output folder"),

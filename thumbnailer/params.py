@@ -32,8 +32,9 @@ class Parsed(click.ParamType):
                 ) -> Any:
         try:
             return self.parse(value) if isinstance(value, str) else value
-        except ValueError as e:
-            self.fail(f"{value!r}: {e}", param, ctx)
+        except ValueError as e:  # the value named once (parse_size's own words name it)
+            said = str(e)
+            self.fail(said if said.startswith(repr(value)) else f"{value!r}: {said}", param, ctx)
 
 
 class SourceType(click.ParamType):
