@@ -16,21 +16,23 @@ ALLOWED = {
     "urls": set(),
     "storage": {"atomic", "lock", "remote", "urls"},
     "remote": {"storage"},
-    "sources": {"spec", "storage"},
+    "kinds": set(),
+    "sources": {"kinds", "spec", "storage"},
     "records": {"storage"},
     "ledger": {"spec"},
     "legacy": {"storage"},
     "state": {"ledger", "legacy", "records", "storage"},
     "names": {"spec"},
     "checks": {"names", "spec", "storage"},
-    "plan": {"checks", "spec", "names", "sources", "records", "state", "storage", "formats",
-             "ledger"},
+    "plan": {"checks", "kinds", "spec", "names", "sources", "records", "state", "storage",
+             "formats", "ledger"},
     "draft": {"decode", "geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"spec"},
     "colour": set(),
     "render": {"spec", "colour", "cost", "crop", "decode", "draft", "storage", "formats",
-               "geometry", "video"},
+               "geometry", "kinds", "links", "raw", "video"},
+    "links": {"spec", "storage"},
     "xdg": {"spec"},
     "desktop": {"atomic", "checks", "plan", "sources", "spec", "state", "xdg"},
     "crop": {"spec"},
@@ -38,8 +40,9 @@ ALLOWED = {
     "gallery": {"spec", "spool", "report", "storage", "formats", "urls"},
     "workers": {"budget"},
     "budget": set(),
-    "cost": {"budget", "decode", "draft", "geometry", "spec", "storage", "video"},
+    "cost": {"budget", "decode", "draft", "geometry", "kinds", "raw", "spec", "storage", "video"},
     "video": {"decode", "geometry", "spec", "storage"},
+    "raw": {"decode", "draft", "geometry", "spec"},
     "run": {"budget", "workers"},
     "engines": set(),
     "spool": {"spec", "storage"},
@@ -92,7 +95,7 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 NO_PILLOW = ["run", "workers", "engines", "storage", "remote", "plan", "names", "spool",
              "prune", "gallery", "checks",
              "formats", "geometry", "job", "sources", "state", "spec", "report", "lock",
-             "records", "ledger", "legacy", "units", "budget"]
+             "records", "ledger", "legacy", "units", "budget", "kinds", "links"]
 
 
 @pytest.mark.parametrize("module", NO_PILLOW)
@@ -111,6 +114,13 @@ def test_only_video_knows_pyav(module):
     """(video.py imports it only when a video is met: the default path never does.)"""
     _, external = imports(module)
     assert "av" not in external
+
+
+@pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"raw"}))
+def test_only_raw_knows_rawpy(module):
+    """(raw.py imports it only when a RAW file is met: the default path never does.)"""
+    _, external = imports(module)
+    assert not external & {"rawpy", "numpy"}
 
 
 @pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"remote"}))

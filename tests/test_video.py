@@ -14,9 +14,10 @@ from PIL import Image, ImageChops, ImageStat
 
 from thumbnailer import cli, sources
 from thumbnailer.cost import BASE, decode_cost
+from thumbnailer.kinds import mime_type
 from thumbnailer.render import render
 from thumbnailer.spec import Settings, Size, Status, Target, Task
-from thumbnailer.video import POSTER_AT, mime_type, poster
+from thumbnailer.video import POSTER_AT, poster
 
 MARK = (255, 255, 0)
 

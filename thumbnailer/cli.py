@@ -142,6 +142,9 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.option("--video/--no-video", default=True,
               help="With the [video] extra installed, walk videos too (mp4, mov, m4v, webm, mkv, "
                    "avi): a poster frame each, at 10% of the duration.")
+@click.option("--raw/--no-raw", default=True,
+              help="Walk camera RAW files (CR2, CR3, NEF, ARW, DNG, RAF, ORF, RW2, ...): their "
+                   "embedded preview, else LibRaw's; needs the [raw] extra.")
 @click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
               help="Write a JSON manifest of every thumbnail and the summary.")
 @click.option("--xdg-cache", is_flag=True,
@@ -217,8 +220,8 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         max_file_size=opts["max_file_size"], timeout=opts["timeout"] or None,
         fail_on=FailOn(opts["fail_on"]), allow_formats=opts["allow_formats"], name=opts["name"],
         include=opts["include"], exclude=opts["exclude"], hidden=opts["hidden"],
-        follow_symlinks=opts["follow_symlinks"], video=opts["video"], force=opts["force"],
-        shard=opts["shard"],
+        follow_symlinks=opts["follow_symlinks"], video=opts["video"], raw=opts["raw"],
+        force=opts["force"], shard=opts["shard"],
         xdg_cache=opts["xdg_cache"],
     )
     if opts["xdg_cache"]:

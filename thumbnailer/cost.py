@@ -21,9 +21,11 @@ from .budget import mapped
 from .decode import open_image, read_orientation, reading, shrinks_on_load
 from .draft import draft
 from .geometry import in_file_orientation, pixels_needed
+from .kinds import is_raw, is_video
+from .raw import raw_pixels
 from .spec import Settings, Task
 from .storage import store
-from .video import frame_pixels, is_video
+from .video import frame_pixels
 
 #: What a task holds besides its pixels: the encoder's buffers, Python objects.
 BASE = 8 << 20
@@ -55,6 +57,12 @@ def decode_cost(task: Task) -> int:
         return BASE
     if is_video(task.source):  # the decoded frame, its RGB picture, and a turned copy
         return BASE + min(frame_pixels(task.source), s.max_pixels) * 10
+    if is_raw(task.source):
+        samples, pixels = raw_pixels(store(task.source).readable(task.source))
+        # The mosaic (2 bytes a sample), LibRaw's picture (four 16-bit channels a
+        # pixel), its 8-bit RGB output and Pillow's copy, turned: the full
+        # development, which a preview or a half-size one only undercuts.
+        return BASE + (samples * 2 + pixels * 18 if pixels <= s.max_pixels else 0)
     try:
         with reading():
             im = open_image(store(task.source).readable(task.source), s)

@@ -384,7 +384,7 @@ def codec_versions() -> list[str]:
     found = [f"Pillow {pillow}"] + [
         f"{codec} {features.version(codec)}"
         for codec in ("jpg", "zlib", "webp", "avif", "libtiff", "jpg_2000", "littlecms2")]
-    for extra in ("pillow-heif", "av"):  # HEIC and video sources, when they are there
+    for extra in ("pillow-heif", "av", "rawpy"):  # HEIC, video and RAW, when they are there
         try:
             found.append(f"{extra} {importlib.metadata.version(extra)}")
         except importlib.metadata.PackageNotFoundError:

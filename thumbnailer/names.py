@@ -134,6 +134,18 @@ def free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: 
     return tuple([prefix + name for name in names]), renamed
 
 
+def paired(taken: set[str], stem: str, companion: bool) -> bool:
+    """Whether a collision over ``stem`` is a pair a camera or a phone makes: a RAW
+    or a video (a ``companion``) beside the photo of its name, whichever the walk
+    met first. Such a pair is expected, and not warned about. A companion's stem
+    is marked in its folder's ``taken`` names (no name holds a NUL)."""
+    mark = "\0" + stem.casefold()
+    if companion:
+        taken.add(mark)
+        return True
+    return mark in taken
+
+
 def split_name(filename: str) -> tuple[str, str]:
     """os.path.splitext, without its cost for the usual name (it is per file)."""
     dot = filename.rfind(".")

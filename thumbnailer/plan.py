@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterator, Sequence
 from . import storage
 from .checks import check
 from .formats import extension, from_extension
+from .kinds import is_raw, is_video
 from .ledger import Failure, since_text
-from .names import Taken, free_keys, in_shard, namers, split_name
+from .names import Taken, free_keys, in_shard, namers, paired, split_name
 from .records import Record
 from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .spec import (
     PREVIEW_MARK,
-    VIDEO_EXTENSIONS,
     Entry,
     Format,
     Link,
@@ -287,15 +287,16 @@ class FolderPlan(Plan):
                            counts=self.walked):
             folder, _, filename = source.rel.rpartition("/")
             stem, ext = split_name(filename)
-            stems, renamed = free_keys(named, folder, stem, ext, taken.of(folder))
+            here = taken.of(folder)
+            stems, renamed = free_keys(named, folder, stem, ext, here)
+            # A phone's Live Photo (IMG_1.HEIC, IMG_1.MOV) or a camera's RAW+JPEG:
+            # expected, so kept in the manifest but not warned about.
+            pair = paired(here, stem, is_video(source.path) or is_raw(source.path))
             if self.stop:
                 return
             if renamed:
-                # A video beside a photo of its name is a phone's Live Photo (IMG_1.HEIC
-                # and IMG_1.MOV): expected, so kept in the manifest but not warned about.
                 self._collide(f"{source.path}: its thumbnail name is taken by another source; "
-                              f"named {stems[0]!r} instead",
-                              tell=not source.path.lower().endswith(VIDEO_EXTENSIONS))
+                              f"named {stems[0]!r} instead", tell=not pair)
             # State keys: the output paths, less the extension only for format auto
             # (whose extension is known once the image is seen). Every shard's are
             # marked: --prune keeps what any shard of the job names.

@@ -56,6 +56,9 @@ from .geometry import (
     scaled_box,
     turns,
 )
+from .kinds import is_raw, is_video, mime_type
+from .links import link_all
+from .raw import Developed, develop
 from .spec import (
     Crop,
     Entry,
@@ -68,7 +71,7 @@ from .spec import (
     Task,
 )
 from .storage import store
-from .video import is_video, mime_type, poster
+from .video import poster
 
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
@@ -89,7 +92,7 @@ def render(task: Task) -> Outcome:
             except StalePreview:  # not the image's: decode the image itself
                 signature, entries, halt = _render(task, caught, previews=False)
         if task.links:
-            entries += _link_all(task, entries, halt)
+            entries += link_all(task, entries, halt)
         # A write can fail for one size and not another; the first reason stands for the source.
         error = next((e.error for e in entries if e.error), None)
         return Outcome(task.source, entries, error, signature, halt,
@@ -124,19 +127,27 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
     if st.st_size == 0:
         raise RenderError("empty file (0 bytes)")
     video = is_video(task.source)  # a poster frame: a seek reads a little of a large file
+    developed: Developed | None = None
     if st.st_size > s.max_file_size and not video:
         raise RenderError(
             f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
         )
-    if not task.targets:  # only links to thumbnails made before (_link_all)
+    if not task.targets:  # only links to thumbnails made before (links.py)
         return (st.st_mtime_ns, st.st_size), (), None
     with reading():  # read after the size check
         readable = where.readable(task.source)
-        # A poster is a loaded image, not a file's: nothing left to draft or load.
-        im = cast(ImageFile.ImageFile, poster(readable, s)) if video else open_image(readable, s)
+        # A poster or a developed RAW is a loaded image, upright: nothing left to
+        # draft, load or turn.
+        if is_raw(task.source):
+            developed = develop(readable, s, previews)
+            im = cast(ImageFile.ImageFile, developed.image)
+        elif video:
+            im = cast(ImageFile.ImageFile, poster(readable, s))
+        else:
+            im = open_image(readable, s)
     with im:
         original = im
-        w, h = im.size
+        w, h = developed.size if developed else im.size
         if w * h > s.max_pixels:
             raise RenderError(
                 f"{w}x{h} is {w * h:,} pixels, over the limit of {s.max_pixels:,} (--max-pixels)"
@@ -161,10 +172,11 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
                 # after the pixels (PNG's eXIf chunk may follow IDAT). What the
                 # loaded image still says is what is left to do.
                 load_pixels(im, s.fail_on)
-                w, h = im.size
+                if not developed:
+                    w, h = im.size
                 orientation = read_orientation(im)
                 geometries = in_file_orientation((w, h), orientation, sizes, s.fit, s.upscale)
-                scale = 1.0
+                scale = developed.scale if developed else 1.0
             if s.fail_on is FailOn.WARNING:
                 fail_on_warnings(caught)
         upright = (h, w) if turns(orientation) else (w, h)
@@ -200,7 +212,8 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
             entry, halt = _save(task.source, target, small, fmt, profile, exif, s,
                                 _text(target, facts))
         # The manifest says which thumbnails an embedded preview served.
-        served = scale > 1 and im.format == "HEIF" and entry.status is Status.CREATED
+        served = entry.status is Status.CREATED and (
+            developed.preview if developed else scale > 1 and im.format == "HEIF")
         entries.append(entry._replace(preview=True) if served else entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
 
@@ -331,33 +344,6 @@ def _text(target: Target, facts: dict[str, str]) -> dict[str, str]:
         if facts.get(fact):
             chunks[key] = facts[fact]
     return chunks
-
-
-def _link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[Entry, ...]:
-    """The thumbnails of the task's other paths (hard links of its source): each a
-    hard link of the thumbnail of the same size and format, byte for byte; a copy
-    where no link can be made (an object store, another file system)."""
-    made = {(t.size, t.format): e for t, e in zip(task.targets, entries, strict=True)
-            if e.status is Status.CREATED}
-    error = next((e.error for e in entries if e.error), None)
-    linked = []
-    for link in task.links:
-        label = link.target.size.label
-        origin = link.existing or made.get((link.target.size, link.target.format))
-        if origin is None or origin.output is None or halt:
-            reason = halt or error or "its thumbnail from another path was not made"
-            linked.append(Entry(link.source, label, Status.FAILED, error=reason))
-            continue
-        output = f"{link.target.stem}.{origin.output.rpartition('.')[2]}"
-        try:
-            store(output).link(origin.output, output)
-        except OSError as e:
-            linked.append(Entry(link.source, label, Status.FAILED,
-                                error=f"cannot write {output}: {e.strerror or e}"))
-            continue
-        linked.append(origin._replace(source=link.source, status=Status.CREATED,
-                                      output=output, error=None))
-    return tuple(linked)
 
 
 def _save(source: str, target: Target, im: Image.Image, fmt: Format, profile: bytes | None,

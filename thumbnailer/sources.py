@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import fnmatch
-import functools
-import importlib.util
 from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, VIDEO_EXTENSIONS, Settings
+from .kinds import RAW_EXTENSIONS, VIDEO_EXTENSIONS, videos_readable
+from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
 from .storage import Found, store
 
 #: Extensions walked by default: those of the decoders opened by default.
@@ -57,14 +56,10 @@ def selection(settings: Settings) -> Selection:
     extensions = extensions_for(settings.decoders)
     if settings.video and videos_readable():
         extensions |= frozenset(VIDEO_EXTENSIONS)
+    if settings.raw:  # with or without the extra: each is then named with what to install
+        extensions |= frozenset(RAW_EXTENSIONS)
     return Selection(settings.include, settings.exclude, settings.hidden,
                      settings.follow_symlinks, extensions)
-
-
-@functools.cache
-def videos_readable() -> bool:
-    """Whether PyAV (the [video] extra) is installed: found, not imported."""
-    return importlib.util.find_spec("av") is not None
 
 
 @dataclass

@@ -118,9 +118,6 @@ ALL_DECODERS = "ALL"
 #: choosing previews changes the mark, and remakes them.
 PREVIEW_MARK = "+preview1"
 
-#: Videos, walked when PyAV (the [video] extra) is installed: a poster frame each.
-VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
-
 
 class Status(str, enum.Enum):
     CREATED = "created"
@@ -197,6 +194,9 @@ class Settings:
     follow_symlinks: bool = False
     #: Walk videos too, when the [video] extra is installed (--no-video: not).
     video: bool = True
+    #: Walk camera RAW files (--no-raw: not); without the [raw] extra each is
+    #: named with what to install.
+    raw: bool = True
     force: bool = False
     #: (K, N): make only the K-th of N deterministic parts of the job (1-based).
     shard: tuple[int, int] | None = None

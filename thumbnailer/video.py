@@ -18,7 +18,7 @@ from PIL import Image
 
 from .decode import RenderError
 from .geometry import DRAFT_GAPS, fit_geometry, pixels_needed
-from .spec import VIDEO_EXTENSIONS, Settings
+from .spec import Settings
 from .storage import store
 
 #: Where the poster frame is taken, as a share of the duration; clips shorter
@@ -31,21 +31,6 @@ MIN_SHRINK = 1.25
 #: FFmpeg's av_display_rotation_get gives it) makes it upright.
 _TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
           270: Image.Transpose.ROTATE_270}
-
-#: Each format's MIME type (the desktop cache records the source's).
-MIME = {".mp4": "video/mp4", ".m4v": "video/x-m4v", ".mov": "video/quicktime",
-        ".webm": "video/webm", ".mkv": "video/x-matroska", ".avi": "video/x-msvideo"}
-
-
-def is_video(path: str) -> bool:
-    """By its name, as the walk chose it."""
-    return path.lower().endswith(VIDEO_EXTENSIONS)
-
-
-def mime_type(path: str) -> str:
-    """A video's MIME type by its name ("" for anything else)."""
-    return MIME.get(path[path.rfind("."):].lower(), "") if is_video(path) else ""
-
 
 def poster(fp: str | IO[bytes], s: Settings) -> Image.Image:
     """The poster frame of a video, upright, as an RGB image."""

@@ -1,0 +1,140 @@
+"""Camera RAW files (CR2, CR3, NEF, ARW, DNG, RAF, ORF, RW2, ...), through rawpy
+(the optional ``[raw]`` extra: LibRaw in its wheels), handed to the rest of render
+as an upright Pillow image.
+
+Cameras embed a preview: the JPEG they would have written, most at full size.
+When it is large enough for every size (the pixels needed, with the widest draft
+gap) and is the image's (its aspect ratio within 1% of the sensor's picture, not
+one flat colour), it is decoded instead of the mosaic, itself drafted as any JPEG
+is. Otherwise LibRaw develops the mosaic: at half size (each 2x2 block of the
+mosaic one pixel, no demosaicing) when that keeps the pixels needed, in full
+when not. Either way the orientation is the RAW's own (LibRaw's ``flip``); the
+preview is stored as the sensor lies, and its own EXIF is not trusted.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+from dataclasses import dataclass
+from typing import IO, Any
+
+from PIL import Image
+
+from .decode import TRANSPOSE, RenderError
+from .draft import PREVIEW_GAP, blank, draft
+from .geometry import fit_geometry, pixels_needed
+from .spec import Settings
+
+#: LibRaw's flip (dcraw's bits: 4 swaps the axes, 2 and 1 mirror) as the EXIF
+#: orientation that makes the picture upright.
+_ORIENTATION = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
+
+
+@dataclass
+class Developed:
+    """A RAW's picture, upright and loaded, ``scale`` times smaller than ``size``
+    (the full picture's, upright); ``preview`` when the camera's preview served."""
+
+    image: Image.Image
+    size: tuple[int, int]
+    scale: float
+    preview: bool
+
+
+def develop(fp: str | IO[bytes], s: Settings, previews: bool = True) -> Developed:
+    """The picture of the RAW file ``fp`` at the smallest size that serves ``s``."""
+    rawpy = _rawpy()
+    try:
+        raw = rawpy.imread(fp)
+    except rawpy.LibRawFileUnsupportedError:
+        raise RenderError("not a RAW file LibRaw can read") from None
+    except rawpy.LibRawError as e:
+        raise RenderError(f"damaged RAW data ({_words(e)})") from e
+    with raw:
+        w, h = raw.sizes.width, raw.sizes.height
+        if w * h > s.max_pixels:
+            raise RenderError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
+                              f"{s.max_pixels:,} (--max-pixels)")
+        orientation = _ORIENTATION.get(raw.sizes.flip, 1)
+        upright = (h, w) if orientation >= 5 else (w, h)
+        need = pixels_needed(upright, [fit_geometry(upright, size, s.fit, s.upscale)
+                                       for size in s.sizes])
+        sensor_need = (need[1], need[0]) if orientation >= 5 else need
+        image = _preview(raw, (w, h), sensor_need) if previews else None
+        served = image is not None
+        if image is None:
+            half = w / 2 >= sensor_need[0] * PREVIEW_GAP and h / 2 >= sensor_need[1] * PREVIEW_GAP
+            try:
+                pixels = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8,
+                                         gamma=(2.4, 12.92), user_flip=0)
+            except rawpy.LibRawUnsufficientMemoryError:
+                raise MemoryError("LibRaw could not allocate the picture") from None
+            except rawpy.LibRawError as e:
+                raise RenderError(f"damaged RAW data ({_words(e)})") from e
+            image = Image.fromarray(pixels)
+    if orientation in TRANSPOSE:
+        image = image.transpose(TRANSPOSE[orientation])
+    image.info = {}  # LibRaw writes the RAW's orientation into the preview's EXIF: applied
+    return Developed(image, upright, upright[0] / image.width, served)
+
+
+def _preview(raw: Any, size: tuple[int, int], need: tuple[float, float]) -> Image.Image | None:
+    """The camera's preview, drafted and loaded, when it passes the checks (the
+    module's text); None when there is none or it fails them."""
+    rawpy = _rawpy()
+    w, h = size
+    try:
+        thumb = raw.extract_thumb()
+    except rawpy.LibRawError:  # none, or a format LibRaw does not unpack
+        return None
+    if thumb.format == rawpy.ThumbFormat.JPEG:
+        try:
+            im: Image.Image = Image.open(io.BytesIO(thumb.data))
+        except Exception:
+            return None
+    else:
+        im = Image.fromarray(thumb.data)
+    pw, ph = im.size
+    if abs(pw * h - ph * w) > 0.01 * w * ph:  # aspect ratios 1% apart: not this image
+        return None
+    if pw < need[0] * PREVIEW_GAP or ph < need[1] * PREVIEW_GAP:  # too small to serve
+        return None
+    if im.format == "JPEG":
+        draft(im, (need[0] * pw / w, need[1] * ph / h))  # type: ignore[arg-type]
+    try:
+        im.load()
+    except Exception:  # a damaged preview: the mosaic may still be whole
+        return None
+    if blank(im):  # type: ignore[arg-type]
+        return None
+    return im.convert("RGB")
+
+
+def raw_pixels(fp: str | IO[bytes]) -> tuple[int, int]:
+    """(the mosaic's samples, the picture's pixels) from the header, (0, 0) when
+    it cannot be read (render fails such a file)."""
+    try:
+        rawpy = _rawpy()
+        with rawpy.imread(fp) as raw:
+            sizes = raw.sizes
+            return sizes.raw_width * sizes.raw_height, sizes.width * sizes.height
+    except Exception:
+        return 0, 0
+
+
+def _rawpy() -> Any:
+    """rawpy, imported when a RAW is met (the default path never loads it). LibRaw
+    develops on every core through OpenMP; one worker is to use one core, and
+    OpenMP reads its thread count once, when the library loads."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import rawpy
+    except ImportError:
+        raise RenderError("a camera RAW file: reading RAW files needs the optional extra: "
+                          "pip install 'thumbnailer[raw]'") from None
+    return rawpy
+
+
+def _words(exc: BaseException) -> str:
+    return str(exc).strip("b'\"") or type(exc).__name__
