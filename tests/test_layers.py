@@ -24,14 +24,16 @@ ALLOWED = {
     "state": {"ledger", "legacy", "records", "storage"},
     "names": {"spec"},
     "checks": {"names", "spec", "storage"},
-    "plan": {"checks", "kinds", "spec", "names", "sources", "records", "state", "storage",
+    "fresh": {"formats", "records", "sources", "spec", "storage"},
+    "plan": {"checks", "fresh", "kinds", "spec", "names", "sources", "records", "state", "storage",
              "formats", "ledger"},
     "draft": {"decode", "geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"spec"},
     "colour": set(),
     "render": {"spec", "colour", "cost", "crop", "decode", "draft", "storage", "formats",
-               "geometry", "kinds", "links", "raw", "video"},
+               "geometry", "kinds", "links", "placeholders", "raw", "video"},
+    "placeholders": set(),
     "links": {"spec", "storage"},
     "xdg": {"spec"},
     "desktop": {"atomic", "checks", "plan", "sources", "spec", "state", "xdg"},
@@ -95,7 +97,7 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 NO_PILLOW = ["run", "workers", "engines", "storage", "remote", "plan", "names", "spool",
              "prune", "gallery", "checks",
              "formats", "geometry", "job", "sources", "state", "spec", "report", "lock",
-             "records", "ledger", "legacy", "units", "budget", "kinds", "links"]
+             "records", "ledger", "legacy", "units", "budget", "kinds", "links", "fresh"]
 
 
 @pytest.mark.parametrize("module", NO_PILLOW)

@@ -1,9 +1,11 @@
 """What makes a job impossible, found before anything is touched: a bad name
 template, an output folder that holds a source, a SOURCE that is not there, an
-output that cannot be written. The job raises these as usage errors (exit 2)."""
+output that cannot be written, an option whose extra is not installed. The job
+raises these as usage errors (exit 2)."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Sequence
 
@@ -46,6 +48,9 @@ def check_sources(arguments: Sequence[str]) -> None:
 def check(arguments: Sequence[str], settings: Settings) -> None:
     """Everything that makes a job impossible, found before anything is touched."""
     check_template(settings.name_template, settings.sizes)
+    if settings.placeholders and importlib.util.find_spec("blurhash") is None:
+        raise ValueError("--placeholders needs the optional extra: "
+                         "pip install 'thumbnailer[placeholders]'")
     check_output(arguments, settings.output)
     check_sources(arguments)
     try:

@@ -154,6 +154,10 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.option("--gallery", is_flag=True,
               help="Write index.html in the output folder: a self-contained contact sheet "
                    "of every thumbnail, grouped by folder, with the failures listed.")
+@click.option("--placeholders", is_flag=True,
+              help="Add to the manifest's sources a ThumbHash, a BlurHash and the dominant "
+                   "colour of each, from its smallest thumbnail; the gallery shows them while "
+                   "its images load. Needs the [placeholders] extra.")
 @click.option("--force", is_flag=True, help="Regenerate even what is up to date.")
 @click.option("--prune", is_flag=True,
               help="After a complete run, delete thumbnails this tool made that the job no "
@@ -221,7 +225,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         fail_on=FailOn(opts["fail_on"]), allow_formats=opts["allow_formats"], name=opts["name"],
         include=opts["include"], exclude=opts["exclude"], hidden=opts["hidden"],
         follow_symlinks=opts["follow_symlinks"], video=opts["video"], raw=opts["raw"],
-        force=opts["force"], shard=opts["shard"],
+        force=opts["force"], shard=opts["shard"], placeholders=opts["placeholders"],
         xdg_cache=opts["xdg_cache"],
     )
     if opts["xdg_cache"]:

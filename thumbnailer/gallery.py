@@ -8,7 +8,10 @@ the folders below and to the other pages. A card shows a thumbnail with its
 name, dimensions and size, and links the source and every size. Everything a
 page needs is inline (CSS, no scripts, no fonts or images from elsewhere) except
 the thumbnails themselves, linked by relative URL: the folder can be zipped,
-published or opened from disk as is. Pages are written from the run's spool, a
+published or opened from disk as is. With --placeholders, a page has one small
+script: it paints each thumbnail's ThumbHash behind it while it loads, and takes
+it away once it has (a transparent thumbnail must not show it); without
+scripts, the page is the same less the placeholders. Pages are written from the run's spool, a
 page at a time; an unchanged page is not rewritten.
 """
 
@@ -219,11 +222,68 @@ def _rel(where: storage.Store, place: str, root: str) -> str:
     return "" if rel in (".", place) and place.rstrip("/") == root.rstrip("/") else rel
 
 
+#: Paints each img[data-thumbhash] with its ThumbHash (decoded as the ThumbHash
+#: specification says; placeholders.py encodes it) until the image has loaded.
+_SCRIPT = """
+function thumbhashURL(text) {
+  const h = Uint8Array.from(atob(text), c => c.charCodeAt(0));
+  const h24 = h[0] | h[1] << 8 | h[2] << 16, h16 = h[3] | h[4] << 8, alpha = h24 >> 23;
+  const wide = h16 >> 15, start = alpha ? 6 : 5;
+  const lx = Math.max(3, wide ? (alpha ? 5 : 7) : h16 & 7);
+  const ly = Math.max(3, wide ? h16 & 7 : (alpha ? 5 : 7));
+  let k = 0;
+  const terms = (nx, ny, scale) => {
+    const ac = [];
+    for (let cy = 0; cy < ny; cy++)
+      for (let cx = cy ? 0 : 1; cx * ny < nx * (ny - cy); cx++, k++)
+        ac.push((((h[start + (k >> 1)] >> ((k & 1) << 2)) & 15) / 7.5 - 1) * scale);
+    return ac;
+  };
+  const L = terms(lx, ly, ((h24 >> 18) & 31) / 31);
+  const P = terms(3, 3, ((h16 >> 3) & 63) / 63 * 1.25);
+  const Q = terms(3, 3, ((h16 >> 9) & 63) / 63 * 1.25);
+  const A = alpha ? terms(5, 5, (h[5] >> 4) / 15) : [];
+  const ratio = (wide ? (alpha ? 5 : 7) : h16 & 7) / (wide ? h16 & 7 : (alpha ? 5 : 7));
+  const w = Math.round(ratio > 1 ? 32 : 32 * ratio), hh = Math.round(ratio > 1 ? 32 / ratio : 32);
+  const canvas = document.createElement("canvas");
+  canvas.width = w; canvas.height = hh;
+  const ctx = canvas.getContext("2d"), out = ctx.createImageData(w, hh);
+  const sum = (ac, nx, ny, fx, fy) => {
+    let v = 0;
+    for (let cy = 0, j = 0; cy < ny; cy++)
+      for (let cx = cy ? 0 : 1; cx * ny < nx * (ny - cy); cx++, j++)
+        v += ac[j] * fx[cx] * fy[cy] * 2;
+    return v;
+  };
+  for (let y = 0, i = 0; y < hh; y++) {
+    const fy = [0, 1, 2, 3, 4, 5, 6].map(c => Math.cos(Math.PI / hh * (y + 0.5) * c));
+    for (let x = 0; x < w; x++, i += 4) {
+      const fx = [0, 1, 2, 3, 4, 5, 6].map(c => Math.cos(Math.PI / w * (x + 0.5) * c));
+      const l = (h24 & 63) / 63 + sum(L, lx, ly, fx, fy);
+      const p = ((h24 >> 6) & 63) / 31.5 - 1 + sum(P, 3, 3, fx, fy);
+      const q = ((h24 >> 12) & 63) / 31.5 - 1 + sum(Q, 3, 3, fx, fy);
+      const a = alpha ? (h[5] & 15) / 15 + sum(A, 5, 5, fx, fy) : 1;
+      const b = l - 2 / 3 * p, r = (3 * l - b + q) / 2, g = r - q;
+      [r, g, b, a].forEach((v, c) => { out.data[i + c] = Math.max(0, Math.min(255, 255 * v)); });
+    }
+  }
+  ctx.putImageData(out, 0, 0);
+  return canvas.toDataURL();
+}
+for (const img of document.querySelectorAll("img[data-thumbhash]")) {
+  if (img.complete && img.naturalWidth) continue;
+  img.style.background = `url(${thumbhashURL(img.dataset.thumbhash)}) 0 0 / 100% 100%`;
+  img.addEventListener("load", () => { img.style.background = ""; });
+}
+"""
+
+
 def _html(title: str, body: list[str]) -> bytes:
+    script = f"<script>{_SCRIPT}</script>" if any("data-thumbhash" in b for b in body) else ""
     out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>", *body,
-           "</body></html>"]
+           script, "</body></html>"]
     return ("\n".join(line for line in out if line) + "\n").encode("utf-8", "surrogateescape")
 
 
@@ -250,8 +310,10 @@ def _card(root: str, folder: str, made: list[Entry]) -> str:
     page_dir = where.join(root, folder) if folder else root
     name = os.path.basename(source)
     src_link = _source_link(page_dir, source)
+    shade = next((e.placeholder for e in made if e.placeholder), None)  # --placeholders
+    painted = f' data-thumbhash="{_e(shade.split(" ")[0])}"' if shade else ""
     img = (f'<img src="{url(shown.output or "", page_dir)}" width="{shown.width}" '
-           f'height="{shown.height}" loading="lazy" alt="{_e(name)}">')
+           f'height="{shown.height}" loading="lazy" alt="{_e(name)}"{painted}>')
     title = f'<a href="{src_link}">{_e(name)}</a>' if src_link else _e(name)
     source_size = storage.store(source).cheap_size(source)
     facts = f"{shown.width}&times;{shown.height} {_e(shown.format or '')}, {_human(shown.bytes)}"

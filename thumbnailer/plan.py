@@ -18,7 +18,8 @@ from collections.abc import Callable, Iterator, Sequence
 
 from . import storage
 from .checks import check
-from .formats import extension, from_extension
+from .formats import extension
+from .fresh import up_to_date
 from .kinds import is_raw, is_video
 from .ledger import Failure, since_text
 from .names import Taken, free_keys, in_shard, namers, paired, split_name
@@ -169,12 +170,15 @@ class Plan:
             rel = key + os.path.splitext(entry.output or "")[1] if auto else key
             if old is not None and old.output != rel:
                 _remove_quietly(storage.join(root, old.output))  # .jpg became .png
-            self.state.put(  # the mark: a preview made it (_up_to_date)
+            self.state.put(  # the mark: a preview made it (fresh.py)
                 key,
                 Record(rel, absolute, fingerprint + (PREVIEW_MARK if entry.preview else ""),
                        *outcome.signature, entry.width or 0, entry.height or 0),
                 folder,
             )
+        shade = next((e.placeholder for e in outcome.entries if e.placeholder), None)
+        if shade is not None and pending:
+            self.state.shade(pending[0][0], pending[0][1], shade)
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
             self.save()
         return entries
@@ -283,6 +287,7 @@ class FolderPlan(Plan):
                      tuple[Task | None, dict[tuple[Size, Format], Entry]]] = {}
         rows_of: str | None = None  # the folder whose records are in rows
         rows: dict[str, Record] = {}
+        shades: dict[str, str] = {}  # --placeholders: the folder's, by source
         for source in walk(self.arguments, selection(settings), skip_dirs=[settings.output],
                            counts=self.walked):
             folder, _, filename = source.rel.rpartition("/")
@@ -307,6 +312,10 @@ class FolderPlan(Plan):
                 continue
             if folder != rows_of:  # one query per source folder
                 rows_of, rows = folder, state.folder(folder)
+                shades = state.placeholders(folder) if settings.placeholders else {}
+            # A source without its placeholder yet has its first thumbnail made again.
+            shade = shades.get(source.absolute)
+            redo = settings.placeholders and shade is None
             pending, done_here = [], {}
             for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here,
                                                                    strict=True):
@@ -315,10 +324,12 @@ class FolderPlan(Plan):
                     record = state.get(key)
                     if record is not None and not self.read_only:
                         state.put(key, record, folder)
-                done = None if force else _up_to_date(
+                done = None if force or redo else up_to_date(
                     record, source, label, fingerprint, find
                 )
+                redo = False
                 if done is not None:
+                    done = done._replace(placeholder=shade) if shade else done
                     self._skip(done)
                     done_here[size, fmt] = done
                 else:
@@ -361,33 +372,6 @@ class FolderPlan(Plan):
         for task, _ in firsts.values():
             if task is not None:
                 yield task
-
-
-def _up_to_date(
-    record: Record | None, source: Source, label: str, fingerprint: str,
-    find: Callable[[str], tuple[str, storage.Stat] | None]
-) -> Entry | None:
-    """The skipped entry when the recorded thumbnail still stands, else None."""
-    if (
-        record is None
-        or (record.fingerprint != fingerprint
-            and record.fingerprint != fingerprint + PREVIEW_MARK)
-        or record.mtime_ns != source.stat.st_mtime_ns
-        or record.size != source.stat.st_size
-        or record.source != source.absolute
-    ):
-        return None
-    found = find(record.output)
-    if found is None:
-        return None
-    output, st = found
-    ext = output.rpartition(".")[2].lower()
-    fmt = from_extension(ext)
-    return Entry(
-        source.path, label, Status.SKIPPED, output,
-        fmt.value if fmt is not None else ext, record.width, record.height, st.st_size,
-        preview=record.fingerprint.endswith(PREVIEW_MARK),
-    )
 
 
 def _remove_quietly(path: str) -> None:

@@ -125,6 +125,7 @@ def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     where.remove_empty(folders, root)  # an object store has no folders to empty
     if not dry_run:
         forget_gone_failures(job)
+        job.state.forget_orphan_placeholders()
     return removed
 
 

@@ -1,8 +1,10 @@
 """The records table of the state: one row per thumbnail made, and the Record
-it reads back as (state.py opens the database; ledger.py is its other table)."""
+it reads back as; and the placeholders table, one row per source (state.py
+opens the database; ledger.py is its other table)."""
 
 from __future__ import annotations
 
+import sqlite3
 from typing import NamedTuple
 
 from .storage import path_bytes as _b
@@ -51,3 +53,41 @@ def record_of(row: tuple[bytes, bytes, str, int, int, int, int]) -> Record:
 def row_of(record: Record) -> tuple[bytes, bytes, str, int, int, int, int]:
     """The columns of a Record, to write."""
     return (_b(record.output), _b(record.source), *record[2:])
+
+
+#: --placeholders: each source's (placeholders.py), by its folder as the records
+#: are (a folder's are read at once) and its absolute path.
+PLACEHOLDERS = """
+CREATE TABLE IF NOT EXISTS placeholders (
+    folder NOT NULL,
+    source BLOB NOT NULL,
+    placeholder TEXT NOT NULL,
+    PRIMARY KEY (folder, source)
+) WITHOUT ROWID;
+"""
+
+
+def placeholders_in(db: sqlite3.Connection, folder: bytes) -> dict[str, str]:
+    """The placeholders of one source folder's sources, by absolute path."""
+    try:
+        rows = db.execute("SELECT source, placeholder FROM placeholders WHERE folder = ?",
+                          (folder,)).fetchall()
+    except sqlite3.OperationalError:  # a database from before --placeholders: none
+        return {}
+    return {_s(source): text for source, text in rows}
+
+
+_ORPHANS = "FROM placeholders WHERE source NOT IN (SELECT source FROM records)"
+
+
+def has_orphans(db: sqlite3.Connection) -> bool:
+    """Whether some placeholders are of sources with no thumbnail recorded."""
+    try:
+        return db.execute(f"SELECT 1 {_ORPHANS} LIMIT 1").fetchone() is not None
+    except sqlite3.OperationalError:  # a database from before --placeholders: none
+        return False
+
+
+def forget_orphans(db: sqlite3.Connection) -> None:
+    """Drop those placeholders (--prune)."""
+    db.execute(f"DELETE {_ORPHANS}")

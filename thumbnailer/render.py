@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
+import math
 import time
 import warnings
 from collections.abc import Iterator, Sequence
@@ -58,6 +59,7 @@ from .geometry import (
 )
 from .kinds import is_raw, is_video, mime_type
 from .links import link_all
+from .placeholders import placeholder
 from .raw import Developed, develop
 from .spec import (
     Crop,
@@ -188,6 +190,9 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
         if s.crop is not Crop.CENTER:
             geometries = [_placed(decoded, scale, g, s.crop) for g in geometries]
         wanted = {sizes.index(t.size) for t in task.targets}
+        # --placeholders: from the smallest thumbnail, made even when up to date.
+        least = min(range(len(sizes)), key=lambda i: math.prod(geometries[i].resize))
+        wanted |= {least} if s.placeholders else set()
         made = {}
         for i, small in _resize_all(decoded, scale, (0.0, 0.0, float(w), float(h)), geometries,
                                     wanted):
@@ -197,6 +202,9 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
             if moving:
                 animations = _animate(original, orientation, geometries,
                                       {sizes.index(t.size) for t in moving}, s)
+    shade = placeholder(made[least]) if s.placeholders else None
+    # The manifest says which thumbnails an embedded preview served.
+    served = developed.preview if developed else scale > 1 and im.format == "HEIF"
     entries, halt = [], None
     for target in task.targets:
         if halt:  # no point trying the other sizes on a full or read-only disk
@@ -211,10 +219,9 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
             small, fmt = _for_format(made[sizes.index(target.size)], target.format, s)
             entry, halt = _save(task.source, target, small, fmt, profile, exif, s,
                                 _text(target, facts))
-        # The manifest says which thumbnails an embedded preview served.
-        served = entry.status is Status.CREATED and (
-            developed.preview if developed else scale > 1 and im.format == "HEIF")
-        entries.append(entry._replace(preview=True) if served else entry)
+        if entry.status is Status.CREATED:
+            entry = entry._replace(preview=served, placeholder=shade)
+        entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
 
 

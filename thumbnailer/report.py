@@ -272,12 +272,22 @@ def _source(made: list[Entry], root: str) -> dict[str, Any]:
     srcset: dict[str, dict[int, str]] = {}
     for e, o in zip(made, outputs, strict=True):  # one candidate per width: no repeats
         srcset.setdefault(e.format or "", {}).setdefault(e.width or 0, str(o["url"]))
-    return {
+    found: dict[str, Any] = {
         "source": made[0].source,
         "outputs": outputs,
         "srcset": {fmt: ", ".join(f"{u} {w}w" for w, u in widths.items())
                    for fmt, widths in srcset.items()},
     }
+    shade = next((e.placeholder for e in made if e.placeholder), None)
+    if shade is not None:  # --placeholders
+        found["placeholder"] = placeholder_fields(shade)
+    return found
+
+
+def placeholder_fields(shade: str) -> dict[str, str]:
+    """A placeholder as Entry keeps it ("thumbhash blurhash #rrggbb"), by name."""
+    thumbhash, blurhash, color = shade.split(" ")
+    return {"thumbhash": thumbhash, "blurhash": blurhash, "color": color}
 
 
 def url(path: str, root: str) -> str:

@@ -197,6 +197,8 @@ class Settings:
     #: Walk camera RAW files (--no-raw: not); without the [raw] extra each is
     #: named with what to install.
     raw: bool = True
+    #: --placeholders: a ThumbHash, a BlurHash and the dominant colour per source.
+    placeholders: bool = False
     force: bool = False
     #: (K, N): make only the K-th of N deterministic parts of the job (1-based).
     shard: tuple[int, int] | None = None
@@ -347,9 +349,12 @@ class Entry(NamedTuple):
     #: A failure of the source itself: since when it fails, as it is (ISO 8601,
     #: UTC; see ledger.py). Absent from the manifest's other entries.
     since: str | None = None
-    #: Made from the preview embedded in the source (a HEIF's), not from the
-    #: image: in the manifest only when true.
+    #: Made from the preview embedded in the source (a HEIF's or a RAW's), not
+    #: from the image: in the manifest only when true.
     preview: bool = False
+    #: --placeholders: the source's "thumbhash blurhash #rrggbb" (placeholders.py),
+    #: which the manifest gives once per source, in its sources.
+    placeholder: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = self._asdict()
@@ -358,6 +363,7 @@ class Entry(NamedTuple):
             del d["since"]
         if not self.preview:
             del d["preview"]
+        del d["placeholder"]
         return d
 
 

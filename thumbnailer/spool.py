@@ -21,7 +21,8 @@ from .spec import Entry, Status
 from .storage import path_bytes as _b
 from .storage import path_text as _s
 
-_FIELDS = "source, size, status, output, format, width, height, bytes, error, since, preview"
+_FIELDS = ("source, size, status, output, format, width, height, bytes, error, since, preview, "
+           "placeholder")
 
 
 class Spool:
@@ -53,10 +54,11 @@ class Spool:
                  None if e.output is None else _b(_folder(e.output)),
                  _b(e.source), e.size, e.status.value,
                  None if e.output is None else _b(e.output), e.format, e.width, e.height,
-                 e.bytes, None if e.error is None else _b(e.error), e.since, e.preview)
+                 e.bytes, None if e.error is None else _b(e.error), e.since, e.preview,
+                 e.placeholder)
                 for e in entries]
         self._db.executemany(f"INSERT INTO entries (rank, place, {_FIELDS}) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self._count += len(rows)
 
     def __len__(self) -> int:
@@ -99,7 +101,8 @@ class Spool:
         for row in self._db.cursor().execute(f"SELECT {_FIELDS} FROM entries {order}"):
             yield Entry(_s(row[0]), row[1], Status(row[2]),
                         None if row[3] is None else _s(row[3]), row[4], row[5], row[6],
-                        row[7], None if row[8] is None else _s(row[8]), row[9], bool(row[10]))
+                        row[7], None if row[8] is None else _s(row[8]), row[9], bool(row[10]),
+                        row[11])
 
     def close(self) -> None:
         self._finalizer()

@@ -16,7 +16,8 @@ in one query, and memory does not grow with the library.
   to a temporary folder for the run and put back whole, in one PUT, at each
   checkpoint and at the end; machines share it through the store, one run at a
   time per output prefix.
-- **The failure ledger** (ledger.py) is a table of its own, beside the records.
+- **The failure ledger** (ledger.py) is a table of its own, beside the records,
+  and so are --placeholders' (records.py).
 - **The JSON state of 1.x** (legacy.py) is migrated on the first run, then removed.
 """
 
@@ -31,6 +32,7 @@ import time
 from collections.abc import Iterable, Iterator
 
 from . import ledger, legacy, storage
+from . import records as table
 from .ledger import Failure
 from .records import COLUMNS, LEGACY, SCHEMA, Record, Row, record_of, row_of
 from .storage import path_bytes as _b
@@ -146,6 +148,22 @@ class State:
             return
         self._writer().execute("DELETE FROM records WHERE key = ?", (_b(key),))
         self._changed_one()
+
+    def placeholders(self, folder: str) -> dict[str, str]:
+        """--placeholders: those of one source folder's sources, by absolute path."""
+        return table.placeholders_in(self._db, _b(folder)) if self._db is not None else {}
+
+    def shade(self, source: str, folder: str, placeholder: str) -> None:
+        self._writer().execute("INSERT OR REPLACE INTO placeholders VALUES (?, ?, ?)",
+                               (_b(folder), _b(source), placeholder))
+        self._changed_one()
+
+    def forget_orphan_placeholders(self) -> None:
+        """(Reads first: a prune that deletes nothing writes nothing.)"""
+        self._flush()
+        if self._db is not None and table.has_orphans(self._db):
+            table.forget_orphans(self._writer())
+            self._changed_one()
 
     def _changed_one(self) -> None:  # commits every COMMIT_SECONDS or COMMIT_ROWS
         self.dirty = True
@@ -330,7 +348,7 @@ class State:
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
-        self._db.executescript(SCHEMA + ledger.SCHEMA)
+        self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS)
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._writable = True
         return self._db
