@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "thumbnailer"
 
 ALLOWED = {
     "spec": set(),
-    "formats": {"spec"},
+    "formats": {"jxl", "spec"},
     "geometry": {"spec"},
     "atomic": set(),
     # storage picks a path's store; remote (imported only for a URL) is one of them.
@@ -29,7 +29,9 @@ ALLOWED = {
              "formats", "ledger"},
     "draft": {"decode", "geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
-    "decode": {"spec"},
+    "decode": {"openers", "spec"},
+    "openers": {"jxl"},
+    "jxl": set(),
     "colour": set(),
     "render": {"spec", "colour", "cost", "crop", "decode", "draft", "storage", "formats",
                "geometry", "kinds", "links", "placeholders", "raw", "video"},
@@ -42,7 +44,8 @@ ALLOWED = {
     "gallery": {"spec", "spool", "report", "storage", "formats", "urls"},
     "workers": {"budget"},
     "budget": set(),
-    "cost": {"budget", "decode", "draft", "geometry", "kinds", "raw", "spec", "storage", "video"},
+    "cost": {"budget", "decode", "jxl", "draft", "geometry", "kinds", "raw", "spec", "storage",
+             "video"},
     "video": {"decode", "geometry", "spec", "storage"},
     "raw": {"decode", "draft", "geometry", "spec"},
     "run": {"budget", "workers"},
@@ -53,7 +56,7 @@ ALLOWED = {
     "markdown": {"spec", "report"},
     "deadline": {"spec"},
     "units": {"spec"},
-    "params": {"budget", "render", "spec", "storage", "units"},
+    "params": {"budget", "formats", "render", "spec", "storage", "units"},
     "job": {"budget", "checks", "cost", "decode", "ledger", "spool", "storage", "deadline",
             "engines", "formats", "lock", "markdown", "plan", "prune", "render", "report", "run",
             "spec", "gallery", "desktop", "xdg", "__init__"},
@@ -97,7 +100,8 @@ def test_only_the_cli_knows_click_and_tqdm(module):
 NO_PILLOW = ["run", "workers", "engines", "storage", "remote", "plan", "names", "spool",
              "prune", "gallery", "checks",
              "formats", "geometry", "job", "sources", "state", "spec", "report", "lock",
-             "records", "ledger", "legacy", "units", "budget", "kinds", "links", "fresh"]
+             "records", "ledger", "legacy", "units", "budget", "kinds", "links", "fresh", "jxl",
+             "openers"]
 
 
 @pytest.mark.parametrize("module", NO_PILLOW)
@@ -116,6 +120,13 @@ def test_only_video_knows_pyav(module):
     """(video.py imports it only when a video is met: the default path never does.)"""
     _, external = imports(module)
     assert "av" not in external
+
+
+@pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"jxl", "openers"}))
+def test_only_jxl_and_the_openers_know_the_optional_plugins(module):
+    """(Each imports its plugin only when a file of its own is met.)"""
+    _, external = imports(module)
+    assert not external & {"pillow_jxl", "pillow_heif"}
 
 
 @pytest.mark.parametrize("module", sorted(set(ALLOWED) - {"raw"}))

@@ -353,8 +353,8 @@ def test_auto_next_to_webp_keeps_transparency_in_both(tmp_path):
 
 # --- byte-stable output ----------------------------------------------------------------------
 
-@pytest.mark.parametrize("fmt", [f for f in (Format.JPEG, Format.PNG, Format.WEBP, Format.AVIF)
-                                 if f in writable_formats()])
+@pytest.mark.parametrize("fmt", [f for f in (Format.JPEG, Format.PNG, Format.WEBP, Format.AVIF,
+                                           Format.JXL) if f in writable_formats()])
 def test_a_size_made_alone_has_the_same_bytes_as_made_with_the_others(tmp_path, fmt):
     # A rerun may find only the smallest size missing: it must come out byte for byte
     # as it did when the larger sizes it derives from were made with it.

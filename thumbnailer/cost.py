@@ -17,8 +17,9 @@ from __future__ import annotations
 
 from PIL import ImageFile
 
+from . import jxl
 from .budget import mapped
-from .decode import open_image, read_orientation, reading, shrinks_on_load
+from .decode import head_of, open_image, read_orientation, reading, shrinks_on_load
 from .draft import draft
 from .geometry import in_file_orientation, pixels_needed
 from .kinds import is_raw, is_video
@@ -65,7 +66,12 @@ def decode_cost(task: Task) -> int:
         return BASE + (samples * 2 + pixels * 18 if pixels <= s.max_pixels else 0)
     try:
         with reading():
-            im = open_image(store(task.source).readable(task.source), s)
+            readable = store(task.source).readable(task.source)
+            if jxl.is_jxl(head := head_of(readable)):  # its plugin decodes it all on open
+                w, h = jxl.size(head)
+                # The file, the plugin's pixels, Pillow's, and a conversion.
+                return BASE + (w * h * 12 if w * h <= s.max_pixels else 0)
+            im = open_image(readable, s)
     except Exception:
         return BASE
     with im:

@@ -3,8 +3,9 @@
 Which decoders may open a file (the allow-list, judged by content), Pillow's pixel
 limit (raised for --max-pixels, never turned off), broken pixel data (--fail-on,
 decided per image without Pillow's globals), warnings (caught per image where a
-process's main thread allows), the orientation the decoder leaves to apply,
-HEIF's optional opener, the words for whatever a reader raises, and --timeout.
+process's main thread allows), the orientation the decoder leaves to apply, the
+optional openers' use (openers.py), the words for whatever a reader raises, and
+--timeout.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from .openers import opener_for
 from .spec import DEFAULT_DECODERS, FailOn, Settings
 
 #: What a reader opens: a local path, or an object's bytes in memory.
@@ -106,47 +108,15 @@ def _truncation(exc: BaseException) -> bool:
     return isinstance(exc, EOFError) or (isinstance(exc, OSError) and "truncat" in str(exc).lower())
 
 
-#: ISO base media file brands (bytes 8-12 of the file) of HEIF and of AVIF images.
-_HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
-                b"mif1", b"msf1"}
-_AVIF_BRANDS = {b"avif", b"avis"}
-
-
-def _add_opener_for(source: Readable) -> bool:
-    """Pillow did not recognise ``source`` (a path or an in-memory file). If it is
-    a HEIC/HEIF image, register pillow-heif's opener (the optional extra) and say
-    so (True: try again); if the extra or Pillow's AVIF support is missing, say
-    exactly what to install. Otherwise False: no opener would help."""
+def head_of(source: Readable) -> bytes:
+    """The first kilobytes of ``source`` (a path or an in-memory file), left where it was."""
     if isinstance(source, str):
         with open(source, "rb") as f:
-            head = f.read(12)
-    else:
-        position = source.tell()
-        head = source.read(12)
-        source.seek(position)
-    if head[4:8] != b"ftyp":
-        return False
-    brand = head[8:12]
-    if brand in _AVIF_BRANDS:
-        raise RenderError("AVIF image, and this Pillow cannot read AVIF: "
-                          "upgrade it (pip install -U 'Pillow>=11.3')")
-    if brand not in _HEIF_BRANDS:
-        return False
-    if not _heif_opener():
-        raise RenderError("HEIC/HEIF image: reading it needs the optional extra, "
-                          "pip install 'thumbnailer[heif]'")
-    return True
-
-
-@functools.lru_cache(maxsize=1)
-def _heif_opener() -> bool:
-    """Register pillow-heif's HEIF opener once per process; False if not installed."""
-    try:
-        import pillow_heif
-    except ImportError:
-        return False
-    pillow_heif.register_heif_opener()
-    return True
+            return f.read(4096)
+    position = source.tell()
+    head = source.read(4096)
+    source.seek(position)
+    return head
 
 
 def _allow_pillow_limit(max_pixels: int) -> None:
@@ -180,11 +150,15 @@ def open_image(fp: Readable, s: Settings) -> ImageFile.ImageFile:
         try:
             return Image.open(fp, formats=_formats(s))
         except UnidentifiedImageError:
-            # HEIF or AVIF: add what reads it, or say what is missing.
-            if not _add_opener_for(fp):
+            # HEIF, JPEG XL or AVIF: add what reads it, or say what is missing.
+            try:
+                name = opener_for(head_of(fp), s.max_pixels)
+            except ValueError as e:
+                raise RenderError(str(e)) from None
+            if name is None or (s.decoders is not None and name not in s.decoders):
                 raise RenderError(_unopened(fp, s)) from None
-        try:
-            return Image.open(fp, formats=_formats(s))
+        try:  # JPEG XL only ever here: its plugin decodes the whole image on open
+            return Image.open(fp, formats=_formats(s) if name == "HEIF" else [name])
         except UnidentifiedImageError:
             raise RenderError(_unopened(fp, s)) from None
     except Image.DecompressionBombError:
@@ -231,9 +205,9 @@ def _formats(s: Settings) -> list[str] | None:
         Image.init()
     else:
         Image.preinit()  # JPEG, PNG, GIF, BMP: what Image.open itself registers first
-    if s.decoders is None:
-        return None
-    return [name for name in s.decoders if name in Image.OPEN or _ships(name)]
+    if s.decoders is None:  # all, but JPEG XL: see open_image
+        return None if "JXL" not in Image.OPEN else [n for n in Image.ID if n != "JXL"]
+    return [n for n in s.decoders if n != "JXL" and (n in Image.OPEN or _ships(n))]
 
 
 @functools.cache
@@ -335,7 +309,10 @@ def fail_on_warnings(caught: list[warnings.WarningMessage] | None) -> None:
 
 
 def read_orientation(im: Image.Image) -> int:
-    """The EXIF orientation left to apply; anything bogus counts as upright."""
+    """The EXIF orientation left to apply; anything bogus counts as upright. A JPEG
+    XL's is in its codestream, which libjxl applies; its EXIF's is to be ignored."""
+    if im.format == "JXL":
+        return 1
     try:
         value = im.getexif().get(ORIENTATION_TAG, 1)
     except Exception as exc:  # an EXIF block that does not parse: a warning, not a failure
@@ -384,7 +361,7 @@ def codec_versions() -> list[str]:
     found = [f"Pillow {pillow}"] + [
         f"{codec} {features.version(codec)}"
         for codec in ("jpg", "zlib", "webp", "avif", "libtiff", "jpg_2000", "littlecms2")]
-    for extra in ("pillow-heif", "av", "rawpy"):  # HEIC, video and RAW, when they are there
+    for extra in ("pillow-heif", "av", "rawpy", "pillow-jxl-plugin"):  # when they are there
         try:
             found.append(f"{extra} {importlib.metadata.version(extra)}")
         except importlib.metadata.PackageNotFoundError:

@@ -2,7 +2,8 @@
 
 A row says what Pillow calls the encoder, the file extension, the modes it
 writes as they are, whether it holds alpha and animation, how to check that this
-Pillow has it, how widely browsers show it, and the save parameters. render,
+Pillow has it (or which optional extra), how widely browsers show it, and the
+save parameters. render,
 plan, gallery and the command line all read it, so a new format is one row.
 """
 
@@ -12,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from . import jxl
 from .spec import Format
 
 
@@ -31,6 +33,8 @@ class OutputFormat:
     still: Callable[[int, tuple[int, int]], dict[str, Any]]
     #: Extra save parameters of an animation (besides frames, durations and loop).
     moving: Callable[[int], dict[str, Any]] = lambda quality: {}
+    #: The optional extra whose Pillow plugin writes it (its module, its name).
+    plugin: tuple[str, str] | None = None
 
 
 def _jpeg(quality: int, size: tuple[int, int]) -> dict[str, Any]:
@@ -60,6 +64,10 @@ TABLE: dict[Format, OutputFormat] = {row.format: row for row in (
     OutputFormat(Format.GIF, "GIF", "gif", frozenset({"L", "RGB", "RGBA"}), alpha=True,
                  animation=True, feature=None, web_rank=0,
                  still=lambda quality, size: {}, moving=lambda quality: {"disposal": 2}),
+    # Safari and Chrome behind a flag, in 2026: the gallery shows it last.
+    OutputFormat(Format.JXL, "JXL", "jxl", frozenset({"L", "LA", "RGB", "RGBA"}), alpha=True,
+                 animation=False, feature=None, web_rank=3, still=jxl.save_params,
+                 plugin=("pillow_jxl", "jxl")),
 )}
 
 

@@ -16,6 +16,7 @@ import click
 from PIL import ImageColor
 
 from .budget import available
+from .formats import row
 from .render import writable_formats
 from .spec import DEFAULT_DECODERS, Format
 from .storage import is_url, local_path
@@ -113,6 +114,11 @@ def check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str,
     for fmt in formats:
         if fmt is not Format.AUTO and fmt not in writable_formats():
             usable = ", ".join(f.value for f in (Format.AUTO, *writable_formats()))
+            extra = row(fmt).plugin
+            if extra is not None:
+                raise click.BadParameter(f"writing {fmt.value.upper()} needs the optional "
+                                         f"extra: pip install 'thumbnailer[{extra[1]}]'",
+                                         ctx, param)
             raise click.BadParameter(
                 f"this Pillow cannot write {fmt.value.upper()} (built without its encoder); "
                 f"use one of: {usable}",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import errno
 import functools
+import importlib.util
 import math
 import time
 import warnings
@@ -117,8 +118,10 @@ def failed_outcome(task: Task, reason: str) -> Outcome:
 
 @functools.lru_cache(maxsize=1)
 def writable_formats() -> tuple[Format, ...]:
-    """The output formats this Pillow build can encode."""
-    return tuple(f for f, r in TABLE.items() if r.feature is None or features.check(r.feature))
+    """The output formats this Pillow build (and the extras installed) can encode."""
+    return tuple(f for f, r in TABLE.items()
+                 if (r.feature is None or features.check(r.feature))
+                 and (r.plugin is None or importlib.util.find_spec(r.plugin[0]) is not None))
 
 
 def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: bool = True

@@ -61,6 +61,7 @@ class Format(str, enum.Enum):
     WEBP = "webp"
     AVIF = "avif"
     GIF = "gif"  # 256 colours, 1-bit transparency: for animations (--animated)
+    JXL = "jxl"  # JPEG XL, with the [jxl] extra
 
 
 class FailOn(str, enum.Enum):
@@ -77,7 +78,7 @@ class FailOn(str, enum.Enum):
 #: JPEG covers MPO (camera JPEGs with a multi-picture segment); HEIF needs the
 #: [heif] extra. Anything else needs --allow-format: Pillow's other plugins
 #: (PSD, JPEG 2000, DDS, FITS, ...) are where its security fixes keep landing.
-DEFAULT_DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "HEIF")
+DEFAULT_DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "HEIF", "JXL")
 
 #: The file name extensions walked for each default decoder (named files are
 #: tried whatever their name; an allowed extra format adds Pillow's own list).
@@ -90,6 +91,7 @@ DECODER_EXTENSIONS = {
     "BMP": (".bmp", ".dib"),
     "AVIF": (".avif",),
     "HEIF": (".heic", ".heif", ".hif"),
+    "JXL": (".jxl",),
 }
 
 #: The extensions of Pillow's other decoders (Image.registered_extensions() of
