@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import io
 import os
 import random
 import signal
@@ -201,3 +202,22 @@ def render_crashing_on(task):
     if "oom" in name:
         os.kill(os.getpid(), signal.SIGKILL)
     return render(task)
+
+
+def with_exif_thumbnail(path, picture, thumbnail, orientation=1):
+    """A JPEG as a camera writes it: EXIF with the orientation in IFD0 and a JPEG
+    thumbnail in IFD1 (JPEGInterchangeFormat, and its length)."""
+    small = io.BytesIO()
+    thumbnail.save(small, "JPEG", quality=90)
+    data = small.getvalue()
+    ifd0 = 8
+    ifd1 = ifd0 + 2 + 12 + 4
+    at = ifd1 + 2 + 3 * 12 + 4  # the thumbnail, right after IFD1
+    tiff = (b"II*\0" + struct.pack("<I", ifd0)
+            + struct.pack("<H", 1) + struct.pack("<HHIHH", 0x0112, 3, 1, orientation, 0)
+            + struct.pack("<I", ifd1)
+            + struct.pack("<H", 3) + struct.pack("<HHIHH", 0x0103, 3, 1, 6, 0)
+            + struct.pack("<HHII", 0x0201, 4, 1, at) + struct.pack("<HHII", 0x0202, 4, 1, len(data))
+            + struct.pack("<I", 0) + data)
+    picture.save(path, "JPEG", quality=92, exif=b"Exif\0\0" + tiff)
+    return path

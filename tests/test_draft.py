@@ -1,7 +1,7 @@
 import sys
 
 import pytest
-from helpers import photo
+from helpers import photo, with_exif_thumbnail
 from PIL import Image, ImageChops, ImageStat
 
 from thumbnailer import draft as draft_module
@@ -241,3 +241,74 @@ def test_a_heif_sequence_is_decoded_whole(tmp_path):
     with Image.open(tmp_path / "burst.heic") as im:
         assert im.n_frames == 3
         assert draft(im, (100, 66)) == 1.0 and im.size == (600, 400)
+
+
+# --- camera JPEGs' EXIF thumbnails -----------------------------------------------------------
+
+@pytest.fixture
+def camera(tmp_path):
+    """A 1200 x 900 photo with its 160 x 120 EXIF thumbnail, and without one."""
+    picture = Image.open(photo(tmp_path / "p.png", (1200, 900))).convert("RGB")
+    return (with_exif_thumbnail(tmp_path / "with.jpg", picture, picture.resize((160, 120))),
+            photo_as_jpeg(picture, tmp_path / "without.jpg"))
+
+
+def photo_as_jpeg(picture, path):
+    picture.save(path, "JPEG", quality=92)
+    return path
+
+
+def test_an_exif_thumbnail_serves_icons_and_looks_like_the_image(camera, tmp_path):
+    """Differential: the 64 px thumbnail from the EXIF thumbnail against the one
+    from the image (the same picture without one); 106 px is as far as 160 x 120
+    serves with the gap, 107 px is decoded from the image."""
+    with_thumbnail, without = camera
+    served = _thumb(with_thumbnail, tmp_path / "a", 64)
+    full = _thumb(without, tmp_path / "b", 64)
+    assert served.preview and not full.preview
+    with Image.open(served.output) as a, Image.open(full.output) as b:
+        assert a.size == b.size == (64, 48)
+        assert _difference(a, b) < 4.0  # the conformance suite's bound for drafts
+    assert _thumb(with_thumbnail, tmp_path / "c", 106).preview
+    assert not _thumb(with_thumbnail, tmp_path / "d", 107).preview
+    with Image.open(with_thumbnail) as im:
+        assert draft(im, (40, 30)) == 7.5 and im.size == (160, 120)
+        im.load()
+        assert im.size == (160, 120)
+    with Image.open(with_thumbnail) as im:
+        assert draft(im, (40, 30), previews=False) == 8.0  # the image, at 1/8
+
+
+@pytest.mark.parametrize("stale", ["letterboxed", "blank"])
+def test_an_exif_thumbnail_that_is_not_the_images_is_refused(tmp_path, stale):
+    """A camera letterboxes its 4:3 thumbnail on a 3:2 photo; an editor leaves a
+    flat one. Either way the image is decoded, and the thumbnail shows it."""
+    picture = Image.open(photo(tmp_path / "p.png", (1200, 800))).convert("RGB")
+    if stale == "letterboxed":
+        thumb = Image.new("RGB", (160, 120))
+        thumb.paste(picture.resize((160, 107)), (0, 6))
+    else:
+        picture = picture.resize((1200, 900))
+        thumb = Image.new("RGB", (160, 120), (90, 90, 90))
+    src = with_exif_thumbnail(tmp_path / "s.jpg", picture, thumb)
+    entry = _thumb(src, tmp_path / "out", 64)
+    plain = _thumb(photo_as_jpeg(picture, tmp_path / "plain.jpg"), tmp_path / "ref", 64)
+    assert not entry.preview
+    with Image.open(entry.output) as made, Image.open(plain.output) as reference:
+        assert made.size == reference.size and _difference(made, reference) < 1.0
+
+
+def test_an_exif_thumbnail_takes_the_images_orientation(tmp_path):
+    """Stored as the image is (sideways, orientation 6): turned with it."""
+    picture = Image.open(photo(tmp_path / "p.png", (1200, 900))).convert("RGB")
+    src = with_exif_thumbnail(tmp_path / "s.jpg", picture, picture.resize((160, 120)), 6)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    picture.save(tmp_path / "plain.jpg", "JPEG", quality=92, exif=exif)
+    entry = _thumb(src, tmp_path / "out", 64)
+    plain = _thumb(tmp_path / "plain.jpg", tmp_path / "ref", 64)
+    assert entry.preview and not plain.preview
+    with Image.open(entry.output) as made, Image.open(plain.output) as reference:
+        assert made.size == reference.size == (48, 64)
+        assert _difference(made, reference) < 4.0
+        assert _difference(made, reference.transpose(Image.Transpose.ROTATE_180)) > 10

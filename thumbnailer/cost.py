@@ -89,7 +89,8 @@ def _pixels(im: ImageFile.ImageFile, task: Task, s: Settings) -> int:
     if shrinks_on_load(im, previews=False):  # a HEIF preview: judged in the worker
         sizes = list(dict.fromkeys((*s.sizes, *(t.size for t in task.targets))))
         geometries = in_file_orientation((w, h), read_orientation(im), sizes, s.fit, s.upscale)
-        draft(im, pixels_needed((w, h), geometries))  # sets the decoded size, reads nothing
+        # Sets the decoded size and reads nothing; a preview may be refused once read.
+        draft(im, pixels_needed((w, h), geometries), previews=False)
         if im.info.get("progressive") or im.info.get("progression"):
             held += full * 3  # the coefficients: 2 bytes, 1.5 components with 4:2:0
     decoded = im.size[0] * im.size[1]

@@ -13,31 +13,44 @@ the image's transforms to a preview, so one without them is refused). Decoding
 it instead of a 12 MP image is some 25 times faster. Here it must also keep the
 pixels needed with the widest draft gap, and its aspect ratio must be within 1%;
 render refuses a blank one after loading it (``blank``).
+
+Camera JPEGs carry an EXIF thumbnail (IFD1, 160x120): for the sizes it keeps
+with the widest gap (icons, up to 106 px) and with the image's aspect ratio
+within 1% (cameras letterbox it on 3:2 photos: refused), the decoder is pointed
+at it instead of at the image. It is stored as the image is, so the image's
+orientation applies to it. Decoding it takes 0.15 ms, a 1/8 draft of a 12 MP
+photo 5.9 ms.
 """
 
 from __future__ import annotations
 
 import functools
+import io
 import math
-from typing import Any
+from typing import IO, Any
 
-from PIL import ImageFile, features
+from PIL import Image, ImageFile, features
 
 from .decode import StalePreview
 from .geometry import DRAFT_GAPS, draft_eighths
 
 #: A preview's pixels beyond those needed, as a 1/8 JPEG draft keeps.
 PREVIEW_GAP = DRAFT_GAPS[1]
+#: Set in a JPEG's info when its EXIF thumbnail is what will be decoded.
+PREVIEW = "thumbnailer-preview"
 
 
-def draft(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
+def draft(im: ImageFile.ImageFile, need: tuple[float, float], previews: bool = True) -> float:
     """Ask the decoder to shrink ``im`` on load as far as keeps ``need`` pixels
     (width, height) with its scale's gap (geometry.draft_eighths decides); returns
     the factor it shrank by (1 when it will not: not a JPEG, or no scale is small
-    enough to gain). For HEIF, a preview instead (see the module's text)."""
+    enough to gain). For HEIF, a preview instead, and for a JPEG its EXIF
+    thumbnail where it serves, unless not ``previews`` (see the module's text)."""
     w, h = im.size
     if im.format == "HEIF":
         return _preview(im, need)
+    if previews and im.format == "JPEG" and (scale := _exif_thumbnail(im, need)):
+        return scale
     eighths = draft_eighths((w, h), need, _three_eighths_possible(im))
     if eighths is None:
         return 1.0
@@ -92,6 +105,52 @@ def _preview(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
     if abs(pw * h - ph * w) > 0.01 * w * ph:  # aspect ratios 1% apart: not this image
         raise StalePreview(f"a {pw}x{ph} preview of a {w}x{h} image")
     return w / pw
+
+
+def _exif_thumbnail(im: ImageFile.ImageFile, need: tuple[float, float]) -> float | None:
+    """Point the JPEG decoder of ``im`` at its EXIF thumbnail when that serves
+    (the module's text); the factor it is smaller by, None when it does not."""
+    fp = im.fp
+    if im.mode != "RGB" or len(im.tile) != 1 or not im.info.get("exif") or fp is None:
+        return None
+    try:
+        ifd1 = im.getexif().get_ifd(-1)  # ExifTags.IFD.IFD1
+        start, length = int(ifd1[0x0201]), int(ifd1[0x0202])  # JPEGInterchangeFormat(Length)
+        tiff = _tiff_header_at(fp)
+        fp.seek(tiff + start)
+        with Image.open(io.BytesIO(fp.read(length)), formats=["JPEG"]) as thumb:
+            (tw, th), mode = thumb.size, thumb.mode
+    except Exception:  # none, or not one to trust
+        return None
+    w, h = im.size
+    if (mode != "RGB" or tw < need[0] * PREVIEW_GAP or th < need[1] * PREVIEW_GAP
+            or abs(tw * h - th * w) > 0.01 * w * th):
+        return None
+    tile = im.tile[0]
+    extents, offset = (0, 0, tw, th), tiff + start
+    moved: Any = (tile._replace(extents=extents, offset=offset) if hasattr(tile, "_replace")
+                  else (tile[0], extents, offset, *tile[3:]))
+    im.tile, im._size = [moved], (tw, th)
+    im.info[PREVIEW] = "exif"
+    return float(w / tw)
+
+
+def _tiff_header_at(fp: IO[bytes]) -> int:
+    """Where the EXIF segment's TIFF header is in the file (Pillow does not keep
+    it): after the APP1 marker, its length and "Exif\\0\\0"."""
+    fp.seek(0)
+    head = fp.read(1 << 17)
+    at = 2
+    while at + 4 <= len(head) and head[at] == 0xFF:
+        if head[at + 1] == 0xE1 and head[at + 4:at + 10] == b"Exif\0\0":
+            return at + 10
+        at += 2 + int.from_bytes(head[at + 2:at + 4], "big")
+    raise ValueError("no EXIF segment before the image data")
+
+
+def served(im: ImageFile.ImageFile, scale: float) -> bool:
+    """Whether an embedded preview of ``im`` was decoded, not the image."""
+    return scale > 1 and (im.format == "HEIF" or PREVIEW in im.info)
 
 
 def blank(im: ImageFile.ImageFile) -> bool:

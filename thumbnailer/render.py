@@ -46,7 +46,7 @@ from .decode import (
     time_limit,
     transient,
 )
-from .draft import blank, draft
+from .draft import blank, draft, served
 from .formats import TABLE, row
 from .geometry import (
     Box,
@@ -167,9 +167,9 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
                 # comes first; JPEG decoders never apply the orientation themselves.
                 orientation = read_orientation(im)
                 geometries = in_file_orientation((w, h), orientation, sizes, s.fit, s.upscale)
-                scale = draft(im, pixels_needed((w, h), geometries))
+                scale = draft(im, pixels_needed((w, h), geometries), previews)
                 load_pixels(im, s.fail_on)
-                if im.format == "HEIF" and scale > 1 and blank(im):
+                if served(im, scale) and blank(im):
                     raise StalePreview("a blank preview")
             else:
                 # Read the pixels first: some decoders apply the orientation on
@@ -207,7 +207,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
                                       {sizes.index(t.size) for t in moving}, s)
     shade = placeholder(made[least]) if s.placeholders else None
     # The manifest says which thumbnails an embedded preview served.
-    served = developed.preview if developed else scale > 1 and im.format == "HEIF"
+    preview = developed.preview if developed else served(im, scale)
     entries, halt = [], None
     for target in task.targets:
         if halt:  # no point trying the other sizes on a full or read-only disk
@@ -223,7 +223,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
             entry, halt = _save(task.source, target, small, fmt, profile, exif, s,
                                 _text(target, facts))
         if entry.status is Status.CREATED:
-            entry = entry._replace(preview=served, placeholder=shade)
+            entry = entry._replace(preview=preview, placeholder=shade)
         entries.append(entry)
     return (st.st_mtime_ns, st.st_size), tuple(entries), halt
 
