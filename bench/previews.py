@@ -52,32 +52,29 @@ def timed(source: Path, settings: Settings, out: str) -> tuple[float, bool]:
     return statistics.median(runs), preview
 
 
+def compare(title: str, side: int, preview: tuple[str, Path], other: tuple[str, Path]) -> None:
+    """Time a thumbnail of ``side`` px of each source and print the two rows."""
+    with tempfile.TemporaryDirectory() as out:
+        settings = Settings(output=out, sizes=(Size(side, side),))
+        warm_up(settings)
+        served, used = timed(preview[1], settings, out)
+        without, _ = timed(other[1], settings, out)
+    assert used, f"{preview[0]}: not used"
+    print(f"\n| {title} to {side} px (median of 7) | time |\n|---|---:|")
+    print(f"| {preview[0]} | {served * 1000:.1f} ms |\n| {other[0]} | {without * 1000:.1f} ms |")
+
+
 def main() -> None:
     picture = sorted(build({"jpeg12": FULL["jpeg12"]})["jpeg12"].glob("*.jpg"))[1]
-    with_preview = make(FOLDER / "with-preview.heic", picture, [512])
-    without = make(FOLDER / "without.heic", picture, [])
-    with tempfile.TemporaryDirectory() as out:
-        settings = Settings(output=out, sizes=(Size(256, 256),))
-        warm_up(settings)
-        served, used = timed(with_preview, settings, out)
-        full, _ = timed(without, settings, out)
-    assert used, "the preview was not used"
-    print("| 12 MP HEIC to 256 px (median of 7) | time |\n|---|---:|")
-    print(f"| from its 512 px preview | {served * 1000:.0f} ms |")
-    print(f"| full decode | {full * 1000:.0f} ms |")
-    print(f"\n{full / served:.0f}x faster")
+    compare("12 MP HEIC", 256,
+            ("from its 512 px preview", make(FOLDER / "with-preview.heic", picture, [512])),
+            ("full decode", make(FOLDER / "without.heic", picture, [])))
     with Image.open(picture) as im:
         im = im.convert("RGB")
         camera = with_exif_thumbnail(FOLDER / "camera.jpg", im,
                                      im.resize((160, 120), Image.Resampling.LANCZOS))
-    with tempfile.TemporaryDirectory() as out:
-        settings = Settings(output=out, sizes=(Size(64, 64),))
-        served, used = timed(camera, settings, out)
-        drafted, _ = timed(picture, settings, out)
-    assert used, "the EXIF thumbnail was not used"
-    print("\n| 12 MP camera JPEG to 64 px (median of 7) | time |\n|---|---:|")
-    print(f"| from its 160 x 120 EXIF thumbnail | {served * 1000:.1f} ms |")
-    print(f"| a 1/8 draft of the image | {drafted * 1000:.1f} ms |")
+    compare("12 MP camera JPEG", 64, ("from its 160 x 120 EXIF thumbnail", camera),
+            ("a 1/8 draft of the image", picture))
 
 
 if __name__ == "__main__":
