@@ -202,8 +202,9 @@ def test_mime_type_versions_and_cost(tmp_path):
 
 
 def test_a_run_over_photos_imports_no_extra(tmp_path):
-    """The default path loads neither rawpy nor PyAV (nor numpy, which rawpy needs):
-    a run over a folder of JPEGs, in a fresh interpreter, in-process."""
+    """The default path loads no extra: not rawpy (nor numpy, which it needs), PyAV,
+    pillow-heif, pillow-jxl-plugin or blurhash. A run over a folder of JPEGs, in a
+    fresh interpreter, in-process."""
     folder = tmp_path / "photos"
     folder.mkdir()
     scene().save(folder / "a.jpg")
@@ -212,7 +213,8 @@ def test_a_run_over_photos_imports_no_extra(tmp_path):
             f"    main([{str(folder)!r}, '-o', {str(tmp_path / 'out')!r}, '-w', '1'])\n"
             "except SystemExit:\n"
             "    pass\n"
-            "print(sorted(m for m in ('rawpy', 'av', 'numpy') if m in sys.modules))")
+            "print(sorted(m for m in ('rawpy', 'av', 'numpy', 'pillow_heif', 'pillow_jxl',\n"
+            "                         'blurhash') if m in sys.modules))")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]" and (tmp_path / "out" / "a.jpg").exists()
