@@ -312,3 +312,17 @@ def test_an_exif_thumbnail_takes_the_images_orientation(tmp_path):
         assert made.size == reference.size == (48, 64)
         assert _difference(made, reference) < 4.0
         assert _difference(made, reference.transpose(Image.Transpose.ROTATE_180)) > 10
+
+
+def test_keeping_metadata_does_not_copy_the_exif_thumbnail(tmp_path):
+    """The lookup reads IFD1 from a copy of the EXIF. Read into the image's own,
+    it went along to --keep-metadata's writing, where Pillow 12 fails on it
+    ("argument out of range": every such JPEG failed on Python 3.10's Pillow)."""
+    picture = Image.open(photo(tmp_path / "p.png", (1200, 900))).convert("RGB")
+    src = with_exif_thumbnail(tmp_path / "s.jpg", picture, picture.resize((160, 120)), 6)
+    entry = _thumb(src, tmp_path / "out", 64, keep_metadata=True)
+    assert entry.preview
+    with Image.open(entry.output) as made:
+        exif = made.getexif()
+        assert exif.get(0x0112) == 1  # kept, with the orientation reset
+        assert not exif.get_ifd(-1)  # and no thumbnail of the source's

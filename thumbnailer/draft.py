@@ -110,11 +110,15 @@ def _preview(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
 def _exif_thumbnail(im: ImageFile.ImageFile, need: tuple[float, float]) -> float | None:
     """Point the JPEG decoder of ``im`` at its EXIF thumbnail when that serves
     (the module's text); the factor it is smaller by, None when it does not."""
-    fp = im.fp
-    if im.mode != "RGB" or len(im.tile) != 1 or not im.info.get("exif") or fp is None:
+    fp, raw = im.fp, im.info.get("exif")
+    if im.mode != "RGB" or len(im.tile) != 1 or not raw or fp is None:
         return None
     try:
-        ifd1 = im.getexif().get_ifd(-1)  # ExifTags.IFD.IFD1
+        # A copy of the EXIF: IFD1 read into the image's own would be written back
+        # with --keep-metadata (and Pillow 12 fails to write it).
+        exif = Image.Exif()
+        exif.load(raw)
+        ifd1 = exif.get_ifd(-1)  # ExifTags.IFD.IFD1
         start, length = int(ifd1[0x0201]), int(ifd1[0x0202])  # JPEGInterchangeFormat(Length)
         tiff = _tiff_header_at(fp)
         fp.seek(tiff + start)
