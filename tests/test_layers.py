@@ -30,7 +30,7 @@ ALLOWED = {
     "draft": {"decode", "geometry"},
     # The desktop cache's needs reach render on its targets: render knows no xdg.
     "decode": {"openers", "spec"},
-    "openers": {"jxl"},
+    "openers": {"jxl", "spec"},
     "jxl": set(),
     "colour": set(),
     "render": {"spec", "colour", "cost", "crop", "decode", "draft", "storage", "formats",

@@ -152,7 +152,7 @@ def open_image(fp: Readable, s: Settings) -> ImageFile.ImageFile:
         except UnidentifiedImageError:
             # HEIF, JPEG XL or AVIF: add what reads it, or say what is missing.
             try:
-                name = opener_for(head_of(fp), s.max_pixels)
+                name = opener_for(head_of(fp), s)
             except ValueError as e:
                 raise RenderError(str(e)) from None
             if name is None or (s.decoders is not None and name not in s.decoders):
@@ -164,8 +164,7 @@ def open_image(fp: Readable, s: Settings) -> ImageFile.ImageFile:
     except Image.DecompressionBombError:
         # Pillow refuses above twice its limit, which is at least --max-pixels.
         w, h = _header_size(fp, s)
-        raise RenderError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
-                          f"{s.max_pixels:,} (--max-pixels)") from None
+        raise RenderError(s.pixels_refused(w, h) or "refused as a decompression bomb") from None
 
 
 def _header_size(fp: Readable, s: Settings) -> tuple[int, int]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 
 from . import jxl
+from .spec import Settings
 
 #: ISO base media file brands (bytes 8-12 of the file) of HEIF and of AVIF images.
 HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"hevs",
@@ -17,7 +18,7 @@ HEIF_BRANDS = {b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"hevm", b"
 AVIF_BRANDS = {b"avif", b"avis"}
 
 
-def opener_for(head: bytes, max_pixels: int) -> str | None:
+def opener_for(head: bytes, s: Settings) -> str | None:
     """The Pillow format that reads a file starting with ``head`` (its first
     kilobytes), now registered; None when no opener would help. ValueError says
     what to install, or why the file is refused before anything decodes it."""
@@ -26,9 +27,9 @@ def opener_for(head: bytes, max_pixels: int) -> str | None:
             w, h = jxl.size(head)
         except ValueError as e:
             raise ValueError(f"damaged JPEG XL header ({e})") from None
-        if w * h > max_pixels:  # the plugin decodes the whole image as it opens it
-            raise ValueError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
-                             f"{max_pixels:,} (--max-pixels)")
+        refused = s.pixels_refused(w, h)  # the plugin decodes the whole image on open
+        if refused is not None:
+            raise ValueError(refused)
         if not jxl.register():
             raise ValueError("JPEG XL image: reading it needs the optional extra, "
                              "pip install 'thumbnailer[jxl]'")

@@ -53,9 +53,8 @@ def develop(fp: str | IO[bytes], s: Settings, previews: bool = True) -> Develope
         raise RenderError(f"damaged RAW data ({_words(e)})") from e
     with raw:
         w, h = raw.sizes.width, raw.sizes.height
-        if w * h > s.max_pixels:
-            raise RenderError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
-                              f"{s.max_pixels:,} (--max-pixels)")
+        if (refused := s.pixels_refused(w, h)) is not None:
+            raise RenderError(refused)
         orientation = _ORIENTATION.get(raw.sizes.flip, 1)
         upright = (h, w) if orientation >= 5 else (w, h)
         need = pixels_needed(upright, [fit_geometry(upright, size, s.fit, s.upscale)

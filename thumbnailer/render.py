@@ -153,10 +153,8 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None, previews: 
     with im:
         original = im
         w, h = developed.size if developed else im.size
-        if w * h > s.max_pixels:
-            raise RenderError(
-                f"{w}x{h} is {w * h:,} pixels, over the limit of {s.max_pixels:,} (--max-pixels)"
-            )
+        if (refused := s.pixels_refused(w, h)) is not None:
+            raise RenderError(refused)
         # Geometry, draft and derivation chain come from *all* the job's sizes, not
         # only the ones still to make, so a thumbnail's bytes never depend on what
         # happened to be up to date already (byte-stable output).

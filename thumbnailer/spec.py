@@ -105,11 +105,10 @@ OTHER_DECODER_EXTENSIONS = {
     "HDF5": (".h5", ".hdf"), "ICNS": (".icns",), "ICO": (".ico",), "IM": (".im",),
     "IPTC": (".iim",), "JPEG2000": (".jp2", ".j2k", ".jpc", ".jpf", ".jpx", ".j2c"),
     "MPEG": (".mpg", ".mpeg"), "MSP": (".msp",), "PALM": (".palm",), "PCD": (".pcd",),
-    "PCX": (".pcx",), "PDF": (".pdf",), "PIXAR": (".pxr",),
-    "PPM": (".pbm", ".pgm", ".ppm", ".pnm", ".pfm"), "PSD": (".psd",), "QOI": (".qoi",),
-    "SGI": (".bw", ".rgb", ".rgba", ".sgi"), "SUN": (".ras",),
-    "TGA": (".tga", ".icb", ".vda", ".vst"), "WMF": (".wmf", ".emf"), "XBM": (".xbm",),
-    "XPM": (".xpm",),
+    "PCX": (".pcx",), "PDF": (".pdf",), "PIXAR": (".pxr",), "QOI": (".qoi",),
+    "PPM": (".pbm", ".pgm", ".ppm", ".pnm", ".pfm"), "PSD": (".psd",), "SUN": (".ras",),
+    "SGI": (".bw", ".rgb", ".rgba", ".sgi"), "TGA": (".tga", ".icb", ".vda", ".vst"),
+    "WMF": (".wmf", ".emf"), "XBM": (".xbm",), "XPM": (".xpm",),
 }
 
 #: --allow-format all: every decoder this Pillow has.
@@ -265,6 +264,11 @@ class Settings:
         if self.name is not None:
             return self.name
         return "{stem}" if len(self.sizes) == 1 else "{stem}_{size}"
+
+    def pixels_refused(self, width: int, height: int) -> str | None:
+        """Why --max-pixels refuses a picture of this size (None when it does not)."""
+        return (f"{width}x{height} is {width * height:,} pixels, over the limit of "
+                f"{self.max_pixels:,} (--max-pixels)") if width * height > self.max_pixels else None
 
     def fingerprint(self, size: Size, fmt: Format) -> str:
         """A short hash of everything that shapes the bytes of one thumbnail.

@@ -50,9 +50,8 @@ def poster(fp: str | IO[bytes], s: Settings) -> Image.Image:
         stream.thread_type = "SLICE"  # one worker, one core: no frame threads
         stream.codec_context.thread_count = 1
         w, h = stream.codec_context.width, stream.codec_context.height
-        if w * h > s.max_pixels:
-            raise RenderError(f"{w}x{h} is {w * h:,} pixels, over the limit of "
-                              f"{s.max_pixels:,} (--max-pixels)")
+        if (refused := s.pixels_refused(w, h)) is not None:
+            raise RenderError(refused)
         try:
             frame = _frame_at(container, stream, _poster_time(container, stream))
         except av.FFmpegError as e:
