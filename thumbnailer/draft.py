@@ -102,9 +102,21 @@ def _preview(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
     if im.draft(None, (math.ceil(need[0] * PREVIEW_GAP), math.ceil(need[1] * PREVIEW_GAP))) is None:
         return 1.0
     pw, ph = im.size
-    if abs(pw * h - ph * w) > 0.01 * w * ph:  # aspect ratios 1% apart: not this image
+    if not same_shape((w, h), (pw, ph)):
         raise StalePreview(f"a {pw}x{ph} preview of a {w}x{h} image")
     return w / pw
+
+
+def keeps(size: tuple[float, float], need: tuple[float, float]) -> bool:
+    """Whether a preview of ``size`` keeps the pixels ``need`` with PREVIEW_GAP."""
+    return size[0] >= need[0] * PREVIEW_GAP and size[1] >= need[1] * PREVIEW_GAP
+
+
+def same_shape(image: tuple[int, int], preview: tuple[int, int]) -> bool:
+    """Whether a preview has the image's aspect ratio within 1% (else it is not
+    this image's: another crop, a letterboxed one)."""
+    (w, h), (pw, ph) = image, preview
+    return abs(pw * h - ph * w) <= 0.01 * w * ph
 
 
 def _exif_thumbnail(im: ImageFile.ImageFile, need: tuple[float, float]) -> float | None:
@@ -127,8 +139,7 @@ def _exif_thumbnail(im: ImageFile.ImageFile, need: tuple[float, float]) -> float
     except Exception:  # none, or not one to trust
         return None
     w, h = im.size
-    if (mode != "RGB" or tw < need[0] * PREVIEW_GAP or th < need[1] * PREVIEW_GAP
-            or abs(tw * h - th * w) > 0.01 * w * th):
+    if mode != "RGB" or not keeps((tw, th), need) or not same_shape((w, h), (tw, th)):
         return None
     tile = im.tile[0]
     extents, offset = (0, 0, tw, th), tiff + start

@@ -22,7 +22,7 @@ from typing import IO, Any
 from PIL import Image
 
 from .decode import TRANSPOSE, RenderError
-from .draft import PREVIEW_GAP, blank, draft
+from .draft import blank, draft, keeps, same_shape
 from .geometry import fit_geometry, pixels_needed
 from .spec import Settings
 
@@ -63,7 +63,7 @@ def develop(fp: str | IO[bytes], s: Settings, previews: bool = True) -> Develope
         image = _preview(raw, (w, h), sensor_need) if previews else None
         served = image is not None
         if image is None:
-            half = w / 2 >= sensor_need[0] * PREVIEW_GAP and h / 2 >= sensor_need[1] * PREVIEW_GAP
+            half = keeps((w / 2, h / 2), sensor_need)
             try:
                 pixels = raw.postprocess(half_size=half, use_camera_wb=True, output_bps=8,
                                          gamma=(2.4, 12.92), user_flip=0)
@@ -95,9 +95,7 @@ def _preview(raw: Any, size: tuple[int, int], need: tuple[float, float]) -> Imag
     else:
         im = Image.fromarray(thumb.data)
     pw, ph = im.size
-    if abs(pw * h - ph * w) > 0.01 * w * ph:  # aspect ratios 1% apart: not this image
-        return None
-    if pw < need[0] * PREVIEW_GAP or ph < need[1] * PREVIEW_GAP:  # too small to serve
+    if not same_shape((w, h), (pw, ph)) or not keeps((pw, ph), need):
         return None
     if im.format == "JPEG":
         draft(im, (need[0] * pw / w, need[1] * ph / h))  # type: ignore[arg-type]
