@@ -3,6 +3,7 @@ never swallowed (--fail-on), the decoder allow-list, Pillow's globals untouched.
 Each test here fails on the code before the conformance suite found its bug."""
 
 import io
+import random
 import struct
 import threading
 import zlib
@@ -150,6 +151,39 @@ def test_other_formats_are_refused_by_content_and_named(tmp_path):
         is Status.CREATED
     jpeg_named_png = photo(tmp_path / "photo.png", (64, 48), fmt="JPEG")
     assert entry_of(make(jpeg_named_png, tmp_path / "out")).status is Status.CREATED
+
+
+def big_icon(path: Path) -> Path:
+    """A 256 px ICO whose PNG frame is 64-128 KiB: its header is then also a valid
+    TGA header (Pillow's TGA reader checks no signature), as Pillow's pillow.ico is."""
+    noise = random.Random(0).randbytes(256 * 100 * 3) + bytes([255, 0, 0]) * 256 * 156
+    Image.frombytes("RGB", (256, 256), noise).save(path, sizes=[(256, 256)])
+    assert 65536 <= path.stat().st_size < 131072
+    return path
+
+
+@pytest.mark.parametrize("allowed", [(), ("ICO", "TGA"), ("TGA", "ICO"), ("ALL",)])
+def test_a_file_is_read_by_its_format_whatever_the_process_registered_first(
+        tmp_path, monkeypatch, allowed):
+    """Pillow tries plugins in the order they registered. In a process (or a
+    forked worker) that imported the TGA plugin before the others, an ICO was
+    read as a garbled TGA, or refused as "a TGA file"."""
+    src = big_icon(tmp_path / "icon.ico")
+    Image.init()
+    monkeypatch.setattr(Image, "ID", ["TGA", *(n for n in Image.ID if n != "TGA")])
+    with Image.open(src) as naive:
+        assert naive.format == "TGA"  # the hazard: Pillow alone now misreads it
+    entry = entry_of(make(src, tmp_path / "out", allow_formats=allowed))
+    if not allowed:
+        assert entry.error == ("a ICO file, not a format opened by default: "
+                               "--allow-format ICO opens it")
+        return
+    assert entry.status is Status.CREATED, entry.error
+    with Image.open(entry.output) as thumb:
+        rgb = thumb.convert("RGB")
+        red, green, blue = rgb.getpixel((rgb.width // 2, rgb.height - 3))
+        assert red > 245 and green < 10 and blue < 10
+        assert ImageStat.Stat(rgb.crop((0, 0, rgb.width, rgb.height // 3))).stddev[1] > 20
 
 
 def test_an_rgb_png_with_a_transparent_colour_keeps_its_transparency(tmp_path):

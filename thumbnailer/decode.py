@@ -16,6 +16,7 @@ import io
 import signal
 import threading
 import warnings
+from collections.abc import Iterable
 from types import TracebackType
 from typing import IO, Any
 
@@ -174,7 +175,7 @@ def _header_size(fp: Readable, s: Settings) -> tuple[int, int]:
     with open(fp, "rb") if isinstance(fp, str) else contextlib.nullcontext(fp) as f:
         f.seek(0)
         prefix = f.read(16)
-        for name in _formats(s) or Image.ID:
+        for name in _formats(s):
             factory, accept = Image.OPEN[name]
             if accept is not None and not accept(prefix):
                 continue
@@ -193,20 +194,30 @@ def load_decoders(s: Settings) -> None:
     _formats(s)
 
 
-def _formats(s: Settings) -> list[str] | None:
-    """The allowed decoders this Pillow has, in the order they are tried. With
-    every decoder allowed, Pillow tries them in registration order, and some (TGA)
-    take files with no signature: so all are registered first, or a file's reader
-    would depend on what the process opened before. The default list is only
-    signature-checked formats; its plugins load as Pillow needs them (registering
-    all of Pillow's costs 50 ms per worker)."""
+def _formats(s: Settings) -> list[str]:
+    """The allowed decoders this Pillow has, in the order they are tried (see
+    _in_order). The default list is only signature-checked formats; its plugins
+    load as Pillow needs them (registering all of Pillow's costs 50 ms per worker)."""
     if s.decoders is None or not set(s.decoders) <= set(DEFAULT_DECODERS):
         Image.init()
     else:
         Image.preinit()  # JPEG, PNG, GIF, BMP: what Image.open itself registers first
     if s.decoders is None:  # all, but JPEG XL: see open_image
-        return None if "JXL" not in Image.OPEN else [n for n in Image.ID if n != "JXL"]
-    return [n for n in s.decoders if n != "JXL" and (n in Image.OPEN or _ships(n))]
+        return _in_order(n for n in Image.ID if n != "JXL")
+    return _in_order(n for n in s.decoders if n != "JXL" and (n in Image.OPEN or _ships(n)))
+
+
+def _in_order(names: Iterable[str]) -> list[str]:
+    """``names`` with the formats Pillow takes without a signature check (IM, IMT,
+    IPTC, PCD, SPIDER, TGA) last. Left to itself, Pillow tries formats in the
+    order their plugins registered, which depends on what the process imported
+    first (a caller's, or what a forked worker inherits), and TGA reads a large
+    ICO as a garbled palette image: so a file's reader would depend on history.
+    Found on Pillow's own pillow.ico, read as TGA in one CI run of the
+    conformance suite."""
+    names = list(names)
+    loose = sorted(n for n in names if n in Image.OPEN and Image.OPEN[n][1] is None)
+    return [n for n in names if n not in loose] + loose
 
 
 @functools.cache
@@ -225,8 +236,9 @@ def _unopened(fp: Readable, s: Settings) -> str:
     no decoder of a format that is not allowed ever runs), or no image at all."""
     if isinstance(fp, io.BytesIO):
         fp.seek(0)
+    Image.init()
     try:
-        with Image.open(fp) as im:
+        with Image.open(fp, formats=_in_order(Image.ID)) as im:
             name = im.format
     except Exception:
         return "not an image, or in a format Pillow cannot read"
