@@ -5,6 +5,7 @@ smooth pictures, so each path can be compared with the picture itself.
 """
 
 import json
+import os
 import subprocess
 import sys
 
@@ -218,3 +219,26 @@ def test_a_run_over_photos_imports_no_extra(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert done.stdout.strip() == "[]" and (tmp_path / "out" / "a.jpg").exists()
+
+
+@pytest.mark.parametrize("users", [None, "3"])  # 3: not this machine's 2 cores
+def test_libraw_uses_one_core_and_the_callers_environment_is_left_alone(tmp_path, users):
+    """A RAW developed in the caller's own process (-w 1): OpenMP's thread count is
+    one (or what the user set), and OMP_NUM_THREADS afterwards is what it was. It
+    was left set to 1 in the caller's process, for every OpenMP library it loads
+    later. Read from the libgomp rawpy loaded (its wheels carry their own)."""
+    dng = write_dng(tmp_path / "p.dng", scene())
+    code = ("import ctypes, os\nfrom thumbnailer.cli import main\n"
+            "try:\n"
+            f"    main([{str(dng)!r}, '-o', {str(tmp_path / 'out')!r}, '-w', '1'])\n"
+            "except SystemExit:\n"
+            "    pass\n"
+            "[gomp] = {line.split()[-1] for line in open('/proc/self/maps') if 'libgomp' in line}\n"
+            "print(ctypes.CDLL(gomp).omp_get_max_threads(), os.environ.get('OMP_NUM_THREADS'))")
+    env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    if users:
+        env["OMP_NUM_THREADS"] = users
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env)
+    assert done.stdout.split() == [users or "1", str(users)]
+    assert (tmp_path / "out" / "p.jpg").exists()

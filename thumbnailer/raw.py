@@ -122,14 +122,21 @@ def raw_pixels(fp: str | IO[bytes]) -> tuple[int, int]:
 
 def _rawpy() -> Any:
     """rawpy, imported when a RAW is met (the default path never loads it). LibRaw
-    develops on every core through OpenMP; one worker is to use one core, and
-    OpenMP reads its thread count once, when the library loads."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    develops on every core through OpenMP; one worker is to use one core. OpenMP
+    (rawpy's own copy of libgomp) reads its thread count once, when it loads: so
+    the variable is set for the import only, and the caller's environment (with
+    -w 1, this process is the caller's) is left as it was."""
+    ours = "OMP_NUM_THREADS" not in os.environ
+    if ours:
+        os.environ["OMP_NUM_THREADS"] = "1"
     try:
         import rawpy
     except ImportError:
         raise RenderError("a camera RAW file: reading RAW files needs the optional extra: "
                           "pip install 'thumbnailer[raw]'") from None
+    finally:
+        if ours:
+            del os.environ["OMP_NUM_THREADS"]
     return rawpy
 
 
