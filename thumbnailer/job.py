@@ -25,6 +25,7 @@ from .deadline import Deadline
 from .decode import codec_versions
 from .engines import EngineError, engine
 from .formats import extension
+from .kinds import POSTER_MARK
 from .ledger import judge
 from .lock import Locked
 from .markdown import MarkdownReport
@@ -148,7 +149,7 @@ def cache_key(settings: Settings) -> str:
 
     parts = _versions()
     parts += [settings.fingerprint(size, fmt) for size in settings.sizes
-              for fmt in settings.formats]
+              for fmt in settings.formats] + [POSTER_MARK]
     return "thumbnailer-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 

@@ -11,6 +11,10 @@ import importlib.util
 #: Videos, walked when PyAV (the [video] extra) is installed: a poster frame each.
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
 
+#: In the fingerprint of a video's thumbnails: the poster rule's version. 2: HDR
+#: (PQ, HLG) frames are tone-mapped, so thumbnails made before are made again.
+POSTER_MARK = "+poster2"
+
 #: Camera RAW files, read through rawpy (the [raw] extra): walked whether or not
 #: it is installed, so that each is named with what to install.
 RAW_EXTENSIONS = (".cr2", ".cr3", ".nef", ".nrw", ".arw", ".dng", ".raf", ".orf", ".rw2",

@@ -20,7 +20,7 @@ from . import storage
 from .checks import check
 from .formats import extension
 from .fresh import up_to_date
-from .kinds import is_raw, is_video
+from .kinds import POSTER_MARK, is_raw, is_video
 from .ledger import Failure, since_text
 from .names import Taken, free_keys, in_shard, namers, paired, split_name
 from .records import Record
@@ -296,7 +296,8 @@ class FolderPlan(Plan):
             stems, renamed = free_keys(named, folder, stem, ext, here)
             # A phone's Live Photo (IMG_1.HEIC, IMG_1.MOV) or a camera's RAW+JPEG:
             # expected, so kept in the manifest but not warned about.
-            pair = paired(here, stem, is_video(source.path) or is_raw(source.path))
+            video = is_video(source.path)
+            pair = paired(here, stem, video or is_raw(source.path))
             if self.stop:
                 return
             if renamed:
@@ -319,6 +320,8 @@ class FolderPlan(Plan):
             pending, done_here = [], {}
             for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here,
                                                                    strict=True):
+                if video:
+                    fingerprint += POSTER_MARK
                 record = rows.get(key)
                 if record is None and state.legacy:  # migrated from 1.x: no folder yet
                     record = state.get(key)

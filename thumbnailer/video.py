@@ -16,6 +16,7 @@ from typing import IO, Any, cast
 
 from PIL import Image
 
+from . import hdr
 from .decode import RenderError
 from .geometry import DRAFT_GAPS, fit_geometry, pixels_needed
 from .spec import Settings
@@ -71,13 +72,25 @@ def _scaled(frame: Any, s: Settings, turned: bool) -> Image.Image:
     need = pixels_needed(upright, [fit_geometry(upright, size, s.fit, s.upscale)
                                    for size in s.sizes])
     shrink = min(upright[0] / (need[0] * DRAFT_GAPS[1]), upright[1] / (need[1] * DRAFT_GAPS[1]))
-    if shrink < MIN_SHRINK:
-        image: Image.Image = frame.to_image()
-        return image
-    scaled = frame.reformat(width=max(1, math.ceil(w / shrink)),
-                            height=max(1, math.ceil(h / shrink)),
-                            format="rgb24", interpolation="AREA")
-    return cast(Image.Image, scaled.to_image())
+    size = ((max(1, math.ceil(w / shrink)), max(1, math.ceil(h / shrink)))
+            if shrink >= MIN_SHRINK else (w, h))
+    transfer: int = frame.color_trc or 0
+    if not hdr.is_hdr(transfer):
+        if size == (w, h):
+            image: Image.Image = frame.to_image()
+            return image
+        return cast(Image.Image, frame.reformat(*size, format="rgb24",
+                                                interpolation="AREA").to_image())
+    # 16 bits a channel into the tone mapping: 8 would band the shadows.
+    scaled = frame.reformat(*size, format="rgb48le", interpolation="AREA")
+    try:  # PyAV hands frames to numpy only when it is there: the extra brings it
+        import numpy  # noqa: F401  (first: PyAV's own import of it fails less plainly)
+
+        pixels = hdr.to_sdr(scaled.to_ndarray(), transfer, frame.color_primaries)
+    except ImportError:
+        raise RenderError("an HDR video: tone mapping it needs numpy: "
+                          "pip install 'thumbnailer[video]'") from None
+    return Image.fromarray(pixels)
 
 
 def frame_pixels(source: str) -> int:
