@@ -65,8 +65,8 @@ def to_sdr(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarray
 
 def _mapped(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarray:
     """N x 3 code values to N x 3 sRGB bytes. The two curves are tables of all
-    65,536 codes and levels (exact for 16-bit input; a power per value would
-    cost ten times as much), the matrices one BLAS product each."""
+    65,536 codes and levels: exact for 16-bit input, and the whole mapping took
+    2.6 times as long with the curves computed per value."""
     import numpy as np
 
     light = _decoding(transfer)[code]
