@@ -16,6 +16,7 @@ import struct
 from pathlib import Path
 
 import numpy as np
+from helpers import linear_light
 from PIL import Image
 
 #: XYZ (D65) -> linear sRGB: a "camera" whose raw channels are linear sRGB.
@@ -28,8 +29,7 @@ _SIZES = {_BYTE: 1, _ASCII: 1, _SHORT: 2, _LONG: 4, _RATIONAL: 8, _SRATIONAL: 8}
 
 def mosaic(picture: Image.Image) -> bytes:
     """An RGGB Bayer mosaic of ``picture`` (sRGB, 8 bits) as linear 16-bit samples."""
-    rgb = np.asarray(picture.convert("RGB"), dtype=np.float64) / 255
-    linear = np.where(rgb <= 0.04045, rgb / 12.92, ((rgb + 0.055) / 1.055) ** 2.4)
+    linear = linear_light(picture)
     cfa = np.empty(linear.shape[:2])
     cfa[0::2, 0::2] = linear[0::2, 0::2, 0]
     cfa[0::2, 1::2] = linear[0::2, 1::2, 1]

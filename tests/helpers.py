@@ -11,7 +11,8 @@ import struct
 import time
 from pathlib import Path
 
-from PIL import Image, ImageDraw, ImageFilter
+import numpy as np
+from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
 from thumbnailer.atomic import TEMP_PREFIX
 
@@ -221,3 +222,14 @@ def with_exif_thumbnail(path, picture, thumbnail, orientation=1):
             + struct.pack("<I", 0) + data)
     picture.save(path, "JPEG", quality=92, exif=b"Exif\0\0" + tiff)
     return path
+
+
+def linear_light(picture: Image.Image) -> np.ndarray:
+    """An sRGB picture as linear light, 0-1 a channel (IEC 61966-2-1's curve undone)."""
+    v = np.asarray(picture.convert("RGB"), dtype=np.float64) / 255
+    return np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4)
+
+
+def channel_difference(a: Image.Image, b: Image.Image) -> float:
+    """The largest mean absolute difference of one channel (0-255), both as RGB."""
+    return max(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean)

@@ -10,7 +10,8 @@ OETF and inverse OOTF), so the poster can be compared with the picture.
 import av
 import numpy as np
 import pytest
-from PIL import Image, ImageChops, ImageStat
+from helpers import channel_difference, linear_light
+from PIL import Image
 
 from thumbnailer import hdr
 from thumbnailer.render import render
@@ -68,8 +69,7 @@ TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114],
 
 def hlg_code(picture: Image.Image) -> np.ndarray:
     """An sRGB picture as HLG BT.2020 code values, its white at reference white."""
-    v = np.asarray(picture, dtype=np.float64) / 255
-    linear = np.where(v <= 0.04045, v / 12.92, ((v + 0.055) / 1.055) ** 2.4) @ TO_BT2020.T
+    linear = linear_light(picture) @ TO_BT2020.T
     display = linear * 203 / 1000  # of the 1,000 cd/m2 peak
     yd = np.maximum(display @ np.array([0.2627, 0.6780, 0.0593]), 1e-9)
     scene = display / yd[..., None] ** (0.2 / 1.2)  # the inverse OOTF, gamma 1.2
@@ -106,10 +106,6 @@ def scene(size=(320, 180)):
     return im
 
 
-def difference(a, b):
-    return max(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean)
-
-
 def test_an_hlg_clip_gives_the_picture_it_was_made_from(tmp_path):
     """A differential round trip: the picture, through HLG and H.264 and back."""
     picture = scene()
@@ -120,8 +116,8 @@ def test_an_hlg_clip_gives_the_picture_it_was_made_from(tmp_path):
         flat = frame.to_image()  # what the poster was before: the code values as sRGB
     made = poster(str(video), Settings(sizes=(Size(320, 320),)))
     assert made.size == picture.size
-    assert difference(made, picture) < 3.0
-    assert difference(flat, picture) > 15.0  # the bug this mends is visible
+    assert channel_difference(made, picture) < 3.0
+    assert channel_difference(flat, picture) > 15.0  # the bug this mends is visible
 
 
 def test_render_makes_an_hdr_posters_thumbnail(tmp_path):
@@ -134,7 +130,7 @@ def test_render_makes_an_hdr_posters_thumbnail(tmp_path):
         expected = scene((640, 360))
         expected.thumbnail((96, 96), Image.Resampling.LANCZOS)
         assert thumb.size == expected.size
-        assert difference(thumb, expected) < 4.0
+        assert channel_difference(thumb, expected) < 4.0
 
 
 def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, monkeypatch):

@@ -12,7 +12,8 @@ import sys
 import pytest
 from click.testing import CliRunner
 from dng import write_dng
-from PIL import Image, ImageChops, ImageStat
+from helpers import channel_difference
+from PIL import Image
 
 from thumbnailer import cli
 from thumbnailer.cost import BASE, decode_cost
@@ -33,10 +34,6 @@ def scene(size=(600, 400)):
                              Image.new("L", size, 140)])
     im.paste(MARK, (0, 0, w // 4, h // 4))
     return im
-
-
-def difference(a, b):
-    return max(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean)
 
 
 def thumb(source, folder, size=128, **settings):
@@ -69,11 +66,12 @@ def test_each_path_makes_the_picture_upright(tmp_path, orientation, with_preview
         assert made.size == expected.size
         # The mark sits where the turn puts it, and the rest looks like the picture:
         # LibRaw demosaics and develops with its own white balance and brightness.
-        assert difference(made, expected) < 12
+        assert channel_difference(made, expected) < 12
         w, h = made.size
         corners = [(4, 4), (w - 5, 4), (4, h - 5), (w - 5, h - 5)]
-        marked = [c for c in corners if difference(Image.new("RGB", (1, 1), made.getpixel(c)),
-                                                   Image.new("RGB", (1, 1), MARK)) < 40]
+        marked = [c for c in corners
+                  if channel_difference(Image.new("RGB", (1, 1), made.getpixel(c)),
+                                        Image.new("RGB", (1, 1), MARK)) < 40]
         assert marked == [c for c in corners if expected.getpixel(c) == MARK]
 
 
@@ -85,7 +83,7 @@ def test_development_is_half_size_when_that_serves_and_full_when_not(tmp_path):
     full = develop(str(dng), Settings(sizes=(Size(256, 256),)))  # 256 x 1.5 > 300
     assert full.image.size == (600, 400) and full.scale == 1.0
     with Image.open(thumb(dng, tmp_path / "a").output) as a:
-        assert difference(a, reference(scene(), 1, 128)) < 6  # a smooth picture
+        assert channel_difference(a, reference(scene(), 1, 128)) < 6  # a smooth picture
 
 
 def test_a_preview_is_drafted_and_serves_only_sizes_it_covers(tmp_path):
@@ -113,7 +111,7 @@ def test_a_preview_that_is_not_the_images_is_refused(tmp_path, stale):
     entry = thumb(dng, tmp_path / "out")
     assert not entry.preview
     with Image.open(entry.output) as made:
-        assert made.size == (128, 85) and difference(made, reference(picture, 1, 128)) < 12
+        assert made.size == (128, 85) and channel_difference(made, reference(picture, 1, 128)) < 12
 
 
 def test_the_manifest_says_a_preview_served_and_reruns_keep_it(tmp_path):
