@@ -200,6 +200,18 @@ def test_mime_type_versions_and_cost(tmp_path):
     assert decode_cost(task) >= BASE + 600 * 400 * 2  # the mosaic at least
 
 
+def fresh_run(source, out, then: str, env=None) -> str:
+    """What a fresh interpreter prints that runs the CLI in-process (-w 1) from
+    ``source`` to ``out``, then the Python lines ``then``."""
+    code = ("from thumbnailer.cli import main\n"
+            "try:\n"
+            f"    main([{str(source)!r}, '-o', {str(out)!r}, '-w', '1'])\n"
+            "except SystemExit:\n"
+            "    pass\n" + then)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True, env=env).stdout
+
+
 def test_a_run_over_photos_imports_no_extra(tmp_path):
     """The default path loads no extra: not rawpy (nor numpy, which it needs), PyAV,
     pillow-heif, pillow-jxl-plugin or blurhash. A run over a folder of JPEGs, in a
@@ -207,16 +219,11 @@ def test_a_run_over_photos_imports_no_extra(tmp_path):
     folder = tmp_path / "photos"
     folder.mkdir()
     scene().save(folder / "a.jpg")
-    code = ("import sys; from thumbnailer.cli import main\n"
-            "try:\n"
-            f"    main([{str(folder)!r}, '-o', {str(tmp_path / 'out')!r}, '-w', '1'])\n"
-            "except SystemExit:\n"
-            "    pass\n"
-            "print(sorted(m for m in ('rawpy', 'av', 'numpy', 'pillow_heif', 'pillow_jxl',\n"
-            "                         'blurhash') if m in sys.modules))")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True)
-    assert done.stdout.strip() == "[]" and (tmp_path / "out" / "a.jpg").exists()
+    printed = fresh_run(folder, tmp_path / "out", (
+        "import sys\n"
+        "print(sorted(m for m in ('rawpy', 'av', 'numpy', 'pillow_heif', 'pillow_jxl',\n"
+        "                         'blurhash') if m in sys.modules))"))
+    assert printed.strip() == "[]" and (tmp_path / "out" / "a.jpg").exists()
 
 
 @pytest.mark.parametrize("users", [None, "3"])  # 3: not this machine's 2 cores
@@ -226,17 +233,13 @@ def test_libraw_uses_one_core_and_the_callers_environment_is_left_alone(tmp_path
     was left set to 1 in the caller's process, for every OpenMP library it loads
     later. Read from the libgomp rawpy loaded (its wheels carry their own)."""
     dng = write_dng(tmp_path / "p.dng", scene())
-    code = ("import ctypes, os\nfrom thumbnailer.cli import main\n"
-            "try:\n"
-            f"    main([{str(dng)!r}, '-o', {str(tmp_path / 'out')!r}, '-w', '1'])\n"
-            "except SystemExit:\n"
-            "    pass\n"
-            "[gomp] = {line.split()[-1] for line in open('/proc/self/maps') if 'libgomp' in line}\n"
-            "print(ctypes.CDLL(gomp).omp_get_max_threads(), os.environ.get('OMP_NUM_THREADS'))")
     env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
     if users:
         env["OMP_NUM_THREADS"] = users
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=True, env=env)
-    assert done.stdout.split() == [users or "1", str(users)]
+    printed = fresh_run(dng, tmp_path / "out", (
+        "import ctypes, os\n"
+        "[gomp] = {line.split()[-1] for line in open('/proc/self/maps') if 'libgomp' in line}\n"
+        "print(ctypes.CDLL(gomp).omp_get_max_threads(), os.environ.get('OMP_NUM_THREADS'))"),
+        env=env)
+    assert printed.split() == [users or "1", str(users)]
     assert (tmp_path / "out" / "p.jpg").exists()
