@@ -108,7 +108,7 @@ def test_a_tampered_state_cannot_reach_outside_the_output(tmp_path, library, set
     with contextlib.closing(sqlite3.connect(tmp_path / "out" / STATE_NAME)) as db, db:
         added = db.execute("INSERT INTO records SELECT CAST('evil' AS BLOB), folder, "
                            "CAST('../victim.jpg' AS BLOB), source, fingerprint, mtime_ns, "
-                           "size, width, height FROM records WHERE key = CAST('a' AS BLOB)")
+                           "size, width, height, made FROM records WHERE key = CAST('a' AS BLOB)")
         assert added.rowcount == 1
     prune(make([library], settings))
     assert victim.read_bytes() == b"precious"

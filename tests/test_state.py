@@ -10,6 +10,7 @@ import textwrap
 
 from thumbnailer.records import Record
 from thumbnailer.state import LEGACY_NAME, STATE_NAME, State
+from thumbnailer.storage import ANY
 
 RECORD = Record("sub/a.jpg", "/photos/sub/a.jpg", "f" * 16, 123, 456, 256, 171)
 
@@ -114,7 +115,7 @@ def test_mark_and_sweep(tmp_path):
     state = State.load(str(tmp_path))
     state.start_marking()
     state.mark(["kept", "new"])
-    assert list(state.stale()) == [("gone", "gone.jpg", False), ("twin", "kept.jpg", True)]
+    assert list(state.stale()) == [("gone", "gone.jpg", False, ANY), ("twin", "kept.jpg", True, ANY)]
     state.close()
 
 
@@ -179,7 +180,7 @@ def test_rows_with_text_paths_are_read_as_they_are(tmp_path):
     state.close()
     with sqlite3.connect(tmp_path / STATE_NAME) as db:
         db.execute("INSERT INTO records VALUES (CAST('sub' AS BLOB), 'sub/b', 'sub/b.jpg',"
-                   " '/p/b.jpg', 'f', 1, 2, 3, 4)")
+                   " '/p/b.jpg', 'f', 1, 2, 3, 4, NULL)")
     db.close()
     state = State.load(str(tmp_path))
     assert state.folder("sub") == {"sub/a": RECORD,

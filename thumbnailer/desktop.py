@@ -69,8 +69,10 @@ class DesktopPlan(Plan):
                     self._skip(Entry(source.path, label, Status.SKIPPED, path, "png",
                                      header.width, header.height, header.bytes))
                 else:
+                    # The spec names each file (an MD5 of the URI) and shares the
+                    # cache between programs: one there is replaced, as they do.
                     targets.append(Target(size, path[:-4], Format.PNG, text,
-                                          IMAGE_TEXT, private=True))
+                                          IMAGE_TEXT, private=True, adopt=True))
             if targets:
                 yield Task(source.path, tuple(targets), settings,
                            mtime_ns=source.stat.st_mtime_ns)

@@ -17,7 +17,6 @@ page at a time; an unchanged page is not rewritten.
 
 from __future__ import annotations
 
-import contextlib
 import html
 import os
 from collections.abc import Iterable, Iterator
@@ -30,6 +29,9 @@ from .spool import Spool
 from .urls import url_path
 
 GALLERY_NAME = "index.html"
+#: In the head of every page this tool writes: how it knows a page is its own, to
+#: replace or delete (a page of the person's own under the same name is left).
+GENERATOR = b'<meta name="generator" content="thumbnailer">'
 #: A folder's pages: gallery.html, gallery-2.html, ...
 PAGE_NAME = "gallery"
 #: Cards on one page: a page a browser opens at once, whatever the folder.
@@ -66,20 +68,23 @@ table.folders td.n { text-align: right; color: var(--muted); }
 
 
 def write_gallery(root: str, entries: Spool | Iterable[Entry],
-                  title: str = "Thumbnails") -> str:
+                  title: str = "Thumbnails", left: list[str] | None = None) -> str:
     """Write the index and every folder's pages for ``entries`` (made, skipped and
-    failed: a run's spool, or any entries); return the index's path."""
+    failed: a run's spool, or any entries); return the index's path. A page's
+    path that holds a file this tool did not write (a page of its own says so in
+    its head: GENERATOR) is left as it is, and said so in ``left``."""
+    left = [] if left is None else left
     if isinstance(entries, Spool):
-        return _write_all(root, entries, title)
+        return _write_all(root, entries, title, left)
     spool = Spool()
     try:
         spool.add(entries)
-        return _write_all(root, spool, title)
+        return _write_all(root, spool, title, left)
     finally:
         spool.close()
 
 
-def _write_all(root: str, spool: Spool, title: str) -> str:
+def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
     where = storage.store(root)
     places = spool.places()
     rel = {place: _rel(where, place, root) for place, _ in places}
@@ -103,7 +108,7 @@ def _write_all(root: str, spool: Spool, title: str) -> str:
         body.append(f'<tr><td><a href="{_href(_page(f, 1))}">{_e(f + "/" if f else "./")}'
                     f'</a></td><td class="n">{count:,}</td></tr>')
     body.append("</table>")
-    _put(where, index, _html(title, [f"<h1>{_e(title)}</h1>", *body]))
+    _put(where, root, GALLERY_NAME, _html(title, [f"<h1>{_e(title)}</h1>", *body]), left)
     pages = {rel[place]: -(-count // PAGE_CARDS) for place, count in places}
     folder: str | None = None
     cards: list[str] = []
@@ -112,40 +117,43 @@ def _write_all(root: str, spool: Spool, title: str) -> str:
         if here != folder:
             if folder is not None:
                 _finish(where, root, folder, cards, written, pages[folder], title, paged,
-                        children)
+                        children, left)
             folder, cards, written = here, [], 0
         cards.append(_card(root, here, made))
         if len(cards) == PAGE_CARDS:
             written += 1
             _write_page(where, root, here, cards, written, pages[here], title, paged,
-                        children.get(here, []))
+                        children.get(here, []), left)
             cards = []
     if folder is not None:
-        _finish(where, root, folder, cards, written, pages[folder], title, paged, children)
+        _finish(where, root, folder, cards, written, pages[folder], title, paged, children,
+                left)
     return index
 
 
 def _finish(where: storage.Store, root: str, folder: str, cards: list[str], written: int,
-            count: int, title: str, paged: set[str], children: dict[str, list[str]]) -> None:
+            count: int, title: str, paged: set[str], children: dict[str, list[str]],
+            left: list[str]) -> None:
     """A folder's last page, and the removal of pages left from a larger run before."""
     if cards or not written:
         written += 1
         _write_page(where, root, folder, cards, written, count, title, paged,
-                    children.get(folder, []))
+                    children.get(folder, []), left)
     n = written + 1
     while True:
-        stale = where.join(root, _page(folder, n))
+        stale = _page(folder, n)
         try:
-            if not where.exists(stale):
+            if not _ours(where, where.join(root, stale)):
                 break
-            where.remove(stale)
+            where.delete(root, stale, storage.ANY)
         except OSError:
             break
         n += 1
 
 
 def _write_page(where: storage.Store, root: str, folder: str, cards: list[str], n: int,
-                count: int, title: str, paged: set[str], children: list[str]) -> None:
+                count: int, title: str, paged: set[str], children: list[str],
+                left: list[str]) -> None:
     """Page ``n`` of ``count`` of a folder: breadcrumbs, the folders below, cards."""
     parts = folder.split("/") if folder else []
     crumbs = [f'<a href="{"../" * len(parts)}{GALLERY_NAME}">{_e(title)}</a>']
@@ -162,7 +170,7 @@ def _write_page(where: storage.Store, root: str, folder: str, cards: list[str], 
     if below:
         out.append(f'<p class="below">Folders: {" ".join(below)}</p>')
     out.extend([nav, '<div class="grid">', *cards, "</div>", nav])
-    _put(where, where.join(root, _page(folder, n)), _html(f"{folder or '.'} - {title}", out))
+    _put(where, root, _page(folder, n), _html(f"{folder or '.'} - {title}", out), left)
 
 
 def _sources_by_folder(spool: Spool, rel: dict[str, str]
@@ -281,19 +289,41 @@ for (const img of document.querySelectorAll("img[data-thumbhash]")) {
 def _html(title: str, body: list[str]) -> bytes:
     script = f"<script>{_SCRIPT}</script>" if any("data-thumbhash" in b for b in body) else ""
     out = ["<!doctype html>", '<html lang="en"><head><meta charset="utf-8">',
+           GENERATOR.decode(),
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>", *body,
            script, "</body></html>"]
     return ("\n".join(line for line in out if line) + "\n").encode("utf-8", "surrogateescape")
 
 
-def _put(where: storage.Store, path: str, page: bytes) -> None:
-    """Write a page unless it is already there as it is: an unchanged rerun
-    writes nothing."""
-    with contextlib.suppress(OSError):
-        if where.read(path) == page:
-            return
-    where.write(path, page)
+def _put(where: storage.Store, root: str, rel: str, page: bytes, left: list[str]) -> None:
+    """Write a page unless it is already there as it is (an unchanged rerun writes
+    nothing), or a file there is not one of this tool's pages."""
+    path = where.join(root, rel)
+    try:
+        there = where.read(path)
+    except OSError:
+        there = None
+    if there == page:
+        return
+    try:
+        where.put(root, rel, lambda f: f.write(page),
+                  None if there is None else storage.ANY if _is_page(there) else None)
+    except (storage.NotOurs, storage.Unsafe) as e:
+        left.append(e.strerror or str(e))
+
+
+def _ours(where: storage.Store, path: str) -> bool:
+    """Whether ``path`` is a page this tool wrote (it says so in its head)."""
+    try:
+        return where.is_file(path) and _is_page(where.read(path))
+    except OSError:
+        return False
+
+
+def _is_page(data: bytes) -> bool:
+    """A page of this tool's: it says so, or (a page of 1.1) has its style sheet."""
+    return GENERATOR in data[:1024] or f"<style>{_CSS}</style>".encode() in data
 
 
 def _shown(made: list[Entry]) -> Entry:

@@ -68,6 +68,11 @@ class Options:
     #: Bytes the images in flight may take (budget.py); None: half of what is
     #: available when the run starts.
     max_memory: int | None = None
+    #: Take files found at thumbnails' paths as this tool's own, to replace, and
+    #: record them so (after the state was lost, or the output folder copied,
+    #: which gives new inodes); else a file this tool cannot prove it made is
+    #: never replaced or deleted.
+    adopt: bool = False
     #: Keep every entry for JobResult.tally.entries (on disk, in a temporary
     #: database); the command line keeps them only for --manifest and --gallery.
     keep_entries: bool = True
@@ -109,7 +114,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
         lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
     else:
         judged = functools.cache(lambda: judge(settings, _versions()))
-        planner = functools.partial(plan, judge=judged,
+        planner = functools.partial(plan, judge=judged, adopt=options.adopt,
                                     retry_failed=options.retry_failed or settings.force)
     stop = Stop()
     with stopping_on(stop, SIGNALS):
@@ -179,6 +184,7 @@ def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally)
 
     job.on_skipped = skipped
     job.on_collision = reporter.warning
+    job.on_left = reporter.warning
 
 
 def _after_walk(job: Plan, sources: Sequence[str], reporter: Reporter) -> None:
@@ -262,6 +268,9 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         if first is not None:
             output = job.settings.output
             stack.enter_context(store(output).writing(output, _marker_folder(job.settings)))
+            # Recorded before the running mark goes: its journal is the proof that
+            # what was made is this tool's, until the state holds it.
+            stack.callback(job.save)
             found = stack.enter_context(engine(options.executor, options.workers,
                                                options.scheduler))
             stack.enter_context(reporter.progress(None))
@@ -312,7 +321,11 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     if options.gallery and tally.spool is not None:
         from .gallery import write_gallery  # only when asked: html and urllib cost start-up
 
-        write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}")
+        left: list[str] = []
+        write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}",
+                      left)
+        for message in left:
+            reporter.warning(message)
     job.close()
     if summary is not None and options.report:
         text = summary.markdown(tally.counts, seconds, pruned, refused,

@@ -5,7 +5,7 @@ a source reached by several paths is decoded once (sources.hard_link_key).
 from __future__ import annotations
 
 from .spec import Entry, Status, Task
-from .storage import store
+from .storage import ANY, Identity, NotOurs, Unsafe, store
 
 
 def link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[Entry, ...]:
@@ -24,12 +24,20 @@ def link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[
             linked.append(Entry(link.source, label, Status.FAILED, error=reason))
             continue
         output = f"{link.target.stem}.{origin.output.rpartition('.')[2]}"
+        where = store(output)
+        root = link.target.root or where.parent(output)
+        rel = where.relative(output, root)
+        owned = ANY if link.target.adopt else dict(link.target.owned).get(rel)
         try:
-            store(output).link(origin.output, output)
+            linked_as = where.put_link(root, where.relative(origin.output, root), rel,
+                                  None if owned is None else Identity(*owned))
+        except (NotOurs, Unsafe) as e:
+            linked.append(Entry(link.source, label, Status.FAILED, error=e.strerror))
+            continue
         except OSError as e:
             linked.append(Entry(link.source, label, Status.FAILED,
                                 error=f"cannot write {output}: {e.strerror or e}"))
             continue
         linked.append(origin._replace(source=link.source, status=Status.CREATED,
-                                      output=output, error=None))
+                                      output=output, error=None, made=linked_as))
     return tuple(linked)

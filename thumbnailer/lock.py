@@ -30,8 +30,9 @@ def output_lock(root: str, wait: bool = False) -> Iterator[None]:
         yield
         return
     os.makedirs(root, exist_ok=True)
-    # The file is never written: an unchanged rerun must write nothing at all.
-    fd = os.open(os.path.join(root, LOCK_NAME), os.O_RDONLY | os.O_CREAT, 0o666)
+    # The file is never written: an unchanged rerun must write nothing at all. Never
+    # through a link planted under its name (O_CREAT would make the link's target).
+    fd = os.open(os.path.join(root, LOCK_NAME), os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o666)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))

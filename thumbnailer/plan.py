@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from . import storage
+from .atomic import made_by_killed_run
 from .checks import check
-from .formats import extension
+from .formats import TABLE, extension
 from .fresh import up_to_date
 from .kinds import POSTER_MARK, is_raw, is_video
 from .ledger import Failure, since_text
 from .names import Taken, free_keys, in_shard, namers, paired, split_name
-from .records import Record
+from .records import Record, made_text
 from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .spec import (
     PREVIEW_MARK,
@@ -66,6 +67,16 @@ class Plan:
         #: finds them.
         self.on_skipped: Callable[[Entry], None] | None = None
         self.on_collision: Callable[[str], None] | None = None
+        #: Told each file left as it is where this tool would have deleted one of its
+        #: own (storage.NotOurs): a user's file under an old thumbnail's name.
+        self.on_left: Callable[[str], None] | None = None
+        self.left: list[str] = []
+        #: --adopt: files found at thumbnails' paths are taken as this tool's own
+        #: (after the state was lost, or the output folder copied: new inodes).
+        self.adopt = False
+        #: What a killed last run made and did not live to record (its running
+        #: mark's journal, atomic.made_by_killed_run): its own files still.
+        self.killed: dict[str, tuple[int, int, int]] = {}
         #: Once true (the run was stopped), the walk ends early.
         self.stop: object = False
         #: Gives the failure ledger's judge (ledger.judge) when failures are kept:
@@ -153,7 +164,6 @@ class Plan:
     def record(self, outcome: Outcome) -> tuple[Entry, ...]:
         """Note what a task made in the state (failures are never up to date, and
         go to the ledger); returns the outcome's entries, failures with since when."""
-        root = self.settings.output
         pending = self._pending.pop(outcome.source)
         entries = outcome.entries
         signature = self._signatures.pop(outcome.source, None)
@@ -168,12 +178,13 @@ class Plan:
                 continue
             # The output is root/key, plus the extension for format auto.
             rel = key + os.path.splitext(entry.output or "")[1] if auto else key
-            if old is not None and old.output != rel:
-                _remove_quietly(storage.join(root, old.output))  # .jpg became .png
+            if old is not None and old.output != rel:  # .jpg became .png
+                self._delete(old.output, old.identity)
             self.state.put(  # the mark: a preview made it (fresh.py)
                 key,
                 Record(rel, absolute, fingerprint + (PREVIEW_MARK if entry.preview else ""),
-                       *outcome.signature, entry.width or 0, entry.height or 0),
+                       *outcome.signature, entry.width or 0, entry.height or 0,
+                       None if entry.made is None else made_text(entry.made)),
                 folder,
             )
         shade = next((e.placeholder for e in outcome.entries if e.placeholder), None)
@@ -182,6 +193,23 @@ class Plan:
         if time.monotonic() - self._last_save > CHECKPOINT_SECONDS:
             self.save()
         return entries
+
+    def _delete(self, rel: str, identity: storage.Identity) -> bool:
+        """Delete the output ``rel`` if it is still the file this tool made; else
+        leave it and say so (once: the record that named it is let go)."""
+        root = self.settings.output
+        try:
+            return storage.store(root).delete(root, rel, identity)
+        except (storage.NotOurs, storage.Unsafe) as e:
+            self._tell(e.strerror or str(e))
+        except OSError:
+            pass
+        return False
+
+    def _tell(self, message: str) -> None:
+        self.left.append(message)
+        if self.on_left is not None:
+            self.on_left(message)
 
     def _ledger(self, outcome: Outcome, source: str, signature: tuple[int, int]
                 ) -> tuple[Entry, ...]:
@@ -204,8 +232,8 @@ class Plan:
         return tuple(e._replace(since=since_text(since)) if e.status is Status.FAILED else e
                      for e in outcome.entries)
 
-    def _known_failure(self, source: Source, pending: list[tuple[Size, Format, str, str, str]]
-                       ) -> bool:
+    def _known_failure(self, source: Source,
+                       pending: list[tuple[Size, Format, str, str, str, Record | None]]) -> bool:
         """Whether ``source`` failed before, as it is, judged as now: then its
         thumbnails are told as known failures, and it is not tried again."""
         if self.judge is None or self.retry_failed or not self.state.failing:
@@ -215,7 +243,7 @@ class Plan:
         if failure is None or not failure.holds(st.st_size, st.st_mtime_ns, self.judge()):
             return False
         since = failure.since_text
-        for size, fmt, _, _, _ in pending:
+        for size, fmt, *_ in pending:
             self.known += 1
             self._skip(Entry(source.path, size.label, Status.FAILED,
                              format=None if fmt is Format.AUTO else fmt.value,
@@ -233,14 +261,15 @@ class Plan:
 
 def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = False,
          mark: bool = False, judge: Callable[[], str] | None = None,
-         retry_failed: bool = False) -> Plan:
+         retry_failed: bool = False, adopt: bool = False) -> Plan:
     """The plan of a job into an output folder (nothing is walked until it is
     streamed). ``read_only`` (--dry-run) writes nothing where the output is, not
     even a migration of a 1.x state. ``mark`` notes every key the job names, up
     to date or not, for --prune (it costs about 3 us per thumbnail, so only when
     asked). With a ``judge`` (giving ledger.judge's string), failures are kept in the failure
     ledger, and a source whose failure still holds is passed over as a known
-    failure unless ``retry_failed``. Close the plan when done with it.
+    failure unless ``retry_failed``. ``adopt`` takes files found at thumbnails'
+    paths as this tool's own (--adopt). Close the plan when done with it.
 
     Raises ValueError for a job that cannot be run at all (checks.py); per-file
     problems are left for render to report.
@@ -251,6 +280,9 @@ def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = Fals
         state.start_marking()
     folder_plan = FolderPlan(arguments, settings, state, read_only, mark)
     folder_plan.judge, folder_plan.retry_failed = judge, retry_failed
+    folder_plan.adopt = adopt and not read_only
+    if not read_only and storage.store(settings.output) is storage.LOCAL:
+        folder_plan.killed = made_by_killed_run(settings.output)
     return folder_plan
 
 
@@ -262,6 +294,36 @@ class FolderPlan(Plan):
         super().__init__(settings, state)
         self.arguments = list(arguments)
         self.read_only, self.mark = read_only, mark
+
+    def _owned(self, rows: dict[str, Record], record: Record | None, stem: str, fmt: Format
+               ) -> tuple[tuple[str, tuple[int, int, int]], ...]:
+        """The files at this thumbnail's paths that this tool made and may replace:
+        the one its record names, one another record of the source names at the
+        same path (``-f auto`` then ``-f jpeg`` both name a.jpg), and any a killed
+        last run made there."""
+        owned: dict[str, tuple[int, int, int]] = (
+            {} if record is None else {record.output: record.identity})
+        for ext in {extension(f) for f in (TABLE if fmt is Format.AUTO else (fmt,))
+                    if f is not Format.AUTO}:
+            rel = f"{stem}.{ext}"
+            for other in (rows.get(stem), rows.get(rel)):
+                if other is not None and other.output == rel:
+                    owned.setdefault(rel, other.identity)
+            if rel in self.killed:
+                owned.setdefault(rel, self.killed[rel])
+        return tuple(owned.items())
+
+    def _refresh(self, key: str, record: Record, folder: str,
+                 find: Callable[[str], tuple[str, storage.Stat] | None]) -> None:
+        """Record the identity of an up-to-date thumbnail's file as it is now: once
+        for a record from before identities were kept (1.1 trusted its files), and
+        for every file under --adopt."""
+        found = find(record.output)
+        if found is None:
+            return
+        made = made_text(storage.store(self.settings.output).identity(found[1]))
+        if made != record.made:
+            self.state.put(key, record._replace(made=made), folder)
 
     def _generate(self) -> Iterator[Task]:
         settings, state, mark = self.settings, self.state, self.mark
@@ -331,22 +393,27 @@ class FolderPlan(Plan):
                     record, source, label, fingerprint, find
                 )
                 redo = False
+                if done is not None and record is not None and (
+                        record.made is None or self.adopt) and not self.read_only:
+                    self._refresh(key, record, folder, find)
                 if done is not None:
                     done = done._replace(placeholder=shade) if shade else done
                     self._skip(done)
                     done_here[size, fmt] = done
                 else:
-                    pending.append((size, fmt, stems[i], key, fingerprint))
+                    pending.append((size, fmt, stems[i], key, fingerprint, record))
             inode = hard_link_key(source)
             if not pending and inode is None:
                 continue  # all up to date: an unchanged rerun, file after file
             if pending and self._known_failure(source, pending):
                 continue
-            targets = tuple(Target(size, storage.join(settings.output, stem), fmt)
-                            for size, fmt, stem, _, _ in pending)
+            targets = tuple(Target(size, storage.join(settings.output, stem), fmt,
+                                   root=settings.output, owned=self._owned(rows, record, stem, fmt),
+                                   adopt=self.adopt)
+                            for size, fmt, stem, _, _, record in pending)
             # Keys in target order, so record() can zip them with the entries.
             keys = tuple((source.absolute, folder, key, fp, fmt is Format.AUTO)
-                         for _, fmt, _, key, fp in pending)
+                         for _, fmt, _, key, fp, _ in pending)
             first = firsts.get(inode) if inode is not None else None
             if first is not None and pending:
                 # Another path of a file met before: link its thumbnails, decode nothing.
@@ -375,10 +442,3 @@ class FolderPlan(Plan):
         for task, _ in firsts.values():
             if task is not None:
                 yield task
-
-
-def _remove_quietly(path: str) -> None:
-    try:
-        storage.store(path).remove(path)
-    except OSError:
-        pass

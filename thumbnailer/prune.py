@@ -77,7 +77,7 @@ def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> Refusal | N
     if limit is None:
         return None
     doomed, examples = 0, list[str]()
-    for _, output, shared in job.state.stale():
+    for _, output, shared, _ in job.state.stale():
         if not shared:
             doomed += 1
             if len(examples) < 3:
@@ -94,32 +94,31 @@ def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> Refusal | N
 def stale(job: Plan) -> list[str]:
     """State keys of the thumbnails ``job`` no longer names, sorted."""
     job.walk_all()
-    return [key for key, _, _ in job.state.stale()]
+    return [key for key, *_ in job.state.stale()]
 
 
 def prune(job: Plan, *, dry_run: bool = False) -> list[str]:
     """Delete the stale thumbnails of ``job`` (after its run); return their paths.
 
-    A record whose file is gone is just forgotten. A path shared with a thumbnail
-    the job keeps (``-f auto`` and ``-f jpeg`` name the same file), outside the
-    output root (a tampered state), or that is no longer a regular file, is left
-    alone.
+    A file is deleted only if it is still the one this tool made (its identity
+    when written, storage.Store.delete) at a path inside the output root reached
+    through no link; anything else there is left and told (Plan.on_left), and its
+    record let go. A record whose file is gone is just forgotten. A path shared
+    with a thumbnail the job keeps (``-f auto`` and ``-f jpeg`` name the same
+    file) is left alone.
     """
     job.walk_all()
     root = job.settings.output
     where = storage.store(root)
-    find = where.finder(root)  # a stat each locally, a listing per folder on a store
     removed, folders = [], []
-    for key, output, shared in list(job.state.stale()):  # marked by plan, swept here
-        path = _inside(where, root, output)
-        if path is not None and not shared and _is_file(find(output)):
-            removed.append(path)
-            if not dry_run:
-                try:
-                    where.remove(path)
-                except FileNotFoundError:
-                    removed.pop()
-                folders.append(where.parent(path))
+    for key, output, shared, made in list(job.state.stale()):  # marked by plan, swept here
+        if not shared:
+            if dry_run:
+                if _still(where, root, output, made):
+                    removed.append(where.join(root, output))
+            elif job._delete(output, made):
+                removed.append(where.join(root, output))
+                folders.append(output.rpartition("/")[0])
         if not dry_run:
             job.state.drop(key)
     where.remove_empty(folders, root)  # an object store has no folders to empty
@@ -141,14 +140,13 @@ def forget_gone_failures(job: Plan) -> None:
             job.state.forgive(source)
 
 
-def _is_file(found: tuple[str, storage.Stat] | None) -> bool:
-    """A regular file (an object always is: a finder lists no folders as files)."""
+def _still(where: storage.Store, root: str, rel: str, made: storage.Identity) -> bool:
+    """What --dry-run says prune would delete: the file made, still there as made."""
+    try:
+        storage.parts_of(rel)
+        found = where.finder(root)(rel)
+    except OSError:
+        return False
     return found is not None and stat_module.S_ISREG(
-        getattr(found[1], "st_mode", stat_module.S_IFREG))
-
-
-def _inside(where: storage.Store, root: str, rel: str) -> str | None:
-    parts = rel.split("/")
-    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
-        return None
-    return where.join(root, rel)
+        getattr(found[1], "st_mode", stat_module.S_IFREG)) and (
+        made == storage.ANY or made.matches(found[1]))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 from typing import NamedTuple
 
+from .storage import ANY, Identity
 from .storage import path_bytes as _b
 from .storage import path_text as _s
 
@@ -23,13 +24,16 @@ CREATE TABLE IF NOT EXISTS records (
     size INTEGER NOT NULL,
     width INTEGER NOT NULL,
     height INTEGER NOT NULL,
+    made TEXT,  -- the file's identity when written, "size mtime_ns inode"; NULL: before 2.2
     PRIMARY KEY (folder, key)
 ) WITHOUT ROWID;
 """
 
-COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height"
+COLUMNS = "output, source, fingerprint, mtime_ns, size, width, height, made"
+#: The same, read from a database of the schema before ``made`` (user_version 3).
+COLUMNS_3 = "output, source, fingerprint, mtime_ns, size, width, height, NULL"
 #: A row to write: key, folder (or LEGACY), then the Record's fields.
-Row = tuple[bytes, "bytes | int", bytes, bytes, str, int, int, int, int]
+Row = tuple[bytes, "bytes | int", bytes, bytes, str, int, int, int, int, "str | None"]
 LEGACY = 0  # the folder of a row migrated from 1.x: not known yet
 
 
@@ -43,14 +47,35 @@ class Record(NamedTuple):
     size: int  # the source's byte size then
     width: int
     height: int
+    #: The thumbnail file's identity when this tool wrote it (made_text); None in a
+    #: record from before identities were kept, whose file is trusted as it was.
+    made: str | None = None
+
+    @property
+    def identity(self) -> Identity:
+        """What the file must still be for this tool to replace or delete it."""
+        return identity(self.made)
 
 
-def record_of(row: tuple[bytes, bytes, str, int, int, int, int]) -> Record:
+def identity(made: str | None) -> Identity:
+    """The identity a ``made`` column holds (ANY for NULL: a record of 1.1)."""
+    if made is None:
+        return ANY
+    size, mtime_ns, ino = (int(x) for x in made.split())
+    return Identity(size, mtime_ns, ino)
+
+
+def made_text(made: tuple[int, int, int]) -> str:
+    size, mtime_ns, ino = made
+    return f"{size} {mtime_ns} {ino}"
+
+
+def record_of(row: tuple[bytes, bytes, str, int, int, int, int, str | None]) -> Record:
     """A Record from its columns, as read back."""
     return Record(_s(row[0]), _s(row[1]), *row[2:])
 
 
-def row_of(record: Record) -> tuple[bytes, bytes, str, int, int, int, int]:
+def row_of(record: Record) -> tuple[bytes, bytes, str, int, int, int, int, str | None]:
     """The columns of a Record, to write."""
     return (_b(record.output), _b(record.source), *record[2:])
 

@@ -13,13 +13,27 @@ What a store must give, and how this one gets it from fsspec:
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import io
 import os
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .storage import Found, Names, ObjectStat, Stat, Store
+from .storage import (
+    ANY,
+    Expect,
+    Found,
+    Identity,
+    Names,
+    NotOurs,
+    ObjectStat,
+    Stat,
+    Store,
+    Unsafe,
+    not_ours,
+    parts_of,
+)
 
 if TYPE_CHECKING:
     from fsspec import AbstractFileSystem
@@ -100,6 +114,47 @@ class Remote(Store):
     def remove(self, path: str) -> None:
         with _store_errors():
             self.fs.rm_file(path)
+
+    def put(self, root: str, rel: str, save: Callable[[BinaryIO], object],
+            expect: Expect = None, private: bool = False) -> Identity:
+        """One PUT, after one look at the key: an object that this tool cannot
+        prove it made (by its size: an object has no inode, and its time is the
+        server's) is left as it is. A store has no links to follow."""
+        path = self.join(root, "/".join(parts_of(rel)))
+        buffer = io.BytesIO()
+        save(buffer)
+        self._claim(path, expect)
+        self.write(path, buffer.getvalue(), private)
+        return Identity(buffer.tell(), 0, 0)
+
+    def put_link(self, root: str, existing: str, rel: str, expect: Expect = None) -> Identity:
+        """A copy (stores have no links), server-side where the store can."""
+        source = self.join(root, "/".join(parts_of(existing)))
+        path = self.join(root, "/".join(parts_of(rel)))
+        self._claim(path, expect)
+        self.link(source, path)
+        return Identity(self.stat(path).st_size, 0, 0)
+
+    def delete(self, root: str, rel: str, expect: Identity) -> bool:
+        path = self.join(root, "/".join(parts_of(rel)))
+        try:
+            found = self.stat(path)
+        except (FileNotFoundError, IsADirectoryError):
+            return False
+        if expect != ANY and not expect.matches(found):
+            raise NotOurs(errno.EEXIST, not_ours(self.join(root, rel)))
+        self.remove(path)
+        return True
+
+    def _claim(self, path: str, expect: Expect) -> None:
+        try:
+            found = self.stat(path)
+        except FileNotFoundError:
+            return
+        except IsADirectoryError:  # a "folder" of keys under this name: not a file
+            raise Unsafe(errno.EISDIR, f"{path} is a folder of the output") from None
+        if expect is None or (expect != ANY and not expect.matches(found)):
+            raise NotOurs(errno.EEXIST, not_ours(path))
 
     def finder(self, root: str) -> Callable[[str], tuple[str, Stat] | None]:
         """One listing per folder, when the first file of it is looked up; the

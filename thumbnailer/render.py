@@ -73,7 +73,7 @@ from .spec import (
     Target,
     Task,
 )
-from .storage import store
+from .storage import ANY, Identity, NotOurs, Unsafe, store
 from .video import poster
 
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
@@ -381,13 +381,19 @@ def _save(source: str, target: Target, im: Image.Image, fmt: Format, profile: by
         for key, value in chunks.items():
             info.add_text(key, value)
         params["pnginfo"] = info
-    try:  # whole or absent: a temporary renamed into place, or one PUT
-        nbytes = store(output).encode(
-            output, lambda f: im.save(f, format=encoder.pillow, **params), target.private)
+    where = store(output)
+    root = target.root or where.parent(output)
+    rel = where.relative(output, root)
+    owned = ANY if target.adopt else dict(target.owned).get(rel)
+    try:  # whole or absent: a temporary moved into place, or one PUT; never over a stranger
+        made = where.put(root, rel, lambda f: im.save(f, format=encoder.pillow, **params),
+                         None if owned is None else Identity(*owned), target.private)
+    except (NotOurs, Unsafe) as e:  # refused: this file only, nothing written
+        return Entry(source, target.size.label, Status.FAILED, error=e.strerror), None
     except OSError as e:
         reason = f"cannot write {output}: {e.strerror or e}"
         halt = reason if e.errno in _HALTING else None
         return Entry(source, target.size.label, Status.FAILED, error=reason), halt
     entry = Entry(source, target.size.label, Status.CREATED, output, fmt.value,
-                  im.width, im.height, nbytes)
+                  im.width, im.height, made.size, made=made)
     return entry, None

@@ -312,6 +312,15 @@ class Target:
     image_text: tuple[tuple[str, str], ...] = ()
     #: A file for its owner's eyes only (0600, in 0700 folders): a per-user cache.
     private: bool = False
+    #: The output root that ``stem`` lies in: every write is checked against it
+    #: (storage.Store.put). Empty: the stem's own folder is taken as the root.
+    root: str = ""
+    #: The files at this thumbnail's possible paths (below ``root``) that this tool
+    #: made and may replace, with their identity when made (storage.Identity, or
+    #: storage.ANY): anything else found at the path is left as it is.
+    owned: tuple[tuple[str, tuple[int, int, int]], ...] = ()
+    #: --adopt: whatever is at the path is taken as this tool's own and replaced.
+    adopt: bool = False
 
 
 @dataclass(frozen=True)
@@ -361,6 +370,9 @@ class Entry(NamedTuple):
     #: --placeholders: the source's "thumbhash blurhash #rrggbb" (placeholders.py),
     #: which the manifest gives once per source, in its sources.
     placeholder: str | None = None
+    #: The identity of the file written (size, mtime_ns, inode), to record as the
+    #: proof that this tool made it; not in the manifest.
+    made: tuple[int, int, int] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         d = self._asdict()
@@ -370,6 +382,7 @@ class Entry(NamedTuple):
         if not self.preview:
             del d["preview"]
         del d["placeholder"]
+        del d["made"]
         return d
 
 

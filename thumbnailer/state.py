@@ -34,13 +34,17 @@ from collections.abc import Iterable, Iterator
 from . import ledger, legacy, storage
 from . import records as table
 from .ledger import Failure
-from .records import COLUMNS, LEGACY, SCHEMA, Record, Row, record_of, row_of
+from .records import COLUMNS, COLUMNS_3, LEGACY, SCHEMA, Record, Row, record_of, row_of
+from .storage import Identity
 from .storage import path_bytes as _b
 from .storage import path_text as _s
 
 STATE_NAME = ".thumbnailer-state.sqlite"
 LEGACY_NAME = legacy.LEGACY_NAME
-SCHEMA_VERSION = 3  # PRAGMA user_version of the records' SCHEMA; another means "nothing is known"
+SCHEMA_VERSION = 4  # PRAGMA user_version of the records' SCHEMA; another means "nothing is known"
+#: The schema before records kept the identity of the file made (``made``): its
+#: records are kept, the column added on the first run that writes.
+SCHEMA_3 = 3
 
 #: Commit after this long or this many changed rows; --prune's marks, this many at once.
 COMMIT_SECONDS, COMMIT_ROWS, MARK_BATCH = 2.0, 5000, 2000
@@ -77,6 +81,7 @@ class State:
         #: Rows migrated from 1.x whose folder is not known yet: looked up one by one.
         self.legacy = False
         self.failing = False  # the ledger holds a failure: look sources up in it
+        self._columns = COLUMNS  # COLUMNS_3 while a database of schema 3 is only read
 
     @property
     def path(self) -> str:
@@ -98,11 +103,11 @@ class State:
         if self._db is None:
             return {}
         rows = self._db.execute(
-            f"SELECT key, {COLUMNS} FROM records WHERE folder = ?", (_b(folder),)).fetchall()
+            f"SELECT key, {self._columns} FROM records WHERE folder = ?", (_b(folder),)).fetchall()
         try:  # inlined _record: a third of an unchanged rerun's own cost (5.5 -> 4.3 us a row)
             return {k.decode(_UTF8, _ESCAPE): _new(Record, (
-                o.decode(_UTF8, _ESCAPE), s.decode(_UTF8, _ESCAPE), f, m, z, w, h))
-                for k, o, s, f, m, z, w, h in rows}
+                o.decode(_UTF8, _ESCAPE), s.decode(_UTF8, _ESCAPE), f, m, z, w, h, d))
+                for k, o, s, f, m, z, w, h, d in rows}
         except AttributeError:  # TEXT in a row written by hand
             return {_s(row[0]): record_of(row[1:]) for row in rows}
 
@@ -112,7 +117,7 @@ class State:
             return record_of(pending[2:])
         if self._db is None:
             return None
-        row = self._db.execute(f"SELECT {COLUMNS} FROM records WHERE key = ?",
+        row = self._db.execute(f"SELECT {self._columns} FROM records WHERE key = ?",
                                (_b(key),)).fetchone()
         return None if row is None else record_of(row)
 
@@ -127,7 +132,7 @@ class State:
         self._flush()
         if self._db is None:
             return
-        for row in self._db.execute(f"SELECT key, {COLUMNS} FROM records ORDER BY key"):
+        for row in self._db.execute(f"SELECT key, {self._columns} FROM records ORDER BY key"):
             yield _s(row[0]), record_of(row[1:])
 
     # --- writing ---------------------------------------------------------------
@@ -178,7 +183,7 @@ class State:
             rows, self._rows = self._rows, {}
             self._writer().executemany(
                 f"INSERT OR REPLACE INTO records (key, folder, {COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.values())
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.values())
 
     def commit(self) -> None:
         """Make the changes so far durable on this machine."""
@@ -267,18 +272,21 @@ class State:
         if not self._writable:
             self._db.commit()  # not to hold a transaction open that switching to WAL needs
 
-    def stale(self) -> Iterator[tuple[str, str, bool]]:
-        """(key, output, whether a marked row names the same output) of every row
-        not marked, by key: what --prune forgets, and deletes unless shared."""
+    def stale(self) -> Iterator[tuple[str, str, bool, Identity]]:
+        """(key, output, whether a marked row names the same output, the identity of
+        the file when made) of every row not marked, by key: what --prune forgets,
+        and deletes unless shared or no longer the file made."""
         if not self.marking:
             raise RuntimeError("nothing was marked: plan the job with mark=True first")
         self._flush()
         if self._db is None or self._unmarked:
             return iter(())
         self._flush_marks()
-        return ((_s(key), _s(output), bool(shared)) for key, output, shared in self._db.execute(
-            "SELECT r.key, r.output, r.output IN (SELECT k.output FROM records k "
-            "JOIN temp.seen s ON s.key = k.key) FROM records r "
+        made = "r.made" if self._columns == COLUMNS else "NULL"
+        return ((_s(key), _s(output), bool(shared), table.identity(m))
+                for key, output, shared, m in self._db.execute(
+            f"SELECT r.key, r.output, r.output IN (SELECT k.output FROM records k "
+            f"JOIN temp.seen s ON s.key = k.key), {made} FROM records r "
             "WHERE r.key NOT IN (SELECT key FROM temp.seen) ORDER BY r.key"))
 
     # --- opening ---------------------------------------------------------------
@@ -301,7 +309,10 @@ class State:
             return
         try:
             self._db = self._connect()
-            if self._db.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version == SCHEMA_3:
+                self._columns = COLUMNS_3  # until _writer adds the column
+            elif version != SCHEMA_VERSION:
                 raise sqlite3.DatabaseError("another schema")
             self.legacy = self._db.execute(
                 "SELECT 1 FROM records WHERE folder = 0 LIMIT 1").fetchone() is not None
@@ -349,6 +360,9 @@ class State:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
         self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS)
+        if self._columns == COLUMNS_3:  # records of 1.1: their files are trusted as then
+            self._db.execute("ALTER TABLE records ADD COLUMN made TEXT")
+            self._columns = COLUMNS
         self._db.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
         self._writable = True
         return self._db
@@ -368,7 +382,7 @@ class State:
         """Move the records of a 1.x JSON state file into a new database."""
         found = legacy.read(self.where, self.root)
         try:
-            rows = [(_b(key), LEGACY, *row_of(Record._make(row))) for key, row in found or ()]
+            rows = [(_b(key), LEGACY, *row_of(Record(*row))) for key, row in found or ()]
         except (TypeError, AttributeError):  # a record of another shape
             return
         if found is None:
@@ -378,7 +392,7 @@ class State:
             self._local = os.path.join(self._scratch, STATE_NAME)
         db = self._writer()
         db.executemany(f"INSERT OR REPLACE INTO records (key, folder, {COLUMNS}) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.commit()
         self.legacy = bool(rows)
         if self.read_only:

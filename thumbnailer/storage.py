@@ -6,6 +6,20 @@ a ``remote.Remote`` for a URL (``s3://bucket/photos``, ``gs://...``,
 ``memory://``), which needs the optional extra ``[cloud]``. No other module asks
 which kind a path is.
 
+**The safety seam.** Every file a run writes, links or deletes inside the output
+root goes through :meth:`Store.put`, :meth:`Store.put_link` and
+:meth:`Store.delete`, which take the root and a "/"-separated path below it and
+check it in one place (docs/guarantees.md, "What thumbnailer never does"):
+
+- the path stays inside the root (no ``..``, no empty or absolute part);
+- locally, no folder below the root is a symbolic link: folders are opened one
+  by one relative to the one above with ``O_NOFOLLOW`` (the root itself may be a
+  link), so a link planted in the output cannot carry a write or a delete
+  elsewhere, onto the photos say;
+- a file already at the path is replaced or deleted only if it is the one this
+  tool wrote: its :class:`Identity` (size, mtime, inode) still matches the one
+  recorded when it was written. Anything else raises :class:`NotOurs`.
+
 Local paths keep plain ``os`` calls rather than fsspec's ``LocalFileSystem``: an
 unchanged rerun is a walk and one ``stat`` per source and per thumbnail, and
 ``LocalFileSystem.info`` costs 4x a bare ``os.stat`` (9.7 us against 2.4 us; this
@@ -15,6 +29,7 @@ seam adds 0.25 us). The default path never imports fsspec.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import io
 import os
@@ -23,8 +38,64 @@ from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import BinaryIO, NamedTuple, Protocol
 
 from . import urls
-from .atomic import atomic_link, atomic_write, writing_in
+from .atomic import (
+    _UMASK,
+    RUNNING_NAME,
+    STARTED,
+    TEMP_PREFIX,
+    atomic_link,
+    atomic_write,
+    journal_line,
+    writing_in,
+)
 from .lock import output_lock
+
+
+class Identity(NamedTuple):
+    """What a written file is known by: its size, modification time and inode
+    (0 where the store has none: an object store's identity is its size)."""
+
+    size: int
+    mtime_ns: int
+    ino: int
+
+    def matches(self, st: Stat) -> bool:
+        if self.ino == 0 and self.mtime_ns == 0:  # an object: its size is all we have
+            return self.size == st.st_size
+        return (self.size, self.mtime_ns, self.ino) == (st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+#: "Whatever is at the path may be replaced": a record from before identities were
+#: kept (1.1), --adopt, and files whose kind has its own rule of ownership (the
+#: desktop cache's, which the freedesktop spec shares between programs).
+ANY = Identity(-1, -1, -1)
+
+#: What a write expects at its path: the identity of the file this tool put there,
+#: ANY, or None for "nothing may be there".
+Expect = Identity | None
+
+
+class NotOurs(OSError):
+    """A file is where this tool would write or delete, and it cannot prove it made
+    it: left as it is."""
+
+
+class Unsafe(OSError):
+    """A path below the output root that a write must not follow: a symbolic link
+    (to the photos, say) or a name that leaves the root."""
+
+
+def identity_of(st: Stat) -> Identity:
+    return Identity(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def parts_of(rel: str) -> list[str]:
+    """``rel``'s parts; Unsafe if it is empty, absolute, or has an empty, "." or
+    ".." part (it would leave the root, or name the root itself)."""
+    parts = rel.split("/")
+    if not rel or rel.startswith("/") or any(p in ("", ".", "..") for p in parts):
+        raise Unsafe(f"{rel!r} is not a path inside the output folder")
+    return parts
 
 
 class ObjectStat(NamedTuple):
@@ -167,7 +238,31 @@ class Store:
         raise NotImplementedError
 
     def remove_empty(self, folders: Sequence[str], root: str) -> None:
-        """Remove these folders and their parents while empty, up to ``root``."""
+        """Remove these folders (paths relative to ``root``, "/"-separated) and
+        their parents while empty, up to ``root``; never through a link."""
+
+    # --- inside an output root: the safety seam ---------------------------------
+
+    def identity(self, st: Stat) -> Identity:
+        """The identity of a file found (an object: its size)."""
+        return Identity(st.st_size, 0, 0)
+
+    def put(self, root: str, rel: str, save: Callable[[BinaryIO], object],
+            expect: Expect = None, private: bool = False) -> Identity:
+        """Write what ``save`` writes to ``rel`` below ``root``, whole or not at
+        all, making the folders; replace a file there only if ``expect`` says it
+        is ours (NotOurs otherwise). Returns the new file's identity."""
+        raise NotImplementedError
+
+    def put_link(self, root: str, existing: str, rel: str, expect: Expect = None) -> Identity:
+        """Make ``rel`` hold the bytes of ``existing`` (both below ``root``)
+        without re-encoding, as :meth:`put` would write it."""
+        raise NotImplementedError
+
+    def delete(self, root: str, rel: str, expect: Identity) -> bool:
+        """Delete the file ``rel`` below ``root`` if it is still the one ``expect``
+        names; False if nothing is there, NotOurs if something else is."""
+        raise NotImplementedError
 
     def href(self, path: str, folder: str) -> str | None:
         """A link (quoted) from a web page in ``folder`` to the file ``path``, where
@@ -274,15 +369,100 @@ class Local(Store):
         os.unlink(path)
 
     def remove_empty(self, folders: Sequence[str], root: str) -> None:
-        root = os.path.normpath(root)
         for folder in sorted(set(folders), key=len, reverse=True):
-            folder = os.path.normpath(folder)
-            while folder != root and folder.startswith(root + os.sep):
+            parts = folder.split("/") if folder else []
+            while parts:
                 try:
-                    os.rmdir(folder)  # fails, as it should, on a folder with anything in it
+                    parts_of("/".join(parts))
+                    fd = _open_folder(root, parts[:-1], create=False)
                 except OSError:
                     break
-                folder = os.path.dirname(folder)
+                try:
+                    os.rmdir(parts[-1], dir_fd=fd)  # fails on a link, or on anything in it
+                except OSError:
+                    break
+                finally:
+                    os.close(fd)
+                parts.pop()
+
+    def identity(self, st: Stat) -> Identity:
+        return identity_of(st)
+
+    def put(self, root: str, rel: str, save: Callable[[BinaryIO], object],
+            expect: Expect = None, private: bool = False) -> Identity:
+        parts = parts_of(rel)
+        fd = _open_folder(root, parts[:-1], create=True, mode=0o700 if private else 0o777)
+        try:
+            tmp = TEMP_PREFIX + os.urandom(8).hex()
+            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                          | os.O_CLOEXEC, 0o600, dir_fd=fd)
+            try:
+                with os.fdopen(out, "wb") as f:
+                    save(f)
+                    f.flush()
+                    os.fchmod(f.fileno(), 0o600 if private else 0o666 & ~_UMASK)
+                    made = identity_of(os.fstat(f.fileno()))
+                _into_place(fd, tmp, parts[-1], expect, root, rel)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp, dir_fd=fd)
+                raise
+            _journal(root, rel, made)
+            return made
+        finally:
+            os.close(fd)
+
+    def put_link(self, root: str, existing: str, rel: str, expect: Expect = None) -> Identity:
+        """A hard link, or a copy where none can be made (another file system, FAT)."""
+        have = parts_of(existing)
+        parts = parts_of(rel)
+        src = _open_folder(root, have[:-1], create=False)
+        try:
+            fd = _open_folder(root, parts[:-1], create=True)
+            try:
+                tmp = TEMP_PREFIX + os.urandom(8).hex()
+                try:
+                    os.link(have[-1], tmp, src_dir_fd=src, dst_dir_fd=fd, follow_symlinks=False)
+                except OSError:
+                    import shutil
+
+                    source = os.open(have[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                     dir_fd=src)
+                    with os.fdopen(source, "rb") as reader:
+                        return self.put(root, rel, lambda f: shutil.copyfileobj(reader, f),
+                                        expect)
+                try:
+                    made = identity_of(os.stat(tmp, dir_fd=fd, follow_symlinks=False))
+                    _into_place(fd, tmp, parts[-1], expect, root, rel)
+                except BaseException:
+                    with contextlib.suppress(OSError):
+                        os.unlink(tmp, dir_fd=fd)
+                    raise
+                _journal(root, rel, made)
+                return made
+            finally:
+                os.close(fd)
+        finally:
+            os.close(src)
+
+    def delete(self, root: str, rel: str, expect: Identity) -> bool:
+        parts = parts_of(rel)
+        try:
+            fd = _open_folder(root, parts[:-1], create=False)
+        except FileNotFoundError:
+            return False
+        try:
+            try:
+                st = os.stat(parts[-1], dir_fd=fd, follow_symlinks=False)
+            except FileNotFoundError:
+                return False
+            if not stat_module.S_ISREG(st.st_mode) or (
+                    expect != ANY and not expect.matches(st)):
+                raise NotOurs(errno.EEXIST, not_ours(self.join(root, rel)))
+            os.unlink(parts[-1], dir_fd=fd)
+            return True
+        finally:
+            os.close(fd)
 
     def href(self, path: str, folder: str) -> str | None:
         return urls.local_link(path, folder) if os.path.isfile(path) else None
@@ -354,6 +534,106 @@ class Local(Store):
                 yield Found(entry.path, rel, st, absolute_root + rel.replace("/", os.sep))
             # depth-first in name order: push reversed so the first name pops first
             stack.extend(reversed(subdirs))
+
+
+def _open_folder(root: str, parts: Sequence[str], create: bool, mode: int = 0o777) -> int:
+    """A descriptor of the folder ``parts`` below ``root``, opened one part at a
+    time relative to the last with O_NOFOLLOW: a symbolic link below the root is
+    refused (Unsafe), whatever it points at; the root itself may be a link.
+    ``create`` makes missing folders (and the root)."""
+    if create:
+        os.makedirs(root, mode, exist_ok=True)
+    fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for i, part in enumerate(parts):
+            if create:
+                with contextlib.suppress(FileExistsError):
+                    os.mkdir(part, mode, dir_fd=fd)
+            try:
+                below = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+                                | os.O_CLOEXEC, dir_fd=fd)
+            except OSError as e:
+                if e.errno in (errno.ELOOP, errno.ENOTDIR) and stat_module.S_ISLNK(
+                        os.stat(part, dir_fd=fd, follow_symlinks=False).st_mode):
+                    where = os.path.join(root, *parts[:i + 1])
+                    raise Unsafe(errno.ELOOP, f"{where} is a symbolic link in the output "
+                                 "folder: thumbnailer writes and deletes nothing through one"
+                                 ) from None
+                raise
+            os.close(fd)
+            fd = below
+        return fd
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def not_ours(path: str) -> str:
+    return (f"{path} is not a file thumbnailer made, or it changed since it was made: "
+            "left as it is")
+
+
+def _into_place(fd: int, tmp: str, name: str, expect: Expect, root: str, rel: str) -> None:
+    """Move the finished temporary ``tmp`` to ``name`` (both in the folder ``fd``,
+    ``rel`` below ``root``) if what is there may be replaced: nothing (a hard link
+    makes the name only if it is free, atomically), the file ``expect`` names, or
+    one this very run made (a retry after a worker crashed, say: the journal)."""
+    if expect is None:
+        try:
+            os.link(tmp, name, src_dir_fd=fd, dst_dir_fd=fd, follow_symlinks=False)
+            os.unlink(tmp, dir_fd=fd)
+            return
+        except FileExistsError:
+            pass
+        except OSError:  # no hard links here (FAT, some network shares): look, then rename
+            pass
+    path = os.path.join(root, rel)
+    try:
+        st = os.stat(name, dir_fd=fd, follow_symlinks=False)
+    except FileNotFoundError:
+        os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+        return
+    if stat_module.S_ISDIR(st.st_mode):
+        raise IsADirectoryError(errno.EISDIR, f"{path} is a folder")
+    regular = stat_module.S_ISREG(st.st_mode)
+    if not (expect == ANY or (regular and expect is not None and expect.matches(st))
+            or (regular and _made_by_this_run(root, rel, st))):
+        raise NotOurs(errno.EEXIST, not_ours(path))
+    os.rename(tmp, name, src_dir_fd=fd, dst_dir_fd=fd)
+
+
+def _made_by_this_run(root: str, rel: str, st: os.stat_result) -> bool:
+    """Whether the running mark's journal says a run made this file as it is. Only
+    a file changed since the mark was first made is looked up (the mark's first
+    line says when), so a folder of files from before costs no reading."""
+    try:
+        fd = os.open(os.path.join(root, RUNNING_NAME), os.O_RDONLY | os.O_NOFOLLOW)
+    except OSError:
+        return False
+    with os.fdopen(fd, "rb") as f:
+        first = f.readline().split()
+        if len(first) != 2 or first[0] != STARTED or not first[1].isdigit() \
+                or st.st_mtime_ns < int(first[1]):
+            return False
+        line = journal_line(rel, identity_of(st))
+        return any(found == line for found in f)
+
+
+def _journal(root: str, rel: str, made: Identity) -> None:
+    """Note a file just made in the running mark (atomic.RUNNING_NAME), if a run is
+    writing: should the run be killed before it records the file, the next run
+    still knows the file is its own (atomic.made_by_killed_run)."""
+    try:
+        fd = os.open(os.path.join(root, RUNNING_NAME),
+                     os.O_WRONLY | os.O_APPEND | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # no run is marked as writing here (a script calling render)
+    try:
+        os.write(fd, journal_line(rel, made))
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 #: The local file systems; the store of every path that is not a URL.
