@@ -489,3 +489,41 @@ def test_hard_links_in_the_manifest_and_the_dry_run(tmp_path):
     assert [(e["source"], e["output"], e["status"]) for e in entries] == [
         (str(src / "a.jpg"), str(tmp_path / "out" / "a.jpg"), "created"),
         (str(src / "album" / "a.jpg"), str(tmp_path / "out" / "album" / "a.jpg"), "created")]
+
+
+def test_a_name_template_that_gives_a_file_a_path_outside_fails_that_file(tmp_path,
+                                                                          monkeypatch):
+    """{stem:.2} of "..ab" is "..": that source fails (one line, exit 1, nothing
+    written outside), the others are made, and the failure is not remembered."""
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "photos"
+    photo(src / "..ab.jpg", (40, 30))
+    photo(src / "cd.jpg", (40, 30), seed=1)
+    result = invoke(src, "-o", "out", "--hidden", "--name", "{stem:.2}/{stem}", "-w", "1",
+                    "--manifest", "m.json")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == (f"{src / '..ab.jpg'}: the --name template gives '../..ab' for this "
+                        "file, which is outside the output folder")
+    assert lines[1].startswith("1 created, 0 skipped, 1 failed")
+    assert sorted(p.name for p in tmp_path.glob("*.jpg")) == []
+    assert [p.relative_to(tmp_path / "out").as_posix()
+            for p in image_files(tmp_path / "out")] == ["cd/cd.jpg"]
+    entries = json.loads((tmp_path / "m.json").read_text())["entries"]
+    assert [(e["source"], e["status"]) for e in entries] == [
+        (str(src / "..ab.jpg"), "failed"), (str(src / "cd.jpg"), "created")]
+    again = invoke(src, "-o", "out", "--hidden", "--name", "{stem:.2}/{stem}", "-w", "1")
+    assert again.exit_code == 1 and "known failure" not in again.stderr  # no ledger
+
+
+def test_a_name_template_never_overwrites_a_file_named_as_source(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    original = photo(tmp_path / "..abc.jpg", (40, 30)).read_bytes()
+    for size in ([], ["-s", "32", "-s", "64"]):
+        result = invoke("./..abc.jpg", "-o", "out", "--name", "{stem:.2}/{stem}_{size}",
+                        *size, "-w", "1")
+        assert result.exit_code == 1
+        assert result.stderr.count("outside the output folder") == 1  # one line per source
+        assert (tmp_path / "..abc.jpg").read_bytes() == original
+        assert image_files(tmp_path / "out") == []
+

@@ -28,3 +28,13 @@ def test_no_bar_without_a_terminal_unless_asked(monkeypatch):
     with reporter.progress(None):
         assert reporter.bar is None
     reporter.walked(5)  # nothing to update: fine
+
+
+def test_a_failure_found_while_planning_is_one_line_per_source_even_when_quiet(capsys):
+    from thumbnailer.spec import Entry, Status
+
+    reporter = ConsoleReporter(quiet=True)
+    for size in ("64", "128"):
+        reporter.skipped(Entry("p/..a.jpg", size, Status.FAILED, error="bad name"))
+    reporter.skipped(Entry("p/b.jpg", "64", Status.FAILED, error="old", since="2024-01-01"))
+    assert capsys.readouterr().err == "p/..a.jpg: bad name\n"

@@ -424,3 +424,35 @@ def test_two_source_folders_with_the_same_subfolder_do_not_overwrite(tmp_path):
     names = sorted(t.targets[0].stem for t in job.tasks)
     assert names == sorted(str(tmp_path / "out" / n) for n in ("sub/x", "sub/x-jpg", "zzz/y"))
     job.close()
+
+
+def test_a_name_is_checked_for_each_file_when_the_stem_is_formatted(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "..ab.jpg", (40, 30))
+    photo(src / "sub" / "..x.jpg", (40, 30), seed=1)
+    photo(src / "cd.jpg", (40, 30), seed=2)
+    job = plan([str(src)], settings(tmp_path, hidden=True, name="{stem:.2}/{stem}_{size}",
+                                    sizes=(Size(32, 32), Size(64, 64))))
+    assert outputs(job) == {os.path.join("cd", "cd_32"), os.path.join("cd", "cd_64")}
+    failed = [(e.source, e.size, e.status, e.error) for e in job.skipped]
+    outside = "the --name template gives {!r} for this file, which is outside the output folder"
+    assert failed == [
+        (str(src / "..ab.jpg"), "32", Status.FAILED, outside.format("../..ab_32")),
+        (str(src / "..ab.jpg"), "64", Status.FAILED, outside.format("../..ab_32")),
+        (str(src / "sub" / "..x.jpg"), "32", Status.FAILED, outside.format("../..x_32")),
+        (str(src / "sub" / "..x.jpg"), "64", Status.FAILED, outside.format("../..x_32")),
+    ]
+    assert job.total == 6 and job.known == 0
+    job.close()
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("a/b", None), ("..a", None), ("a..", None), ("../a", "outside"), ("a/../b", "outside"),
+    ("/a", "outside"), ("..", "outside"), ("", "usable"), ("a//b", "usable"), ("./a", "usable"),
+    ("a\\b", "usable"), ("a/", "usable"),
+])
+def test_name_problem(name, problem):
+    from thumbnailer.names import name_problem
+
+    found = name_problem(name)
+    assert (found is None) if problem is None else (problem in found)

@@ -27,6 +27,7 @@ class ConsoleReporter(Reporter):
         self.quiet, self.verbose = quiet, verbose and not quiet
         self.wanted = progress
         self.bar: Any = None  # a tqdm bar while the tasks run
+        self._failed: str | None = None  # the last source told failed while planning
 
     def _say(self, message: str) -> None:
         if self.bar is not None:
@@ -39,6 +40,13 @@ class ConsoleReporter(Reporter):
             self._say(f"warning: {message}")
 
     def skipped(self, entry: Entry) -> None:
+        if entry.status is Status.FAILED and entry.since is None:
+            # Failed while planning (a --name that gives a bad name for this file):
+            # a new failure, one line per source, as render's are.
+            if entry.source != self._failed:
+                self._failed = entry.source
+                self._say(failure_line(entry.source, entry.error or ""))
+            return
         if not self.verbose:
             return
         if entry.status is Status.FAILED:

@@ -41,10 +41,7 @@ def check_template(template: str, sizes: Sequence[Size]) -> None:
         )
     names = [namer("x") for namer in namers(template, sizes)]
     for name in names:
-        parts = name.split("/")
-        if not name or name.startswith("/") or "\\" in name or any(
-            p in ("", ".", "..") for p in parts
-        ):
+        if name_problem(name) is not None:
             raise ValueError(
                 f"--name {template!r} gives {name!r}: it must be a relative path "
                 "inside the output folder, without '..' or empty parts"
@@ -55,13 +52,34 @@ def check_template(template: str, sizes: Sequence[Size]) -> None:
         )
 
 
+def name_problem(name: str) -> str | None:
+    """What is wrong with a name a template gave (relative to its folder), or None:
+    it must be a relative "/"-separated path whose parts are neither empty, "."
+    nor "..", without a backslash (a separator on Windows and some shares)."""
+    parts = name.split("/")
+    if name.startswith("/") or ".." in parts:
+        return "which is outside the output folder"
+    if not name or "\\" in name or any(p in ("", ".") for p in parts):
+        return "which is not a usable file name (empty parts, '.' or a backslash)"
+    return None
+
+
+def is_plain(template: str) -> bool:
+    """Whether {stem} goes into the template's names as it is (no format spec or
+    conversion): then a stem, a file name without "/", cannot make a name leave
+    its folder once check_template has passed the template. Otherwise the name
+    depends on the stem ({stem:.2} of "..ab" is ".."), and each is checked
+    (name_problem)."""
+    return all(f != "stem" or (not spec and not conv)
+               for _, f, spec, conv in string.Formatter().parse(template))
+
+
 def namers(template: str, sizes: Sequence[Size]) -> list[Namer]:
     """One namer per size with everything but {stem} filled in. Naming a file
     is the hot path of an unchanged rerun: where {stem} is plain (no format
     spec), the namer joins the stem into the filled-in parts, 4x faster than
     a format call."""
-    plain = all(f != "stem" or (not spec and not conv)
-                for _, f, spec, conv in string.Formatter().parse(template))
+    plain = is_plain(template)
     found = []
     for size in sizes:
         fill = functools.partial(template.format, size=size.label, width=size.width or "",

@@ -22,7 +22,7 @@ from .formats import extension
 from .fresh import up_to_date
 from .kinds import POSTER_MARK, is_raw, is_video
 from .ledger import Failure, since_text
-from .names import Taken, free_keys, in_shard, namers, paired, split_name
+from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
 from .records import Record
 from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .spec import (
@@ -268,6 +268,8 @@ class FolderPlan(Plan):
         # Per-size work done once, not once per file: the walk below is the whole
         # cost of an unchanged rerun.
         named = namers(settings.name_template, settings.sizes)
+        # A {stem} with a format spec or conversion: each name is checked (names.py).
+        checked = not is_plain(settings.name_template)
         # Thumbnails by path: a stat each locally, a listing per folder on a store.
         find = storage.store(settings.output).finder(settings.output)
         # One target per size and format, in that order; each names which size's stem it takes.
@@ -300,6 +302,16 @@ class FolderPlan(Plan):
             pair = paired(here, stem, video or is_raw(source.path))
             if self.stop:
                 return
+            problem = checked and next(
+                (f"the --name template gives {name!r} for this file, {why}"
+                 for name in (s[len(folder) + bool(folder):] for s in stems)
+                 if (why := name_problem(name)) is not None), None)
+            if problem:  # this source fails, and nothing is written; the run goes on
+                for _, size, fmt, *_ in plans:
+                    self._skip(Entry(source.path, size.label, Status.FAILED,
+                                     format=None if fmt is Format.AUTO else fmt.value,
+                                     error=problem))
+                continue
             if renamed:
                 self._collide(f"{source.path}: its thumbnail name is taken by another source; "
                               f"named {stems[0]!r} instead", tell=not pair)
