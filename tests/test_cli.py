@@ -527,3 +527,20 @@ def test_a_name_template_never_overwrites_a_file_named_as_source(tmp_path, monke
         assert (tmp_path / "..abc.jpg").read_bytes() == original
         assert image_files(tmp_path / "out") == []
 
+
+def test_control_characters_in_names_are_escaped_on_the_terminal(tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    (src / "bad\nname.jpg").write_bytes(b"junk")
+    (src / "esc\x1b[31mred.jpg").write_bytes(b"junk")
+    (src / "line\u2028sep.jpg").write_bytes(b"junk")
+    (src / os.fsdecode(b"raw\xffbyte.jpg")).write_bytes(b"junk")
+    result = invoke(src, "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 5  # four failures and the summary
+    assert [line.split(": ", 1)[0].rsplit("/", 1)[1] for line in lines[:4]] == [
+        "bad\\nname.jpg", "esc\\x1b[31mred.jpg", "line\\u2028sep.jpg", "raw\\xffbyte.jpg"]
+    dry = invoke(src, "-o", tmp_path / "other", "--dry-run")
+    assert "bad\\nname.jpg -> " in dry.stdout and "\x1b" not in dry.stdout
+    assert len(dry.stdout.splitlines()) == 4
