@@ -544,3 +544,19 @@ def test_control_characters_in_names_are_escaped_on_the_terminal(tmp_path):
     dry = invoke(src, "-o", tmp_path / "other", "--dry-run")
     assert "bad\\nname.jpg -> " in dry.stdout and "\x1b" not in dry.stdout
     assert len(dry.stdout.splitlines()) == 4
+
+
+def test_folders_differing_only_in_case_do_not_overwrite_each_other(tmp_path):
+    src = tmp_path / "src"
+    for n, folder in enumerate(["Sub", "café", "sub"]):
+        photo(src / folder / "x.jpg", (40, 30), seed=n)
+    out = tmp_path / "out"
+    result = invoke(src, "-o", out, "-w", "1")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        f"warning: {src / 'sub' / 'x.jpg'}: its thumbnail name is taken by another source; "
+        "named 'sub/x-jpg' instead")
+    assert [p.relative_to(out).as_posix() for p in image_files(out)] == [
+        "Sub/x.jpg", "café/x.jpg", "sub/x-jpg.jpg"]
+    again = invoke(src, "-o", out, "-w", "1")
+    assert again.stderr.splitlines()[1].startswith("0 created, 3 skipped")

@@ -456,3 +456,46 @@ def test_name_problem(name, problem):
 
     found = name_problem(name)
     assert (found is None) if problem is None else (problem in found)
+
+
+def test_folders_whose_names_differ_only_in_case_collide_across_the_walk(tmp_path):
+    """Sub and sub are one folder on macOS and Windows disks: the first in walk
+    order keeps the names, files of the other are renamed, visibly, although
+    café comes between them (so Sub's names were let go: they are found again)."""
+    src = tmp_path / "src"
+    for n, folder in enumerate(["Sub", "caf\u00e9", "sub", "SUB", "A/x", "B", "a/x",
+                                "cafe\u0301/n", "cafz", "caf\u00e9/n"]):
+        photo(src / folder / "x.jpg", (40, 30), seed=n)
+    photo(src / "sub" / "y.jpg", (40, 30), seed=20)
+    photo(src / "Sub" / "x.png", (40, 30), seed=21)  # Sub: x, x-png; sub's x: x-jpg
+    job = plan([str(src)], settings(tmp_path))
+    names = [os.path.relpath(task.targets[0].stem, job.settings.output) for task in job.tasks]
+    assert names == [
+        "A/x/x", "B/x", "SUB/x",  # codepoint order: capitals first; SUB keeps x
+        "Sub/x-jpg", "Sub/x-png", "a/x/x-jpg",
+        "cafe\u0301/n/x", "cafz/x", "caf\u00e9/x", "caf\u00e9/n/x-jpg",  # NFD, then NFC
+        "sub/x-jpg-2", "sub/y",
+    ]
+    assert [c.split(": ")[0] for c in job.collisions] == [
+        str(src / f)
+        for f in ("Sub/x.jpg", "Sub/x.png", "a/x/x.jpg", "caf\u00e9/n/x.jpg", "sub/x.jpg")]
+    assert all("taken by another source" in c for c in job.collisions)
+    job.close()
+
+
+def test_taken_keeps_spellings_not_names_of_folders_left():
+    recalled = []
+
+    def recall(spelling, names):
+        recalled.append(spelling)
+        names.add("x")
+
+    taken = Taken(bounded=True, recall=recall)
+    taken.of("Sub").add("x")
+    taken.of("b").add("y")
+    assert set(taken.groups) == {"b"}
+    assert "x" in taken.of("sub") and recalled == ["Sub"]
+    taken.of("sub/deep")
+    assert "x" in taken.of("SUB") and recalled == ["Sub"]  # sub was on the path: kept
+    taken.of("c")
+    assert "x" in taken.of("SUb") and recalled == ["Sub", "Sub", "sub", "SUB"]

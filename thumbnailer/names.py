@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 import string
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 
 from .spec import Size
@@ -102,32 +103,67 @@ def _by_format(fill: Callable[..., str], stem: str) -> str:
     return fill(stem=stem)
 
 
+def fold(name: str) -> str:
+    """A name as collisions compare it: case-folded, and for a name that is not
+    ASCII, NFC-normalised too (macOS gives "café" decomposed, most others composed;
+    the ASCII test is O(1), so the usual name pays nothing for it)."""
+    folded = name.casefold()
+    return folded if folded.isascii() else unicodedata.normalize("NFC", folded)
+
+
 class Taken:
-    """The names taken so far, case-insensitively (for macOS and Windows disks),
-    by source folder (names of different folders never collide, since each
-    starts with its folder): a folder's set holds its names without the folder.
+    """The names taken so far, compared folded (see fold: for macOS and Windows
+    disks), by output folder, itself folded: ``Sub`` and ``sub`` are one folder
+    there, so they share one set. Names of different folders never collide, since
+    each starts with its folder: a folder's set holds its names without the folder.
 
     With at most one SOURCE folder, a folder's names are let go once the walk
     has left it (a folder's subtree comes in one run, in a local walk and in an
     object store's sorted listing alike), so memory holds the names of the
-    folders on the current path only. With several SOURCE folders the same
-    relative folder comes again from another one, so every name is kept."""
+    folders on the current path only, and the spellings of every folder met.
+    A folder whose folded path was met before under another spelling (``Sub``,
+    then ``café``, then ``sub``: not adjacent in name order) gets the names of
+    the earlier spellings back from ``recall(spelling, names)``, which names
+    each of that folder's files again, as the walk did. With several SOURCE
+    folders the same relative folder comes again from another one, so every
+    name is kept."""
 
-    def __init__(self, bounded: bool) -> None:
+    def __init__(self, bounded: bool,
+                 recall: Callable[[str, set[str]], None] | None = None) -> None:
         self.bounded = bounded
+        self.recall = recall if bounded else None
         self.groups: dict[str, set[str]] = {}
         self.current: str | None = None
+        #: Folded folder -> its spellings met, in walk order (only with recall).
+        self.spellings: dict[str, list[str]] = {}
+        self._folder: str | None = None  # the last folder asked about, and its set
+        self._names: set[str] = set()
 
     def of(self, folder: str) -> set[str]:
         """The taken names of ``folder`` (relative, "/"-separated)."""
-        group = folder.casefold()
+        if folder == self._folder:  # the file before's folder: nearly every call
+            return self._names
+        group = fold(folder)
         if group != self.current:
             if self.bounded:
                 here = group + "/"
                 self.groups = {g: names for g, names in self.groups.items()
                                if not g or here.startswith(g + "/")}
             self.current = group
-        return self.groups.setdefault(group, set())
+        names = self.groups.get(group)
+        if self.recall is not None:
+            seen = self.spellings.setdefault(group, [])
+            if folder not in seen:
+                if names is None and seen:  # let go under another spelling: name again
+                    names = set()
+                    for spelling in seen:
+                        self.recall(spelling, names)
+                seen.append(folder)
+        if names is None:
+            names = set()
+        self.groups[group] = names
+        self._folder, self._names = folder, names
+        return names
 
 
 def free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: set[str]
@@ -138,12 +174,12 @@ def free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: 
     ``taken`` is the folder's (see Taken.of), so it holds names without the folder."""
     prefix = folder + "/" if folder else ""
     names = [namer(stem) for namer in namers]  # the plain stem, nearly always free
-    folded = [name.casefold() for name in names]
+    folded = [fold(name) for name in names]
     renamed = not taken.isdisjoint(folded)
     if renamed:
         for candidate in _candidates(stem, ext):
             names = [namer(candidate) for namer in namers]
-            folded = [name.casefold() for name in names]
+            folded = [fold(name) for name in names]
             if taken.isdisjoint(folded):
                 break
         else:  # pragma: no cover
@@ -157,7 +193,7 @@ def paired(taken: set[str], stem: str, companion: bool) -> bool:
     or a video (a ``companion``) beside the photo of its name, whichever the walk
     met first. Such a pair is expected, and not warned about. A companion's stem
     is marked in its folder's ``taken`` names (no name holds a NUL)."""
-    mark = "\0" + stem.casefold()
+    mark = "\0" + fold(stem)
     if companion:
         taken.add(mark)
         return True

@@ -280,8 +280,22 @@ class FolderPlan(Plan):
         ]
         suffixes = [(i, suffix) for i, *_, suffix in plans]
         shard, force = settings.shard, settings.force
-        folders = sum(storage.store(a).is_dir(a) for a in self.arguments)
-        taken = Taken(bounded=folders <= 1)
+        folders = [a for a in self.arguments if storage.store(a).is_dir(a)]
+        chosen = selection(settings)
+
+        def recall(spelling: str, names: set[str]) -> None:
+            """Name again the files of ``spelling``, a folder of the one SOURCE folder
+            whose names were let go, as the walk below did (Taken: ``Sub`` before
+            ``sub``)."""
+            there = storage.join(folders[0], spelling) if spelling else folders[0]
+            for found in walk([there], chosen, skip_dirs=[settings.output]):
+                if "/" in found.rel:  # its files come first, then its folders'
+                    break
+                old_stem, old_ext = split_name(found.rel)
+                free_keys(named, "", old_stem, old_ext, names)
+                paired(names, old_stem, is_video(found.path) or is_raw(found.path))
+
+        taken = Taken(bounded=len(folders) <= 1, recall=recall if folders else None)
         #: (device, inode, size, mtime) of a file with other hard links -> what its
         #: first path in this job left: its task, held to the end of the walk (None
         #: when it was all up to date), and its up-to-date entries by (size, format).
@@ -290,7 +304,7 @@ class FolderPlan(Plan):
         rows_of: str | None = None  # the folder whose records are in rows
         rows: dict[str, Record] = {}
         shades: dict[str, str] = {}  # --placeholders: the folder's, by source
-        for source in walk(self.arguments, selection(settings), skip_dirs=[settings.output],
+        for source in walk(self.arguments, chosen, skip_dirs=[settings.output],
                            counts=self.walked):
             folder, _, filename = source.rel.rpartition("/")
             stem, ext = split_name(filename)
