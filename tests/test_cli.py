@@ -560,3 +560,26 @@ def test_folders_differing_only_in_case_do_not_overwrite_each_other(tmp_path):
         "Sub/x.jpg", "café/x.jpg", "sub/x-jpg.jpg"]
     again = invoke(src, "-o", out, "-w", "1")
     assert again.stderr.splitlines()[1].startswith("0 created, 3 skipped")
+
+
+def test_a_thumbnail_where_a_folder_must_be_is_named_with_what_to_do(tmp_path, monkeypatch):
+    """src/a.jpg made out/a.jpg; then a.jpg became a folder holding b.jpg. Its
+    thumbnail out/a.jpg/b.jpg cannot be written while the old one is there: the
+    line says why and what removes it; nothing is deleted without --prune."""
+    monkeypatch.chdir(tmp_path)
+    photo(tmp_path / "src" / "a.jpg", (40, 30))
+    photo(tmp_path / "src" / "c.jpg", (40, 30), seed=3)
+    assert invoke("src", "-o", "out", "-w", "1").exit_code == 0
+    (tmp_path / "src" / "a.jpg").unlink()
+    photo(tmp_path / "src" / "a.jpg" / "b.jpg", (40, 30), seed=1)
+    result = invoke("src", "-o", "out", "-w", "1")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "src/a.jpg/b.jpg: cannot write out/a.jpg/b.jpg: out/a.jpg is a file where a folder "
+        "must be; if it is an old thumbnail (its source is now a folder), run with --prune "
+        "to remove it")
+    assert (tmp_path / "out" / "a.jpg").is_file()
+    pruned = invoke("src", "-o", "out", "-w", "1", "--prune", "--prune-limit", "100%")
+    assert "1 pruned" in pruned.stderr
+    assert invoke("src", "-o", "out", "-w", "1").exit_code == 0
+    assert (tmp_path / "out" / "a.jpg" / "b.jpg").is_file()
