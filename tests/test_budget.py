@@ -141,3 +141,24 @@ def test_max_memory_is_an_amount_or_a_share(tmp_path, big_png, text):
     result = CliRunner().invoke(cli.main, [str(big_png), "-o", str(tmp_path / "o"),
                                            "--max-memory", text])
     assert result.exit_code == 2 and "--max-memory" in result.stderr
+
+
+def test_out_of_memory_says_what_is_left_of_the_budget_not_of_its_slack(monkeypatch):
+    """A worker's limit is what it mapped at its start + the budget + ADDRESS_SLACK:
+    with --max-memory 200M and 72 MB taken since, 128 MB of the budget are left
+    (not 256, the slack counted in: more than the whole budget)."""
+    import resource
+
+    from thumbnailer import cost
+    from thumbnailer.spec import Settings, Size, Target, Task
+
+    start = 1 << 30
+    soft = start + (200 << 20) + budget.ADDRESS_SLACK
+    monkeypatch.setattr(resource, "getrlimit", lambda _: (soft, resource.RLIM_INFINITY))
+    monkeypatch.setattr(resource, "setrlimit", lambda *_: None)
+    monkeypatch.setattr(cost, "mapped", lambda: start + (72 << 20))
+    monkeypatch.setattr(cost, "decode_cost", lambda task: 420 << 20)
+    task = Task("big.png", (Target(Size(64, 64), "out/big", Settings().formats[0]),),
+                Settings())
+    assert cost.over_limit(task) == ("out of memory: it needs about 420 MB, more than "
+                                     "--max-memory lets one image take (128 MB of it left)")

@@ -489,3 +489,97 @@ def test_hard_links_in_the_manifest_and_the_dry_run(tmp_path):
     assert [(e["source"], e["output"], e["status"]) for e in entries] == [
         (str(src / "a.jpg"), str(tmp_path / "out" / "a.jpg"), "created"),
         (str(src / "album" / "a.jpg"), str(tmp_path / "out" / "album" / "a.jpg"), "created")]
+
+
+def test_a_name_template_that_gives_a_file_a_path_outside_fails_that_file(tmp_path,
+                                                                          monkeypatch):
+    """{stem:.2} of "..ab" is "..": that source fails (one line, exit 1, nothing
+    written outside), the others are made, and the failure is not remembered."""
+    monkeypatch.chdir(tmp_path)
+    src = tmp_path / "photos"
+    photo(src / "..ab.jpg", (40, 30))
+    photo(src / "cd.jpg", (40, 30), seed=1)
+    result = invoke(src, "-o", "out", "--hidden", "--name", "{stem:.2}/{stem}", "-w", "1",
+                    "--manifest", "m.json")
+    assert result.exit_code == 1
+    lines = result.stderr.strip().splitlines()
+    assert lines[0] == (f"{src / '..ab.jpg'}: the --name template gives '../..ab' for this "
+                        "file, which is outside the output folder")
+    assert lines[1].startswith("1 created, 0 skipped, 1 failed")
+    assert sorted(p.name for p in tmp_path.glob("*.jpg")) == []
+    assert [p.relative_to(tmp_path / "out").as_posix()
+            for p in image_files(tmp_path / "out")] == ["cd/cd.jpg"]
+    entries = json.loads((tmp_path / "m.json").read_text())["entries"]
+    assert [(e["source"], e["status"]) for e in entries] == [
+        (str(src / "..ab.jpg"), "failed"), (str(src / "cd.jpg"), "created")]
+    again = invoke(src, "-o", "out", "--hidden", "--name", "{stem:.2}/{stem}", "-w", "1")
+    assert again.exit_code == 1 and "known failure" not in again.stderr  # no ledger
+
+
+def test_a_name_template_never_overwrites_a_file_named_as_source(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    original = photo(tmp_path / "..abc.jpg", (40, 30)).read_bytes()
+    for size in ([], ["-s", "32", "-s", "64"]):
+        result = invoke("./..abc.jpg", "-o", "out", "--name", "{stem:.2}/{stem}_{size}",
+                        *size, "-w", "1")
+        assert result.exit_code == 1
+        assert result.stderr.count("outside the output folder") == 1  # one line per source
+        assert (tmp_path / "..abc.jpg").read_bytes() == original
+        assert image_files(tmp_path / "out") == []
+
+
+def test_control_characters_in_names_are_escaped_on_the_terminal(tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    (src / "bad\nname.jpg").write_bytes(b"junk")
+    (src / "esc\x1b[31mred.jpg").write_bytes(b"junk")
+    (src / "line\u2028sep.jpg").write_bytes(b"junk")
+    (src / os.fsdecode(b"raw\xffbyte.jpg")).write_bytes(b"junk")
+    result = invoke(src, "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 1
+    lines = result.stderr.splitlines()
+    assert len(lines) == 5  # four failures and the summary
+    assert [line.split(": ", 1)[0].rsplit("/", 1)[1] for line in lines[:4]] == [
+        "bad\\nname.jpg", "esc\\x1b[31mred.jpg", "line\\u2028sep.jpg", "raw\\xffbyte.jpg"]
+    dry = invoke(src, "-o", tmp_path / "other", "--dry-run")
+    assert "bad\\nname.jpg -> " in dry.stdout and "\x1b" not in dry.stdout
+    assert len(dry.stdout.splitlines()) == 4
+
+
+def test_folders_differing_only_in_case_do_not_overwrite_each_other(tmp_path):
+    src = tmp_path / "src"
+    for n, folder in enumerate(["Sub", "café", "sub"]):
+        photo(src / folder / "x.jpg", (40, 30), seed=n)
+    out = tmp_path / "out"
+    result = invoke(src, "-o", out, "-w", "1")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[0] == (
+        f"warning: {src / 'sub' / 'x.jpg'}: its thumbnail name is taken by another source; "
+        "named 'sub/x-jpg' instead")
+    assert [p.relative_to(out).as_posix() for p in image_files(out)] == [
+        "Sub/x.jpg", "café/x.jpg", "sub/x-jpg.jpg"]
+    again = invoke(src, "-o", out, "-w", "1")
+    assert again.stderr.splitlines()[1].startswith("0 created, 3 skipped")
+
+
+def test_a_thumbnail_where_a_folder_must_be_is_named_with_what_to_do(tmp_path, monkeypatch):
+    """src/a.jpg made out/a.jpg; then a.jpg became a folder holding b.jpg. Its
+    thumbnail out/a.jpg/b.jpg cannot be written while the old one is there: the
+    line says why and what removes it; nothing is deleted without --prune."""
+    monkeypatch.chdir(tmp_path)
+    photo(tmp_path / "src" / "a.jpg", (40, 30))
+    photo(tmp_path / "src" / "c.jpg", (40, 30), seed=3)
+    assert invoke("src", "-o", "out", "-w", "1").exit_code == 0
+    (tmp_path / "src" / "a.jpg").unlink()
+    photo(tmp_path / "src" / "a.jpg" / "b.jpg", (40, 30), seed=1)
+    result = invoke("src", "-o", "out", "-w", "1")
+    assert result.exit_code == 1
+    assert result.stderr.splitlines()[0] == (
+        "src/a.jpg/b.jpg: cannot write out/a.jpg/b.jpg: out/a.jpg is a file where a folder "
+        "must be; if it is an old thumbnail (its source is now a folder), run with --prune "
+        "to remove it")
+    assert (tmp_path / "out" / "a.jpg").is_file()
+    pruned = invoke("src", "-o", "out", "-w", "1", "--prune", "--prune-limit", "100%")
+    assert "1 pruned" in pruned.stderr
+    assert invoke("src", "-o", "out", "-w", "1").exit_code == 0
+    assert (tmp_path / "out" / "a.jpg" / "b.jpg").is_file()

@@ -1,6 +1,7 @@
 """The terminal's reporter: the progress bar while the walk still finds work."""
 
 import io
+import os
 import sys
 
 from thumbnailer.console import ConsoleReporter
@@ -28,3 +29,24 @@ def test_no_bar_without_a_terminal_unless_asked(monkeypatch):
     with reporter.progress(None):
         assert reporter.bar is None
     reporter.walked(5)  # nothing to update: fine
+
+
+def test_lines_are_made_printable_as_repr_would():
+    from thumbnailer.console import printable
+
+    assert printable("photos/a b.jpg: fine") == "photos/a b.jpg: fine"
+    assert printable("é/ü.jpg") == "é/ü.jpg"
+    assert printable("a\nb\tc\rd\x1b[2J\x7f\x85") == "a\\nb\\tc\\rd\\x1b[2J\\x7f\\x85"
+    assert printable("x\u2028y\u2029z\u202e") == "x\\u2028y\\u2029z\\u202e"
+    assert printable(os.fsdecode(b"caf\xe9.jpg")) == "caf\\xe9.jpg"
+    assert printable("C:\\photos\\a.jpg") == "C:\\photos\\a.jpg"  # backslashes as they are
+
+
+def test_a_failure_found_while_planning_is_one_line_per_source_even_when_quiet(capsys):
+    from thumbnailer.spec import Entry, Status
+
+    reporter = ConsoleReporter(quiet=True)
+    for size in ("64", "128"):
+        reporter.skipped(Entry("p/..a.jpg", size, Status.FAILED, error="bad name"))
+    reporter.skipped(Entry("p/b.jpg", "64", Status.FAILED, error="old", since="2024-01-01"))
+    assert capsys.readouterr().err == "p/..a.jpg: bad name\n"

@@ -424,3 +424,78 @@ def test_two_source_folders_with_the_same_subfolder_do_not_overwrite(tmp_path):
     names = sorted(t.targets[0].stem for t in job.tasks)
     assert names == sorted(str(tmp_path / "out" / n) for n in ("sub/x", "sub/x-jpg", "zzz/y"))
     job.close()
+
+
+def test_a_name_is_checked_for_each_file_when_the_stem_is_formatted(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "..ab.jpg", (40, 30))
+    photo(src / "sub" / "..x.jpg", (40, 30), seed=1)
+    photo(src / "cd.jpg", (40, 30), seed=2)
+    job = plan([str(src)], settings(tmp_path, hidden=True, name="{stem:.2}/{stem}_{size}",
+                                    sizes=(Size(32, 32), Size(64, 64))))
+    assert outputs(job) == {os.path.join("cd", "cd_32"), os.path.join("cd", "cd_64")}
+    failed = [(e.source, e.size, e.status, e.error) for e in job.skipped]
+    outside = "the --name template gives {!r} for this file, which is outside the output folder"
+    assert failed == [
+        (str(src / "..ab.jpg"), "32", Status.FAILED, outside.format("../..ab_32")),
+        (str(src / "..ab.jpg"), "64", Status.FAILED, outside.format("../..ab_32")),
+        (str(src / "sub" / "..x.jpg"), "32", Status.FAILED, outside.format("../..x_32")),
+        (str(src / "sub" / "..x.jpg"), "64", Status.FAILED, outside.format("../..x_32")),
+    ]
+    assert job.total == 6 and job.known == 0
+    job.close()
+
+
+@pytest.mark.parametrize("name, problem", [
+    ("a/b", None), ("..a", None), ("a..", None), ("../a", "outside"), ("a/../b", "outside"),
+    ("/a", "outside"), ("..", "outside"), ("", "usable"), ("a//b", "usable"), ("./a", "usable"),
+    ("a\\b", "usable"), ("a/", "usable"),
+])
+def test_name_problem(name, problem):
+    from thumbnailer.names import name_problem
+
+    found = name_problem(name)
+    assert (found is None) if problem is None else (problem in found)
+
+
+def test_folders_whose_names_differ_only_in_case_collide_across_the_walk(tmp_path):
+    """Sub and sub are one folder on macOS and Windows disks: the first in walk
+    order keeps the names, files of the other are renamed, visibly, although
+    café comes between them (so Sub's names were let go: they are found again)."""
+    src = tmp_path / "src"
+    for n, folder in enumerate(["Sub", "caf\u00e9", "sub", "SUB", "A/x", "B", "a/x",
+                                "cafe\u0301/n", "cafz", "caf\u00e9/n"]):
+        photo(src / folder / "x.jpg", (40, 30), seed=n)
+    photo(src / "sub" / "y.jpg", (40, 30), seed=20)
+    photo(src / "Sub" / "x.png", (40, 30), seed=21)  # Sub: x, x-png; sub's x: x-jpg
+    job = plan([str(src)], settings(tmp_path))
+    names = [os.path.relpath(task.targets[0].stem, job.settings.output) for task in job.tasks]
+    assert names == [
+        "A/x/x", "B/x", "SUB/x",  # codepoint order: capitals first; SUB keeps x
+        "Sub/x-jpg", "Sub/x-png", "a/x/x-jpg",
+        "cafe\u0301/n/x", "cafz/x", "caf\u00e9/x", "caf\u00e9/n/x-jpg",  # NFD, then NFC
+        "sub/x-jpg-2", "sub/y",
+    ]
+    assert [c.split(": ")[0] for c in job.collisions] == [
+        str(src / f)
+        for f in ("Sub/x.jpg", "Sub/x.png", "a/x/x.jpg", "caf\u00e9/n/x.jpg", "sub/x.jpg")]
+    assert all("taken by another source" in c for c in job.collisions)
+    job.close()
+
+
+def test_taken_keeps_spellings_not_names_of_folders_left():
+    recalled = []
+
+    def recall(spelling, names):
+        recalled.append(spelling)
+        names.add("x")
+
+    taken = Taken(bounded=True, recall=recall)
+    taken.of("Sub").add("x")
+    taken.of("b").add("y")
+    assert set(taken.groups) == {"b"}
+    assert "x" in taken.of("sub") and recalled == ["Sub"]
+    taken.of("sub/deep")
+    assert "x" in taken.of("SUB") and recalled == ["Sub"]  # sub was on the path: kept
+    taken.of("c")
+    assert "x" in taken.of("SUb") and recalled == ["Sub", "Sub", "sub", "SUB"]

@@ -6,6 +6,7 @@ prints.
 from __future__ import annotations
 
 import contextlib
+import re
 import sys
 from collections.abc import Iterator
 from typing import Any
@@ -14,6 +15,33 @@ import click
 
 from .report import Reporter, failure_line
 from .spec import Entry, Outcome, Status
+
+#: What a line must not carry to a terminal raw: C0 and C1 controls, DEL, line and
+#: paragraph separators, bidi overrides (text that reads backwards), and lone
+#: surrogates (bytes of a non-UTF-8 name, as os.fsdecode keeps them).
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+                     "\ud800-\udfff]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(match: re.Match[str]) -> str:
+    c = match.group()
+    code = ord(c)
+    if c in _NAMED:
+        return _NAMED[c]
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that is not UTF-8: the byte itself
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(line: str) -> str:
+    """A line as a terminal may show it: one line, each character that could
+    break it, move the cursor or hide text written as ``repr`` would (``\\n``,
+    ``\\x1b``), a byte that is not UTF-8 as ``\\xNN``. Backslashes are kept
+    as they are (Windows paths)."""
+    if line.isascii() and line.isprintable():  # nearly every line: no regex
+        return line
+    return _UNSAFE.sub(_escape, line)
 
 
 class ConsoleReporter(Reporter):
@@ -27,8 +55,11 @@ class ConsoleReporter(Reporter):
         self.quiet, self.verbose = quiet, verbose and not quiet
         self.wanted = progress
         self.bar: Any = None  # a tqdm bar while the tasks run
+        self._failed: str | None = None  # the last source told failed while planning
 
     def _say(self, message: str) -> None:
+        """Every line for stderr comes here: names in it are made printable."""
+        message = printable(message)
         if self.bar is not None:
             self.bar.write(message, file=sys.stderr)
         else:
@@ -39,6 +70,13 @@ class ConsoleReporter(Reporter):
             self._say(f"warning: {message}")
 
     def skipped(self, entry: Entry) -> None:
+        if entry.status is Status.FAILED and entry.since is None:
+            # Failed while planning (a --name that gives a bad name for this file):
+            # a new failure, one line per source, as render's are.
+            if entry.source != self._failed:
+                self._failed = entry.source
+                self._say(failure_line(entry.source, entry.error or ""))
+            return
         if not self.verbose:
             return
         if entry.status is Status.FAILED:
@@ -48,7 +86,7 @@ class ConsoleReporter(Reporter):
             self._say(f"up to date: {entry.output}")
 
     def planned(self, line: str) -> None:
-        click.echo(line)
+        click.echo(printable(line))
 
     @contextlib.contextmanager
     def progress(self, total: int | None) -> Iterator[None]:

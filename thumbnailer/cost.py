@@ -18,7 +18,7 @@ from __future__ import annotations
 from PIL import ImageFile
 
 from . import jxl
-from .budget import mapped
+from .budget import ADDRESS_SLACK, mapped
 from .decode import head_of, open_image, read_orientation, reading, shrinks_on_load
 from .draft import draft
 from .geometry import in_file_orientation, pixels_needed
@@ -127,5 +127,8 @@ def over_limit(task: Task) -> str | None:
         resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
     if need <= soft - used:
         return None
+    # The limit is the budget plus ADDRESS_SLACK (for glibc's arenas) over what the
+    # worker mapped at its start: what is left of the budget itself leaves the slack out.
+    left = max(0, soft - ADDRESS_SLACK - used)
     return (f"out of memory: it needs about {need >> 20:,} MB, more than --max-memory "
-            f"lets one image take ({max(0, soft - used) >> 20:,} MB left)")
+            f"lets one image take ({left >> 20:,} MB of it left)")

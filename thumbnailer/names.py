@@ -13,6 +13,7 @@ import functools
 import hashlib
 import os
 import string
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 
 from .spec import Size
@@ -41,10 +42,7 @@ def check_template(template: str, sizes: Sequence[Size]) -> None:
         )
     names = [namer("x") for namer in namers(template, sizes)]
     for name in names:
-        parts = name.split("/")
-        if not name or name.startswith("/") or "\\" in name or any(
-            p in ("", ".", "..") for p in parts
-        ):
+        if name_problem(name) is not None:
             raise ValueError(
                 f"--name {template!r} gives {name!r}: it must be a relative path "
                 "inside the output folder, without '..' or empty parts"
@@ -55,13 +53,34 @@ def check_template(template: str, sizes: Sequence[Size]) -> None:
         )
 
 
+def name_problem(name: str) -> str | None:
+    """What is wrong with a name a template gave (relative to its folder), or None:
+    it must be a relative "/"-separated path whose parts are neither empty, "."
+    nor "..", without a backslash (a separator on Windows and some shares)."""
+    parts = name.split("/")
+    if name.startswith("/") or ".." in parts:
+        return "which is outside the output folder"
+    if not name or "\\" in name or any(p in ("", ".") for p in parts):
+        return "which is not a usable file name (empty parts, '.' or a backslash)"
+    return None
+
+
+def is_plain(template: str) -> bool:
+    """Whether {stem} goes into the template's names as it is (no format spec or
+    conversion): then a stem, a file name without "/", cannot make a name leave
+    its folder once check_template has passed the template. Otherwise the name
+    depends on the stem ({stem:.2} of "..ab" is ".."), and each is checked
+    (name_problem)."""
+    return all(f != "stem" or (not spec and not conv)
+               for _, f, spec, conv in string.Formatter().parse(template))
+
+
 def namers(template: str, sizes: Sequence[Size]) -> list[Namer]:
     """One namer per size with everything but {stem} filled in. Naming a file
     is the hot path of an unchanged rerun: where {stem} is plain (no format
     spec), the namer joins the stem into the filled-in parts, 4x faster than
     a format call."""
-    plain = all(f != "stem" or (not spec and not conv)
-                for _, f, spec, conv in string.Formatter().parse(template))
+    plain = is_plain(template)
     found = []
     for size in sizes:
         fill = functools.partial(template.format, size=size.label, width=size.width or "",
@@ -84,32 +103,67 @@ def _by_format(fill: Callable[..., str], stem: str) -> str:
     return fill(stem=stem)
 
 
+def fold(name: str) -> str:
+    """A name as collisions compare it: case-folded, and for a name that is not
+    ASCII, NFC-normalised too (macOS gives "café" decomposed, most others composed;
+    the ASCII test is O(1), so the usual name pays nothing for it)."""
+    folded = name.casefold()
+    return folded if folded.isascii() else unicodedata.normalize("NFC", folded)
+
+
 class Taken:
-    """The names taken so far, case-insensitively (for macOS and Windows disks),
-    by source folder (names of different folders never collide, since each
-    starts with its folder): a folder's set holds its names without the folder.
+    """The names taken so far, compared folded (see fold: for macOS and Windows
+    disks), by output folder, itself folded: ``Sub`` and ``sub`` are one folder
+    there, so they share one set. Names of different folders never collide, since
+    each starts with its folder: a folder's set holds its names without the folder.
 
     With at most one SOURCE folder, a folder's names are let go once the walk
     has left it (a folder's subtree comes in one run, in a local walk and in an
     object store's sorted listing alike), so memory holds the names of the
-    folders on the current path only. With several SOURCE folders the same
-    relative folder comes again from another one, so every name is kept."""
+    folders on the current path only, and the spellings of every folder met.
+    A folder whose folded path was met before under another spelling (``Sub``,
+    then ``café``, then ``sub``: not adjacent in name order) gets the names of
+    the earlier spellings back from ``recall(spelling, names)``, which names
+    each of that folder's files again, as the walk did. With several SOURCE
+    folders the same relative folder comes again from another one, so every
+    name is kept."""
 
-    def __init__(self, bounded: bool) -> None:
+    def __init__(self, bounded: bool,
+                 recall: Callable[[str, set[str]], None] | None = None) -> None:
         self.bounded = bounded
+        self.recall = recall if bounded else None
         self.groups: dict[str, set[str]] = {}
         self.current: str | None = None
+        #: Folded folder -> its spellings met, in walk order (only with recall).
+        self.spellings: dict[str, list[str]] = {}
+        self._folder: str | None = None  # the last folder asked about, and its set
+        self._names: set[str] = set()
 
     def of(self, folder: str) -> set[str]:
         """The taken names of ``folder`` (relative, "/"-separated)."""
-        group = folder.casefold()
+        if folder == self._folder:  # the file before's folder: nearly every call
+            return self._names
+        group = fold(folder)
         if group != self.current:
             if self.bounded:
                 here = group + "/"
                 self.groups = {g: names for g, names in self.groups.items()
                                if not g or here.startswith(g + "/")}
             self.current = group
-        return self.groups.setdefault(group, set())
+        names = self.groups.get(group)
+        if self.recall is not None:
+            seen = self.spellings.setdefault(group, [])
+            if folder not in seen:
+                if names is None and seen:  # let go under another spelling: name again
+                    names = set()
+                    for spelling in seen:
+                        self.recall(spelling, names)
+                seen.append(folder)
+        if names is None:
+            names = set()
+        self.groups[group] = names
+        self._folder, self._names = folder, names
+        return names
 
 
 def free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: set[str]
@@ -120,12 +174,12 @@ def free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: 
     ``taken`` is the folder's (see Taken.of), so it holds names without the folder."""
     prefix = folder + "/" if folder else ""
     names = [namer(stem) for namer in namers]  # the plain stem, nearly always free
-    folded = [name.casefold() for name in names]
+    folded = [fold(name) for name in names]
     renamed = not taken.isdisjoint(folded)
     if renamed:
         for candidate in _candidates(stem, ext):
             names = [namer(candidate) for namer in namers]
-            folded = [name.casefold() for name in names]
+            folded = [fold(name) for name in names]
             if taken.isdisjoint(folded):
                 break
         else:  # pragma: no cover
@@ -139,7 +193,7 @@ def paired(taken: set[str], stem: str, companion: bool) -> bool:
     or a video (a ``companion``) beside the photo of its name, whichever the walk
     met first. Such a pair is expected, and not warned about. A companion's stem
     is marked in its folder's ``taken`` names (no name holds a NUL)."""
-    mark = "\0" + stem.casefold()
+    mark = "\0" + fold(stem)
     if companion:
         taken.add(mark)
         return True

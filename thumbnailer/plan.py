@@ -23,7 +23,7 @@ from .formats import TABLE, extension
 from .fresh import up_to_date
 from .kinds import POSTER_MARK, is_raw, is_video
 from .ledger import Failure, since_text
-from .names import Taken, free_keys, in_shard, namers, paired, split_name
+from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
 from .records import Record, made_text
 from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .spec import (
@@ -330,6 +330,8 @@ class FolderPlan(Plan):
         # Per-size work done once, not once per file: the walk below is the whole
         # cost of an unchanged rerun.
         named = namers(settings.name_template, settings.sizes)
+        # A {stem} with a format spec or conversion: each name is checked (names.py).
+        checked = not is_plain(settings.name_template)
         # Thumbnails by path: a stat each locally, a listing per folder on a store.
         find = storage.store(settings.output).finder(settings.output)
         # One target per size and format, in that order; each names which size's stem it takes.
@@ -340,8 +342,22 @@ class FolderPlan(Plan):
         ]
         suffixes = [(i, suffix) for i, *_, suffix in plans]
         shard, force = settings.shard, settings.force
-        folders = sum(storage.store(a).is_dir(a) for a in self.arguments)
-        taken = Taken(bounded=folders <= 1)
+        folders = [a for a in self.arguments if storage.store(a).is_dir(a)]
+        chosen = selection(settings)
+
+        def recall(spelling: str, names: set[str]) -> None:
+            """Name again the files of ``spelling``, a folder of the one SOURCE folder
+            whose names were let go, as the walk below did (Taken: ``Sub`` before
+            ``sub``)."""
+            there = storage.join(folders[0], spelling) if spelling else folders[0]
+            for found in walk([there], chosen, skip_dirs=[settings.output]):
+                if "/" in found.rel:  # its files come first, then its folders'
+                    break
+                old_stem, old_ext = split_name(found.rel)
+                free_keys(named, "", old_stem, old_ext, names)
+                paired(names, old_stem, is_video(found.path) or is_raw(found.path))
+
+        taken = Taken(bounded=len(folders) <= 1, recall=recall if folders else None)
         #: (device, inode, size, mtime) of a file with other hard links -> what its
         #: first path in this job left: its task, held to the end of the walk (None
         #: when it was all up to date), and its up-to-date entries by (size, format).
@@ -350,7 +366,7 @@ class FolderPlan(Plan):
         rows_of: str | None = None  # the folder whose records are in rows
         rows: dict[str, Record] = {}
         shades: dict[str, str] = {}  # --placeholders: the folder's, by source
-        for source in walk(self.arguments, selection(settings), skip_dirs=[settings.output],
+        for source in walk(self.arguments, chosen, skip_dirs=[settings.output],
                            counts=self.walked):
             folder, _, filename = source.rel.rpartition("/")
             stem, ext = split_name(filename)
@@ -362,6 +378,16 @@ class FolderPlan(Plan):
             pair = paired(here, stem, video or is_raw(source.path))
             if self.stop:
                 return
+            problem = checked and next(
+                (f"the --name template gives {name!r} for this file, {why}"
+                 for name in (s[len(folder) + bool(folder):] for s in stems)
+                 if (why := name_problem(name)) is not None), None)
+            if problem:  # this source fails, and nothing is written; the run goes on
+                for _, size, fmt, *_ in plans:
+                    self._skip(Entry(source.path, size.label, Status.FAILED,
+                                     format=None if fmt is Format.AUTO else fmt.value,
+                                     error=problem))
+                continue
             if renamed:
                 self._collide(f"{source.path}: its thumbnail name is taken by another source; "
                               f"named {stems[0]!r} instead", tell=not pair)

@@ -392,8 +392,29 @@ def _save(source: str, target: Target, im: Image.Image, fmt: Format, profile: by
         return Entry(source, target.size.label, Status.FAILED, error=e.strerror), None
     except OSError as e:
         reason = f"cannot write {output}: {e.strerror or e}"
+        if e.errno in (errno.EEXIST, errno.ENOTDIR):
+            reason = _file_in_the_way(output) or reason
         halt = reason if e.errno in _HALTING else None
         return Entry(source, target.size.label, Status.FAILED, error=reason), halt
     entry = Entry(source, target.size.label, Status.CREATED, output, fmt.value,
                   im.width, im.height, made.size, made=made)
     return entry, None
+
+
+def _file_in_the_way(output: str) -> str | None:
+    """Why ``output`` cannot be written when a folder it needs is a file: most
+    often the old thumbnail of a source file that became a folder of its name
+    (src/a.jpg made out/a.jpg; now src/a.jpg/b.jpg wants out/a.jpg/b.jpg).
+    Nothing is deleted here: --prune removes that file once no source names it,
+    and only if this tool made it."""
+    where = store(output)
+    folder = where.parent(output)
+    while True:
+        if where.is_file(folder):
+            return (f"cannot write {output}: {folder} is a file where a folder must be; "
+                    "if it is an old thumbnail (its source is now a folder), run with "
+                    "--prune to remove it")
+        up = where.parent(folder)
+        if up == folder:
+            return None
+        folder = up
