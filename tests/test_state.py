@@ -115,7 +115,8 @@ def test_mark_and_sweep(tmp_path):
     state = State.load(str(tmp_path))
     state.start_marking()
     state.mark(["kept", "new"])
-    assert list(state.stale()) == [("gone", "gone.jpg", False, ANY), ("twin", "kept.jpg", True, ANY)]
+    assert list(state.stale()) == [("gone", "gone.jpg", False, ANY),
+                                   ("twin", "kept.jpg", True, ANY)]
     state.close()
 
 

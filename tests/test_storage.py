@@ -24,6 +24,9 @@ class Names:
     def file(self, name, rel):
         return not name.startswith(".") and name.endswith(".jpg")
 
+    def unreadable(self, path, rel, reason):
+        pass
+
     def passed(self, name, rel, is_dir):
         self.passed_over.append(rel)
 

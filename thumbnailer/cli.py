@@ -175,6 +175,11 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
                    "available, 25%): images go to the workers only while their estimated "
                    "needs fit, one bigger than all of it goes alone, and a worker that "
                    "needs more fails that image as out of memory.")
+@click.option("--adopt", is_flag=True,
+              help="Take files already at thumbnails' paths as thumbnailer's own: replace "
+                   "them when they need making, and --prune them when stale. Only after "
+                   "the state was lost or the output folder copied (new inodes); "
+                   "otherwise a file it cannot prove it made is never replaced or deleted.")
 @click.option("--retry-failed", is_flag=True,
               help="Try again the sources that failed before. Without it, a known failure "
                    "is tried again only when its file changes or thumbnailer, Pillow or a "
@@ -249,7 +254,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
                       prune=opts["prune"], prune_limit=opts["prune_limit"],
                       manifest=opts["manifest"], gallery=opts["gallery"],
                       report=report, report_append=append, deadline=opts["deadline"],
-                      wait=opts["wait"], retry_failed=opts["retry_failed"],
+                      wait=opts["wait"], retry_failed=opts["retry_failed"], adopt=opts["adopt"],
                       strict=opts["strict"], max_memory=opts["max_memory"],
                       keep_entries=False)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],

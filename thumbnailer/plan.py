@@ -465,6 +465,11 @@ class FolderPlan(Plan):
                 firsts[inode] = (task, done_here)  # held: later paths may add links
             elif task is not None:
                 yield task
+        for path, rel, reason in self.walked.unreadable:
+            if mark:
+                state.protect(rel)
+            self._skip(Entry(path, "", Status.FAILED, error=f"cannot read this folder: {reason}; "
+                             "the thumbnails of what it holds are kept"))
         for task, _ in firsts.values():
             if task is not None:
                 yield task

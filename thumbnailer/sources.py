@@ -71,6 +71,9 @@ class WalkCounts:
     #: Sources found under each SOURCE argument (one with none may be an empty
     #: mount point: --prune's guard asks).
     found: Counter[str] = field(default_factory=Counter)
+    #: Folders that could not be listed, as (path, relative folder, reason): each
+    #: is a failure, and its thumbnails are kept from --prune.
+    unreadable: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def _matches(patterns: Sequence[str], name: str, rel: str) -> bool:
@@ -127,6 +130,9 @@ class _Names:
         self.selection, self.counts = selection, counts
         self.follow_symlinks = selection.follow_symlinks
         self.folder, self.file = selection.folder, selection.file
+
+    def unreadable(self, path: str, rel: str, reason: str) -> None:
+        self.counts.unreadable.append((path, rel, reason))
 
     def passed(self, name: str, rel: str, is_dir: bool) -> None:
         """Count a symlink not followed, if it would otherwise have been walked."""

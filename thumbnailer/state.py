@@ -260,6 +260,24 @@ class State:
         if len(self._marks) >= MARK_BATCH:
             self._flush_marks()
 
+    def protect(self, folder: str) -> None:
+        """Mark every row of a source in ``folder`` or below ("": all), as if the job
+        named it: a folder that could not be listed still holds what it held, as
+        far as anyone knows, and --prune must not take its thumbnails."""
+        if self._db is None:
+            return
+        self._flush()
+        self._flush_marks()
+        if not folder:
+            self._db.execute("INSERT OR IGNORE INTO temp.seen SELECT key FROM records")
+        else:
+            top = _b(folder)
+            self._db.execute("INSERT OR IGNORE INTO temp.seen SELECT key FROM records "
+                             "WHERE folder = ? OR (folder >= ? AND folder < ?)",
+                             (top, top + b"/", top + b"0"))  # "0" sorts right after "/"
+        if not self._writable:
+            self._db.commit()
+
     def _flush_marks(self) -> None:
         if self._db is None:
             return

@@ -139,6 +139,10 @@ class Names(Protocol):
     def passed(self, name: str, rel: str, is_dir: bool) -> None:
         """A symlink not followed."""
 
+    def unreadable(self, path: str, rel: str, reason: str) -> None:
+        """The folder ``path`` (``rel``, "" for the root) could not be listed
+        whole: what it holds is not known, which is not the same as gone."""
+
 
 def is_url(path: str) -> bool:
     """A URL for fsspec (``s3://...``): not a local path, not ``file://``."""
@@ -468,15 +472,34 @@ class Local(Store):
         return urls.local_link(path, folder) if os.path.isfile(path) else None
 
     def finder(self, root: str) -> Callable[[str], tuple[str, Stat] | None]:
-        """A stat each: cheaper than listing a folder here."""
-        join, stat = self.join, os.stat
+        """An lstat each (cheaper than listing a folder here), and once per folder a
+        look that no folder below the root is a link: a file reached through one,
+        or a link itself, is not a thumbnail of this tool's (so it is made again,
+        and that write is refused, loudly, rather than counted as up to date)."""
+        join, lstat, is_link = self.join, os.lstat, stat_module.S_ISLNK
+        safe: set[str] = {""}
+
+        def plain(folder: str) -> bool:
+            if folder in safe:
+                return True
+            parent, _, _ = folder.rpartition("/")
+            try:
+                if not plain(parent) or is_link(lstat(join(root, folder)).st_mode):
+                    return False
+            except OSError:
+                return False
+            safe.add(folder)
+            return True
 
         def find(rel: str) -> tuple[str, Stat] | None:
             path = join(root, rel)
             try:
-                return path, stat(path)
+                st = lstat(path)
             except OSError:
                 return None
+            if is_link(st.st_mode) or not plain(rel.rpartition("/")[0]):
+                return None
+            return path, st
         return find
 
     def cheap_size(self, path: str) -> int | None:
@@ -504,16 +527,21 @@ class Local(Store):
         stack = [(root, "")]
         while stack:
             folder, rel_folder = stack.pop()
-            ident = self.folder_identity(folder)
-            if ident is None or ident in skipped or ident in seen:
-                continue
-            seen.add(ident)
             try:
+                st = os.stat(folder)
+                ident = (st.st_dev, st.st_ino)
+                if ident in skipped or ident in seen:
+                    continue
+                seen.add(ident)
                 with os.scandir(folder) as it:
                     entries = sorted(it, key=lambda e: e.name)
-            except OSError:
-                continue  # unreadable folder: nothing in it can be a source
+            except FileNotFoundError:
+                continue  # gone while we walked
+            except OSError as e:  # its thumbnails are kept: its photos are not known gone
+                names.unreadable(folder, rel_folder.rstrip("/"), e.strerror or str(e))
+                continue
             subdirs = []
+            told = False
             for entry in entries:
                 name = entry.name
                 rel = f"{rel_folder}{name}"
@@ -529,8 +557,13 @@ class Local(Store):
                     if not entry.is_file() or not names.file(name, rel):
                         continue
                     st = entry.stat()
-                except OSError:
+                except FileNotFoundError:
                     continue  # vanished or a dangling link while we walked
+                except OSError as e:  # listed but not searchable (r-- without x), say
+                    if not told:
+                        told = True
+                        names.unreadable(folder, rel_folder.rstrip("/"), e.strerror or str(e))
+                    continue
                 yield Found(entry.path, rel, st, absolute_root + rel.replace("/", os.sep))
             # depth-first in name order: push reversed so the first name pops first
             stack.extend(reversed(subdirs))
