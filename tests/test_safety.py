@@ -228,3 +228,24 @@ def test_a_state_row_naming_a_path_outside_cannot_reach_it(tmp_path, src):
     os.unlink(src / "p1.jpg")
     invoke(src, "-o", out, "-w", "1", "--prune", "--prune-limit", "100%")
     assert victim.read_bytes() == b"precious"
+
+
+def test_a_manifest_or_report_is_never_written_over_a_photo(tmp_path, src):
+    before = snapshot(src)
+    for option in ("--manifest", "--report"):
+        result = invoke(src, "-o", tmp_path / "out", option, src / "p1.jpg")
+        assert result.exit_code == 2
+        assert f"{option} '{src / 'p1.jpg'}' is a photo in SOURCE" in result.stderr
+    assert snapshot(src) == before
+
+
+def test_a_manifest_is_never_written_over_a_file_it_did_not_write(tmp_path, src):
+    notes = tmp_path / "notes.json"
+    notes.write_text('{"mine": true}')
+    result = invoke(src, "-o", tmp_path / "out", "--manifest", notes)
+    assert result.exit_code == 2 and "is a file thumbnailer did not write" in result.stderr
+    assert notes.read_text() == '{"mine": true}'
+    assert not (tmp_path / "out").exists()  # refused before anything was touched
+    ours = tmp_path / "m.json"
+    assert invoke(src, "-o", tmp_path / "out", "--manifest", ours).exit_code == 0
+    assert invoke(src, "-o", tmp_path / "out", "--manifest", ours).exit_code == 0

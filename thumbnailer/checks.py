@@ -34,6 +34,40 @@ def _sep(path: str) -> str:
     return storage.store(path).sep
 
 
+def check_side_files(arguments: Sequence[str], manifest: str | None, report: str | None
+                     ) -> None:
+    """Refuse a --manifest or --report path that is a photo (a SOURCE, or an image
+    in a SOURCE folder), and a --manifest path that holds a file this tool did not
+    write: neither is ever written over."""
+    from .sources import is_image_name  # only when a side file is asked for
+
+    for option, path in (("--manifest", manifest), ("--report", report)):
+        if path is None or storage.is_url(path):
+            continue
+        real = os.path.realpath(path)
+        for arg in arguments:
+            if storage.is_url(arg):
+                continue
+            src = os.path.realpath(arg)
+            if real == src or (real.startswith(os.path.join(src, "")) and
+                               is_image_name(os.path.basename(real))):
+                raise ValueError(f"{option} {path!r} is a photo in SOURCE {arg!r}: "
+                                 "choose another path")
+    if manifest is not None and not storage.is_url(manifest) and os.path.lexists(manifest):
+        try:
+            with open(manifest, "rb") as f:
+                head = f.read(64)
+        except OSError:
+            return  # a folder, say: the write will say why it cannot be made
+        if not head.startswith(MANIFEST_HEAD):
+            raise ValueError(f"--manifest {manifest!r} is a file thumbnailer did not write: "
+                             "it is never written over; choose another path")
+
+
+#: How every manifest this tool writes begins (report.write_manifest).
+MANIFEST_HEAD = b'{\n  "version": '
+
+
 def check_sources(arguments: Sequence[str]) -> None:
     """Every SOURCE must name something that is there."""
     for arg in arguments:

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from . import __version__, budget
 from .budget import Budget
-from .checks import check
+from .checks import check, check_side_files
 from .cost import decode_cost, worst
 from .deadline import Deadline
 from .decode import codec_versions
@@ -102,6 +102,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     started = time.monotonic()
     try:
         check(sources, settings)
+        check_side_files(sources, options.manifest, options.report)
     except ValueError as e:
         raise JobError(str(e)) from None
     planner: Callable[..., Plan]
