@@ -254,3 +254,117 @@ def test_a_local_run_never_imports_fsspec(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "[]", proc.stderr
     assert "1 created" in proc.stderr
+
+
+# --- the safety seam: put, put_link, delete inside an output root -------------------
+
+def _bytes(data):
+    return lambda f: f.write(data)
+
+
+@pytest.mark.parametrize("rel", ["", "/etc/x", "../x", "a/../../x", "a//b", "./x", "a/."])
+def test_a_path_that_leaves_the_root_is_refused(root, rel):
+    where = store(root)
+    with pytest.raises(storage.Unsafe):
+        where.put(root, rel, _bytes(b"x"))
+    with pytest.raises(storage.Unsafe):
+        where.delete(root, rel, storage.ANY)
+
+
+def test_put_makes_a_file_and_says_what_it_is(root):
+    where = store(root)
+    made = where.put(root, "a/b/c.jpg", _bytes(b"12345"))
+    st = where.stat(where.join(root, "a/b/c.jpg"))
+    assert made == where.identity(st) and made.size == 5
+    assert where.read(where.join(root, "a/b/c.jpg")) == b"12345"
+
+
+def test_put_never_writes_over_a_file_it_cannot_prove_it_made(root):
+    where = store(root)
+    path = where.join(root, "c.jpg")
+    where.write(path, b"the user's")
+    with pytest.raises(storage.NotOurs, match="c.jpg is not a file thumbnailer made"):
+        where.put(root, "c.jpg", _bytes(b"thumbnail"))
+    assert where.read(path) == b"the user's"
+    ours = where.put(root, "d.jpg", _bytes(b"one"))
+    again = where.put(root, "d.jpg", _bytes(b"two!"), expect=ours)  # its own: replaced
+    assert where.read(where.join(root, "d.jpg")) == b"two!"
+    with pytest.raises(storage.NotOurs):  # the identity of before no longer holds
+        where.put(root, "d.jpg", _bytes(b"three"), expect=ours)
+    assert where.read(where.join(root, "d.jpg")) == b"two!"
+    where.put(root, "d.jpg", _bytes(b"four"), expect=again)
+    where.put(root, "c.jpg", _bytes(b"adopted"), expect=storage.ANY)
+    assert where.read(path) == b"adopted"
+    if where is LOCAL:
+        assert not [n for n in os.listdir(root) if n.startswith(".thumbnailer-tmp-")]
+
+
+def test_delete_takes_only_the_file_made(root):
+    where = store(root)
+    made = where.put(root, "x/a.jpg", _bytes(b"ours"))
+    where.write(where.join(root, "x/b.jpg"), b"the user's, bigger")
+    stale = storage.Identity(made.size + 1, made.mtime_ns, made.ino)
+    with pytest.raises(storage.NotOurs):
+        where.delete(root, "x/a.jpg", stale)
+    with pytest.raises(storage.NotOurs):
+        where.delete(root, "x/b.jpg", made)
+    assert where.delete(root, "x/a.jpg", made) is True
+    assert where.delete(root, "x/a.jpg", made) is False  # gone: nothing to do
+    assert where.read(where.join(root, "x/b.jpg")) == b"the user's, bigger"
+
+
+def test_put_link_gives_the_same_bytes(root):
+    where = store(root)
+    where.put(root, "a.jpg", _bytes(b"same"))
+    made = where.put_link(root, "a.jpg", "sub/b.jpg")
+    assert where.read(where.join(root, "sub/b.jpg")) == b"same" and made.size == 4
+    with pytest.raises(storage.NotOurs):
+        where.put_link(root, "a.jpg", "sub/b.jpg")  # taken now
+
+
+def test_no_write_or_delete_goes_through_a_link_below_the_root(tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "q.jpg").write_bytes(b"original")
+    root = tmp_path / "out"
+    root.mkdir()
+    os.symlink(photos, root / "sub")
+    with pytest.raises(storage.Unsafe, match="sub is a symbolic link in the output folder"):
+        LOCAL.put(str(root), "sub/q.jpg", _bytes(b"thumb"), expect=storage.ANY)
+    with pytest.raises(storage.Unsafe):
+        LOCAL.delete(str(root), "sub/q.jpg", storage.ANY)
+    with pytest.raises(storage.Unsafe):
+        LOCAL.put(str(root), "sub/new/x.jpg", _bytes(b"thumb"))
+    LOCAL.remove_empty(["sub"], str(root))
+    assert (photos / "q.jpg").read_bytes() == b"original" and os.listdir(photos) == ["q.jpg"]
+    assert os.path.islink(root / "sub")
+    # A link at the file's own name is replaced only as a name, never written through.
+    os.symlink(photos / "q.jpg", root / "q.jpg")
+    with pytest.raises(storage.NotOurs):
+        LOCAL.put(str(root), "q.jpg", _bytes(b"thumb"))
+    with pytest.raises(storage.NotOurs):
+        LOCAL.delete(str(root), "q.jpg", storage.ANY)
+    assert (photos / "q.jpg").read_bytes() == b"original"
+
+
+def test_the_root_itself_may_be_a_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    os.symlink(tmp_path / "real", tmp_path / "out")
+    LOCAL.put(str(tmp_path / "out"), "a/b.jpg", _bytes(b"x"))
+    assert (tmp_path / "real" / "a" / "b.jpg").read_bytes() == b"x"
+
+
+def test_remove_empty_goes_up_to_the_root_and_no_further(tmp_path):
+    root = tmp_path / "out"
+    (root / "a" / "b" / "c").mkdir(parents=True)
+    (root / "a" / "keep.jpg").write_bytes(b"x")
+    LOCAL.remove_empty(["a/b/c"], str(root))
+    assert sorted(os.listdir(root / "a")) == ["keep.jpg"] and root.is_dir()
+
+
+def test_a_key_that_is_a_folder_is_not_written_over(tmp_path):
+    root = f"memory://t-{uuid.uuid4().hex}/root"
+    where = store(root)
+    where.write(where.join(root, "a.jpg/inside.jpg"), b"x")
+    with pytest.raises(OSError):
+        where.put(root, "a.jpg", _bytes(b"thumb"), expect=storage.ANY)
