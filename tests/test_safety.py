@@ -13,12 +13,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from helpers import photo
 
 from thumbnailer import cli
 from thumbnailer.atomic import RUNNING_NAME, made_by_killed_run
 from thumbnailer.state import STATE_NAME
-
-from helpers import photo
 
 
 def invoke(*args):

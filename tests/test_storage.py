@@ -283,7 +283,7 @@ def test_put_never_writes_over_a_file_it_cannot_prove_it_made(root):
     where = store(root)
     path = where.join(root, "c.jpg")
     where.write(path, b"the user's")
-    with pytest.raises(storage.NotOurs, match="c.jpg is not a file thumbnailer made"):
+    with pytest.raises(storage.NotOurs, match=r"c\.jpg is not a file thumbnailer made"):
         where.put(root, "c.jpg", _bytes(b"thumbnail"))
     assert where.read(path) == b"the user's"
     ours = where.put(root, "d.jpg", _bytes(b"one"))
