@@ -36,6 +36,7 @@ from .report import JobResult, Reporter, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .spool import Spool
+from .state import StateError
 from .storage import store
 
 
@@ -90,7 +91,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     Raises JobError (a ValueError) for a job that cannot run at all (unsafe output
     folder, bad name template, missing SOURCE URL), before anything is touched.
     Everything else ends in the JobResult: bad images are failed entries, a full
-    disk or a held lock a stop reason.
+    disk, a held lock or a state database that cannot be used now a stop reason.
     """
     options = options or Options()
     reporter = reporter or Reporter()
@@ -134,6 +135,9 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
         except EngineError as e:
             reporter.problem(f"thumbnailer: {e}")
             return JobResult(Tally(), time.monotonic() - started, "halted")
+        except StateError as e:  # while planning: busy, or not a state that can be used
+            reporter.problem(f"thumbnailer: {e}")
+            return JobResult(Tally(), time.monotonic() - started, e.stop)
         except OSError as e:  # the output folder cannot be made or locked
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
                              f"{e.strerror or e}")
@@ -239,11 +243,36 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     tally = _tally(job, options)
     _listen(job, sources, reporter, tally)
     job.stop = stop  # the walk ends early too once the run is stopped
+    if job.state.moved_aside is not None:
+        aside, why = job.state.moved_aside
+        reporter.warning(f"{job.state.path} was not a state thumbnailer can use ({why}): "
+                         f"moved it aside to {aside}; starting afresh")
 
     summary = MarkdownReport() if options.report else None
+    #: Why the state cannot be written now (another process holds it, a full disk):
+    #: the run stops as on a full disk, what it made is kept, and what the state
+    #: still takes is recorded (State.close tries once more).
+    trouble: StateError | None = None
+
+    def in_trouble(e: StateError) -> None:
+        nonlocal trouble
+        if trouble is None:
+            trouble = e
+            stop.set(e.stop)
+
+    def state(call: Callable[[], object]) -> None:
+        try:
+            call()
+        except StateError as e:
+            in_trouble(e)
 
     def take(outcome: Outcome) -> None:
-        tally.add(job.record(outcome))
+        try:
+            entries = job.record(outcome)
+        except StateError as e:
+            in_trouble(e)
+            entries = outcome.entries
+        tally.add(entries)
         if summary is not None:
             summary.add(outcome)
         reporter.outcome(outcome)
@@ -284,10 +313,15 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                             stop.set("halted")
             except KeyboardInterrupt:  # a second signal: stop waiting for running work
                 pass
-    job.save()
+            except StateError as e:  # the walk's, through run_tasks
+                in_trouble(e)
+    state(job.save)
     if stop.reason in _SAID:
+        state(job.close)
         reporter.problem(f"{_SAID[str(stop.reason)]}: pending images cancelled; what was made "
                          "is kept, and the next run finishes the job")
+        if trouble is not None:
+            reporter.problem(_trouble_line(trouble))
         return JobResult(tally, time.monotonic() - started, str(stop.reason))
     if halt is not None:
         reporter.problem(f"stopping early: {halt}; the images not attempted are left for "
@@ -299,11 +333,14 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                          "the next run")
     pruned, refused = None, None
     if options.prune and not stop and job.finished:  # a complete walk knows the mirror
-        refused = _guard(job, sources, options, reporter)
-        pruned = prune(job) if refused is None else None
+        try:
+            refused = _guard(job, sources, options, reporter)
+            pruned = prune(job) if refused is None else None
+        except StateError as e:
+            in_trouble(e)
         for path in pruned or ():
             reporter.pruned(path)
-    job.save()
+    state(job.save)
     seconds = time.monotonic() - started
     if options.manifest and tally.spool is not None:
         write_manifest(options.manifest, tally.spool, tally.counts, seconds,
@@ -313,7 +350,9 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         from .gallery import write_gallery  # only when asked: html and urllib cost start-up
 
         write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}")
-    job.close()
+    state(job.close)
+    if trouble is not None:
+        reporter.problem(_trouble_line(trouble))
     if summary is not None and options.report:
         text = summary.markdown(tally.counts, seconds, pruned, refused,
                                 f"Thumbnails of {', '.join(sources)}", known=job.known)
@@ -325,10 +364,18 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks, known=job.known))
-    reason = "halted" if stop else "deadline" if clock is not None and clock.left else None
+    reason = str(stop.reason) if stop else "deadline" if clock is not None and clock.left else None
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,
                      known_failures=job.known, repeated_failures=job.again,
                      strict=options.strict)
+
+
+def _trouble_line(trouble: StateError) -> str:
+    """The one line a run stopped by its state ends with."""
+    if trouble.stop == "locked":  # "try again later" (its own exit code, as a held lock)
+        return f"thumbnailer: {trouble}"
+    return (f"stopping early: {trouble}; what was recorded before is kept, and the next run "
+            "makes what is missing")
 
 
 def _budget(settings: Settings, options: Options, slots: int) -> Budget[Task] | None:
