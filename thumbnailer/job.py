@@ -36,8 +36,8 @@ from .report import JobResult, Reporter, Tally, summary_line, write_manifest
 from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .spool import Spool
-from .state import StateError
 from .storage import store
+from .trouble import StateError, Trouble, moved_aside
 
 
 @dataclass(frozen=True)
@@ -244,33 +244,17 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     _listen(job, sources, reporter, tally)
     job.stop = stop  # the walk ends early too once the run is stopped
     if job.state.moved_aside is not None:
-        aside, why = job.state.moved_aside
-        reporter.warning(f"{job.state.path} was not a state thumbnailer can use ({why}): "
-                         f"moved it aside to {aside}; starting afresh")
-
+        reporter.warning(moved_aside(job.state.path, *job.state.moved_aside))
     summary = MarkdownReport() if options.report else None
-    #: Why the state cannot be written now (another process holds it, a full disk):
-    #: the run stops as on a full disk, what it made is kept, and what the state
-    #: still takes is recorded (State.close tries once more).
-    trouble: StateError | None = None
-
-    def in_trouble(e: StateError) -> None:
-        nonlocal trouble
-        if trouble is None:
-            trouble = e
-            stop.set(e.stop)
-
-    def state(call: Callable[[], object]) -> None:
-        try:
-            call()
-        except StateError as e:
-            in_trouble(e)
+    # The state cannot be written now (another process holds it, a full disk): the
+    # run stops, what it made is kept, and recorded as far as the state takes it.
+    trouble = Trouble(stop.set)
 
     def take(outcome: Outcome) -> None:
         try:
             entries = job.record(outcome)
         except StateError as e:
-            in_trouble(e)
+            trouble.met(e)
             entries = outcome.entries
         tally.add(entries)
         if summary is not None:
@@ -314,14 +298,14 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
             except KeyboardInterrupt:  # a second signal: stop waiting for running work
                 pass
             except StateError as e:  # the walk's, through run_tasks
-                in_trouble(e)
-    state(job.save)
+                trouble.met(e)
+    trouble.survive(job.save)
     if stop.reason in _SAID:
-        state(job.close)
+        trouble.survive(job.close)
         reporter.problem(f"{_SAID[str(stop.reason)]}: pending images cancelled; what was made "
                          "is kept, and the next run finishes the job")
-        if trouble is not None:
-            reporter.problem(_trouble_line(trouble))
+        if trouble.line:
+            reporter.problem(trouble.line)
         return JobResult(tally, time.monotonic() - started, str(stop.reason))
     if halt is not None:
         reporter.problem(f"stopping early: {halt}; the images not attempted are left for "
@@ -337,10 +321,10 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
             refused = _guard(job, sources, options, reporter)
             pruned = prune(job) if refused is None else None
         except StateError as e:
-            in_trouble(e)
+            trouble.met(e)
         for path in pruned or ():
             reporter.pruned(path)
-    state(job.save)
+    trouble.survive(job.save)
     seconds = time.monotonic() - started
     if options.manifest and tally.spool is not None:
         write_manifest(options.manifest, tally.spool, tally.counts, seconds,
@@ -350,9 +334,9 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         from .gallery import write_gallery  # only when asked: html and urllib cost start-up
 
         write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}")
-    state(job.close)
-    if trouble is not None:
-        reporter.problem(_trouble_line(trouble))
+    trouble.survive(job.close)
+    if trouble.line:
+        reporter.problem(trouble.line)
     if summary is not None and options.report:
         text = summary.markdown(tally.counts, seconds, pruned, refused,
                                 f"Thumbnails of {', '.join(sources)}", known=job.known)
@@ -368,14 +352,6 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,
                      known_failures=job.known, repeated_failures=job.again,
                      strict=options.strict)
-
-
-def _trouble_line(trouble: StateError) -> str:
-    """The one line a run stopped by its state ends with."""
-    if trouble.stop == "locked":  # "try again later" (its own exit code, as a held lock)
-        return f"thumbnailer: {trouble}"
-    return (f"stopping early: {trouble}; what was recorded before is kept, and the next run "
-            "makes what is missing")
 
 
 def _budget(settings: Settings, options: Options, slots: int) -> Budget[Task] | None:
