@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 from helpers import photo
 
-from thumbnailer import cli
+from thumbnailer import cli, trouble
 from thumbnailer import state as state_module
 from thumbnailer.records import Record
 from thumbnailer.state import LEGACY_NAME, STATE_NAME, State
@@ -440,3 +440,28 @@ def test_a_folder_at_the_state_path_exits_3_with_one_line(tmp_path, photos):
     assert about_the_state(result) == result.stderr.splitlines() == [
         f"thumbnailer: {out / STATE_NAME} is a folder, not thumbnailer's state: move it away"]
     assert listing(out / STATE_NAME) == []
+
+
+def test_a_reader_mid_run_stops_it_with_75_and_what_was_made_is_recorded(
+        tmp_path, photos, quick, monkeypatch):
+    out = tmp_path / "out"
+    assert run_cli(photos, "-o", out, "-w", "1").exit_code == 0
+    for i in range(4):
+        photo(photos / f"new{i}.jpg", (64, 48), seed=10 + i)
+    with contextlib.ExitStack() as holding:
+        holding.enter_context(held(out / STATE_NAME, "read"))
+        met = trouble.Trouble.met
+
+        def released(self, e):  # the reader goes once the run gave up on it
+            met(self, e)
+            holding.close()
+
+        monkeypatch.setattr(trouble.Trouble, "met", released)
+        result = run_cli(photos, "-o", out, "-w", "1")
+    assert result.exit_code == 75
+    assert about_the_state(result) == [
+        f"thumbnailer: the state database {out / STATE_NAME} is in use by another "
+        "process (waited 0.3 s); nothing was lost: try again later"]
+    assert result.stderr.splitlines()[-1].startswith("1 created, ")  # it stopped there
+    again = run_cli(photos, "-o", out, "-w", "1")  # the one it made was recorded
+    assert again.exit_code == 0 and again.stderr.startswith("3 created, 5 skipped")
