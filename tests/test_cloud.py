@@ -214,3 +214,19 @@ def test_hard_linked_local_sources_are_copied_on_the_store(s3, s3_env, tmp_path)
     again = entries[str(local / "trip" / "p0-again.jpg")]
     assert again["status"] == "created"
     assert again["output"] == f"s3://{BUCKET}/linked/trip/p0-again.jpg"
+
+
+def test_a_damaged_state_on_s3_is_moved_aside_not_deleted(s3, s3_env):
+    fs, _ = s3
+    garbage = b"\x00not a database" * 100
+    fs.pipe_file(f"{BUCKET}/thumbs/{STATE_NAME}", garbage)
+    result = thumbnailer(s3_env, f"s3://{BUCKET}/photos", "-o", f"s3://{BUCKET}/thumbs",
+                         "-w", "1")
+    assert result.returncode == 1, result.stderr  # bad.jpg
+    fs.invalidate_cache()
+    aside = [p for p in fs.ls(f"{BUCKET}/thumbs") if ".damaged-" in p]
+    assert len(aside) == 1 and fs.cat_file(aside[0]) == garbage
+    assert f"moved it aside to s3://{aside[0]}" in result.stderr
+    again = thumbnailer(s3_env, f"s3://{BUCKET}/photos", "-o", f"s3://{BUCKET}/thumbs",
+                        "-w", "1")
+    assert "0 created, 6 skipped" in again.stderr  # the fresh state was put back

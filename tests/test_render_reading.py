@@ -267,7 +267,7 @@ def test_a_photo_opens_without_loading_pillows_other_plugins(tmp_path):
         "real = Image.open\n"
         "Image.open = lambda *a, **k: opened.append(1) or real(*a, **k)\n"
         "s = Settings()\n"
-        f"task = Task({str(src)!r}, (Target(s.sizes[0], {str(tmp_path / 'p')!r}),), s)\n"
+        f"task = Task({str(src)!r}, (Target(s.sizes[0], {str(tmp_path / 'out' / 'p')!r}),), s)\n"
         "assert not render(task).failed\n"
         "print(len(opened), 'PIL.PsdImagePlugin' in sys.modules)\n"
     )

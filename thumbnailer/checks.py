@@ -42,26 +42,25 @@ def check_side_files(arguments: Sequence[str], manifest: str | None, report: str
     from .sources import is_image_name  # only when a side file is asked for
 
     for option, path in (("--manifest", manifest), ("--report", report)):
-        if path is None or storage.is_url(path):
+        if path is None:
             continue
-        real = os.path.realpath(path)
+        real = _canonical(path)
         for arg in arguments:
-            if storage.is_url(arg):
-                continue
-            src = os.path.realpath(arg)
-            if real == src or (real.startswith(os.path.join(src, "")) and
-                               is_image_name(os.path.basename(real))):
+            src = _canonical(arg)
+            if real == src or (real.startswith(src.rstrip(_sep(arg)) + _sep(arg))
+                               and is_image_name(real.rpartition(_sep(arg))[2])):
                 raise ValueError(f"{option} {path!r} is a photo in SOURCE {arg!r}: "
                                  "choose another path")
-    if manifest is not None and not storage.is_url(manifest) and os.path.lexists(manifest):
-        try:
-            with open(manifest, "rb") as f:
-                head = f.read(64)
-        except OSError:
-            return  # a folder, say: the write will say why it cannot be made
-        if not head.startswith(MANIFEST_HEAD):
-            raise ValueError(f"--manifest {manifest!r} is a file thumbnailer did not write: "
-                             "it is never written over; choose another path")
+    if manifest is None:
+        return
+    where = storage.store(manifest)
+    try:
+        head = where.head(manifest, len(MANIFEST_HEAD)) if where.is_file(manifest) else None
+    except OSError:
+        return  # unreadable: the write will say why it cannot be made
+    if head is not None and head != MANIFEST_HEAD:
+        raise ValueError(f"--manifest {manifest!r} is a file thumbnailer did not write: "
+                         "it is never written over; choose another path")
 
 
 #: How every manifest this tool writes begins (report.write_manifest).

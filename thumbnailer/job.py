@@ -37,6 +37,7 @@ from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .spool import Spool
 from .storage import store
+from .trouble import StateError, Trouble, moved_aside
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     Raises JobError (a ValueError) for a job that cannot run at all (unsafe output
     folder, bad name template, missing SOURCE URL), before anything is touched.
     Everything else ends in the JobResult: bad images are failed entries, a full
-    disk or a held lock a stop reason.
+    disk, a held lock or a state database that cannot be used now a stop reason.
     """
     options = options or Options()
     reporter = reporter or Reporter()
@@ -140,6 +141,9 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
         except EngineError as e:
             reporter.problem(f"thumbnailer: {e}")
             return JobResult(Tally(), time.monotonic() - started, "halted")
+        except StateError as e:  # while planning: busy, or not a state that can be used
+            reporter.problem(f"thumbnailer: {e}")
+            return JobResult(Tally(), time.monotonic() - started, e.stop)
         except OSError as e:  # the output folder cannot be made or locked
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
                              f"{e.strerror or e}")
@@ -246,11 +250,20 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     tally = _tally(job, options)
     _listen(job, sources, reporter, tally)
     job.stop = stop  # the walk ends early too once the run is stopped
-
+    if job.state.moved_aside is not None:
+        reporter.warning(moved_aside(job.state.path, *job.state.moved_aside))
     summary = MarkdownReport() if options.report else None
+    # The state cannot be written now (another process holds it, a full disk): the
+    # run stops, what it made is kept, and recorded as far as the state takes it.
+    trouble = Trouble(stop.set)
 
     def take(outcome: Outcome) -> None:
-        tally.add(job.record(outcome))
+        try:
+            entries = job.record(outcome)
+        except StateError as e:
+            trouble.met(e)
+            entries = outcome.entries
+        tally.add(entries)
         if summary is not None:
             summary.add(outcome)
         reporter.outcome(outcome)
@@ -265,39 +278,48 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     # The engine starts only when there is work: an unchanged rerun walks to the
     # end here and never starts a pool, let alone a cluster.
     first = next(tasks, None)
-    with contextlib.ExitStack() as stack:
-        if first is not None:
-            output = job.settings.output
-            stack.enter_context(store(output).writing(output, _marker_folder(job.settings)))
-            # Recorded before the running mark goes: its journal is the proof that
-            # what was made is this tool's, until the state holds it.
-            stack.callback(job.save)
-            found = stack.enter_context(engine(options.executor, options.workers,
-                                               options.scheduler))
-            stack.enter_context(reporter.progress(None))
-            results = run_tasks(render, _counted(first, tasks, reporter), found.slots,
-                                on_crash=failed_outcome,
-                                executor_factory=found.executor_factory,
-                                hard_timeout=timeout * 2 + 10 if timeout else None,
-                                batch_seconds=found.batch_seconds, stop=stop,
-                                warm_up=functools.partial(warm_up, job.settings),
-                                budget=_budget(job.settings, options, found.slots))
-            stack.enter_context(contextlib.closing(results))
-            try:
-                # A signal only sets the flag here: run_tasks cancels what has not
-                # started and hands over what was running, and every result is recorded.
-                with stop.flag_only_within():
-                    for outcome in results:
-                        take(outcome)
-                        if outcome.halt and halt is None:
-                            halt = outcome.halt
-                            stop.set("halted")
-            except KeyboardInterrupt:  # a second signal: stop waiting for running work
-                pass
-    job.save()
+    try:
+        with contextlib.ExitStack() as stack:
+            if first is not None:
+                output = job.settings.output
+                stack.enter_context(store(output).writing(output, _marker_folder(job.settings)))
+                # Recorded before the running mark goes: its journal is the proof that
+                # what was made is this tool's until the state holds it, so a state that
+                # cannot be saved (StateError) keeps the mark, for the next run to read.
+                stack.callback(job.save)
+                found = stack.enter_context(engine(options.executor, options.workers,
+                                                   options.scheduler))
+                stack.enter_context(reporter.progress(None))
+                results = run_tasks(render, _counted(first, tasks, reporter), found.slots,
+                                    on_crash=failed_outcome,
+                                    executor_factory=found.executor_factory,
+                                    hard_timeout=timeout * 2 + 10 if timeout else None,
+                                    batch_seconds=found.batch_seconds, stop=stop,
+                                    warm_up=functools.partial(warm_up, job.settings),
+                                    budget=_budget(job.settings, options, found.slots))
+                stack.enter_context(contextlib.closing(results))
+                try:
+                    # A signal only sets the flag here: run_tasks cancels what has not
+                    # started and hands over what was running, and every result is recorded.
+                    with stop.flag_only_within():
+                        for outcome in results:
+                            take(outcome)
+                            if outcome.halt and halt is None:
+                                halt = outcome.halt
+                                stop.set("halted")
+                except KeyboardInterrupt:  # a second signal: stop waiting for running work
+                    pass
+                except StateError as e:  # the walk's, through run_tasks
+                    trouble.met(e)
+    except StateError as e:  # the state could not take the last records: the mark stays
+        trouble.met(e)
+    trouble.survive(job.save)
     if stop.reason in _SAID:
+        trouble.survive(job.close)
         reporter.problem(f"{_SAID[str(stop.reason)]}: pending images cancelled; what was made "
                          "is kept, and the next run finishes the job")
+        if trouble.line:
+            reporter.problem(trouble.line)
         return JobResult(tally, time.monotonic() - started, str(stop.reason))
     if halt is not None:
         reporter.problem(f"stopping early: {halt}; the images not attempted are left for "
@@ -309,11 +331,14 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                          "the next run")
     pruned, refused = None, None
     if options.prune and not stop and job.finished:  # a complete walk knows the mirror
-        refused = _guard(job, sources, options, reporter)
-        pruned = prune(job) if refused is None else None
+        try:
+            refused = _guard(job, sources, options, reporter)
+            pruned = prune(job) if refused is None else None
+        except StateError as e:
+            trouble.met(e)
         for path in pruned or ():
             reporter.pruned(path)
-    job.save()
+    trouble.survive(job.save)
     seconds = time.monotonic() - started
     if options.manifest and tally.spool is not None:
         write_manifest(options.manifest, tally.spool, tally.counts, seconds,
@@ -327,7 +352,9 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                       left)
         for message in left:
             reporter.warning(message)
-    job.close()
+    trouble.survive(job.close)
+    if trouble.line:
+        reporter.problem(trouble.line)
     if summary is not None and options.report:
         text = summary.markdown(tally.counts, seconds, pruned, refused,
                                 f"Thumbnails of {', '.join(sources)}", known=job.known)
@@ -339,7 +366,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks, known=job.known))
-    reason = "halted" if stop else "deadline" if clock is not None and clock.left else None
+    reason = str(stop.reason) if stop else "deadline" if clock is not None and clock.left else None
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,
                      known_failures=job.known, repeated_failures=job.again,
                      strict=options.strict)

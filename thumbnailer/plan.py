@@ -17,7 +17,6 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from . import storage
-from .atomic import made_by_killed_run
 from .checks import check
 from .formats import TABLE, extension
 from .fresh import up_to_date
@@ -281,8 +280,8 @@ def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = Fals
     folder_plan = FolderPlan(arguments, settings, state, read_only, mark)
     folder_plan.judge, folder_plan.retry_failed = judge, retry_failed
     folder_plan.adopt = adopt and not read_only
-    if not read_only and storage.store(settings.output) is storage.LOCAL:
-        folder_plan.killed = made_by_killed_run(settings.output)
+    if not read_only:
+        folder_plan.killed = storage.store(settings.output).made_by_killed_run(settings.output)
     return folder_plan
 
 

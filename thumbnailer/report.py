@@ -23,11 +23,11 @@ class ExitCode(enum.IntEnum):
     OK = 0  # nothing failed (skips are fine)
     FAILED = 1  # some inputs failed, the rest were done
     USAGE = 2  # bad options or arguments: nothing was done
-    HALTED = 3  # stopped early: the output disk is full, read-only or unusable
+    HALTED = 3  # stopped early: the output disk or the state is full, read-only or unusable
     PRUNE_REFUSED = 4  # --prune deleted nothing: a SOURCE gave no image, or too much
     OUT_OF_DATE = 5  # --check: some thumbnails are missing, out of date or stale
     DEADLINE = 6  # --deadline reached: images not started are left for the next run
-    LOCKED = 75  # another run holds the output folder (EX_TEMPFAIL: try again later)
+    LOCKED = 75  # another run holds the output folder, or a process the state (EX_TEMPFAIL)
     INTERRUPTED = 130  # Ctrl-C: pending work cancelled, nothing half-written
     TERMINATED = 143  # SIGTERM (cron, systemd): as Ctrl-C
 
@@ -39,8 +39,9 @@ class JobResult:
     tally: Tally
     seconds: float
     #: Why the run stopped before the end: "interrupted" (Ctrl-C), "terminated"
-    #: (SIGTERM), "halted" (full or read-only disk, unusable output folder, engine
-    #: that cannot start), "locked" (another run holds the output folder).
+    #: (SIGTERM), "halted" (full or read-only disk, unusable output folder or state,
+    #: engine that cannot start), "locked" (another run holds the output folder, or
+    #: another process the state database).
     stop: str | None = None
     pruned: list[str] | None = None  # None: --prune was not asked for, or not run
     #: Seconds spent writing the state (inserts, commits, checkpoints).

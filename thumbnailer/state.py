@@ -10,8 +10,8 @@ in one query, and memory does not grow with the library.
   read without making a file.
 - **A kill loses seconds, never the state.** While a run writes: WAL mode, rows
   written in batches, a commit every COMMIT_SECONDS or COMMIT_ROWS rows.
-- **--prune marks and sweeps**: the keys a job names go to a temporary table (on
-  disk); the rows not marked are stale.
+- **--prune marks and sweeps** (sweep.py): the keys a job names go to a
+  temporary table (on disk); the rows not marked are stale.
 - **Object stores**: SQLite needs a local file, so a store's database is copied
   to a temporary folder for the run and put back whole, in one PUT, at each
   checkpoint and at the end; machines share it through the store, one run at a
@@ -19,25 +19,32 @@ in one query, and memory does not grow with the library.
 - **The failure ledger** (ledger.py) is a table of its own, beside the records,
   and so are --placeholders' (records.py).
 - **The JSON state of 1.x** (legacy.py) is migrated on the first run, then removed.
+- **Busy is not damage** (trouble.py): a database another process holds is
+  waited for BUSY_SECONDS, then StateBusy; a full or unwritable one is
+  StateUnwritable; only one that is not ours is damaged, and moved aside.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
-from . import ledger, legacy, storage
+from . import ledger, legacy, storage, trouble
 from . import records as table
 from .ledger import Failure
 from .records import COLUMNS, COLUMNS_3, LEGACY, SCHEMA, Record, Row, record_of, row_of
-from .storage import Identity
 from .storage import path_bytes as _b
 from .storage import path_text as _s
+from .sweep import Sweep
+from .trouble import StateBusy, StateError, StateUnwritable, guarded
+
+__all__ = ["BUSY_SECONDS", "STATE_NAME", "State", "StateBusy", "StateError", "StateUnwritable"]
 
 STATE_NAME = ".thumbnailer-state.sqlite"
 LEGACY_NAME = legacy.LEGACY_NAME
@@ -46,18 +53,23 @@ SCHEMA_VERSION = 4  # PRAGMA user_version of the records' SCHEMA; another means 
 #: records are kept, the column added on the first run that writes.
 SCHEMA_3 = 3
 
-#: Commit after this long or this many changed rows; --prune's marks, this many at once.
-COMMIT_SECONDS, COMMIT_ROWS, MARK_BATCH = 2.0, 5000, 2000
+#: Commit after this long or this many changed rows.
+COMMIT_SECONDS, COMMIT_ROWS = 2.0, 5000
+
+#: How long a database another process holds (a backup, the sqlite3 shell) is
+#: waited for before StateBusy (SQLite's busy timeout).
+BUSY_SECONDS = 10.0
 
 _UTF8, _ESCAPE = "utf-8", "surrogateescape"  # paths as path_bytes keeps them
 _new = tuple.__new__  # a NamedTuple without its Python-level __new__
 
 
-class State:
+class State(Sweep):
     """The records of one output root. Only the parent process reads and writes
     it. Nothing is opened or made until it is needed."""
 
     def __init__(self, root: str, read_only: bool = False) -> None:
+        super().__init__()
         self.root = root
         #: Write nothing where the output is (--dry-run): a 1.x file is migrated
         #: into a temporary database, and the database is opened read-only.
@@ -69,11 +81,7 @@ class State:
         self._scratch: str | None = None  # the temporary folder of a store's copy
         self._changed = 0  # rows changed since the last commit
         self._last_commit = time.monotonic()
-        self._marks: list[tuple[bytes]] = []
         self._rows: dict[bytes, Row] = {}  # put, not yet written: one executemany a commit
-        self._marking = False  # the temporary table exists
-        self.marking = False  # the job marks every key it names (start_marking)
-        self._unmarked = False  # a mark came before there was a database to hold it
         self.dirty = False  # changed since the last save (for a store: the last PUT)
         #: Seconds spent writing: inserts, commits, checkpoints (the benchmark's
         #: "cost of the state").
@@ -82,6 +90,10 @@ class State:
         self.legacy = False
         self.failing = False  # the ledger holds a failure: look sources up in it
         self._columns = COLUMNS  # COLUMNS_3 while a database of schema 3 is only read
+        #: Why the state cannot be used now: raised again at once (trouble.guarded).
+        self.trouble: StateError | None = None
+        #: (where, why) when a damaged file was found and moved aside at load.
+        self.moved_aside: tuple[str, str] | None = None
 
     @property
     def path(self) -> str:
@@ -90,9 +102,14 @@ class State:
     @classmethod
     def load(cls, root: str, read_only: bool = False) -> State:
         """The state of ``root``; a missing, foreign or damaged database means
-        "nothing is known", which only costs regeneration, never a wrong skip."""
+        "nothing is known", which only costs regeneration, never a wrong skip (a
+        damaged one is moved aside). Raises StateBusy, StateUnwritable."""
         state = cls(root, read_only)
-        state._open_existing()
+        try:
+            state._open_existing()
+        except StateError:
+            state._let_go()
+            raise
         return state
 
     # --- reading ---------------------------------------------------------------
@@ -144,6 +161,8 @@ class State:
         started = time.perf_counter()
         blob = _b(key)
         self._rows[blob] = (blob, LEGACY if folder is None else _b(folder), *row_of(record))
+        if not self._writable:  # the first change: a state that cannot be written, or is
+            self._writer()  # busy, stops the run at its first image, not after all of them
         self.seconds += time.perf_counter() - started
         self._changed_one()
 
@@ -179,11 +198,11 @@ class State:
 
     def _flush(self) -> None:
         """Write the rows put since the last flush, in one statement."""
-        if self._rows:
-            rows, self._rows = self._rows, {}
+        if self._rows:  # kept until written: a busy database is tried again at close()
             self._writer().executemany(
                 f"INSERT OR REPLACE INTO records (key, folder, {COLUMNS}) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows.values())
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", self._rows.values())
+            self._rows = {}
 
     def commit(self) -> None:
         """Make the changes so far durable on this machine."""
@@ -205,22 +224,33 @@ class State:
         self.dirty = False
 
     def close(self) -> None:
-        """The end of a run: save, leave the database in its at-rest mode, and let go."""
-        self.save()
-        started = time.perf_counter()
+        """The end of a run: save, leave the database in its at-rest mode, and let
+        go whatever happens (a state in trouble is tried once more)."""
+        was, self.trouble = self.trouble, None
+        try:
+            self.save()
+        finally:
+            started = time.perf_counter()
+            self._let_go(at_rest=was is None and self.trouble is None)
+            self.seconds += time.perf_counter() - started
+
+    def _let_go(self, at_rest: bool = False) -> None:
+        self._rows.clear()
+        self._marks.clear()
+        self.dirty = False
         if self._db is not None:
             # A run that wrote, or one that found the database as a killed run left
             # it, leaves it in rollback mode, which the next reader can read
-            # without making a file.
-            with contextlib.suppress(sqlite3.Error):
-                if self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
-                    self._db.execute("PRAGMA journal_mode=DELETE")
+            # without making a file (if it cannot, the WAL is left: no harm).
+            if at_rest:
+                with contextlib.suppress(sqlite3.Error):
+                    if self._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                        self._db.execute("PRAGMA journal_mode=DELETE")
             self._db.close()
             self._db = None
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
-        self.seconds += time.perf_counter() - started
 
     # --- the failure ledger (ledger.py) -----------------------------------------
 
@@ -244,69 +274,6 @@ class State:
         found = ledger.sources(self._db) if self.failing and self._db else iter(())
         return (_s(source) for source in found)
 
-    # --- mark and sweep (--prune) ----------------------------------------------
-
-    def start_marking(self) -> None:
-        """Say that every key the job names will be marked (for --prune): a sweep
-        without marks would find every row stale."""
-        self.marking = True
-
-    def mark(self, keys: Iterable[str]) -> None:
-        """Note that the job names these keys (whether or not they are up to date)."""
-        if self._db is None:
-            self._unmarked = True  # nothing recorded before this run: nothing is stale
-            return
-        self._marks.extend((_b(k),) for k in keys)
-        if len(self._marks) >= MARK_BATCH:
-            self._flush_marks()
-
-    def protect(self, folder: str) -> None:
-        """Mark every row of a source in ``folder`` or below ("": all), as if the job
-        named it: a folder that could not be listed still holds what it held, as
-        far as anyone knows, and --prune must not take its thumbnails."""
-        if self._db is None:
-            return
-        self._flush()
-        self._flush_marks()
-        if not folder:
-            self._db.execute("INSERT OR IGNORE INTO temp.seen SELECT key FROM records")
-        else:
-            top = _b(folder)
-            self._db.execute("INSERT OR IGNORE INTO temp.seen SELECT key FROM records "
-                             "WHERE folder = ? OR (folder >= ? AND folder < ?)",
-                             (top, top + b"/", top + b"0"))  # "0" sorts right after "/"
-        if not self._writable:
-            self._db.commit()
-
-    def _flush_marks(self) -> None:
-        if self._db is None:
-            return
-        if not self._marking:
-            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS seen (key BLOB PRIMARY KEY) "
-                             "WITHOUT ROWID")
-            self._marking = True
-        self._db.executemany("INSERT OR IGNORE INTO temp.seen VALUES (?)", self._marks)
-        self._marks.clear()
-        if not self._writable:
-            self._db.commit()  # not to hold a transaction open that switching to WAL needs
-
-    def stale(self) -> Iterator[tuple[str, str, bool, Identity]]:
-        """(key, output, whether a marked row names the same output, the identity of
-        the file when made) of every row not marked, by key: what --prune forgets,
-        and deletes unless shared or no longer the file made."""
-        if not self.marking:
-            raise RuntimeError("nothing was marked: plan the job with mark=True first")
-        self._flush()
-        if self._db is None or self._unmarked:
-            return iter(())
-        self._flush_marks()
-        made = "r.made" if self._columns == COLUMNS else "NULL"
-        return ((_s(key), _s(output), bool(shared), table.identity(m))
-                for key, output, shared, m in self._db.execute(
-            f"SELECT r.key, r.output, r.output IN (SELECT k.output FROM records k "
-            f"JOIN temp.seen s ON s.key = k.key), {made} FROM records r "
-            "WHERE r.key NOT IN (SELECT key FROM temp.seen) ORDER BY r.key"))
-
     # --- opening ---------------------------------------------------------------
 
     def _open_existing(self) -> None:
@@ -322,6 +289,9 @@ class State:
             self._local = local
         elif self._local is None:
             self._local = self.path
+        if os.path.isdir(self._local):  # not ours: never moved, never deleted
+            raise StateUnwritable(f"{self.path} is a folder, not thumbnailer's state: "
+                                  "move it away", errno.EISDIR)
         if not os.path.exists(self._local):
             self._migrate()
             return
@@ -330,17 +300,26 @@ class State:
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version == SCHEMA_3:
                 self._columns = COLUMNS_3  # until _writer adds the column
-            elif version != SCHEMA_VERSION:
-                raise sqlite3.DatabaseError("another schema")
-            self.legacy = self._db.execute(
-                "SELECT 1 FROM records WHERE folder = 0 LIMIT 1").fetchone() is not None
-            self.failing = ledger.any_in(self._db)
-        except sqlite3.DatabaseError:
-            if not self.read_only:
-                self._forget_damaged()
-            elif self._db is not None:
-                self._db.close()
-                self._db = None
+            damage = trouble.damage(self._db, SCHEMA_3 if version == SCHEMA_3 else SCHEMA_VERSION)
+            if damage is None:
+                self.legacy = self._db.execute(
+                    "SELECT 1 FROM records WHERE folder = 0 LIMIT 1").fetchone() is not None
+                self.failing = ledger.any_in(self._db)
+                return
+        except sqlite3.DatabaseError as e:
+            damage = trouble.damaged(e)
+            if damage is None:  # busy, unreadable: not damage (guarded explains)
+                self._disconnect()
+                raise
+        self._disconnect()
+        if damage and not self.read_only:  # "": empty; --dry-run: nothing is touched
+            self.moved_aside = (trouble.move_aside(self.where, self.path, self._local,
+                                                   self._scratch is not None), damage)
+
+    def _disconnect(self) -> None:
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
     def _connect(self) -> sqlite3.Connection:
         """Read-write where the file allows (a read-write connection that only
@@ -350,15 +329,17 @@ class State:
         from urllib.parse import quote
 
         uri = f"file:{quote(self._local)}"
+        wait = BUSY_SECONDS  # read now: tests lower it
         if self.read_only and self._scratch is None:
-            db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=wait)
             db.execute("PRAGMA temp_store=FILE")
             return db
         try:
             db = sqlite3.connect(f"{uri}?mode=rwc" if not os.path.exists(self._local)
-                                 else f"{uri}?mode=rw", uri=True, isolation_level="DEFERRED")
+                                 else f"{uri}?mode=rw", uri=True, isolation_level="DEFERRED",
+                                 timeout=wait)
         except sqlite3.OperationalError:
-            db = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+            db = sqlite3.connect(f"{uri}?mode=ro", uri=True, timeout=wait)
         db.execute("PRAGMA temp_store=FILE")  # --prune's marks: on disk, not in memory
         return db
 
@@ -385,16 +366,8 @@ class State:
         self._writable = True
         return self._db
 
-    def _forget_damaged(self) -> None:
-        """A database of another schema, or not a database: start afresh (the
-        thumbnails are still there, and the next run simply remakes them)."""
-        if self._db is not None:
-            self._db.close()
-            self._db = None
-        assert self._local is not None
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.unlink(self._local + suffix)
+    def explain(self, e: BaseException) -> StateError:
+        return trouble.explain(e, self.path, BUSY_SECONDS)
 
     def _migrate(self) -> None:
         """Move the records of a 1.x JSON state file into a new database."""
@@ -427,3 +400,11 @@ class State:
         with open(self._local, "rb") as f:
             self.where.write(self.path, f.read())
         self._db.execute("PRAGMA journal_mode=WAL")
+
+
+# Every State method that touches SQLite or the disk raises StateError only, and
+# at once once the state is in trouble (trouble.py); close() tries once more.
+for _name in ("folder", "get", "__len__", "put", "drop", "placeholders", "shade",
+              "forget_orphan_placeholders", "commit", "save", "failure", "fail", "forgive",
+              "failed_sources", "_open_existing"):
+    setattr(State, _name, guarded(getattr(State, _name)))

@@ -46,6 +46,7 @@ from .atomic import (
     atomic_link,
     atomic_write,
     journal_line,
+    made_by_killed_run,
     writing_in,
 )
 from .lock import output_lock
@@ -217,6 +218,16 @@ class Store:
     def read(self, path: str) -> bytes:
         raise NotImplementedError
 
+    def head(self, path: str, size: int) -> bytes:
+        """The first ``size`` bytes of ``path`` (what a file begins with says what
+        it is)."""
+        return self.read(path)[:size]
+
+    def made_by_killed_run(self, root: str) -> dict[str, tuple[int, int, int]]:
+        """What the last run in ``root`` made and did not live to record (a store's
+        writes are whole objects, recorded as they come: nothing)."""
+        return {}
+
     def readable(self, path: str) -> str | BinaryIO:
         """What Pillow opens: a local path (read lazily, so a draft reads little),
         or an object's bytes in memory (one GET beats many ranged reads)."""
@@ -353,6 +364,13 @@ class Local(Store):
 
     def readable(self, path: str) -> str:
         return path
+
+    def head(self, path: str, size: int) -> bytes:
+        with open(path, "rb") as f:
+            return f.read(size)
+
+    def made_by_killed_run(self, root: str) -> dict[str, tuple[int, int, int]]:
+        return made_by_killed_run(root)
 
     def write(self, path: str, data: bytes, private: bool = False) -> None:
         self.encode(path, lambda f: f.write(data), private)
