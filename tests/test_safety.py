@@ -248,3 +248,16 @@ def test_a_manifest_is_never_written_over_a_file_it_did_not_write(tmp_path, src)
     ours = tmp_path / "m.json"
     assert invoke(src, "-o", tmp_path / "out", "--manifest", ours).exit_code == 0
     assert invoke(src, "-o", tmp_path / "out", "--manifest", ours).exit_code == 0
+
+
+def test_the_state_is_never_opened_through_a_link(tmp_path, src):
+    out = tmp_path / "out"
+    out.mkdir()
+    os.symlink(tmp_path / "elsewhere.sqlite", out / STATE_NAME)  # SQLite would make it
+    result = invoke(src, "-o", out, "-w", "1")
+    assert result.exit_code == 3
+    assert result.stderr.strip().splitlines() == [
+        f"thumbnailer: {out / STATE_NAME} is a symbolic link, not thumbnailer's state: "
+        "move it away"]
+    assert not (tmp_path / "elsewhere.sqlite").exists()
+    assert os.path.islink(out / STATE_NAME)

@@ -289,6 +289,9 @@ class State(Sweep):
             self._local = local
         elif self._local is None:
             self._local = self.path
+        if os.path.islink(self._local):  # SQLite would follow it, and make its target
+            raise StateUnwritable(f"{self.path} is a symbolic link, not thumbnailer's state: "
+                                  "move it away", errno.ELOOP)
         if os.path.isdir(self._local):  # not ours: never moved, never deleted
             raise StateUnwritable(f"{self.path} is a folder, not thumbnailer's state: "
                                   "move it away", errno.EISDIR)
