@@ -26,9 +26,11 @@ docs/guarantees.md and the safety model being adopted):
    ``out/.thumbnailer-state.sqlite.damaged-<UTC YYYYmmddTHHMMSSZ>`` file; a held
    database is left as it was.
 
-CI runs THUMBNAILER_ATTACK_EXAMPLES (default 8) examples of up to
-THUMBNAILER_ATTACK_STEPS (default 12) steps each, about a minute; a longer run by hand:
-THUMBNAILER_ATTACK_EXAMPLES=300 THUMBNAILER_ATTACK_STEPS=30 pytest tests/test_attack.py
+CI runs THUMBNAILER_ATTACK_EXAMPLES (default 50) examples of up to
+THUMBNAILER_ATTACK_STEPS (default 25) steps each: about 170 runs of the command, under a
+minute when nothing fails (shrinking a failure takes longer). A longer run by hand:
+THUMBNAILER_ATTACK_EXAMPLES=1000 THUMBNAILER_ATTACK_STEPS=40 pytest tests/test_attack.py
+(THUMBNAILER_ATTACK_DEBUG=1 with -s prints how many runs each example made.)
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule
 from PIL import Image, ImageDraw
 
-EXAMPLES = int(os.environ.get("THUMBNAILER_ATTACK_EXAMPLES", "8"))
-STEPS = int(os.environ.get("THUMBNAILER_ATTACK_STEPS", "12"))
+EXAMPLES = int(os.environ.get("THUMBNAILER_ATTACK_EXAMPLES", "50"))
+STEPS = int(os.environ.get("THUMBNAILER_ATTACK_STEPS", "25"))
 
 REPO = str(Path(__file__).resolve().parents[1])
 STATE_NAME = ".thumbnailer-state.sqlite"
@@ -225,6 +227,7 @@ class AttackMachine(RuleBasedStateMachine):
         self.links: dict[str, str] = {}  # relative to out/ -> target
         self.junk: list[bytes] = []
         self.fresh: set[str] = set()  # sources added or changed since the last run
+        self.broken: set[str] = set()  # sources that are not images
         self.holder: subprocess.Popen[bytes] | None = None
         self.clock = 1_600_000_000 * 10**9  # each change gets a new mtime, 1 s later
         self.runs = 0
@@ -252,6 +255,7 @@ class AttackMachine(RuleBasedStateMachine):
         os.utime(path, ns=(self.clock, self.clock))
 
     def _write_source(self, rel: str, data: bytes) -> None:
+        self.broken.discard(rel)
         path = self.src / rel
         path.write_bytes(data)
         self._tick(path)
@@ -327,6 +331,16 @@ class AttackMachine(RuleBasedStateMachine):
         self._write_source(rel, new)
 
     @precondition(lambda self: self.sources)
+    @rule(data=st.data(), body=st.binary(max_size=16))
+    def break_photo(self, data: st.DataObject, body: bytes) -> None:
+        """A file with an image's name that is not one: a failure line naming it."""
+        rel = data.draw(st.sampled_from(sorted(self.sources)), label="photo")
+        if self._locked_at(rel):
+            return
+        self._write_source(rel, b"not a photo " + body)
+        self.broken.add(rel)
+
+    @precondition(lambda self: self.sources)
     @rule(data=st.data())
     def delete_photo(self, data: st.DataObject) -> None:
         rel = data.draw(st.sampled_from(sorted(self.sources)), label="photo")
@@ -335,6 +349,7 @@ class AttackMachine(RuleBasedStateMachine):
         (self.src / rel).unlink()
         del self.sources[rel]
         self.fresh.discard(rel)
+        self.broken.discard(rel)
 
     @precondition(lambda self: self.sources)
     @rule(data=st.data(), stem=st.sampled_from(STEMS), ext=st.sampled_from(EXTS))
@@ -346,9 +361,10 @@ class AttackMachine(RuleBasedStateMachine):
             return
         os.rename(self.src / rel, self.src / new)  # keeps its mtime: not "fresh"
         self.sources[new] = self.sources.pop(rel)
-        if rel in self.fresh:
-            self.fresh.discard(rel)
-            self.fresh.add(new)
+        for marks in (self.fresh, self.broken):
+            if rel in marks:
+                marks.discard(rel)
+                marks.add(new)
 
     # --- folders ---------------------------------------------------------------------
 
@@ -376,6 +392,7 @@ class AttackMachine(RuleBasedStateMachine):
         self.sources = {m: v for r, v in self.sources.items() if (m := moved(r)) is not None}
         self.folders = {m for r in self.folders if (m := moved(r)) is not None}
         self.fresh = {m for r in self.fresh if (m := moved(r)) is not None}
+        self.broken = {m for r in self.broken if (m := moved(r)) is not None}
 
     @precondition(lambda self: len(self.folders) > 1)
     @rule(data=st.data(), name=st.sampled_from(FOLDERS))
@@ -495,12 +512,12 @@ class AttackMachine(RuleBasedStateMachine):
         (self.out / STATE_NAME).write_bytes(junk)
         self.junk.append(junk)
 
-    @precondition(lambda self: self.holder is None)
+    @precondition(lambda self: self.holder is None and (self.out / STATE_NAME).is_file())
     @rule()
     def hold_state(self) -> None:
         """Another process holds the database in a transaction during the next run."""
         path = self.out / STATE_NAME
-        if not path.is_file() or path.read_bytes() in self.junk:
+        if path.read_bytes() in self.junk:
             return
         holder = subprocess.Popen([sys.executable, "-c", HOLD, str(path)],
                                   stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -555,6 +572,8 @@ class AttackMachine(RuleBasedStateMachine):
         outside_before = tree(self.outside)
         refused = self._refused_writes(template, sizes, hidden)
         listed = sorted(f for f in self.locked if self._walked(f, hidden))
+        named = [] if held else sorted(
+            s for s in self.fresh & self.broken if self._walked(s, hidden))
         protected = self._protected(listed) if prune and self.locks_bind else []
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("THUMBNAILER_")}
@@ -575,7 +594,7 @@ class AttackMachine(RuleBasedStateMachine):
         self._check_surroundings(outside_before, what)
         self._check_user_things(what)
         self._check_exit(rc, err, held, listed, refused, protected, what)
-        self._check_lines(err, out, what)
+        self._check_lines(err, out, named, what)
         self._check_state(rc, held, state_before, what)
         self.fresh.clear()
 
@@ -593,7 +612,7 @@ class AttackMachine(RuleBasedStateMachine):
             stem = os.path.splitext(filename)[0].casefold()
             twins = [s for s in self.sources if s != source and s.rpartition("/")[0] == folder
                      and os.path.splitext(s.rpartition("/")[2])[0].casefold() == stem]
-            if twins or not self._walked(source, hidden):
+            if twins or source in self.broken or not self._walked(source, hidden):
                 continue
             for name in map(posixpath.normpath, thumbnail_names(source, template, sizes)):
                 parts = name.split("/")
@@ -690,10 +709,14 @@ class AttackMachine(RuleBasedStateMachine):
             assert failed is None or failed >= 1, (
                 f"(4) the refusal over {refused} was not counted as a failure\n{what}")
 
-    def _check_lines(self, err: str, out: str, what: str) -> None:
-        """(5) No traceback; one line a failure, said once, control characters
-        escaped (a newline in a name never starts a line of its own)."""
+    def _check_lines(self, err: str, out: str, named: list[str], what: str) -> None:
+        """(5) No traceback; one line a failure, naming the file, said once,
+        control characters escaped (a newline in a name never starts a line)."""
         assert "Traceback" not in err and "Traceback" not in out, f"(5) a traceback\n{what}"
+        for source in named:
+            name = source.rpartition("/")[2]
+            assert all(p in err for p in pieces(name)), (
+                f"(5) src/{source!r} is not an image and no line names it\n{what}")
         lines = err.split("\n")
         if lines and lines[-1] == "":
             lines.pop()
