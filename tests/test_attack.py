@@ -228,6 +228,7 @@ class AttackMachine(RuleBasedStateMachine):
         self.junk: list[bytes] = []
         self.fresh: set[str] = set()  # sources added or changed since the last run
         self.broken: set[str] = set()  # sources that are not images
+        self.made_by: dict[str, str] = {}  # thumbnail (relative to out/) -> its source
         self.holder: subprocess.Popen[bytes] | None = None
         self.clock = 1_600_000_000 * 10**9  # each change gets a new mtime, 1 s later
         self.runs = 0
@@ -508,8 +509,13 @@ class AttackMachine(RuleBasedStateMachine):
     @rule(body=st.binary(min_size=1, max_size=64))
     def corrupt_state(self, body: bytes) -> None:
         """Junk where the database is: not ours, so it is moved aside, never lost."""
-        junk = b"not a database %d " % len(self.junk) + body
-        (self.out / STATE_NAME).write_bytes(junk)
+        state = self.out / STATE_NAME
+        if state.is_file() and state.read_bytes() in self.junk:  # no run saw it: ours to lose
+            self.junk.remove(state.read_bytes())
+        junk = b"not a database %d " % self.runs + body
+        while junk in self.junk:
+            junk += b"."
+        state.write_bytes(junk)
         self.junk.append(junk)
 
     @precondition(lambda self: self.holder is None and (self.out / STATE_NAME).is_file())
@@ -596,6 +602,8 @@ class AttackMachine(RuleBasedStateMachine):
         self._check_exit(rc, err, held, listed, refused, protected, what)
         self._check_lines(err, out, named, what)
         self._check_state(rc, held, state_before, what)
+        if rc != 75:
+            self._attribute(template, sizes, hidden)
         self.fresh.clear()
 
     def _refused_writes(self, template: str | None, sizes: tuple[str, ...],
@@ -625,17 +633,32 @@ class AttackMachine(RuleBasedStateMachine):
         return refused
 
     def _protected(self, listed: list[str]) -> list[str]:
-        """Thumbnails under out/<folder> for each folder the walk cannot list:
-        --prune must keep them (their sources may all still be there)."""
-        kept = []
-        everything = tree(self.out)
-        for folder in listed:
-            parts = folder.split("/")
-            if any("/".join(parts[:i]) in self.links for i in range(1, len(parts) + 1)):
+        """The thumbnails of sources under each folder the walk cannot list, as
+        far as the model knows them (made_by): --prune must keep them, since the
+        tool cannot tell whether their sources are still there."""
+        return sorted(name for name, source in self.made_by.items()
+                      if any(within(source, folder) for folder in listed)
+                      and self._tool_made(name))
+
+    def _attribute(self, template: str | None, sizes: tuple[str, ...], hidden: bool) -> None:
+        """After a run, note which source each thumbnail belongs to, where the
+        names tell it without doubt: a walked image, no twin stem in its folder,
+        a name no other source of the run gives, a file the tool made."""
+        names: dict[str, list[str]] = {}
+        for source in self.sources:
+            if source in self.broken or not self._walked(source, hidden):
                 continue
-            kept += [rel for rel, e in everything.items()
-                     if e[0] == "file" and within(rel, folder) and rel not in self.user_files]
-        return kept
+            for name in map(posixpath.normpath, thumbnail_names(source, template, sizes)):
+                names.setdefault(name, []).append(source)
+        for name, sources in names.items():
+            folder, _, filename = sources[0].rpartition("/")
+            stem = os.path.splitext(filename)[0].casefold()
+            twins = [s for s in self.sources if s.rpartition("/")[0] == folder
+                     and os.path.splitext(s.rpartition("/")[2])[0].casefold() == stem]
+            if len(sources) == 1 and len(twins) == 1 and ".." not in name.split("/") \
+                    and self._tool_made(name):
+                self.made_by[name] = sources[0]
+        self.made_by = {n: s for n, s in self.made_by.items() if self._tool_made(n)}
 
     # --- the invariants -----------------------------------------------------------------
 
