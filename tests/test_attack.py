@@ -60,7 +60,8 @@ STEPS = int(os.environ.get("THUMBNAILER_ATTACK_STEPS", "25"))
 
 REPO = str(Path(__file__).resolve().parents[1])
 STATE_NAME = ".thumbnailer-state.sqlite"
-DAMAGED = re.compile(re.escape(STATE_NAME) + r"\.damaged-\d{8}T\d{6}Z")
+#: A damaged database moved aside (-N when one moved aside in the same second is there).
+DAMAGED = re.compile(re.escape(STATE_NAME) + r"\.damaged-\d{8}T\d{6}Z(-\d+)?")
 EXIT_CODES = {0, 1, 3, 4, 75}
 
 #: The command, with the busy timeout lowered so that a held database costs half
