@@ -108,7 +108,7 @@ def test_link_and_remove(root):
     where = store(root)
     a, b = where.join(root, "a.bin"), where.join(root, "sub/b.bin")
     where.write(a, b"same bytes")
-    where.link(a, b)
+    where.put_link(root, "a.bin", "sub/b.bin")
     assert where.read(b) == b"same bytes"
     where.remove(a)
     assert not where.exists(a) and where.read(b) == b"same bytes"

@@ -37,29 +37,6 @@ def atomic_write(path: str | os.PathLike[str], mode: int | None = None) -> Itera
         raise
 
 
-def atomic_link(existing: str, path: str) -> bool:
-    """Make ``path`` a hard link of ``existing`` (same bytes, no second copy),
-    replacing whatever ``path`` was in one rename; where no link can be made
-    (another file system, FAT, a link-count limit), an atomic copy. Returns
-    whether it linked."""
-    import shutil
-
-    tmp = os.path.join(os.path.dirname(path) or ".", TEMP_PREFIX + os.urandom(8).hex())
-    try:
-        os.link(existing, tmp)
-    except OSError:
-        with open(existing, "rb") as src, atomic_write(path) as out:
-            shutil.copyfileobj(src, out)
-        return False
-    try:
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return True
-
-
 def _read_umask() -> int:
     # Read once: os.umask can only be read by setting it, which is not thread-safe.
     mask = os.umask(0)

@@ -106,10 +106,6 @@ class Remote(Store):
         with _store_errors():
             self.fs.pipe_file(path, data)
 
-    def link(self, existing: str, path: str) -> None:
-        """A copy (stores have no links), server-side where the store can."""
-        with _store_errors():
-            self.fs.copy(existing, path)
 
     def remove(self, path: str) -> None:
         with _store_errors():
@@ -132,7 +128,8 @@ class Remote(Store):
         source = self.join(root, "/".join(parts_of(existing)))
         path = self.join(root, "/".join(parts_of(rel)))
         self._claim(path, expect)
-        self.link(source, path)
+        with _store_errors():
+            self.fs.copy(source, path)
         return Identity(self.stat(path).st_size, 0, 0)
 
     def delete(self, root: str, rel: str, expect: Identity) -> bool:

@@ -43,7 +43,6 @@ from .atomic import (
     RUNNING_NAME,
     STARTED,
     TEMP_PREFIX,
-    atomic_link,
     atomic_write,
     journal_line,
     made_by_killed_run,
@@ -245,10 +244,6 @@ class Store:
         self.write(path, buffer.getvalue(), private)
         return buffer.tell()
 
-    def link(self, existing: str, path: str) -> None:
-        """Make ``path`` hold the bytes of ``existing`` without re-encoding."""
-        raise NotImplementedError
-
     def remove(self, path: str) -> None:
         raise NotImplementedError
 
@@ -381,11 +376,6 @@ class Local(Store):
         with atomic_write(path, mode=0o600 if private else None) as f:
             save(f)
             return f.tell()
-
-    def link(self, existing: str, path: str) -> None:
-        """A hard link, or an atomic copy where none can be made."""
-        os.makedirs(self.parent(path), exist_ok=True)
-        atomic_link(existing, path)
 
     def remove(self, path: str) -> None:
         os.unlink(path)
@@ -715,11 +705,3 @@ def check(path: str) -> None:
 
 def join(root: str, rel: str) -> str:
     return store(root).join(root, rel)
-
-
-def read_file(path: str) -> bytes:
-    return store(path).read(path)
-
-
-def write_file(path: str, data: bytes) -> None:
-    store(path).write(path, data)
