@@ -10,8 +10,7 @@ whole job, lock, interrupts and all, as the command does::
     print(result.tally.counts, result.exit_code)
 """
 
-__version__ = "2.0.0"
-
+from ._version import __version__
 from .geometry import fit_geometry
 from .job import Options, cache_key, run_job
 from .plan import Plan, plan

@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from . import __version__
+from ._version import __version__
 from .console import ConsoleReporter
 from .engines import ENGINES
 from .job import JobError, Options, cache_key, run_job

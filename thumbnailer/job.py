@@ -17,7 +17,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from . import __version__, budget
+from . import budget
+from ._version import __version__
 from .budget import Budget
 from .checks import check, check_side_files
 from .cost import decode_cost, worst
