@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
-from thumbnailer.atomic import TEMP_PREFIX
+from thumbnailer.storage.atomic import TEMP_PREFIX
 
 
 def photo(path: Path, size=(1200, 900), seed: int = 0, fmt: str | None = None, **save) -> Path:

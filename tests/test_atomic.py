@@ -3,7 +3,7 @@ import stat
 
 import pytest
 
-from thumbnailer.atomic import TEMP_PREFIX, atomic_write
+from thumbnailer.storage.atomic import TEMP_PREFIX, atomic_write
 
 
 def test_writes_the_whole_file_under_its_name(tmp_path):
@@ -43,7 +43,7 @@ def test_the_file_gets_ordinary_permissions(tmp_path):
 
 
 def test_a_run_mark_left_by_a_killed_run_makes_the_next_one_sweep(tmp_path):
-    from thumbnailer.atomic import RUNNING_NAME, TEMP_PREFIX, writing_in
+    from thumbnailer.storage.atomic import RUNNING_NAME, TEMP_PREFIX, writing_in
 
     root = tmp_path / "out"
     (root / "a" / "b").mkdir(parents=True)
@@ -63,7 +63,7 @@ def test_a_run_mark_left_by_a_killed_run_makes_the_next_one_sweep(tmp_path):
 def test_a_run_that_fails_keeps_its_mark(tmp_path):
     import pytest
 
-    from thumbnailer.atomic import RUNNING_NAME, writing_in
+    from thumbnailer.storage.atomic import RUNNING_NAME, writing_in
 
     with pytest.raises(RuntimeError), writing_in(str(tmp_path)):
         raise RuntimeError("boom")

@@ -12,7 +12,7 @@ import pytest
 from helpers import image_files, temp_leftovers
 from PIL import Image
 
-from thumbnailer.atomic import TEMP_PREFIX
+from thumbnailer.storage.atomic import TEMP_PREFIX
 
 SAMPLES = Path(__file__).resolve().parent.parent / "sample_images"
 COPIES = 150

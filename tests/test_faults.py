@@ -25,7 +25,7 @@ from thumbnailer.spec import Format, Settings, Size, Target, Task
 
 HOLD_LOCK = """
 import sys, time
-from thumbnailer.lock import output_lock
+from thumbnailer.storage.lock import output_lock
 with output_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

@@ -8,9 +8,9 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
-from thumbnailer.lock import output_lock
 from thumbnailer.report import ExitCode, JobResult, Reporter, Tally
 from thumbnailer.spec import Entry, Status
+from thumbnailer.storage.lock import output_lock
 
 
 @pytest.fixture

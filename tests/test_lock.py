@@ -7,11 +7,11 @@ import time
 
 import pytest
 
-from thumbnailer.lock import LOCK_NAME, Locked, output_lock
+from thumbnailer.storage.lock import LOCK_NAME, Locked, output_lock
 
 HOLD = """
 import sys, time
-from thumbnailer.lock import output_lock
+from thumbnailer.storage.lock import output_lock
 with output_lock(sys.argv[1]):
     print("held", flush=True)
     time.sleep(60)

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from helpers import photo
 
 from thumbnailer import cli
-from thumbnailer.atomic import RUNNING_NAME, made_by_killed_run
 from thumbnailer.state import STATE_NAME
+from thumbnailer.storage.atomic import RUNNING_NAME, made_by_killed_run
 
 
 def invoke(*args):
@@ -158,7 +158,7 @@ def test_a_killed_runs_files_are_still_its_own(tmp_path, src):
     assert invoke(src, "-o", out, "-w", "1").exit_code == 0
     # As a killed run leaves things: files made, a mark with their journal, no records.
     journal = (out / RUNNING_NAME)
-    from thumbnailer.atomic import journal_line
+    from thumbnailer.storage.atomic import journal_line
 
     journal.write_bytes(b"started 0\n" + b"".join(
         journal_line(rel, (st.st_size, st.st_mtime_ns, st.st_ino))

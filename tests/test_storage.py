@@ -6,8 +6,8 @@ import uuid
 import pytest
 
 from thumbnailer import storage
-from thumbnailer.remote import Remote
 from thumbnailer.storage import LOCAL, Local, is_url, local_path, store
+from thumbnailer.storage.remote import Remote
 
 
 class Names:
@@ -228,7 +228,7 @@ def test_store_errors_become_oserror(monkeypatch):
 
 
 def test_the_local_lock_is_held_and_a_store_has_none(tmp_path):
-    from thumbnailer.lock import Locked
+    from thumbnailer.storage.lock import Locked
 
     with LOCAL.lock(str(tmp_path)), pytest.raises(Locked):
         with LOCAL.lock(str(tmp_path)):
@@ -247,7 +247,8 @@ def test_a_local_run_never_imports_fsspec(tmp_path):
     code = ("import sys\n"
             "from thumbnailer.cli import main\n"
             "try:\n    main()\nexcept SystemExit:\n    pass\n"
-            "print(sorted(m for m in ('fsspec', 'thumbnailer.remote') if m in sys.modules))")
+            "print(sorted(m for m in ('fsspec', 'thumbnailer.storage.remote')\n"
+            "             if m in sys.modules))")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "src"), "-o",
                            str(tmp_path / "out"), "--gallery", "--prune", "--manifest",
                            str(tmp_path / "m.json"), "-w", "1"],

@@ -5,7 +5,7 @@ from urllib.parse import quote
 
 import pytest
 
-from thumbnailer.urls import local_link, url_path
+from thumbnailer.storage.urls import local_link, url_path
 
 
 @pytest.mark.parametrize("rel", ["a/b_256.jpg", "été/a b.jpg", "a%20b.jpg", "x?y#z.png",

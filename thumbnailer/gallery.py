@@ -26,7 +26,7 @@ from .formats import TABLE
 from .report import human_bytes, url
 from .spec import Entry
 from .spool import Spool
-from .urls import url_path
+from .storage.urls import url_path
 
 GALLERY_NAME = "index.html"
 #: In the head of every page this tool writes: how it knows a page is its own, to

@@ -28,7 +28,6 @@ from .engines import EngineError, engine
 from .formats import extension
 from .kinds import POSTER_MARK
 from .ledger import judge
-from .lock import Locked
 from .markdown import MarkdownReport
 from .plan import Plan, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
@@ -38,6 +37,7 @@ from .run import Stop, default_workers, run_tasks, stopping_on
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .spool import Spool
 from .storage import store
+from .storage.lock import Locked
 from .trouble import StateError, Trouble, moved_aside
 
 

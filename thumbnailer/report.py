@@ -14,7 +14,7 @@ from typing import Any, BinaryIO
 from .spec import Entry, Outcome, Status
 from .spool import Spool
 from .storage import store
-from .urls import url_path
+from .storage.urls import url_path
 
 MANIFEST_VERSION = 1
 

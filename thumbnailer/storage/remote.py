@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from .storage import (
+from . import (
     ANY,
     Expect,
     Found,
