@@ -20,7 +20,7 @@ import os
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from . import (
+from .base import (
     ANY,
     Expect,
     Found,
