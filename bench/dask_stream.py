@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 
 CHILD = """
 import functools, json, sys, time
-from thumbnailer.engines import engine
+from thumbnailer.run.engines import engine
 from thumbnailer.render import failed_outcome
 from thumbnailer.run import run_tasks
 from thumbnailer.spec import Format, Settings, Size, Target, Task

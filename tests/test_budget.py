@@ -9,10 +9,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
-from thumbnailer import budget, cli
-from thumbnailer.budget import Budget
-from thumbnailer.engines import engine
-from thumbnailer.run import run_tasks
+from thumbnailer import cli
+from thumbnailer.run import budget, run_tasks
+from thumbnailer.run.budget import Budget
+from thumbnailer.run.engines import engine
 
 
 class Meter:

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from helpers import photo
 
 from thumbnailer import cli
-from thumbnailer.deadline import Deadline
+from thumbnailer.run.deadline import Deadline
 from thumbnailer.spec import Settings, Task
 
 

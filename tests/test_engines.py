@@ -13,8 +13,8 @@ from helpers import image_files, photo, square
 from PIL import Image
 
 from thumbnailer import cli
-from thumbnailer.engines import DASK_LOG_LENGTH, EngineError, engine
 from thumbnailer.run import run_tasks
+from thumbnailer.run.engines import DASK_LOG_LENGTH, EngineError, engine
 
 
 def crashed(task, reason):
@@ -151,7 +151,7 @@ def test_a_dask_worker_killed_mid_run_loses_no_image_and_counts_none_twice(tmp_p
 
 
 def test_an_unreachable_scheduler_is_one_line_and_exit_3(tmp_path, photos, monkeypatch):
-    monkeypatch.setattr("thumbnailer.engines.CONNECT_TIMEOUT", "1s")
+    monkeypatch.setattr("thumbnailer.run.engines.CONNECT_TIMEOUT", "1s")
     result = invoke(photos, "-o", tmp_path / "out", "--scheduler", "tcp://127.0.0.1:9")
     assert result.exit_code == 3
     assert result.stderr.startswith("thumbnailer: cannot reach the Dask scheduler at "

@@ -127,9 +127,9 @@ def test_a_signal_while_planning_stops_at_once_with_its_code(photos, tmp_path, m
 
 
 def test_the_memory_budget_estimates_only_when_the_worst_case_would_not_fit():
-    from thumbnailer.budget import ADDRESS_SLACK
     from thumbnailer.cost import decode_cost, worst
     from thumbnailer.job import _budget
+    from thumbnailer.run.budget import ADDRESS_SLACK
 
     settings = Settings()
     roomy = _budget(settings, Options(max_memory=worst(settings) * 4), slots=2)

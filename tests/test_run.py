@@ -329,7 +329,7 @@ def another_thread():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="fork is chosen on Linux")
 def test_workers_are_forked_only_when_no_other_thread_could_hold_a_lock(
         another_thread, monkeypatch):
-    from thumbnailer.workers import context
+    from thumbnailer.run.workers import context
 
     assert context().get_start_method() == "forkserver"
     monkeypatch.setattr(threading, "active_count", lambda: 1)  # this thread alone

@@ -16,7 +16,6 @@ import click
 
 from ._version import __version__
 from .console import ConsoleReporter
-from .engines import ENGINES
 from .job import JobError, Options, cache_key, run_job
 from .params import (
     ColorType,
@@ -30,6 +29,7 @@ from .params import (
 )
 from .prune import Limit
 from .run import default_workers
+from .run.engines import ENGINES
 from .spec import (
     DEFAULT_DECODERS,
     DEFAULT_MAX_FILE_SIZE,

@@ -18,12 +18,12 @@ from __future__ import annotations
 from PIL import ImageFile
 
 from . import jxl
-from .budget import ADDRESS_SLACK, mapped
 from .decode import head_of, open_image, read_orientation, reading, shrinks_on_load
 from .draft import draft
 from .geometry import in_file_orientation, pixels_needed
 from .kinds import is_raw, is_video
 from .raw import raw_pixels
+from .run.budget import ADDRESS_SLACK, mapped
 from .spec import Settings, Task
 from .storage import store
 from .video import frame_pixels

@@ -17,14 +17,10 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from . import budget
 from ._version import __version__
-from .budget import Budget
 from .checks import check, check_side_files
 from .cost import decode_cost, worst
-from .deadline import Deadline
 from .decode import codec_versions
-from .engines import EngineError, engine
 from .formats import extension
 from .kinds import POSTER_MARK
 from .ledger import judge
@@ -33,7 +29,10 @@ from .plan import Plan, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
 from .render import failed_outcome, render, warm_up
 from .report import JobResult, Reporter, Tally, summary_line, write_manifest
-from .run import Stop, default_workers, run_tasks, stopping_on
+from .run import Stop, budget, default_workers, run_tasks, stopping_on
+from .run.budget import Budget
+from .run.deadline import Deadline
+from .run.engines import EngineError, engine
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .spool import Spool
 from .storage import store

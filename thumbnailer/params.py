@@ -15,9 +15,9 @@ from typing import Any
 import click
 from PIL import ImageColor
 
-from .budget import available
 from .formats import row
 from .render import writable_formats
+from .run.budget import available
 from .spec import DEFAULT_DECODERS, Format
 from .storage import is_url, local_path
 from .units import parse_bytes

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 
-from .spec import Task
+from ..spec import Task
 
 
 class Deadline:
