@@ -8,7 +8,8 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
-from thumbnailer.report import ExitCode, JobResult, Reporter, Tally
+from thumbnailer.report import Tally
+from thumbnailer.result import ExitCode, JobResult, Reporter
 from thumbnailer.spec import Entry, Status
 from thumbnailer.storage.lock import output_lock
 

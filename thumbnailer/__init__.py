@@ -15,7 +15,7 @@ from .geometry import fit_geometry
 from .job import Options, cache_key, run_job
 from .plan import Plan, plan
 from .render import render
-from .report import JobResult, Reporter
+from .result import JobResult, Reporter
 from .run import default_workers, run_tasks
 from .spec import (
     Crop,

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from .report import Reporter, failure_line
+from .report import failure_line
+from .result import Reporter
 from .spec import Entry, Outcome, Status
 
 #: What a line must not carry to a terminal raw: C0 and C1 controls, DEL, line and

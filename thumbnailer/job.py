@@ -28,7 +28,8 @@ from .markdown import MarkdownReport
 from .plan import Plan, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
 from .render import failed_outcome, render, warm_up
-from .report import JobResult, Reporter, Tally, summary_line, write_manifest
+from .report import Tally, summary_line, write_manifest
+from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
 from .run.budget import Budget
 from .run.deadline import Deadline
