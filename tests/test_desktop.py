@@ -11,8 +11,8 @@ from PIL import Image
 from test_xdg import glib_uri
 
 from thumbnailer import __version__, cli
+from thumbnailer.outputs.xdg import fail_png
 from thumbnailer.spec import Settings, Size
-from thumbnailer.xdg import fail_png
 
 
 def md5_name(path) -> str:

@@ -4,7 +4,7 @@ import pytest
 from browser import find_or_install, screenshot
 from PIL import Image
 
-from thumbnailer.gallery import GALLERY_NAME, PAGE_CARDS, write_gallery
+from thumbnailer.outputs.gallery import GALLERY_NAME, PAGE_CARDS, write_gallery
 from thumbnailer.spec import Entry, Status
 
 

@@ -8,7 +8,7 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
-from thumbnailer.report import Tally
+from thumbnailer.outputs.report import Tally
 from thumbnailer.result import ExitCode, JobResult, Reporter
 from thumbnailer.spec import Entry, Status
 from thumbnailer.storage.lock import output_lock

@@ -2,7 +2,7 @@
 
 from collections import Counter
 
-from thumbnailer.markdown import FAILURES_SHOWN, TOP, MarkdownReport
+from thumbnailer.outputs.markdown import FAILURES_SHOWN, TOP, MarkdownReport
 from thumbnailer.spec import Entry, Outcome, Status
 
 

@@ -1,8 +1,8 @@
 from collections import Counter
 
-from thumbnailer.report import Tally, failure_line, manifest, summary_line
+from thumbnailer.outputs.report import Tally, failure_line, manifest, summary_line
+from thumbnailer.outputs.spool import Spool
 from thumbnailer.spec import Entry, Status
-from thumbnailer.spool import Spool
 
 
 def entry(source, size, status, **kw):

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .report import failure_line
+from .outputs.report import failure_line
 from .result import Reporter
 from .spec import Entry, Outcome, Status
 

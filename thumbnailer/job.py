@@ -24,18 +24,18 @@ from .decode import codec_versions
 from .formats import extension
 from .kinds import POSTER_MARK
 from .ledger import judge
-from .markdown import MarkdownReport
+from .outputs.markdown import MarkdownReport
+from .outputs.report import Tally, summary_line, write_manifest
+from .outputs.spool import Spool
 from .plan import Plan, plan
 from .prune import DEFAULT_LIMIT, Limit, guard, prune
 from .render import failed_outcome, render, warm_up
-from .report import Tally, summary_line, write_manifest
 from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
 from .run.budget import Budget
 from .run.deadline import Deadline
 from .run.engines import EngineError, engine
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
-from .spool import Spool
 from .storage import store
 from .storage.lock import Locked
 from .trouble import StateError, Trouble, moved_aside
@@ -58,7 +58,7 @@ class Options:
     manifest: str | None = None  # path of the JSON manifest to write
     #: Seconds after which no image is started (newest sources first); None: no limit.
     deadline: float | None = None
-    report: str | None = None  # path of the Markdown summary to write (markdown.py)
+    report: str | None = None  # path of the Markdown summary to write (outputs/markdown.py)
     report_append: bool = False  # add to it instead ($GITHUB_STEP_SUMMARY is shared)
     gallery: bool = False
     wait: bool = False  # for another run's lock on the output folder
@@ -110,8 +110,8 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     planner: Callable[..., Plan]
     lock_folder = settings.output
     if settings.xdg_cache:
-        from .desktop import plan_desktop
-        from .xdg import fail_folder, make_private_folder
+        from .outputs.desktop import plan_desktop
+        from .outputs.xdg import fail_folder, make_private_folder
 
         planner = functools.partial(plan_desktop, version=__version__)
         lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
@@ -346,7 +346,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                        root=job.settings.output, pruned=pruned or (),
                        collisions=job.collisions)
     if options.gallery and tally.spool is not None:
-        from .gallery import write_gallery  # only when asked: html and urllib cost start-up
+        from .outputs.gallery import write_gallery  # only when asked: html and urllib cost start-up
 
         left: list[str] = []
         write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}",
@@ -397,7 +397,7 @@ def _counted(first: Task, rest: Iterator[Task], reporter: Reporter) -> Iterator[
 def _marker_folder(settings: Settings) -> str | None:
     """The desktop cache is shared: our run marker goes in our own fail folder."""
     if settings.xdg_cache:
-        from .xdg import fail_folder
+        from .outputs.xdg import fail_folder
 
         return fail_folder(settings.output, __version__)
     return None

@@ -8,7 +8,7 @@ import contextlib
 import enum
 from dataclasses import dataclass
 
-from .report import Tally
+from .outputs.report import Tally
 from .spec import Entry, Outcome, Status
 
 

@@ -21,12 +21,12 @@ import html
 import os
 from collections.abc import Iterable, Iterator
 
-from . import storage
-from .formats import TABLE
+from .. import storage
+from ..formats import TABLE
+from ..spec import Entry
+from ..storage.urls import url_path
 from .report import human_bytes, url
-from .spec import Entry
 from .spool import Spool
-from .storage.urls import url_path
 
 GALLERY_NAME = "index.html"
 #: In the head of every page this tool writes: how it knows a page is its own, to

@@ -14,12 +14,12 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 
-from .checks import check
-from .plan import Plan
-from .sources import selection, walk
-from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
-from .state import State
-from .storage.atomic import atomic_write
+from ..checks import check
+from ..plan import Plan
+from ..sources import selection, walk
+from ..spec import Entry, Format, Outcome, Settings, Status, Target, Task
+from ..state import State
+from ..storage.atomic import atomic_write
 from .xdg import (
     DIR_MODE,
     FILE_MODE,

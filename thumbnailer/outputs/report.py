@@ -9,10 +9,10 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
-from .spec import Entry, Status
+from ..spec import Entry, Status
+from ..storage import store
+from ..storage.urls import url_path
 from .spool import Spool
-from .storage import store
-from .storage.urls import url_path
 
 MANIFEST_VERSION = 1
 

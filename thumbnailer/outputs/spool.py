@@ -17,9 +17,9 @@ import tempfile
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 
-from .spec import Entry, Status
-from .storage import path_bytes as _b
-from .storage import path_text as _s
+from ..spec import Entry, Status
+from ..storage import path_bytes as _b
+from ..storage import path_text as _s
 
 _FIELDS = ("source, size, status, output, format, width, height, bytes, error, since, preview, "
            "placeholder")

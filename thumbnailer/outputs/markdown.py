@@ -13,8 +13,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from ..spec import Outcome, Status
 from .report import human_bytes
-from .spec import Outcome, Status
 
 #: Rows of each table.
 TOP, FAILURES_SHOWN = 10, 100
