@@ -6,7 +6,8 @@ from click.testing import CliRunner
 from helpers import image_files, photo, pixel_bomb_png, temp_leftovers
 from PIL import Image
 
-from thumbnailer import __version__, cli, params
+from thumbnailer import __version__, cli
+from thumbnailer.cli import params
 from thumbnailer.spec import Format
 
 

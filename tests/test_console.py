@@ -4,7 +4,7 @@ import io
 import os
 import sys
 
-from thumbnailer.console import ConsoleReporter
+from thumbnailer.cli.console import ConsoleReporter
 
 
 def test_the_bar_counts_while_the_walk_goes_and_gets_a_total_at_its_end(monkeypatch):
@@ -32,7 +32,7 @@ def test_no_bar_without_a_terminal_unless_asked(monkeypatch):
 
 
 def test_lines_are_made_printable_as_repr_would():
-    from thumbnailer.console import printable
+    from thumbnailer.cli.console import printable
 
     assert printable("photos/a b.jpg: fine") == "photos/a b.jpg: fine"
     assert printable("é/ü.jpg") == "é/ü.jpg"

@@ -2,7 +2,7 @@
 numbers: ``256`` or ``320x200``, ``15m`` or ``1h30m``, ``2G`` or ``25%``.
 
 Pure parsing (ValueError with a message for the command line), used by click's
-types in cli.py and by scripts that build Settings themselves.
+types in cli/ and by scripts that build Settings themselves.
 """
 
 from __future__ import annotations

@@ -15,12 +15,12 @@ from typing import Any
 import click
 from PIL import ImageColor
 
-from .formats import row
-from .render import writable_formats
-from .run.budget import available
-from .spec import DEFAULT_DECODERS, Format
-from .storage import is_url, local_path
-from .units import parse_bytes
+from ..formats import row
+from ..render import writable_formats
+from ..run.budget import available
+from ..spec import DEFAULT_DECODERS, Format
+from ..storage import is_url, local_path
+from ..units import parse_bytes
 
 
 class Parsed(click.ParamType):

@@ -13,9 +13,9 @@ from typing import Any
 
 import click
 
-from .outputs.report import failure_line
-from .result import Reporter
-from .spec import Entry, Outcome, Status
+from ..outputs.report import failure_line
+from ..result import Reporter
+from ..spec import Entry, Outcome, Status
 
 #: What a line must not carry to a terminal raw: C0 and C1 controls, DEL, line and
 #: paragraph separators, bidi overrides (text that reads backwards), and lone

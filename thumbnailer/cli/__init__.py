@@ -1,9 +1,10 @@
 """The command line: click options -> Settings and Options -> run_job -> exit.
 
-With console.py (its ConsoleReporter), the only module that imports click or
-tqdm or prints; the only one that exits. The run itself is the library's
-(job.py); this module parses, prints through a ConsoleReporter, and exits with
-the code the JobResult decides.
+This package is the only part of thumbnailer that imports click or tqdm or
+prints (console.py, its ConsoleReporter; params.py, the option types), and this
+module the only one that exits. The run itself is the library's (job.py); this
+module parses, prints through a ConsoleReporter, and exits with the code the
+JobResult decides.
 """
 
 from __future__ import annotations
@@ -14,23 +15,12 @@ from typing import Any
 
 import click
 
-from ._version import __version__
-from .console import ConsoleReporter
-from .job import JobError, Options, cache_key, run_job
-from .params import (
-    ColorType,
-    Parsed,
-    ShardType,
-    SourceType,
-    allowed_formats,
-    check_formats,
-    memory_size,
-    output_folder,
-)
-from .prune import Limit
-from .run import default_workers
-from .run.engines import ENGINES
-from .spec import (
+from .._version import __version__
+from ..job import JobError, Options, cache_key, run_job
+from ..prune import Limit
+from ..run import default_workers
+from ..run.engines import ENGINES
+from ..spec import (
     DEFAULT_DECODERS,
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_FRAMES,
@@ -42,8 +32,19 @@ from .spec import (
     Format,
     Settings,
 )
-from .storage import is_url
-from .units import parse_bytes, parse_duration, parse_size
+from ..storage import is_url
+from ..units import parse_bytes, parse_duration, parse_size
+from .console import ConsoleReporter
+from .params import (
+    ColorType,
+    Parsed,
+    ShardType,
+    SourceType,
+    allowed_formats,
+    check_formats,
+    memory_size,
+    output_folder,
+)
 
 EXAMPLES = """\b
 Examples:
@@ -296,7 +297,7 @@ def _xdg_settings(ctx: click.Context, sources: tuple[str, ...]) -> dict[str, Any
     """--xdg-cache: the spec decides where, what size and format; refuse options
     that would contradict it, and give the spec's values (sizes and format only
     where the user did not choose)."""
-    from .outputs.xdg import DEFAULT_FLAVOURS, cache_root
+    from ..outputs.xdg import DEFAULT_FLAVOURS, cache_root
 
     given = sorted(n for n in ("output", "name", "prune", "gallery", "keep_metadata")
                    if _given(ctx, n))
