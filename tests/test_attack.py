@@ -66,7 +66,7 @@ EXIT_CODES = {0, 1, 3, 4, 75}
 
 #: The command, with the busy timeout lowered so that a held database costs half
 #: a second, not ten (setting it is harmless where the module has no such name).
-LAUNCH = ("import thumbnailer.state as s; s.BUSY_SECONDS = 0.5; "
+LAUNCH = ("from thumbnailer.plan import state as s; s.BUSY_SECONDS = 0.5; "
           "from thumbnailer.cli import main; main(prog_name='thumbnailer')")
 
 #: Another process holding the state database in a transaction until its stdin closes.

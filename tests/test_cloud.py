@@ -9,7 +9,7 @@ import sys
 import pytest
 from helpers import image_files, photo
 
-from thumbnailer.state import STATE_NAME
+from thumbnailer.plan.state import STATE_NAME
 
 BUCKET = "media"
 

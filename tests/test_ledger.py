@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from helpers import photo
 
 from thumbnailer import cli
-from thumbnailer.ledger import Failure, judge, since_text
 from thumbnailer.plan import plan
+from thumbnailer.plan.ledger import Failure, judge, since_text
+from thumbnailer.plan.state import STATE_NAME, State
 from thumbnailer.spec import Entry, FailOn, Format, Outcome, Settings, Size, Status
-from thumbnailer.state import STATE_NAME, State
 
 VERSIONS = ["thumbnailer 2.0", "Pillow 12.0"]
 

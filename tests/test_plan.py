@@ -8,11 +8,11 @@ import pytest
 from helpers import photo
 from PIL import Image
 
-from thumbnailer.names import Taken, check_template, free_keys, namers, split_name
 from thumbnailer.plan import plan
+from thumbnailer.plan.names import Taken, check_template, free_keys, namers, split_name
+from thumbnailer.plan.state import LEGACY_NAME, STATE_NAME, State
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size, Status
-from thumbnailer.state import LEGACY_NAME, STATE_NAME, State
 
 
 def settings(tmp_path, **kw):
@@ -452,7 +452,7 @@ def test_a_name_is_checked_for_each_file_when_the_stem_is_formatted(tmp_path):
     ("a\\b", "usable"), ("a/", "usable"),
 ])
 def test_name_problem(name, problem):
-    from thumbnailer.names import name_problem
+    from thumbnailer.plan.names import name_problem
 
     found = name_problem(name)
     assert (found is None) if problem is None else (problem in found)

@@ -7,10 +7,10 @@ import pytest
 from helpers import image_files, photo
 
 from thumbnailer.plan import plan
-from thumbnailer.prune import Limit, guard, prune, stale
+from thumbnailer.plan.prune import Limit, guard, prune, stale
+from thumbnailer.plan.state import STATE_NAME
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size
-from thumbnailer.state import STATE_NAME
 
 
 def make(sources, settings):

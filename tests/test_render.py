@@ -466,7 +466,7 @@ def test_avif_input_is_read_by_pillow_itself_or_the_upgrade_is_named(tmp_path):
 
 
 def test_heic_files_are_found_on_the_walk(tmp_path):
-    from thumbnailer.sources import Selection, walk
+    from thumbnailer.plan.sources import Selection, walk
 
     for name in ("a.HEIC", "b.heif", "c.hif", "d.avif"):
         (tmp_path / name).write_bytes(b"x")

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 from helpers import photo
 
 from thumbnailer import cli
-from thumbnailer.state import STATE_NAME
+from thumbnailer.plan.state import STATE_NAME
 from thumbnailer.storage.atomic import RUNNING_NAME, made_by_killed_run
 
 

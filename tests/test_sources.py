@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from thumbnailer.sources import Selection, walk
+from thumbnailer.plan.sources import Selection, walk
 
 
 def touch(root, *names):

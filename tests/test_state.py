@@ -14,10 +14,11 @@ import pytest
 from click.testing import CliRunner
 from helpers import photo
 
-from thumbnailer import cli, trouble
-from thumbnailer import state as state_module
-from thumbnailer.records import Record
-from thumbnailer.state import LEGACY_NAME, STATE_NAME, State
+from thumbnailer import cli
+from thumbnailer.plan import state as state_module
+from thumbnailer.plan import trouble
+from thumbnailer.plan.records import Record
+from thumbnailer.plan.state import LEGACY_NAME, STATE_NAME, State
 from thumbnailer.storage import ANY
 
 RECORD = Record("sub/a.jpg", "/photos/sub/a.jpg", "f" * 16, 123, 456, 256, 171)
@@ -94,8 +95,8 @@ def test_a_killed_writer_loses_only_what_it_had_not_committed(tmp_path):
     # before committing them.
     code = textwrap.dedent(f"""
         import os, signal
-        from thumbnailer.records import Record
-        from thumbnailer.state import State
+        from thumbnailer.plan.records import Record
+        from thumbnailer.plan.state import State
         state = State({str(tmp_path)!r})
         for n in range(3000):
             state.put(f"k{{n}}", Record("o", "s", "f", n, n, 1, 1), "")

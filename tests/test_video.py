@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image, ImageChops, ImageStat
 
-from thumbnailer import cli, sources
+from thumbnailer import cli
 from thumbnailer.cost import BASE, decode_cost
 from thumbnailer.kinds import mime_type
+from thumbnailer.plan import sources
 from thumbnailer.render import render
 from thumbnailer.spec import Settings, Size, Status, Target, Task
 from thumbnailer.video import POSTER_AT, poster

@@ -18,17 +18,18 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ._version import __version__
-from .checks import check, check_side_files
 from .cost import decode_cost, worst
 from .decode import codec_versions
 from .formats import extension
 from .kinds import POSTER_MARK
-from .ledger import judge
 from .outputs.markdown import MarkdownReport
 from .outputs.report import Tally, summary_line, write_manifest
 from .outputs.spool import Spool
 from .plan import Plan, plan
-from .prune import DEFAULT_LIMIT, Limit, guard, prune
+from .plan.checks import check, check_side_files
+from .plan.ledger import judge
+from .plan.prune import DEFAULT_LIMIT, Limit, guard, prune
+from .plan.trouble import StateError, Trouble, moved_aside
 from .render import failed_outcome, render, warm_up
 from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
@@ -38,7 +39,6 @@ from .run.engines import EngineError, engine
 from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
 from .storage import store
 from .storage.lock import Locked
-from .trouble import StateError, Trouble, moved_aside
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ class Options:
     report_append: bool = False  # add to it instead ($GITHUB_STEP_SUMMARY is shared)
     gallery: bool = False
     wait: bool = False  # for another run's lock on the output folder
-    #: Try known failures again (the failure ledger, ledger.py), not only those
+    #: Try known failures again (the failure ledger, plan/ledger.py), not only those
     #: whose file, versions or limits changed.
     retry_failed: bool = False
     #: Every failure fails the run (exit 1), known ones too; else only new ones do.

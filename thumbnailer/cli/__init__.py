@@ -17,7 +17,7 @@ import click
 
 from .._version import __version__
 from ..job import JobError, Options, cache_key, run_job
-from ..prune import Limit
+from ..plan.prune import Limit
 from ..run import default_workers
 from ..run.engines import ENGINES
 from ..spec import (

@@ -14,11 +14,11 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 
-from ..checks import check
 from ..plan import Plan
-from ..sources import selection, walk
+from ..plan.checks import check
+from ..plan.sources import selection, walk
+from ..plan.state import State
 from ..spec import Entry, Format, Outcome, Settings, Status, Target, Task
-from ..state import State
 from ..storage.atomic import atomic_write
 from .xdg import (
     DIR_MODE,

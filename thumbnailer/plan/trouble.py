@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-from . import storage
+from .. import storage
 
 # SQLite's primary result codes (sqlite3.h) that decide what an error means, and
 # their messages, for Pythons before 3.11 (no sqlite_errorcode).

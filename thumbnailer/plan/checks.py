@@ -9,9 +9,9 @@ import importlib.util
 import os
 from collections.abc import Sequence
 
-from . import storage
+from .. import storage
+from ..spec import Settings
 from .names import check_template
-from .spec import Settings
 
 
 def check_output(arguments: Sequence[str], output: str) -> None:

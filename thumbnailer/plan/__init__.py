@@ -16,16 +16,10 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 
-from . import storage
-from .checks import check
-from .formats import TABLE, extension
-from .fresh import up_to_date
-from .kinds import POSTER_MARK, is_raw, is_video
-from .ledger import Failure, since_text
-from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
-from .records import Record, made_text
-from .sources import Source, WalkCounts, hard_link_key, selection, walk
-from .spec import (
+from .. import storage
+from ..formats import TABLE, extension
+from ..kinds import POSTER_MARK, is_raw, is_video
+from ..spec import (
     PREVIEW_MARK,
     Entry,
     Format,
@@ -37,6 +31,12 @@ from .spec import (
     Target,
     Task,
 )
+from .checks import check
+from .fresh import up_to_date
+from .ledger import Failure, since_text
+from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
+from .records import Record, made_text
+from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .state import State
 
 #: How often (seconds) a long run checkpoints its state: on an object store, puts

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from . import storage
-from .formats import from_extension
+from .. import storage
+from ..formats import from_extension
+from ..spec import PREVIEW_MARK, Entry, Status
 from .records import Record
 from .sources import Source
-from .spec import PREVIEW_MARK, Entry, Status
 
 
 def up_to_date(

@@ -16,7 +16,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 
-from .spec import Size
+from ..spec import Size
 
 _TEMPLATE_FIELDS = {"stem", "size", "width", "height"}
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from .storage import Store
+from ..storage import Store
 
 #: The 1.x state file, in the output root, and the version of its format.
 LEGACY_NAME = ".thumbnailer-state.json"

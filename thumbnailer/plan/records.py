@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 from typing import NamedTuple
 
-from .storage import ANY, Identity
-from .storage import path_bytes as _b
-from .storage import path_text as _s
+from ..storage import ANY, Identity
+from ..storage import path_bytes as _b
+from ..storage import path_text as _s
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (

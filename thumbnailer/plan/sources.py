@@ -7,9 +7,9 @@ from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from .kinds import RAW_EXTENSIONS, VIDEO_EXTENSIONS, videos_readable
-from .spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
-from .storage import Found, store
+from ..kinds import RAW_EXTENSIONS, VIDEO_EXTENSIONS, videos_readable
+from ..spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
+from ..storage import Found, store
 
 #: Extensions walked by default: those of the decoders opened by default.
 #: (Explicitly named files are tried whatever their extension.)

@@ -7,10 +7,10 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 
+from ..storage import Identity
+from ..storage import path_bytes as _b
+from ..storage import path_text as _s
 from .records import COLUMNS, identity
-from .storage import Identity
-from .storage import path_bytes as _b
-from .storage import path_text as _s
 from .trouble import StateError, guarded, rows
 
 MARK_BATCH = 2000  # marks written at once

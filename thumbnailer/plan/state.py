@@ -35,12 +35,13 @@ import tempfile
 import time
 from collections.abc import Iterator
 
-from . import ledger, legacy, storage, trouble
+from .. import storage
+from ..storage import path_bytes as _b
+from ..storage import path_text as _s
+from . import ledger, legacy, trouble
 from . import records as table
 from .ledger import Failure
 from .records import COLUMNS, COLUMNS_3, LEGACY, SCHEMA, Record, Row, record_of, row_of
-from .storage import path_bytes as _b
-from .storage import path_text as _s
 from .sweep import Sweep
 from .trouble import StateBusy, StateError, StateUnwritable, guarded
 

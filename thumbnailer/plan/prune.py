@@ -18,8 +18,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from . import storage
-from .plan import Plan
+from .. import storage
+from . import Plan
 
 
 @dataclass(frozen=True)
