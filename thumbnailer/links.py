@@ -5,7 +5,7 @@ a source reached by several paths is decoded once (sources.hard_link_key).
 from __future__ import annotations
 
 from .spec import Entry, Status, Task
-from .storage import ANY, Identity, NotOurs, Unsafe, store
+from .storage import NotOurs, Unsafe, placement
 
 
 def link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[Entry, ...]:
@@ -24,13 +24,10 @@ def link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[
             linked.append(Entry(link.source, label, Status.FAILED, error=reason))
             continue
         output = f"{link.target.stem}.{origin.output.rpartition('.')[2]}"
-        where = store(output)
-        root = link.target.root or where.parent(output)
-        rel = where.relative(output, root)
-        owned = ANY if link.target.adopt else dict(link.target.owned).get(rel)
+        target = link.target
+        where, root, rel, expect = placement(output, target.root, target.owned, target.adopt)
         try:
-            linked_as = where.put_link(root, where.relative(origin.output, root), rel,
-                                  None if owned is None else Identity(*owned))
+            linked_as = where.put_link(root, where.relative(origin.output, root), rel, expect)
         except (NotOurs, Unsafe) as e:
             linked.append(Entry(link.source, label, Status.FAILED, error=e.strerror))
             continue

@@ -73,7 +73,7 @@ from .spec import (
     Target,
     Task,
 )
-from .storage import ANY, Identity, NotOurs, Unsafe, store
+from .storage import NotOurs, Unsafe, placement, store
 from .video import poster
 
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
@@ -381,13 +381,10 @@ def _save(source: str, target: Target, im: Image.Image, fmt: Format, profile: by
         for key, value in chunks.items():
             info.add_text(key, value)
         params["pnginfo"] = info
-    where = store(output)
-    root = target.root or where.parent(output)
-    rel = where.relative(output, root)
-    owned = ANY if target.adopt else dict(target.owned).get(rel)
+    where, root, rel, expect = placement(output, target.root, target.owned, target.adopt)
     try:  # whole or absent: a temporary moved into place, or one PUT; never over a stranger
         made = where.put(root, rel, lambda f: im.save(f, format=encoder.pillow, **params),
-                         None if owned is None else Identity(*owned), target.private)
+                         expect, target.private)
     except (NotOurs, Unsafe) as e:  # refused: this file only, nothing written
         return Entry(source, target.size.label, Status.FAILED, error=e.strerror), None
     except OSError as e:

@@ -33,7 +33,7 @@ import errno
 import functools
 import os
 import stat as stat_module
-from collections.abc import Callable, Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from typing import BinaryIO
 
 from . import urls
@@ -85,6 +85,7 @@ __all__ = [
     "parts_of",
     "path_bytes",
     "path_text",
+    "placement",
     "Stat",
     "Store",
     "store",
@@ -218,22 +219,8 @@ class Local(Store):
         parts = parts_of(rel)
         fd = _open_folder(root, parts[:-1], create=True, mode=0o700 if private else 0o777)
         try:
-            tmp = TEMP_PREFIX + os.urandom(8).hex()
-            out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-                          | os.O_CLOEXEC, 0o600, dir_fd=fd)
-            try:
-                with os.fdopen(out, "wb") as f:
-                    save(f)
-                    f.flush()
-                    os.fchmod(f.fileno(), 0o600 if private else 0o666 & ~_UMASK)
-                    made = identity_of(os.fstat(f.fileno()))
-                _into_place(fd, tmp, parts[-1], expect, root, rel)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp, dir_fd=fd)
-                raise
-            _journal(root, rel, made)
-            return made
+            return _settle(fd, root, rel, expect,
+                           lambda tmp: _write_temporary(fd, tmp, save, private))
         finally:
             os.close(fd)
 
@@ -245,26 +232,21 @@ class Local(Store):
         try:
             fd = _open_folder(root, parts[:-1], create=True)
             try:
-                tmp = TEMP_PREFIX + os.urandom(8).hex()
-                try:
-                    os.link(have[-1], tmp, src_dir_fd=src, dst_dir_fd=fd, follow_symlinks=False)
-                except OSError:
-                    import shutil
+                def link(tmp: str) -> Identity:
+                    try:
+                        os.link(have[-1], tmp, src_dir_fd=src, dst_dir_fd=fd,
+                                follow_symlinks=False)
+                    except OSError:
+                        import shutil
 
-                    source = os.open(have[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
-                                     dir_fd=src)
-                    with os.fdopen(source, "rb") as reader:
-                        return self.put(root, rel, lambda f: shutil.copyfileobj(reader, f),
-                                        expect)
-                try:
-                    made = identity_of(os.stat(tmp, dir_fd=fd, follow_symlinks=False))
-                    _into_place(fd, tmp, parts[-1], expect, root, rel)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        os.unlink(tmp, dir_fd=fd)
-                    raise
-                _journal(root, rel, made)
-                return made
+                        source = os.open(have[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                         dir_fd=src)
+                        with os.fdopen(source, "rb") as reader:
+                            return _write_temporary(
+                                fd, tmp, lambda f: shutil.copyfileobj(reader, f), False)
+                    return identity_of(os.stat(tmp, dir_fd=fd, follow_symlinks=False))
+
+                return _settle(fd, root, rel, expect, link)
             finally:
                 os.close(fd)
         finally:
@@ -420,6 +402,50 @@ def _open_folder(root: str, parts: Sequence[str], create: bool, mode: int = 0o77
     except BaseException:
         os.close(fd)
         raise
+
+
+def placement(output: str, root: str, owned: Iterable[tuple[str, tuple[int, int, int]]],
+              adopt: bool) -> tuple[Store, str, str, Expect]:
+    """Where a thumbnail's ``output`` goes through the seam: its store, its root
+    (the output's own folder when none is given), its path below the root, and
+    what may be at that path already (Target.owned, Target.adopt)."""
+    where = store(output)
+    root = root or where.parent(output)
+    rel = where.relative(output, root)
+    if adopt:
+        return where, root, rel, ANY
+    found = dict(owned).get(rel)
+    return where, root, rel, None if found is None else Identity(*found)
+
+
+def _settle(fd: int, root: str, rel: str, expect: Expect, make: Callable[[str], Identity]
+            ) -> Identity:
+    """Make a temporary in the folder ``fd`` (``make(name)`` gives its identity),
+    move it into place at ``rel`` (_into_place) and note it in the journal; the
+    temporary never outlives a failure."""
+    tmp = TEMP_PREFIX + os.urandom(8).hex()
+    try:
+        made = make(tmp)
+        _into_place(fd, tmp, rel.rpartition("/")[2], expect, root, rel)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=fd)
+        raise
+    _journal(root, rel, made)
+    return made
+
+
+def _write_temporary(fd: int, tmp: str, save: Callable[[BinaryIO], object], private: bool
+                     ) -> Identity:
+    """The new file ``tmp`` in the folder ``fd``, holding what ``save`` writes, with
+    the usual permissions (0600 if ``private``); its identity."""
+    out = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
+                  0o600, dir_fd=fd)
+    with os.fdopen(out, "wb") as f:
+        save(f)
+        f.flush()
+        os.fchmod(f.fileno(), 0o600 if private else 0o666 & ~_UMASK)
+        return identity_of(os.fstat(f.fileno()))
 
 
 def _into_place(fd: int, tmp: str, name: str, expect: Expect, root: str, rel: str) -> None:
