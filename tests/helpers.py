@@ -12,9 +12,17 @@ import time
 from pathlib import Path
 
 import numpy as np
+from click.testing import CliRunner
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageStat
 
+from thumbnailer import cli
 from thumbnailer.storage.atomic import TEMP_PREFIX
+
+
+def invoke(*args):
+    """The command line in this process, arguments as strings; exceptions caught
+    (a test looks at ``result.exception`` and the output for a traceback)."""
+    return CliRunner().invoke(cli.main, [str(a) for a in args])
 
 
 def photo(path: Path, size=(1200, 900), seed: int = 0, fmt: str | None = None, **save) -> Path:

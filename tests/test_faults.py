@@ -12,11 +12,9 @@ import sys
 import time
 
 import pytest
-from click.testing import CliRunner
-from helpers import image_files, photo, render_crashing_on, temp_leftovers
+from helpers import image_files, invoke, photo, render_crashing_on, temp_leftovers
 from PIL import Image, ImageCms
 
-from thumbnailer import cli
 from thumbnailer.decode import RenderError, transient
 from thumbnailer.plan import plan
 from thumbnailer.render import render
@@ -39,9 +37,6 @@ def photos(tmp_path):
         photo(src / f"p{i}.jpg", (300, 200), seed=i)
     return src
 
-
-def invoke(*args):
-    return CliRunner().invoke(cli.main, [str(a) for a in args])
 
 
 # --- the output disk -------------------------------------------------------------

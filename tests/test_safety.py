@@ -12,16 +12,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
-from helpers import photo
+from helpers import invoke, photo
 
-from thumbnailer import cli
 from thumbnailer.plan.state import STATE_NAME
 from thumbnailer.storage.atomic import RUNNING_NAME, made_by_killed_run
-
-
-def invoke(*args):
-    return CliRunner().invoke(cli.main, [str(a) for a in args])
 
 
 def snapshot(root: Path) -> dict[str, bytes | str]:

@@ -11,10 +11,8 @@ import sys
 import textwrap
 
 import pytest
-from click.testing import CliRunner
-from helpers import photo
+from helpers import invoke, photo
 
-from thumbnailer import cli
 from thumbnailer.plan import state as state_module
 from thumbnailer.plan import trouble
 from thumbnailer.plan.records import Record
@@ -378,9 +376,6 @@ def test_a_full_disk_mid_save_keeps_what_was_committed(tmp_path):
 
 # --- through the command line ------------------------------------------------------
 
-def run_cli(*args):
-    return CliRunner().invoke(cli.main, [str(a) for a in args])
-
 
 def about_the_state(result):
     """The lines about the state; and no traceback, nothing raised."""
@@ -399,22 +394,22 @@ def photos(tmp_path):
 
 def test_a_busy_state_exits_75_with_one_line_and_loses_nothing(tmp_path, photos, quick):
     out = tmp_path / "out"
-    assert run_cli(photos, "-o", out, "-w", "1").exit_code == 0
+    assert invoke(photos, "-o", out, "-w", "1").exit_code == 0
     with held(out / STATE_NAME):
-        result = run_cli(photos, "-o", out, "-w", "1")
+        result = invoke(photos, "-o", out, "-w", "1")
         assert result.exit_code == 75
         assert about_the_state(result) == [
             f"thumbnailer: the state database {out / STATE_NAME} is in use by another "
             "process (waited 0.3 s); nothing was lost: try again later"]
-        assert run_cli(photos, "-o", out, "--dry-run").exit_code == 75
-    again = run_cli(photos, "-o", out, "-w", "1")
+        assert invoke(photos, "-o", out, "--dry-run").exit_code == 75
+    again = invoke(photos, "-o", out, "-w", "1")
     assert again.exit_code == 0 and again.stderr.startswith("0 created, 4 skipped")
 
 
 def test_a_full_state_exits_3_and_the_next_run_makes_only_what_is_missing(
         tmp_path, photos, monkeypatch):
     out = tmp_path / "out"
-    assert run_cli(photos, "-o", out, "-w", "1").exit_code == 0
+    assert invoke(photos, "-o", out, "-w", "1").exit_code == 0
     for i in range(40):  # rows enough to need a page more than the database has
         photo(photos / f"{'a-long-name-' * 8}{i}.jpg", (32, 24), seed=i)
     connect = State._connect
@@ -425,20 +420,20 @@ def test_a_full_state_exits_3_and_the_next_run_makes_only_what_is_missing(
         return db
 
     monkeypatch.setattr(State, "_connect", full)
-    result = run_cli(photos, "-o", out, "-w", "1")
+    result = invoke(photos, "-o", out, "-w", "1")
     assert result.exit_code == 3
     assert about_the_state(result) == [
         f"stopping early: cannot write the state {out / STATE_NAME}: database or disk is "
         "full; what was recorded before is kept, and the next run makes what is missing"]
     monkeypatch.setattr(State, "_connect", connect)  # space again
-    again = run_cli(photos, "-o", out, "-w", "1")
+    again = invoke(photos, "-o", out, "-w", "1")
     assert again.exit_code == 0 and again.stderr.startswith("40 created, 4 skipped"), again.stderr
 
 
 def test_a_folder_at_the_state_path_exits_3_with_one_line(tmp_path, photos):
     out = tmp_path / "out"
     (out / STATE_NAME).mkdir(parents=True)
-    result = run_cli(photos, "-o", out, "-w", "1")
+    result = invoke(photos, "-o", out, "-w", "1")
     assert result.exit_code == 3
     assert about_the_state(result) == result.stderr.splitlines() == [
         f"thumbnailer: {out / STATE_NAME} is a folder, not thumbnailer's state: move it away"]
@@ -448,7 +443,7 @@ def test_a_folder_at_the_state_path_exits_3_with_one_line(tmp_path, photos):
 def test_a_reader_mid_run_stops_it_with_75_and_what_was_made_is_recorded(
         tmp_path, photos, quick, monkeypatch):
     out = tmp_path / "out"
-    assert run_cli(photos, "-o", out, "-w", "1").exit_code == 0
+    assert invoke(photos, "-o", out, "-w", "1").exit_code == 0
     for i in range(4):
         photo(photos / f"new{i}.jpg", (64, 48), seed=10 + i)
     with contextlib.ExitStack() as holding:
@@ -460,11 +455,11 @@ def test_a_reader_mid_run_stops_it_with_75_and_what_was_made_is_recorded(
             holding.close()
 
         monkeypatch.setattr(trouble.Trouble, "met", released)
-        result = run_cli(photos, "-o", out, "-w", "1")
+        result = invoke(photos, "-o", out, "-w", "1")
     assert result.exit_code == 75
     assert about_the_state(result) == [
         f"thumbnailer: the state database {out / STATE_NAME} is in use by another "
         "process (waited 0.3 s); nothing was lost: try again later"]
     assert result.stderr.splitlines()[-1].startswith("1 created, ")  # it stopped there
-    again = run_cli(photos, "-o", out, "-w", "1")  # the one it made was recorded
+    again = invoke(photos, "-o", out, "-w", "1")  # the one it made was recorded
     assert again.exit_code == 0 and again.stderr.startswith("3 created, 5 skipped")
