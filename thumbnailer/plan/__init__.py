@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from .. import storage
-from ..formats import TABLE, extension
+from ..formats import TABLE, extension, from_extension
 from ..kinds import POSTER_MARK, is_raw, is_video
 from ..spec import (
     PREVIEW_MARK,
@@ -32,7 +32,6 @@ from ..spec import (
     Task,
 )
 from .checks import check
-from .fresh import up_to_date
 from .ledger import Failure, since_text
 from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
 from .records import Record, made_text
@@ -46,6 +45,35 @@ CHECKPOINT_SECONDS = 30.0
 #: What record() needs of each entry an outcome will hold, in order: the absolute
 #: source path, its folder, the state key, the fingerprint, whether format auto.
 Pending = tuple[tuple[str, str, str, str, bool], ...]
+
+
+def up_to_date(
+    record: Record | None, source: Source, label: str, fingerprint: str,
+    find: Callable[[str], tuple[str, storage.Stat] | None]
+) -> Entry | None:
+    """The skipped entry when the recorded thumbnail still stands, else None: the
+    one check an unchanged rerun makes per thumbnail, so it is kept lean (a tuple
+    compare and one lookup of the output, a stat locally)."""
+    if (
+        record is None
+        or (record.fingerprint != fingerprint
+            and record.fingerprint != fingerprint + PREVIEW_MARK)
+        or record.mtime_ns != source.stat.st_mtime_ns
+        or record.size != source.stat.st_size
+        or record.source != source.absolute
+    ):
+        return None
+    found = find(record.output)
+    if found is None:
+        return None
+    output, st = found
+    ext = output.rpartition(".")[2].lower()
+    fmt = from_extension(ext)
+    return Entry(
+        source.path, label, Status.SKIPPED, output,
+        fmt.value if fmt is not None else ext, record.width, record.height, st.st_size,
+        preview=record.fingerprint.endswith(PREVIEW_MARK),
+    )
 
 
 class Plan:
@@ -179,7 +207,7 @@ class Plan:
             rel = key + os.path.splitext(entry.output or "")[1] if auto else key
             if old is not None and old.output != rel:  # .jpg became .png
                 self._delete(old.output, old.identity)
-            self.state.put(  # the mark: a preview made it (fresh.py)
+            self.state.put(  # the mark: a preview made it (up_to_date)
                 key,
                 Record(rel, absolute, fingerprint + (PREVIEW_MARK if entry.preview else ""),
                        *outcome.signature, entry.width or 0, entry.height or 0,
