@@ -13,8 +13,8 @@ from helpers import photo
 
 from thumbnailer import cli
 from thumbnailer.plan import plan
-from thumbnailer.plan.ledger import Failure, judge, since_text
 from thumbnailer.plan.state import STATE_NAME, State
+from thumbnailer.plan.state.ledger import Failure, judge, since_text
 from thumbnailer.spec import Entry, FailOn, Format, Outcome, Settings, Size, Status
 
 VERSIONS = ["thumbnailer 2.0", "Pillow 12.0"]

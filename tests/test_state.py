@@ -14,9 +14,8 @@ import pytest
 from helpers import invoke, photo
 
 from thumbnailer.plan import state as state_module
-from thumbnailer.plan import trouble
-from thumbnailer.plan.records import Record
-from thumbnailer.plan.state import LEGACY_NAME, STATE_NAME, State
+from thumbnailer.plan.state import LEGACY_NAME, STATE_NAME, State, trouble
+from thumbnailer.plan.state.records import Record
 from thumbnailer.storage import ANY
 
 RECORD = Record("sub/a.jpg", "/photos/sub/a.jpg", "f" * 16, 123, 456, 256, 171)
@@ -93,7 +92,7 @@ def test_a_killed_writer_loses_only_what_it_had_not_committed(tmp_path):
     # before committing them.
     code = textwrap.dedent(f"""
         import os, signal
-        from thumbnailer.plan.records import Record
+        from thumbnailer.plan.state.records import Record
         from thumbnailer.plan.state import State
         state = State({str(tmp_path)!r})
         for n in range(3000):

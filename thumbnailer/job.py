@@ -27,9 +27,9 @@ from .outputs.report import Tally, summary_line, write_manifest
 from .outputs.spool import Spool
 from .plan import Plan, plan
 from .plan.checks import check, check_side_files
-from .plan.ledger import judge
 from .plan.prune import DEFAULT_LIMIT, Limit, guard, prune
-from .plan.trouble import StateError, Trouble, moved_aside
+from .plan.state.ledger import judge
+from .plan.state.trouble import StateError, Trouble, moved_aside
 from .render import failed_outcome, render, warm_up
 from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
@@ -62,7 +62,7 @@ class Options:
     report_append: bool = False  # add to it instead ($GITHUB_STEP_SUMMARY is shared)
     gallery: bool = False
     wait: bool = False  # for another run's lock on the output folder
-    #: Try known failures again (the failure ledger, plan/ledger.py), not only those
+    #: Try known failures again (the failure ledger, plan/state/ledger.py), not only those
     #: whose file, versions or limits changed.
     retry_failed: bool = False
     #: Every failure fails the run (exit 1), known ones too; else only new ones do.

@@ -362,7 +362,7 @@ class Entry(NamedTuple):
     bytes: int | None = None
     error: str | None = None
     #: A failure of the source itself: since when it fails, as it is (ISO 8601,
-    #: UTC; see plan/ledger.py). Absent from the manifest's other entries.
+    #: UTC; see plan/state/ledger.py). Absent from the manifest's other entries.
     since: str | None = None
     #: Made from the preview embedded in the source (a HEIF's or a RAW's), not
     #: from the image: in the manifest only when true.

@@ -32,11 +32,11 @@ from ..spec import (
     Task,
 )
 from .checks import check
-from .ledger import Failure, since_text
 from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
-from .records import Record, made_text
 from .sources import Source, WalkCounts, hard_link_key, selection, walk
 from .state import State
+from .state.ledger import Failure, since_text
+from .state.records import Record, made_text
 
 #: How often (seconds) a long run checkpoints its state: on an object store, puts
 #: the database back (locally the state commits every few seconds by itself).

@@ -1,15 +1,15 @@
 """The records table of the state: one row per thumbnail made, and the Record
-it reads back as; and the placeholders table, one row per source (state.py
-opens the database; ledger.py is its other table)."""
+it reads back as; and the placeholders table, one row per source (the
+package opens the database; ledger.py is its other table)."""
 
 from __future__ import annotations
 
 import sqlite3
 from typing import NamedTuple
 
-from ..storage import ANY, Identity
-from ..storage import path_bytes as _b
-from ..storage import path_text as _s
+from ...storage import ANY, Identity
+from ...storage import path_bytes as _b
+from ...storage import path_text as _s
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (

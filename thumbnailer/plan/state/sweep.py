@@ -1,4 +1,4 @@
-"""--prune's mark and sweep in the state (state.py's State takes it in): the keys
+"""--prune's mark and sweep in the state (the package's State takes it in): the keys
 a job names go to a temporary table (on disk, not in memory), and the rows not
 marked are stale."""
 
@@ -7,9 +7,9 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Iterator
 
-from ..storage import Identity
-from ..storage import path_bytes as _b
-from ..storage import path_text as _s
+from ...storage import Identity
+from ...storage import path_bytes as _b
+from ...storage import path_text as _s
 from .records import COLUMNS, identity
 from .trouble import StateError, guarded, rows
 

@@ -1,12 +1,12 @@
 """The JSON state file of 1.x, read once: the first run of 2.x moves its records
-into the SQLite state (state.py), then removes it."""
+into the SQLite state (this package), then removes it."""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from ..storage import Store
+from ...storage import Store
 
 #: The 1.x state file, in the output root, and the version of its format.
 LEGACY_NAME = ".thumbnailer-state.json"

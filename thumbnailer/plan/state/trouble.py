@@ -8,7 +8,7 @@
 - **Damaged** (``damage``): not our database (not SQLite, another version,
   failing ``PRAGMA quick_check``): moved aside (``move_aside``), never deleted.
 
-state.py raises these from every method that touches SQLite (``guarded``);
+The State raises these from every method that touches SQLite (``guarded``);
 job.py turns them into the run's stop reason and one line.
 """
 
@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
-from .. import storage
+from ... import storage
 
 # SQLite's primary result codes (sqlite3.h) that decide what an error means, and
 # their messages, for Pythons before 3.11 (no sqlite_errorcode).

@@ -23,7 +23,7 @@ import time
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
-from ..spec import RENDER_VERSION, Settings
+from ...spec import RENDER_VERSION, Settings
 
 #: Made with the records' schema; a database of 2.0 without it has no failures.
 SCHEMA = """

@@ -35,9 +35,9 @@ import tempfile
 import time
 from collections.abc import Iterator
 
-from .. import storage
-from ..storage import path_bytes as _b
-from ..storage import path_text as _s
+from ... import storage
+from ...storage import path_bytes as _b
+from ...storage import path_text as _s
 from . import ledger, legacy, trouble
 from . import records as table
 from .ledger import Failure
