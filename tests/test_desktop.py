@@ -11,7 +11,7 @@ from PIL import Image
 from test_xdg import glib_uri
 
 from thumbnailer import __version__, cli
-from thumbnailer.outputs.xdg import fail_png
+from thumbnailer.outputs.desktop.xdg import fail_png
 from thumbnailer.spec import Settings, Size
 
 

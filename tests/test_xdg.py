@@ -6,7 +6,13 @@ import subprocess
 import pytest
 from PIL import Image
 
-from thumbnailer.outputs.xdg import cache_root, fail_png, file_uri, read_header, thumbnail_name
+from thumbnailer.outputs.desktop.xdg import (
+    cache_root,
+    fail_png,
+    file_uri,
+    read_header,
+    thumbnail_name,
+)
 
 
 def glib_uri(path: str) -> str:

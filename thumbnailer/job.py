@@ -111,7 +111,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     lock_folder = settings.output
     if settings.xdg_cache:
         from .outputs.desktop import plan_desktop
-        from .outputs.xdg import fail_folder, make_private_folder
+        from .outputs.desktop.xdg import fail_folder, make_private_folder
 
         planner = functools.partial(plan_desktop, version=__version__)
         lock_folder = fail_folder(settings.output, __version__)  # ours, per the spec
@@ -397,7 +397,7 @@ def _counted(first: Task, rest: Iterator[Task], reporter: Reporter) -> Iterator[
 def _marker_folder(settings: Settings) -> str | None:
     """The desktop cache is shared: our run marker goes in our own fail folder."""
     if settings.xdg_cache:
-        from .outputs.xdg import fail_folder
+        from .outputs.desktop.xdg import fail_folder
 
         return fail_folder(settings.output, __version__)
     return None

@@ -297,7 +297,7 @@ def _xdg_settings(ctx: click.Context, sources: tuple[str, ...]) -> dict[str, Any
     """--xdg-cache: the spec decides where, what size and format; refuse options
     that would contradict it, and give the spec's values (sizes and format only
     where the user did not choose)."""
-    from ..outputs.xdg import DEFAULT_FLAVOURS, cache_root
+    from ..outputs.desktop.xdg import DEFAULT_FLAVOURS, cache_root
 
     given = sorted(n for n in ("output", "name", "prune", "gallery", "keep_metadata")
                    if _given(ctx, n))

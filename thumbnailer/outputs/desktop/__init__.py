@@ -14,12 +14,12 @@ import contextlib
 import os
 from collections.abc import Iterator, Sequence
 
-from ..plan import Plan
-from ..plan.checks import check
-from ..plan.sources import selection, walk
-from ..plan.state import State
-from ..spec import Entry, Format, Outcome, Settings, Status, Target, Task
-from ..storage.atomic import atomic_write
+from ...plan import Plan
+from ...plan.checks import check
+from ...plan.sources import selection, walk
+from ...plan.state import State
+from ...spec import Entry, Format, Outcome, Settings, Status, Target, Task
+from ...storage.atomic import atomic_write
 from .xdg import (
     DIR_MODE,
     FILE_MODE,

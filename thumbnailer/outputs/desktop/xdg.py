@@ -18,7 +18,7 @@ import zlib
 from typing import NamedTuple
 from urllib.parse import quote
 
-from ..spec import XDG_FLAVOURS as FLAVOURS  # size (longest side) -> flavour folder
+from ...spec import XDG_FLAVOURS as FLAVOURS  # size (longest side) -> flavour folder
 
 #: The sizes made when --xdg-cache is given without --size: what file managers ask
 #: for at their default zoom levels.
