@@ -3,13 +3,13 @@
 - draft gaps (thumbnailer/geometry.py DRAFT_GAPS): for each JPEG DCT scale, how much the
   thumbnail loses against a full decode, after a q85 save, at several ratios of
   drafted size to thumbnail size;
-- the filter for a size derived from a larger thumbnail (render.py): LANCZOS or
+- the filter for a size derived from a larger thumbnail (render/pixels.py): LANCZOS or
   BICUBIC, quality after a q85 save and time;
 - the filter for the first resize, from the (drafted) decode: LANCZOS, BICUBIC,
   HAMMING or BILINEAR, each judged against the quality budget (within 0.15 dB of
   the reference's own q85 score) and timed, for 12 MP and 2 MP JPEGs to 256 and
   1024 px, 3 MP PNGs to 256 px, and real files (Pillow's test images);
-- JPEG encoder settings (render.py): time and size of baseline, optimised and
+- JPEG encoder settings (formats.py): time and size of baseline, optimised and
   progressive encodes at each thumbnail size.
 
 Runs on the corpus's unrotated 12 MP JPEGs (``python bench/run.py`` builds it).
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from thumbnailer.draft import _decode_at_three_eighths, draft
+from thumbnailer.read.draft import _decode_at_three_eighths, draft
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -125,7 +125,7 @@ def derived(paths: list[Path], chain: list[int], rounds: int = 3) -> None:
 def first_resize(sets: dict[str, tuple[list[Path], int]], rounds: int = 5) -> None:
     """The resize from the decode (JPEGs drafted as render drafts them), with
     render's reducing gap, judged against the quality budget."""
-    from thumbnailer.render import REDUCING_GAP
+    from thumbnailer.render.pixels import REDUCING_GAP
 
     print("first resize: set | filter | dB vs reference | ms per image")
     scores: dict = {}

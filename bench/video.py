@@ -2,7 +2,7 @@
 
 Makes two 10 s 4K clips once (bench/corpus/video/, a keyframe every 2 s, as
 phones write them): an 8-bit H.264 one, and a 10-bit HEVC one tagged HLG and
-BT.2020, as phones record HDR, whose poster is tone-mapped (hdr.py). Times
+BT.2020, as phones record HDR, whose poster is tone-mapped (read/hdr.py). Times
 render() of each one's 256 px thumbnail against one of a 12 MP camera-like JPEG
 of the benchmark corpus, in this process: the median of 7 runs each.
 """

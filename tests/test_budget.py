@@ -149,7 +149,7 @@ def test_out_of_memory_says_what_is_left_of_the_budget_not_of_its_slack(monkeypa
     (not 256, the slack counted in: more than the whole budget)."""
     import resource
 
-    from thumbnailer import cost
+    from thumbnailer.read import cost
     from thumbnailer.spec import Settings, Size, Target, Task
 
     start = 1 << 30

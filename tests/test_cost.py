@@ -7,7 +7,7 @@ import pytest
 from helpers import photo
 from PIL import Image
 
-from thumbnailer.cost import BASE, decode_cost, worst
+from thumbnailer.read.cost import BASE, decode_cost, worst
 from thumbnailer.spec import Settings, Size, Target, Task
 
 MB = 1 << 20

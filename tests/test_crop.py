@@ -1,7 +1,7 @@
 import pytest
 from PIL import Image, ImageDraw
 
-from thumbnailer.crop import place
+from thumbnailer.render.crop import place
 from thumbnailer.spec import Crop
 
 STRATEGIES = [Crop.ENTROPY, Crop.ATTENTION]

@@ -4,9 +4,12 @@ import pytest
 from helpers import photo, with_exif_thumbnail
 from PIL import Image, ImageChops, ImageStat
 
-from thumbnailer import draft as draft_module
-from thumbnailer.draft import draft
 from thumbnailer.geometry import DRAFT_GAPS as GAPS
+from thumbnailer.read import draft as draft_module
+from thumbnailer.read import heif
+from thumbnailer.read import image as image_reader
+from thumbnailer.read.draft import draft
+from thumbnailer.read.errors import StalePreview
 
 
 def _difference(a: Image.Image, b: Image.Image) -> float:
@@ -148,7 +151,7 @@ def test_a_preview_too_small_for_the_size_with_its_gap_is_not_used(pictures, tmp
 def test_a_blank_preview_is_refused_and_the_image_decoded(pictures, tmp_path, monkeypatch):
     """(A blank preview cannot be written with pillow-heif: the check is made to
     say "blank" here, and blank() itself is tested below.)"""
-    monkeypatch.setattr(sys.modules["thumbnailer.render"], "blank", lambda im: True)
+    monkeypatch.setattr(image_reader, "blank", lambda im: True)
     entry = _thumb(pictures[0], tmp_path / "a", 256)
     assert not entry.preview
     with Image.open(entry.output) as a, Image.open(_thumb(pictures[1], tmp_path / "b",
@@ -174,8 +177,8 @@ def test_a_preview_of_another_shape_is_refused():
             self.size = (512, 384)  # 4:3, not 3:2
             return "RGB", (0, 0, 512, 384)
 
-    with pytest.raises(draft_module.StalePreview, match="512x384 preview of a 1200x800"):
-        draft_module.draft(Picture(), (256, 171))
+    with pytest.raises(StalePreview, match="512x384 preview of a 1200x800"):
+        heif.preview(Picture(), (256, 171))
 
 
 def test_a_turned_heics_preview_carries_the_turn_and_comes_out_upright(tmp_path):
@@ -233,14 +236,14 @@ def test_a_heif_sequence_is_decoded_whole(tmp_path):
     import pillow_heif
 
     frames = [Image.new("RGB", (600, 400), (40 * n, 0, 0)) for n in range(3)]
-    heif = pillow_heif.from_pillow(frames[0])
+    burst = pillow_heif.from_pillow(frames[0])
     for frame in frames[1:]:
-        heif.add_from_pillow(frame)
-    heif.save(str(tmp_path / "burst.heic"), quality=90, thumbnails=[256])
+        burst.add_from_pillow(frame)
+    burst.save(str(tmp_path / "burst.heic"), quality=90, thumbnails=[256])
     pillow_heif.register_heif_opener()
     with Image.open(tmp_path / "burst.heic") as im:
         assert im.n_frames == 3
-        assert draft(im, (100, 66)) == 1.0 and im.size == (600, 400)
+        assert heif.preview(im, (100, 66)) == 1.0 and im.size == (600, 400)
 
 
 # --- camera JPEGs' EXIF thumbnails -----------------------------------------------------------

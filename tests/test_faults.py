@@ -15,8 +15,8 @@ import pytest
 from helpers import image_files, invoke, photo, render_crashing_on, temp_leftovers
 from PIL import Image, ImageCms
 
-from thumbnailer.decode import RenderError, transient
 from thumbnailer.plan import plan
+from thumbnailer.read import RenderError, transient
 from thumbnailer.render import render
 from thumbnailer.run import run_tasks
 from thumbnailer.spec import Format, Settings, Size, Target, Task

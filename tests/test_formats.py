@@ -5,8 +5,7 @@ import io
 import pytest
 from PIL import Image
 
-from thumbnailer.formats import TABLE, extension, from_extension, row
-from thumbnailer.render import writable_formats
+from thumbnailer.formats import TABLE, extension, from_extension, row, writable_formats
 from thumbnailer.spec import Format
 
 

@@ -1,4 +1,4 @@
-"""HDR video posters (hdr.py): PQ and HLG frames tone-mapped to sRGB.
+"""HDR video posters (read/hdr.py): PQ and HLG frames tone-mapped to sRGB.
 
 The anchors are ITU-R BT.2408's reference levels, which do not depend on how
 the mapping is written: HDR reference white is PQ 58% and HLG 75% (203 cd/m2),
@@ -13,15 +13,20 @@ import pytest
 from helpers import channel_difference, linear_light
 from PIL import Image
 
-from thumbnailer import hdr
+from thumbnailer.geometry import Need
+from thumbnailer.read import hdr, video
 from thumbnailer.render import render
 from thumbnailer.spec import Settings, Size, Target, Task
-from thumbnailer.video import poster
 
 #: Code values of BT.2408's reference levels.
 WHITE = {hdr.PQ: 0.5808, hdr.HLG: 0.75}
 GREY_CARD = {hdr.PQ: 0.38, hdr.HLG: 0.38}
 
+
+
+def poster(path: str, s: Settings) -> Image.Image:
+    """The poster frame for the job's sizes, as render asks the reader for it."""
+    return video.poster(path, Need(s.sizes, s.fit, s.upscale), s)
 
 def sdr(code, transfer, primaries=hdr.BT2020):
     """The sRGB pixel of one grey or coloured code value."""
@@ -137,21 +142,25 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     """Those of HDR clips were wrong, and which clips were HDR is not known
     without opening them: so every video's thumbnails are remade, once, and
     photos' are not. The old rule is the fingerprint without POSTER_MARK."""
+    import dataclasses
     import sys
 
     from click.testing import CliRunner
 
     from thumbnailer import cli
-    from thumbnailer.kinds import POSTER_MARK
+    from thumbnailer.read import kinds
 
     folder, out = tmp_path / "phone", tmp_path / "out"
     folder.mkdir()
     hlg_clip(folder / "IMG_0001.MOV", scene((160, 90)))
     scene((160, 90)).save(folder / "IMG_0002.JPG")
     run = [str(folder), "-o", str(out), "-w", "1"]
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "POSTER_MARK", "")  # the old rule
+    old = dataclasses.replace(kinds.VIDEO, mark="")  # the old rule
+    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "kind_of",
+                        lambda path: old if kinds.kind_of(path) is kinds.VIDEO
+                        else kinds.kind_of(path))
     assert CliRunner().invoke(cli.main, run).stderr.startswith("2 created")
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "POSTER_MARK", POSTER_MARK)
+    monkeypatch.undo()
     again = CliRunner().invoke(cli.main, run)
     assert again.stderr.startswith("1 created, 1 skipped"), again.stderr
     assert CliRunner().invoke(cli.main, run).stderr.startswith("0 created, 2 skipped")
@@ -160,7 +169,7 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
 def test_without_numpy_an_hdr_clip_says_what_to_install(tmp_path, monkeypatch):
     import sys
 
-    from thumbnailer.decode import RenderError
+    from thumbnailer.read import RenderError
 
     video = hlg_clip(tmp_path / "hlg.mp4", scene((160, 90)))
     monkeypatch.setitem(sys.modules, "numpy", None)  # PyAV without numpy

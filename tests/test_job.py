@@ -128,8 +128,8 @@ def test_a_signal_while_planning_stops_at_once_with_its_code(photos, tmp_path, m
 
 
 def test_the_memory_budget_estimates_only_when_the_worst_case_would_not_fit():
-    from thumbnailer.cost import decode_cost, worst
     from thumbnailer.job import _budget
+    from thumbnailer.read.cost import decode_cost, worst
     from thumbnailer.run.budget import ADDRESS_SLACK
 
     settings = Settings()

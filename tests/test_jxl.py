@@ -10,8 +10,9 @@ from click.testing import CliRunner
 from helpers import quadrants
 from PIL import Image, ImageChops, ImageStat
 
-from thumbnailer import cli, jxl
-from thumbnailer.cost import BASE, decode_cost
+from thumbnailer import cli
+from thumbnailer.read import jxl
+from thumbnailer.read.cost import BASE, decode_cost
 from thumbnailer.render import render
 from thumbnailer.spec import Format, Settings, Size, Target, Task
 
@@ -32,7 +33,7 @@ def test_the_size_is_read_from_the_header_as_libjxl_writes_it(size, container):
     """Differential: every way SizeHeader codes a size (multiples of 8, the seven
     ratios, each field width), bare and in a container, against libjxl's encoder."""
     data = encode(Image.new("RGB", size, (10, 20, 30)), effort=1, use_container=container)
-    assert jxl.is_jxl(data[:12])
+    assert jxl.recognises(data[:12])
     assert jxl.size(data[:4096]) == size
 
 
@@ -122,7 +123,7 @@ def test_without_the_extra_jxl_files_and_output_say_what_to_install(tmp_path, mo
     real = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec",
                         lambda name, *a: None if name == "pillow_jxl" else real(name, *a))
-    from thumbnailer.render import writable_formats
+    from thumbnailer.formats import writable_formats
 
     writable_formats.cache_clear()
     try:

@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageChops, ImageDraw, ImageStat
 
 from thumbnailer import cli
-from thumbnailer.placeholders import dominant, placeholder, thumbhash
+from thumbnailer.render.placeholders import dominant, placeholder, thumbhash
 
 # --- the encodings ---------------------------------------------------------------------------
 

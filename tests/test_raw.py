@@ -16,10 +16,12 @@ from helpers import channel_difference
 from PIL import Image
 
 from thumbnailer import cli
-from thumbnailer.cost import BASE, decode_cost
-from thumbnailer.decode import TRANSPOSE, codec_versions
-from thumbnailer.kinds import mime_type
-from thumbnailer.raw import develop
+from thumbnailer.geometry import Need
+from thumbnailer.read import Picture
+from thumbnailer.read import raw as raw_reader
+from thumbnailer.read.cost import BASE, decode_cost
+from thumbnailer.read.kinds import mime_type
+from thumbnailer.read.pillow import TRANSPOSE, codec_versions
 from thumbnailer.render import render
 from thumbnailer.spec import Settings, Size, Target, Task
 
@@ -73,6 +75,10 @@ def test_each_path_makes_the_picture_upright(tmp_path, orientation, with_preview
                   if channel_difference(Image.new("RGB", (1, 1), made.getpixel(c)),
                                         Image.new("RGB", (1, 1), MARK)) < 40]
         assert marked == [c for c in corners if expected.getpixel(c) == MARK]
+
+
+def develop(path: str, s: Settings) -> Picture:
+    return raw_reader.read(path, Need(s.sizes, s.fit, s.upscale), s)
 
 
 def test_development_is_half_size_when_that_serves_and_full_when_not(tmp_path):

@@ -14,9 +14,9 @@ from helpers import (
 )
 from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageStat, features
 
-from thumbnailer.formats import extension
+from thumbnailer.formats import extension, writable_formats
 from thumbnailer.geometry import fit_geometry
-from thumbnailer.render import render, writable_formats
+from thumbnailer.render import render
 from thumbnailer.spec import Crop, Fit, Format, Settings, Size, Status, Target, Task
 
 
@@ -576,7 +576,7 @@ def test_animated_with_auto_and_gif_is_refused():
 @pytest.mark.parametrize("size", [(540, 400), (560, 400), (800, 600), (1001, 755), (400, 540)])
 @pytest.mark.parametrize("fit", [Fit.CONTAIN, Fit.COVER, Fit.PAD])
 def test_sizes_decoded_at_three_eighths_come_out_whole(tmp_path, size, fit):
-    """160 px of these is made from a 3/8-scale decode (draft.py): the crop box,
+    """160 px of these is made from a 3/8-scale decode (read/draft.py): the crop box,
     scaled back, must land inside the smaller decode on both sides."""
     source = photo(tmp_path / "p.jpg", size)
     settings = Settings(sizes=(Size(160, 160),), fit=fit)

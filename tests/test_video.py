@@ -13,15 +13,21 @@ from click.testing import CliRunner
 from PIL import Image, ImageChops, ImageStat
 
 from thumbnailer import cli
-from thumbnailer.cost import BASE, decode_cost
-from thumbnailer.kinds import mime_type
-from thumbnailer.plan import sources
+from thumbnailer.geometry import Need
+from thumbnailer.read import kinds, video
+from thumbnailer.read.cost import BASE, decode_cost
+from thumbnailer.read.kinds import mime_type
+from thumbnailer.read.video import POSTER_AT
 from thumbnailer.render import render
 from thumbnailer.spec import Settings, Size, Status, Target, Task
-from thumbnailer.video import POSTER_AT, poster
 
 MARK = (255, 255, 0)
 
+
+
+def poster(path: str, s: Settings) -> Image.Image:
+    """The poster frame for the job's sizes, as render asks the reader for it."""
+    return video.poster(path, Need(s.sizes, s.fit, s.upscale), s)
 
 def colour(index):
     return ((index * 8) % 256, 100, 255 - (index * 8) % 256)
@@ -132,7 +138,7 @@ def test_the_walk_takes_videos_only_with_the_extra_and_without_no_video(tmp_path
                                             "--no-video"])
     assert skipped.stderr.startswith("1 created")
     assert not (tmp_path / "o2" / "IMG_0001.jpg").exists()
-    monkeypatch.setattr(sources, "videos_readable", lambda: False)  # as without the extra
+    monkeypatch.setattr(kinds, "installed", lambda kind: kind is not kinds.VIDEO)  # no extra
     without = CliRunner().invoke(cli.main, [str(folder), "-o", str(tmp_path / "o3"), "-w", "1"])
     assert without.stderr.startswith("1 created")
 

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .spec import Fit, Size
+from .spec import Fit, Size, Task
 
 #: A smaller size is derived from a larger thumbnail only with this much headroom
 #: on each side: the larger one has already been through one resize.
@@ -109,6 +109,36 @@ def scaled_box(box: Box, scale: float, size: tuple[int, int]) -> Box:
     image (Pillow refuses that)."""
     x0, y0, x1, y1 = (c / scale for c in box)
     return (max(0.0, x0), max(0.0, y0), min(x1, size[0]), min(y1, size[1]))
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a decode must serve: the thumbnails of every size of the job, fitted
+    as the settings say. Every size, not only those still to make, so that a
+    thumbnail's bytes never depend on what happened to be up to date."""
+
+    sizes: tuple[Size, ...]
+    fit: Fit
+    upscale: bool
+
+    @classmethod
+    def of(cls, task: Task) -> Need:
+        """The job's sizes, then any of the task's own (in a job's tasks they are
+        the same), each once, in order: render indexes its thumbnails by them."""
+        s = task.settings
+        sizes = tuple(dict.fromkeys((*s.sizes, *(t.size for t in task.targets))))
+        return cls(sizes, s.fit, s.upscale)
+
+    def geometries(self, stored: tuple[int, int], orientation: int = 1) -> list[Geometry]:
+        """Each size's geometry for a picture held as ``stored`` (w, h), which
+        ``orientation`` (EXIF's) turns upright: see in_file_orientation."""
+        return in_file_orientation(stored, orientation, self.sizes, self.fit, self.upscale)
+
+    def pixels(self, stored: tuple[int, int], orientation: int = 1) -> tuple[float, float]:
+        """The pixels (w, h, in the axes ``stored`` is held in) that the largest
+        thumbnail resizes from: what a reader must keep when it decodes small.
+        Every reader asks this, and only this."""
+        return pixels_needed(stored, self.geometries(stored, orientation))
 
 
 def pixels_needed(source: tuple[int, int], geometries: Sequence[Geometry]) -> tuple[float, float]:

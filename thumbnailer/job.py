@@ -18,10 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ._version import __version__
-from .cost import decode_cost, worst
-from .decode import codec_versions
 from .formats import extension
-from .kinds import POSTER_MARK
 from .outputs.markdown import MarkdownReport
 from .outputs.report import Tally, summary_line, write_manifest
 from .outputs.spool import Spool
@@ -30,6 +27,9 @@ from .plan.checks import check, check_side_files
 from .plan.prune import DEFAULT_LIMIT, Limit, guard, prune
 from .plan.state.ledger import judge
 from .plan.state.trouble import StateError, Trouble, moved_aside
+from .read import KINDS
+from .read.cost import decode_cost, worst
+from .read.pillow import codec_versions
 from .render import failed_outcome, render, warm_up
 from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
@@ -160,7 +160,7 @@ def cache_key(settings: Settings) -> str:
 
     parts = _versions()
     parts += [settings.fingerprint(size, fmt) for size in settings.sizes
-              for fmt in settings.formats] + [POSTER_MARK]
+              for fmt in settings.formats] + [k.mark for k in KINDS if k.mark]
     return "thumbnailer-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 

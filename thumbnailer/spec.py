@@ -367,7 +367,7 @@ class Entry(NamedTuple):
     #: Made from the preview embedded in the source (a HEIF's or a RAW's), not
     #: from the image: in the manifest only when true.
     preview: bool = False
-    #: --placeholders: the source's "thumbhash blurhash #rrggbb" (placeholders.py),
+    #: --placeholders: the source's "thumbhash blurhash #rrggbb" (render/placeholders.py),
     #: which the manifest gives once per source, in its sources.
     placeholder: str | None = None
     #: The identity of the file written (size, mtime_ns, inode), to record as the

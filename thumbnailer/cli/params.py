@@ -15,8 +15,7 @@ from typing import Any
 import click
 from PIL import ImageColor
 
-from ..formats import row
-from ..render import writable_formats
+from ..formats import row, writable_formats
 from ..run.budget import available
 from ..spec import DEFAULT_DECODERS, Format
 from ..storage import is_url, local_path

@@ -231,7 +231,7 @@ def _rel(where: storage.Store, place: str, root: str) -> str:
 
 
 #: Paints each img[data-thumbhash] with its ThumbHash (decoded as the ThumbHash
-#: specification says; placeholders.py encodes it) until the image has loaded.
+#: specification says; render/placeholders.py encodes it) until the image has loaded.
 _SCRIPT = """
 function thumbhashURL(text) {
   const h = Uint8Array.from(atob(text), c => c.charCodeAt(0));

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from .. import storage
 from ..formats import TABLE, extension, from_extension
-from ..kinds import POSTER_MARK, is_raw, is_video
+from ..read.kinds import kind_of
 from ..spec import (
     PREVIEW_MARK,
     Entry,
@@ -382,7 +382,7 @@ class FolderPlan(Plan):
                     break
                 old_stem, old_ext = split_name(found.rel)
                 free_keys(named, "", old_stem, old_ext, names)
-                paired(names, old_stem, is_video(found.path) or is_raw(found.path))
+                paired(names, old_stem, kind_of(found.path).companion)
 
         taken = Taken(bounded=len(folders) <= 1, recall=recall if folders else None)
         #: (device, inode, size, mtime) of a file with other hard links -> what its
@@ -401,8 +401,8 @@ class FolderPlan(Plan):
             stems, renamed = free_keys(named, folder, stem, ext, here)
             # A phone's Live Photo (IMG_1.HEIC, IMG_1.MOV) or a camera's RAW+JPEG:
             # expected, so kept in the manifest but not warned about.
-            video = is_video(source.path)
-            pair = paired(here, stem, video or is_raw(source.path))
+            kind = kind_of(source.path)
+            pair = paired(here, stem, kind.companion)
             if self.stop:
                 return
             problem = checked and next(
@@ -435,8 +435,7 @@ class FolderPlan(Plan):
             pending, done_here = [], {}
             for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here,
                                                                    strict=True):
-                if video:
-                    fingerprint += POSTER_MARK
+                fingerprint += kind.mark  # its reader's own rule: a video's poster
                 record = rows.get(key)
                 if record is None and state.legacy:  # migrated from 1.x: no folder yet
                     record = state.get(key)

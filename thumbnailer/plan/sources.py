@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ..kinds import RAW_EXTENSIONS, VIDEO_EXTENSIONS, videos_readable
+from ..read.kinds import walked
 from ..spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
 from ..storage import Found, store
 
@@ -53,11 +53,7 @@ class Selection:
 
 def selection(settings: Settings) -> Selection:
     """The walking options of a job."""
-    extensions = extensions_for(settings.decoders)
-    if settings.video and videos_readable():
-        extensions |= frozenset(VIDEO_EXTENSIONS)
-    if settings.raw:  # with or without the extra: each is then named with what to install
-        extensions |= frozenset(RAW_EXTENSIONS)
+    extensions = extensions_for(settings.decoders) | walked(settings)
     return Selection(settings.include, settings.exclude, settings.hidden,
                      settings.follow_symlinks, extensions)
 

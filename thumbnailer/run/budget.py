@@ -2,7 +2,7 @@
 
 Adding workers multiplies the memory a run needs, and a folder of panoramas
 on a machine with many cores is how batch tools run a machine out of memory.
-The run admits a task to the workers only while the estimated peaks (cost.py)
+The run admits a task to the workers only while the estimated peaks (read/cost.py)
 of what may be running at once fit this budget; a task bigger than the whole
 budget runs alone. Each worker process of the pool also gets an address-space
 limit of about the budget, so a decode that runs away (an estimate that was

@@ -80,7 +80,7 @@ def row_of(record: Record) -> tuple[bytes, bytes, str, int, int, int, int, str |
     return (_b(record.output), _b(record.source), *record[2:])
 
 
-#: --placeholders: each source's (placeholders.py), by its folder as the records
+#: --placeholders: each source's (render/placeholders.py), by its folder as the records
 #: are (a folder's are read at once) and its absolute path.
 PLACEHOLDERS = """
 CREATE TABLE IF NOT EXISTS placeholders (

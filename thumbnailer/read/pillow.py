@@ -1,11 +1,12 @@
-"""Reading a source image with Pillow: everything that can go wrong there, and how.
+"""Reading with Pillow: everything that can go wrong there, and how; what the
+readers of still images (image, heif, jxl) share.
 
-Which decoders may open a file (the allow-list, judged by content), Pillow's pixel
-limit (raised for --max-pixels, never turned off), broken pixel data (--fail-on,
-decided per image without Pillow's globals), warnings (caught per image where a
-process's main thread allows), the orientation the decoder leaves to apply, the
-optional openers' use (openers.py), the words for whatever a reader raises, and
---timeout.
+Which decoders may open a file (the allow-list, judged by content), the plugins
+of the plugged kinds (HEIF, JPEG XL) registered when a file of theirs is met,
+Pillow's pixel limit (raised for max_pixels, never turned off), broken pixel
+data (fail_on, decided per image without Pillow's globals), warnings (caught
+per image where a process's main thread allows), the orientation the decoder
+leaves to apply, and the words for whatever a Pillow reader raises.
 """
 
 from __future__ import annotations
@@ -13,20 +14,19 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import signal
 import threading
 import warnings
 from collections.abc import Iterable
 from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
-from .openers import opener_for
-from .spec import DEFAULT_DECODERS, FailOn, Settings
-
-#: What a reader opens: a local path, or an object's bytes in memory.
-Readable = str | IO[bytes]
+from ..spec import DEFAULT_DECODERS, FailOn, Settings
+from . import heif, jxl
+from .base import Readable
+from .errors import RenderError, describe
+from .kinds import JXL, PLUGGED, Kind
 
 #: EXIF orientation -> the transpose that makes the image upright.
 TRANSPOSE = {
@@ -39,44 +39,6 @@ TRANSPOSE = {
     8: Image.Transpose.ROTATE_90,
 }
 ORIENTATION_TAG = 0x0112
-
-
-class RenderError(Exception):
-    """A reason this image cannot be thumbnailed, already worded for a person."""
-
-
-class StalePreview(RenderError):
-    """An embedded preview selected for decoding turned out not to be the image's
-    (draft.py): render opens the file again and decodes the image itself."""
-
-
-def describe(exc: BaseException) -> str:
-    """One line a person can act on, for any exception met while making a thumbnail."""
-    if isinstance(exc, RenderError):
-        return str(exc)
-    if isinstance(exc, FileNotFoundError):
-        return "the file disappeared before it could be read"
-    if isinstance(exc, PermissionError):
-        return "permission denied"
-    if isinstance(exc, MemoryError):
-        return "out of memory while decoding"
-    return f"unexpected error ({type(exc).__name__}: {exc})"
-
-
-#: What may pass on its own: the file's permissions, a file that vanished, a
-#: machine short of memory, a network that failed to read it.
-_TRANSIENT = (PermissionError, FileNotFoundError, MemoryError, ConnectionError, TimeoutError)
-
-
-def transient(exc: BaseException) -> bool:
-    """Whether a failure may pass on its own, rather than being the file's (the
-    failure ledger keeps only the file's): ``exc`` or what caused it."""
-    cause: BaseException | None = exc
-    while cause is not None:
-        if isinstance(cause, _TRANSIENT):
-            return True
-        cause = cause.__cause__
-    return False
 
 
 def describe_read(exc: BaseException) -> str:
@@ -152,10 +114,7 @@ def open_image(fp: Readable, s: Settings) -> ImageFile.ImageFile:
             return Image.open(fp, formats=_formats(s))
         except UnidentifiedImageError:
             # HEIF, JPEG XL or AVIF: add what reads it, or say what is missing.
-            try:
-                name = opener_for(head_of(fp), s)
-            except ValueError as e:
-                raise RenderError(str(e)) from None
+            name = _plugged(head_of(fp), s)
             if name is None or (s.decoders is not None and name not in s.decoders):
                 raise RenderError(_unopened(fp, s)) from None
         try:  # JPEG XL only ever here: its plugin decodes the whole image on open
@@ -166,6 +125,41 @@ def open_image(fp: Readable, s: Settings) -> ImageFile.ImageFile:
         # Pillow refuses above twice its limit, which is at least --max-pixels.
         w, h = _header_size(fp, s)
         raise RenderError(s.pixels_refused(w, h) or "refused as a decompression bomb") from None
+
+
+def _plugged(head: bytes, s: Settings) -> str | None:
+    """The Pillow format of a plugged kind (kinds.PLUGGED) that reads a file
+    starting with ``head`` (its first kilobytes), its plugin now registered; None
+    when none recognises it. RenderError says what to install, or why the file is
+    refused before anything decodes it."""
+    for kind in PLUGGED:
+        module = _PLUGINS[kind]
+        if not module.recognises(head):
+            continue
+        try:
+            module.admit(head, s)
+        except ValueError as e:
+            raise RenderError(str(e)) from None
+        if not module.register():
+            raise RenderError(f"{kind.name}: reading it needs the optional extra, "
+                              f"pip install 'thumbnailer[{kind.extra}]'")
+        return kind.pillow
+    return None
+
+
+#: The plugged kinds' modules: each recognises its files, admits or refuses one
+#: from its header, and registers its plugin with Pillow.
+_PLUGINS: dict[Kind, Any] = {kind: {"heif": heif, "jxl": jxl}[kind.plugin or ""]
+                             for kind in PLUGGED}
+
+
+def register_encoder(module: str) -> None:
+    """Register the Pillow plugin an output format's extra installs (``module``,
+    formats.OutputFormat.plugin) before its first save: the plugins of the
+    plugged kinds write as well as read."""
+    for kind in PLUGGED:
+        if kind.needs == module:
+            _PLUGINS[kind].register()
 
 
 def _header_size(fp: Readable, s: Settings) -> tuple[int, int]:
@@ -245,12 +239,6 @@ def _unopened(fp: Readable, s: Settings) -> str:
     return f"a {name} file, not a format opened by default: --allow-format {name} opens it"
 
 
-def shrinks_on_load(im: Image.Image, previews: bool = True) -> bool:
-    """JPEG (and MPO) decode at 1/2, 3/8, 1/4 or 1/8 scale through draft(); HEIF
-    may decode an embedded preview instead (draft.py), unless ``previews`` is off."""
-    return im.format in ("JPEG", "MPO") or (previews and im.format == "HEIF")
-
-
 def load_pixels(im: ImageFile.ImageFile, fail_on: FailOn) -> None:
     """Read the pixels. A decoder error fails the image unless ``fail_on`` says to
     keep what was decoded (the rest of the canvas stays as allocated). Decided per
@@ -322,7 +310,7 @@ def fail_on_warnings(caught: list[warnings.WarningMessage] | None) -> None:
 def read_orientation(im: Image.Image) -> int:
     """The EXIF orientation left to apply; anything bogus counts as upright. A JPEG
     XL's is in its codestream, which libjxl applies; its EXIF's is to be ignored."""
-    if im.format == "JXL":
+    if im.format == JXL.pillow:
         return 1
     try:
         value = im.getexif().get(ORIENTATION_TAG, 1)
@@ -330,36 +318,6 @@ def read_orientation(im: Image.Image) -> int:
         warnings.warn(f"unreadable EXIF ({exc})", stacklevel=2)
         return 1
     return value if isinstance(value, int) and value in TRANSPOSE else 1
-
-
-class time_limit:
-    """Stop this image after ``seconds``: SIGALRM raises RenderError in the middle
-    of the work. Pillow decodes in a Python loop over chunks, so the alarm lands
-    between chunks rather than waiting for the whole decode. Signals only reach the
-    main thread, so elsewhere (the thread engine, Dask's worker threads) this does
-    nothing, and nothing else limits the image there either. On the process pool,
-    workers.py's hard limit is the backstop for work stuck where no alarm can land."""
-
-    def __init__(self, seconds: float | None) -> None:
-        self.seconds = seconds or 0.0
-        self.armed = (
-            bool(seconds)
-            and hasattr(signal, "setitimer")
-            and threading.current_thread() is threading.main_thread()
-        )
-
-    def __enter__(self) -> None:
-        if self.armed:
-            self.previous = signal.signal(signal.SIGALRM, self._expire)
-            signal.setitimer(signal.ITIMER_REAL, self.seconds)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.armed:
-            signal.setitimer(signal.ITIMER_REAL, 0)
-            signal.signal(signal.SIGALRM, self.previous)
-
-    def _expire(self, signum: int, frame: object) -> None:
-        raise RenderError(f"took longer than {self.seconds:g} s (--timeout)")
 
 
 def codec_versions() -> list[str]:

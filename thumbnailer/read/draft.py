@@ -6,13 +6,7 @@ decodes at 3/8 (its 3x3 inverse DCT), which Pillow does not ask for. The gap
 between 1/4 and 1/2 is where big thumbnails fall (1024 px of a 4000 px photo),
 and a 3/8 decode makes the resize that follows a third cheaper.
 
-HEIF files carry previews (a phone's: a few hundred pixels): pillow-heif's
-``draft()`` selects the smallest one that is a scaled copy of the image (same
-mode, aspect ratio, crop, orientation and colour profile; libheif applies none of
-the image's transforms to a preview, so one without them is refused). Decoding
-it instead of a 12 MP image is some 25 times faster. Here it must also keep the
-pixels needed with the widest draft gap, and its aspect ratio must be within 1%;
-render refuses a blank one after loading it (``blank``).
+HEIF's previews are chosen in heif.py, with the gap and shape checks below.
 
 Camera JPEGs carry an EXIF thumbnail (IFD1, 160x120): for the sizes it keeps
 with the widest gap (icons, up to 106 px) and with the image's aspect ratio
@@ -31,12 +25,11 @@ from typing import IO, Any
 
 from PIL import Image, ImageFile, features
 
-from .decode import StalePreview
-from .geometry import DRAFT_GAPS, draft_eighths
+from ..geometry import DRAFT_GAPS, draft_eighths
 
 #: A preview's pixels beyond those needed, as a 1/8 JPEG draft keeps.
 PREVIEW_GAP = DRAFT_GAPS[1]
-#: Set in a JPEG's info when its EXIF thumbnail is what will be decoded.
+#: Set in an image's info when an embedded preview is what will be decoded.
 PREVIEW = "thumbnailer-preview"
 
 
@@ -44,11 +37,9 @@ def draft(im: ImageFile.ImageFile, need: tuple[float, float], previews: bool = T
     """Ask the decoder to shrink ``im`` on load as far as keeps ``need`` pixels
     (width, height) with its scale's gap (geometry.draft_eighths decides); returns
     the factor it shrank by (1 when it will not: not a JPEG, or no scale is small
-    enough to gain). For HEIF, a preview instead, and for a JPEG its EXIF
-    thumbnail where it serves, unless not ``previews`` (see the module's text)."""
+    enough to gain). For a JPEG, its EXIF thumbnail instead where it serves,
+    unless not ``previews`` (see the module's text)."""
     w, h = im.size
-    if im.format == "HEIF":
-        return _preview(im, need)
     if previews and im.format == "JPEG" and (scale := _exif_thumbnail(im, need)):
         return scale
     eighths = draft_eighths((w, h), need, _three_eighths_possible(im))
@@ -91,20 +82,6 @@ def _decode_at_three_eighths(im: ImageFile.ImageFile) -> None:
 @functools.cache
 def _libjpeg_turbo() -> bool:
     return bool(features.check_feature("libjpeg_turbo"))
-
-
-def _preview(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
-    """Select a HEIF preview that keeps ``need`` with PREVIEW_GAP (pillow-heif's
-    draft checks the rest); the factor it is smaller by, 1 when there is none."""
-    w, h = im.size
-    if getattr(im, "n_frames", 1) > 1:  # a sequence (a burst): its frames are decoded whole
-        return 1.0
-    if im.draft(None, (math.ceil(need[0] * PREVIEW_GAP), math.ceil(need[1] * PREVIEW_GAP))) is None:
-        return 1.0
-    pw, ph = im.size
-    if not same_shape((w, h), (pw, ph)):
-        raise StalePreview(f"a {pw}x{ph} preview of a {w}x{h} image")
-    return w / pw
 
 
 def keeps(size: tuple[float, float], need: tuple[float, float]) -> bool:
@@ -165,7 +142,7 @@ def _tiff_header_at(fp: IO[bytes]) -> int:
 
 def served(im: ImageFile.ImageFile, scale: float) -> bool:
     """Whether an embedded preview of ``im`` was decoded, not the image."""
-    return scale > 1 and (im.format == "HEIF" or PREVIEW in im.info)
+    return scale > 1 and PREVIEW in im.info
 
 
 def blank(im: ImageFile.ImageFile) -> bool:

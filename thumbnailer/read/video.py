@@ -1,26 +1,26 @@
 """Videos: one poster frame, through PyAV (the optional ``[video]`` extra, which
-ships FFmpeg in its wheels), handed to the rest of render as a Pillow image.
+ships FFmpeg in its wheels), handed to render as an upright Pillow image.
 
 The frame is the keyframe at or before 10% of the duration (the first frame of
 a clip under 2 s): past a fade-in or a black first frame, and cheap, since a
 keyframe decodes alone and the seek reads only what it needs. The display
 matrix (a phone's portrait video is stored sideways) is applied here, so the
 image leaves upright. The pixel limit is checked before anything is decoded,
-and --timeout bounds the whole, as for an image.
+and the timeout bounds the whole, as for an image.
 """
 
 from __future__ import annotations
 
 import math
-from typing import IO, Any, cast
+from typing import Any, cast
 
 from PIL import Image
 
+from ..geometry import DRAFT_GAPS, Need
+from ..spec import Settings
 from . import hdr
-from .decode import RenderError
-from .geometry import DRAFT_GAPS, fit_geometry, pixels_needed
-from .spec import Settings
-from .storage import store
+from .base import Picture, Readable
+from .errors import RenderError
 
 #: Where the poster frame is taken, as a share of the duration; clips shorter
 #: than SHORT seconds give their first frame.
@@ -33,7 +33,14 @@ MIN_SHRINK = 1.25
 _TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
           270: Image.Transpose.ROTATE_270}
 
-def poster(fp: str | IO[bytes], s: Settings) -> Image.Image:
+def read(fp: Readable, need: Need, s: Settings, previews: bool = True) -> Picture:
+    """The poster frame, upright, scaled down in its conversion to what ``need``
+    asks: the picture's size is the frame's as converted."""
+    image = poster(fp, need, s)
+    return Picture(image, image.size)
+
+
+def poster(fp: Readable, need: Need, s: Settings) -> Image.Image:
     """The poster frame of a video, upright, as an RGB image."""
     try:
         import av
@@ -58,20 +65,20 @@ def poster(fp: str | IO[bytes], s: Settings) -> Image.Image:
         except av.FFmpegError as e:
             raise RenderError(f"damaged video data ({_words(e)})") from e
         turn = _TURNS.get(round(getattr(frame, "rotation", 0) or 0) % 360)
-        image = _scaled(frame, s, turned=turn in (Image.Transpose.ROTATE_90,
+        image = _scaled(frame, need, turned=turn in (Image.Transpose.ROTATE_90,
                                                    Image.Transpose.ROTATE_270))
         return image.transpose(turn) if turn is not None else image
 
 
-def _scaled(frame: Any, s: Settings, turned: bool) -> Image.Image:
+def _scaled(frame: Any, need: Need, turned: bool) -> Image.Image:
     """The frame as RGB, scaled down in FFmpeg's conversion as far as keeps the
     pixels the largest size needs with the widest draft gap, as a JPEG draft
     does: converting and resizing a whole 4K frame is most of a poster's cost."""
     w, h = frame.width, frame.height
     upright = (h, w) if turned else (w, h)
-    need = pixels_needed(upright, [fit_geometry(upright, size, s.fit, s.upscale)
-                                   for size in s.sizes])
-    shrink = min(upright[0] / (need[0] * DRAFT_GAPS[1]), upright[1] / (need[1] * DRAFT_GAPS[1]))
+    wanted = need.pixels(upright)
+    shrink = min(upright[0] / (wanted[0] * DRAFT_GAPS[1]),
+                 upright[1] / (wanted[1] * DRAFT_GAPS[1]))
     size = ((max(1, math.ceil(w / shrink)), max(1, math.ceil(h / shrink)))
             if shrink >= MIN_SHRINK else (w, h))
     transfer: int = frame.color_trc or 0
@@ -93,16 +100,18 @@ def _scaled(frame: Any, s: Settings, turned: bool) -> Image.Image:
     return Image.fromarray(pixels)
 
 
-def frame_pixels(source: str) -> int:
-    """A video's frame size from its header (0 if it cannot be read: render fails it)."""
+def memory(fp: Readable, need: Need, s: Settings) -> int:
+    """The decoded frame, its RGB picture, and a turned copy, from the header (0
+    when it cannot be read: the video then fails)."""
     try:
         import av
 
-        with av.open(store(source).readable(source)) as container:
+        with av.open(fp) as container:
             context = container.streams.video[0].codec_context
-            return int(context.width * context.height)
+            pixels = int(context.width * context.height)
     except Exception:
         return 0
+    return min(pixels, s.max_pixels) * 10
 
 
 def _poster_time(container: Any, stream: Any) -> float:

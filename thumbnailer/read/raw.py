@@ -1,6 +1,6 @@
 """Camera RAW files (CR2, CR3, NEF, ARW, DNG, RAF, ORF, RW2, ...), through rawpy
-(the optional ``[raw]`` extra: LibRaw in its wheels), handed to the rest of render
-as an upright Pillow image.
+(the optional ``[raw]`` extra: LibRaw in its wheels), handed to render as an
+upright Pillow image.
 
 Cameras embed a preview: the JPEG they would have written, most at full size.
 When it is large enough for every size (the pixels needed, with the widest draft
@@ -16,34 +16,25 @@ from __future__ import annotations
 
 import io
 import os
-from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from PIL import Image
 
-from .decode import TRANSPOSE, RenderError
+from ..geometry import Need
+from ..spec import Settings
+from .base import Picture, Readable
 from .draft import blank, draft, keeps, same_shape
-from .geometry import fit_geometry, pixels_needed
-from .spec import Settings
+from .errors import RenderError
+from .pillow import TRANSPOSE
 
 #: LibRaw's flip (dcraw's bits: 4 swaps the axes, 2 and 1 mirror) as the EXIF
 #: orientation that makes the picture upright.
 _ORIENTATION = {0: 1, 1: 2, 3: 3, 2: 4, 4: 5, 6: 6, 7: 7, 5: 8}
 
 
-@dataclass
-class Developed:
-    """A RAW's picture, upright and loaded, ``scale`` times smaller than ``size``
-    (the full picture's, upright); ``preview`` when the camera's preview served."""
-
-    image: Image.Image
-    size: tuple[int, int]
-    scale: float
-    preview: bool
-
-
-def develop(fp: str | IO[bytes], s: Settings, previews: bool = True) -> Developed:
-    """The picture of the RAW file ``fp`` at the smallest size that serves ``s``."""
+def read(fp: Readable, need: Need, s: Settings, previews: bool = True) -> Picture:
+    """The picture of the RAW file ``fp`` at the smallest size that serves ``need``,
+    upright: its size is the full picture's, upright."""
     rawpy = _rawpy()
     try:
         raw = rawpy.imread(fp)
@@ -57,9 +48,7 @@ def develop(fp: str | IO[bytes], s: Settings, previews: bool = True) -> Develope
             raise RenderError(refused)
         orientation = _ORIENTATION.get(raw.sizes.flip, 1)
         upright = (h, w) if orientation >= 5 else (w, h)
-        need = pixels_needed(upright, [fit_geometry(upright, size, s.fit, s.upscale)
-                                       for size in s.sizes])
-        sensor_need = (need[1], need[0]) if orientation >= 5 else need
+        sensor_need = need.pixels((w, h), orientation)
         image = _preview(raw, (w, h), sensor_need) if previews else None
         served = image is not None
         if image is None:
@@ -75,7 +64,7 @@ def develop(fp: str | IO[bytes], s: Settings, previews: bool = True) -> Develope
     if orientation in TRANSPOSE:
         image = image.transpose(TRANSPOSE[orientation])
     image.info = {}  # LibRaw writes the RAW's orientation into the preview's EXIF: applied
-    return Developed(image, upright, upright[0] / image.width, served)
+    return Picture(image, upright, upright[0] / image.width, preview=served)
 
 
 def _preview(raw: Any, size: tuple[int, int], need: tuple[float, float]) -> Image.Image | None:
@@ -108,16 +97,19 @@ def _preview(raw: Any, size: tuple[int, int], need: tuple[float, float]) -> Imag
     return im.convert("RGB")
 
 
-def raw_pixels(fp: str | IO[bytes]) -> tuple[int, int]:
-    """(the mosaic's samples, the picture's pixels) from the header, (0, 0) when
-    it cannot be read (render fails such a file)."""
+def memory(fp: Readable, need: Need, s: Settings) -> int:
+    """The mosaic (2 bytes a sample), LibRaw's picture (four 16-bit channels a
+    pixel), its 8-bit RGB output and Pillow's copy, turned: the full
+    development, which a preview or a half-size one only undercuts. From the
+    header; 0 when it cannot be read (the RAW then fails)."""
     try:
         rawpy = _rawpy()
         with rawpy.imread(fp) as raw:
             sizes = raw.sizes
-            return sizes.raw_width * sizes.raw_height, sizes.width * sizes.height
+            samples, pixels = sizes.raw_width * sizes.raw_height, sizes.width * sizes.height
     except Exception:
-        return 0, 0
+        return 0
+    return samples * 2 + pixels * 18 if pixels <= s.max_pixels else 0
 
 
 def _rawpy() -> Any:

@@ -1,32 +1,56 @@
 """JPEG XL, in and out, through pillow-jxl-plugin (the optional ``[jxl]`` extra,
-libjxl in its wheels; GPL-3.0-or-later, where this project is MIT).
+libjxl in its wheels; GPL-3.0-or-later, where this project is MIT): a plugged
+kind, read by Pillow once the plugin is registered (read/pillow.py registers it
+when the first such file turns up, recognised by content); the same
+registration gives Pillow its encoder (formats.py has its save parameters).
 
 The plugin decodes the whole image when it opens a file, and reads no header
 first, so the size is read here from the codestream's SizeHeader (ISO/IEC
 18181-1, section A.4; inside a container, from the ``jxlc`` or first ``jxlp``
-box) and --max-pixels refuses a file before libjxl sees it. The plugin's
+box) and the pixel limit refuses a file before libjxl sees it. The plugin's
 decoder and encoder use every core by default: a worker is to use one.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib.util
+
+from ..spec import Settings
 
 #: The two ways a JPEG XL file starts: a bare codestream, or the ISO BMFF container.
 CODESTREAM = b"\xff\x0a"
 CONTAINER = b"\x00\x00\x00\x0cJXL \r\n\x87\n"
 #: Width as a share of height (num, den) for SizeHeader's ratio field 1..7.
 _RATIOS = {1: (1, 1), 2: (12, 10), 3: (4, 3), 4: (3, 2), 5: (16, 9), 6: (5, 4), 7: (2, 1)}
-#: Encoder effort (1-9; libjxl's default is 7). 256 px thumbnails of camera photos
-#: at quality 85: 3 gives 35.6 dB (PSNR) in 19 ms, 5 gives 38.0 dB in 23 ms with 12%
-#: more bytes, 7 gives 38.4 dB in 38 ms.
-EFFORT = 5
 
 
-def is_jxl(head: bytes) -> bool:
+def recognises(head: bytes) -> bool:
     """Whether a file starting with ``head`` (12 bytes or more) is JPEG XL."""
     return head.startswith(CODESTREAM) or head.startswith(CONTAINER)
+
+
+def admit(head: bytes, s: Settings) -> None:
+    """ValueError when the header is damaged, or its size is over the pixel
+    limit: the plugin decodes the whole image on open, so this is the last
+    moment to refuse it."""
+    try:
+        w, h = size(head)
+    except ValueError as e:
+        raise ValueError(f"damaged JPEG XL header ({e})") from None
+    refused = s.pixels_refused(w, h)
+    if refused is not None:
+        raise ValueError(refused)
+
+
+def memory(head: bytes, s: Settings) -> int:
+    """Bytes a JPEG XL file starting with ``head`` takes to read: the file, the
+    plugin's pixels, Pillow's, and a conversion (0 when it will be refused, or
+    its header cannot be read)."""
+    try:
+        w, h = size(head)
+    except ValueError:
+        return 0
+    return w * h * 12 if w * h <= s.max_pixels else 0
 
 
 def size(data: bytes) -> tuple[int, int]:
@@ -86,11 +110,6 @@ class _Bits:
         return self.read((9, 13, 18, 30)[self.read(2)])
 
 
-def available() -> bool:
-    """Whether the [jxl] extra is installed (found, not imported)."""
-    return importlib.util.find_spec("pillow_jxl") is not None
-
-
 @functools.lru_cache(maxsize=1)
 def register() -> bool:
     """Register the plugin's opener and encoder with Pillow, once per process,
@@ -101,9 +120,3 @@ def register() -> bool:
         return False
     JpegXLImagePlugin.DECODE_THREADS = 0  # the plugin's word for one thread
     return True
-
-
-def save_params(quality: int, size: tuple[int, int] = (0, 0)) -> dict[str, object]:
-    """The encoder's parameters: one thread, and deterministic bytes."""
-    register()
-    return {"quality": quality, "effort": EFFORT, "num_threads": 1}

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
-from .spec import Crop
+from ..spec import Crop
 
 #: Longest side of the copy the window is chosen on.
 ANALYSIS_SIDE = 256

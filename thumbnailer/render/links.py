@@ -4,8 +4,8 @@ a source reached by several paths is decoded once (sources.hard_link_key).
 
 from __future__ import annotations
 
-from .spec import Entry, Status, Task
-from .storage import NotOurs, Unsafe, placement
+from ..spec import Entry, Status, Task
+from ..storage import NotOurs, Unsafe, placement
 
 
 def link_all(task: Task, entries: tuple[Entry, ...], halt: str | None) -> tuple[Entry, ...]:

@@ -1,0 +1,127 @@
+"""The reader of still images: whatever Pillow opens (with the formats allowed),
+and the plugged kinds once their plugin is registered (HEIF, JPEG XL).
+
+The order of the steps matters for speed and correctness: open (header only,
+allowed decoders) -> refuse oversize -> for JPEG (and HEIF, with previews): the
+orientation from the header, then draft (shrink-on-load, or a preview), then
+load; for the rest: load, then the orientation the decoder left to apply (some
+apply it on load and drop the tag; a PNG's EXIF may follow its pixels).
+"""
+
+from __future__ import annotations
+
+from PIL import Image, ImageFile
+
+from ..geometry import Need
+from ..spec import Settings
+from . import heif, jxl
+from .base import Picture, Readable
+from .draft import blank, draft, served
+from .errors import RenderError, StalePreview
+from .kinds import HEIF
+from .pillow import head_of, load_pixels, open_image, read_orientation, reading
+
+#: Copies of the decoded pixels the pipeline holds at once, by decoder, measured
+#: with ``ru_maxrss`` around one render of a 24 MP panorama in each format
+#: (bench/memory.py shows the whole run): PNG, TIFF and baseline JPEG hold one;
+#: Pillow's WebP decoder holds four.
+COPIES = {"JPEG": 1, "MPO": 1, "PNG": 1, "TIFF": 1, "BMP": 1, "GIF": 1, "WEBP": 4}
+#: For any other decoder (HEIF, AVIF, ...: a library's buffer, then Pillow's).
+OTHER_COPIES = 2
+#: Modes that need no conversion before resizing (others gain a 4-byte copy: so
+#: RGBA takes 8 bytes a pixel and a palette image 5, as measured).
+PLAIN_MODES = ("RGB", "L", "1")
+#: Bytes Pillow keeps per pixel: one for 8-bit single bands, two for 16-bit, four
+#: for everything else (RGB too: a pixel is padded to four bytes).
+_PIXEL_BYTES = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+
+
+def read(fp: Readable, need: Need, s: Settings, previews: bool = True) -> Picture:
+    """The image in ``fp``, loaded, drafted as far as ``need`` allows."""
+    im = open_image(fp, s)
+    try:
+        return _load(im, need, s, previews)
+    except BaseException:
+        im.close()
+        raise
+
+
+def _load(im: ImageFile.ImageFile, need: Need, s: Settings, previews: bool) -> Picture:
+    w, h = im.size
+    if (refused := s.pixels_refused(w, h)) is not None:
+        raise RenderError(refused)
+    if shrinks_on_load(im, previews):
+        # draft() works only before the pixels are read, so the orientation
+        # comes first; JPEG decoders never apply it themselves.
+        orientation = read_orientation(im)
+        scale = _shrink(im, need.pixels((w, h), orientation), previews)
+        load_pixels(im, s.fail_on)
+        if served(im, scale) and blank(im):
+            raise StalePreview("a blank preview")
+    else:
+        # Read the pixels first: some decoders apply the orientation on load and
+        # drop the tag (libtiff), and some only find the EXIF after the pixels
+        # (PNG's eXIf chunk may follow IDAT). What the loaded image still says
+        # is what is left to do.
+        load_pixels(im, s.fail_on)
+        w, h = im.size
+        orientation = read_orientation(im)
+        scale = 1.0
+    return Picture(im, (w, h), scale, orientation, served(im, scale),
+                   Image.MIME.get(im.format or "", ""))
+
+
+def shrinks_on_load(im: Image.Image, previews: bool = True) -> bool:
+    """JPEG (and MPO) decode at 1/2, 3/8, 1/4 or 1/8 scale through draft(); HEIF
+    may decode an embedded preview instead (heif.py), unless ``previews`` is off."""
+    return im.format in ("JPEG", "MPO") or (previews and im.format == HEIF.pillow)
+
+
+def _shrink(im: ImageFile.ImageFile, need: tuple[float, float], previews: bool) -> float:
+    if im.format == HEIF.pillow:
+        return heif.preview(im, need)
+    return draft(im, need, previews)
+
+
+def memory(fp: Readable, need: Need, s: Settings) -> int:
+    """The decoded pixels, at the size they are decoded at, times the copies the
+    pipeline makes of them (COPIES), plus the resize's buffers and the frames of
+    an animation; a progressive JPEG keeps all its DCT coefficients (2 bytes
+    each) at full size whatever scale it is decoded at. Reading the header
+    opens the file and reads its first kilobytes."""
+    try:
+        with reading():
+            if jxl.recognises(head := head_of(fp)):  # its plugin decodes it all on open
+                return jxl.memory(head, s)
+            im = open_image(fp, s)
+    except Exception:
+        return 0
+    with im:
+        return _pixels(im, need, s)
+
+
+def _pixels(im: ImageFile.ImageFile, need: Need, s: Settings) -> int:
+    w, h = im.size
+    if w * h > s.max_pixels:
+        return 0  # refused before decoding
+    copies = COPIES.get(im.format or "", OTHER_COPIES)
+    per_pixel = _PIXEL_BYTES.get(im.mode, 4) * copies + 4 * (im.mode not in PLAIN_MODES)
+    full = w * h
+    held = 0
+    if shrinks_on_load(im, previews=False):  # a HEIF preview: judged in the worker
+        # Sets the decoded size and reads nothing; a preview may be refused once read.
+        draft(im, need.pixels((w, h), read_orientation(im)), previews=False)
+        if im.info.get("progressive") or im.info.get("progression"):
+            held += full * 3  # the coefficients: 2 bytes, 1.5 components with 4:2:0
+    decoded = im.size[0] * im.size[1]
+    frames = min(getattr(im, "n_frames", 1), s.max_frames) if s.animated else 1
+    held += decoded * per_pixel + 2 * box_bytes(s)  # + the resize's buffers
+    if frames > 1:  # each kept frame, at the size of the largest thumbnail
+        held += frames * box_bytes(s)
+    return held
+
+
+def box_bytes(s: Settings) -> int:
+    """Bytes of the largest thumbnail asked for (a side left open counts as the other)."""
+    boxes = [(size.width or size.height or 0, size.height or size.width or 0) for size in s.sizes]
+    return max(w * h for w, h in boxes) * 4

@@ -1,0 +1,134 @@
+"""Make the thumbnails of one source: the whole per-source pipeline.
+
+``render(task)`` reads the source once, through the reader of its kind
+(thumbnailer.read), at the smallest size its thumbnails need, then makes and
+writes each thumbnail: resize (pixels.py), upright, sRGB (colour.py) and padded,
+then encoded and written whole or not at all (encode.py), the links of
+identical sources last (links.py). It writes files, arms a SIGALRM time limit
+(timeout.py) and, on a pool worker, runs under the address-space limit the
+worker set; it never raises for a bad source and never prints, so it can run
+anywhere: in-process, in a pool, on a cluster. What goes wrong is the source's,
+worded for a person, in the Outcome it returns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+import warnings
+
+from ..geometry import Need, turns
+from ..read import describe, kind_of, mime_type, read, transient
+from ..read.cost import over_limit
+from ..read.errors import RenderError
+from ..read.pillow import caught_warnings, fail_on_warnings, load_decoders, reading
+from ..spec import Crop, Entry, FailOn, Format, Outcome, Settings, Status, Task
+from ..storage import store
+from .encode import for_format, save, text
+from .links import link_all
+from .pixels import animate, keeps_animation, placed, resizable, resize_all, upright
+from .placeholders import placeholder
+from .timeout import time_limit
+
+
+def warm_up(settings: Settings) -> None:
+    """Run once in each worker before its first render: see read.pillow.load_decoders."""
+    load_decoders(settings)
+
+
+def render(task: Task) -> Outcome:
+    """Write every target of ``task``; a bad source gives a failed Outcome, not an exception."""
+    started = time.perf_counter()
+    try:
+        with time_limit(task.settings.timeout), caught_warnings() as caught:
+            signature, entries, halt = _render(task, caught)
+        if task.links:
+            entries += link_all(task, entries, halt)
+        # A write can fail for one size and not another; the first reason stands for the source.
+        error = next((e.error for e in entries if e.error), None)
+        return Outcome(task.source, entries, error, signature, halt,
+                       time.perf_counter() - started)
+    except Exception as exc:
+        memory = over_limit(task)  # a decoder's words for a failed allocation are its own
+        return dataclasses.replace(failed_outcome(task, memory or describe(exc)),
+                                   transient=bool(memory) or transient(exc),
+                                   seconds=time.perf_counter() - started)
+
+
+def failed_outcome(task: Task, reason: str) -> Outcome:
+    """Every target of ``task`` failed for ``reason`` (also used when a worker dies)."""
+    failed = tuple(
+        Entry(task.source, t.size.label, Status.FAILED, error=reason) for t in task.targets
+    ) + tuple(Entry(link.source, link.target.size.label, Status.FAILED, error=reason)
+              for link in task.links)
+    return Outcome(task.source, failed, reason)
+
+
+def _render(task: Task, caught: list[warnings.WarningMessage] | None
+            ) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
+    s = task.settings
+    where = store(task.source)
+    st = where.stat(task.source)
+    if st.st_size == 0:
+        raise RenderError("empty file (0 bytes)")
+    if st.st_size > s.max_file_size and not kind_of(task.source).seeks:
+        raise RenderError(
+            f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
+        )
+    if not task.targets:  # only links to thumbnails made before (links.py)
+        return (st.st_mtime_ns, st.st_size), (), None
+    # Geometry, decode size and derivation chain come from *all* the job's sizes,
+    # not only the ones still to make, so a thumbnail's bytes never depend on what
+    # happened to be up to date already (byte-stable output).
+    need = Need.of(task)
+    with reading():  # read after the size check
+        picture = read(task.source, where.readable(task.source), need, s)
+        if s.fail_on is FailOn.WARNING:
+            fail_on_warnings(caught)
+    im, scale, orientation = picture.image, picture.scale, picture.orientation
+    with im:
+        geometries = need.geometries(picture.size, orientation)
+        w, h = picture.size
+        upright_size = (h, w) if turns(orientation) else (w, h)
+        profile = im.info.get("icc_profile")
+        facts = {"width": str(upright_size[0]), "height": str(upright_size[1]),
+                 "mimetype": picture.mime or mime_type(task.source)}
+        exif = im.getexif() if s.keep_metadata else None
+        decoded = resizable(im)
+        if s.crop is not Crop.CENTER:
+            geometries = [placed(decoded, scale, g, s.crop) for g in geometries]
+        sizes = list(need.sizes)
+        wanted = {sizes.index(t.size) for t in task.targets}
+        # --placeholders: from the smallest thumbnail, made even when up to date.
+        least = min(range(len(sizes)), key=lambda i: math.prod(geometries[i].resize))
+        wanted |= {least} if s.placeholders else set()
+        made = {}
+        for i, small in resize_all(decoded, scale, (0.0, 0.0, float(w), float(h)), geometries,
+                                   wanted):
+            made[i] = upright(small, orientation, profile, geometries[i], s)
+        with reading():
+            moving = [t for t in task.targets if keeps_animation(im, t.format, s)]
+            if moving:
+                animations = animate(im, orientation, geometries,
+                                     {sizes.index(t.size) for t in moving}, s)
+    shade = placeholder(made[least]) if s.placeholders else None
+    entries, halt = [], None
+    for target in task.targets:
+        if halt:  # no point trying the other sizes on a full or read-only disk
+            entries.append(Entry(task.source, target.size.label, Status.FAILED, error=halt))
+            continue
+        if target in moving:
+            frames, durations, loop = animations[sizes.index(target.size)]
+            fmt: Format = Format.GIF if target.format is Format.AUTO else target.format
+            entry, halt = save(task.source, target, frames[0], fmt, None, None, s,
+                               animation=(frames[1:], durations, loop))
+        else:
+            small, fmt = for_format(made[sizes.index(target.size)], target.format, s)
+            entry, halt = save(task.source, target, small, fmt, profile, exif, s,
+                               text(target, facts))
+        if entry.status is Status.CREATED:
+            # The manifest says which thumbnails an embedded preview served.
+            entry = entry._replace(preview=picture.preview, placeholder=shade)
+        entries.append(entry)
+    return (st.st_mtime_ns, st.st_size), tuple(entries), halt
