@@ -80,37 +80,6 @@ class FailOn(str, enum.Enum):
 #: (PSD, JPEG 2000, DDS, FITS, ...) are where its security fixes keep landing.
 DEFAULT_DECODERS = ("JPEG", "PNG", "GIF", "WEBP", "TIFF", "BMP", "AVIF", "HEIF", "JXL")
 
-#: The file name extensions walked for each default decoder (named files are
-#: tried whatever their name; an allowed extra format adds Pillow's own list).
-DECODER_EXTENSIONS = {
-    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif", ".mpo"),
-    "PNG": (".png", ".apng"),
-    "GIF": (".gif",),
-    "WEBP": (".webp",),
-    "TIFF": (".tif", ".tiff"),
-    "BMP": (".bmp", ".dib"),
-    "AVIF": (".avif",),
-    "HEIF": (".heic", ".heif", ".hif"),
-    "JXL": (".jxl",),
-}
-
-#: The extensions of Pillow's other decoders (Image.registered_extensions() of
-#: Pillow 13), walked when their format is allowed. Kept here as data so that
-#: walking needs no Pillow; a format missing from it is still read when its files
-#: are named on the command line.
-OTHER_DECODER_EXTENSIONS = {
-    "BLP": (".blp",), "BUFR": (".bufr",), "CUR": (".cur",), "DCX": (".dcx",),
-    "DDS": (".dds",), "DIB": (".dib",), "EPS": (".ps", ".eps"), "FITS": (".fit", ".fits"),
-    "FLI": (".fli", ".flc"), "FTEX": (".ftc", ".ftu"), "GBR": (".gbr",), "GRIB": (".grib",),
-    "HDF5": (".h5", ".hdf"), "ICNS": (".icns",), "ICO": (".ico",), "IM": (".im",),
-    "IPTC": (".iim",), "JPEG2000": (".jp2", ".j2k", ".jpc", ".jpf", ".jpx", ".j2c"),
-    "MPEG": (".mpg", ".mpeg"), "MSP": (".msp",), "PALM": (".palm",), "PCD": (".pcd",),
-    "PCX": (".pcx",), "PDF": (".pdf",), "PIXAR": (".pxr",), "QOI": (".qoi",),
-    "PPM": (".pbm", ".pgm", ".ppm", ".pnm", ".pfm"), "PSD": (".psd",), "SUN": (".ras",),
-    "SGI": (".bw", ".rgb", ".rgba", ".sgi"), "TGA": (".tga", ".icb", ".vda", ".vst"),
-    "WMF": (".wmf", ".emf"), "XBM": (".xbm",), "XPM": (".xpm",),
-}
-
 #: --allow-format all: every decoder this Pillow has.
 ALL_DECODERS = "ALL"
 

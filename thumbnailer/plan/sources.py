@@ -7,22 +7,9 @@ from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from ..read.kinds import walked
-from ..spec import DECODER_EXTENSIONS, OTHER_DECODER_EXTENSIONS, Settings
+from ..read.kinds import IMAGE_EXTENSIONS, walked
+from ..spec import Settings
 from ..storage import Found, store
-
-#: Extensions walked by default: those of the decoders opened by default.
-#: (Explicitly named files are tried whatever their extension.)
-IMAGE_EXTENSIONS = frozenset(ext for exts in DECODER_EXTENSIONS.values() for ext in exts)
-
-
-def extensions_for(decoders: Sequence[str] | None) -> frozenset[str]:
-    """The names walked for these decoders (None: all of Pillow's)."""
-    if decoders is None:
-        return IMAGE_EXTENSIONS | {e for exts in OTHER_DECODER_EXTENSIONS.values() for e in exts}
-    return IMAGE_EXTENSIONS | {e for name in decoders
-                               for e in OTHER_DECODER_EXTENSIONS.get(name, ())}
-
 
 #: A file to thumbnail, and where it sits relative to the argument that found it.
 Source = Found
@@ -53,7 +40,7 @@ class Selection:
 
 def selection(settings: Settings) -> Selection:
     """The walking options of a job."""
-    extensions = extensions_for(settings.decoders) | walked(settings)
+    extensions = walked(settings)
     return Selection(settings.include, settings.exclude, settings.hidden,
                      settings.follow_symlinks, extensions)
 

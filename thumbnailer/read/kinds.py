@@ -11,10 +11,42 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from ..spec import Settings
+
+#: The file name extensions a still image is walked by, for each default decoder
+#: (named files are tried whatever their name; an allowed extra format adds
+#: Pillow's own list, below).
+DECODER_EXTENSIONS = {
+    "JPEG": (".jpg", ".jpeg", ".jpe", ".jfif", ".mpo"),
+    "PNG": (".png", ".apng"),
+    "GIF": (".gif",),
+    "WEBP": (".webp",),
+    "TIFF": (".tif", ".tiff"),
+    "BMP": (".bmp", ".dib"),
+    "AVIF": (".avif",),
+    "HEIF": (".heic", ".heif", ".hif"),
+    "JXL": (".jxl",),
+}
+
+#: The extensions of Pillow's other decoders (Image.registered_extensions() of
+#: Pillow 13), walked when their format is allowed. Kept here as data so that
+#: walking needs no Pillow; a format missing from it is still read when its files
+#: are named on the command line.
+OTHER_DECODER_EXTENSIONS = {
+    "BLP": (".blp",), "BUFR": (".bufr",), "CUR": (".cur",), "DCX": (".dcx",),
+    "DDS": (".dds",), "DIB": (".dib",), "EPS": (".ps", ".eps"), "FITS": (".fit", ".fits"),
+    "FLI": (".fli", ".flc"), "FTEX": (".ftc", ".ftu"), "GBR": (".gbr",), "GRIB": (".grib",),
+    "HDF5": (".h5", ".hdf"), "ICNS": (".icns",), "ICO": (".ico",), "IM": (".im",),
+    "IPTC": (".iim",), "JPEG2000": (".jp2", ".j2k", ".jpc", ".jpf", ".jpx", ".j2c"),
+    "MPEG": (".mpg", ".mpeg"), "MSP": (".msp",), "PALM": (".palm",), "PCD": (".pcd",),
+    "PCX": (".pcx",), "PDF": (".pdf",), "PIXAR": (".pxr",), "QOI": (".qoi",),
+    "PPM": (".pbm", ".pgm", ".ppm", ".pnm", ".pfm"), "PSD": (".psd",), "SUN": (".ras",),
+    "SGI": (".bw", ".rgb", ".rgba", ".sgi"), "TGA": (".tga", ".icb", ".vda", ".vst"),
+    "WMF": (".wmf", ".emf"), "XBM": (".xbm",), "XPM": (".xpm",),
+}
 
 #: Videos, walked when PyAV (the [video] extra) is installed: a poster frame each.
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
@@ -108,11 +140,25 @@ def mime_type(path: str) -> str:
     return _BY_EXTENSION.get(ext, IMAGE).mime.get(ext, "")
 
 
+#: The names still images are walked by with the default decoders.
+IMAGE_EXTENSIONS = frozenset(ext for exts in DECODER_EXTENSIONS.values() for ext in exts)
+
+
 def walked(settings: Settings) -> frozenset[str]:
-    """The extensions of the kinds known by name that ``settings`` has walked."""
-    return frozenset(ext for kind in KINDS if kind.switch and getattr(settings, kind.switch)
-                     and (kind.walked_when_missing or installed(kind))
-                     for ext in kind.extensions)
+    """The names a walk with ``settings`` takes: those of the decoders allowed,
+    and of the kinds known by name that the settings switch on."""
+    return image_extensions(settings.decoders) | frozenset(
+        ext for kind in KINDS if kind.switch and getattr(settings, kind.switch)
+        and (kind.walked_when_missing or installed(kind))
+        for ext in kind.extensions)
+
+
+def image_extensions(decoders: Sequence[str] | None) -> frozenset[str]:
+    """The names still images are walked by with these decoders (None: all of Pillow's)."""
+    if decoders is None:
+        return IMAGE_EXTENSIONS | {e for exts in OTHER_DECODER_EXTENSIONS.values() for e in exts}
+    return IMAGE_EXTENSIONS | {e for name in decoders
+                               for e in OTHER_DECODER_EXTENSIONS.get(name, ())}
 
 
 @functools.cache
