@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from ._version import __version__
 from .cost import decode_cost, worst
 from .decode import codec_versions
+from .errors import ThumbnailerError
 from .formats import extension
 from .kinds import POSTER_MARK
 from .outputs.markdown import MarkdownReport
@@ -80,7 +81,7 @@ class Options:
     keep_entries: bool = True
 
 
-class JobError(ValueError):
+class JobError(ThumbnailerError, ValueError):
     """The job cannot run at all (unsafe output folder, bad name template, missing
     SOURCE URL): found before anything is touched; the message says why."""
 

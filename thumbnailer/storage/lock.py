@@ -13,10 +13,12 @@ import errno
 import os
 from collections.abc import Iterator
 
+from ..errors import ThumbnailerError
+
 LOCK_NAME = ".thumbnailer.lock"
 
 
-class Locked(RuntimeError):
+class Locked(ThumbnailerError, RuntimeError):
     """Another run holds the output root."""
 
 

@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from ... import storage
+from ...errors import ThumbnailerError
 
 # SQLite's primary result codes (sqlite3.h) that decide what an error means, and
 # their messages, for Pythons before 3.11 (no sqlite_errorcode).
@@ -34,7 +35,7 @@ _CODES = {"database is locked": BUSY, "database table is locked": LOCKED,
           "disk I/O error": IOERR, "unable to open database file": 14}
 
 
-class StateError(OSError):
+class StateError(ThumbnailerError, OSError):
     """The state cannot be used: ``str()`` is the line to tell, ``stop`` the
     run's stop reason (JobResult.stop)."""
 
