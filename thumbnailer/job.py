@@ -37,7 +37,7 @@ from .run import Stop, budget, default_workers, run_tasks, stopping_on
 from .run.budget import Budget
 from .run.deadline import Deadline
 from .run.engines import EngineError, engine
-from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
+from .spec import Entry, Format, Outcome, Settings, Status, StopReason, Target, Task
 from .storage import store
 from .storage.lock import Locked
 
@@ -88,7 +88,8 @@ class JobError(ThumbnailerError, ValueError):
 
 #: The signals that stop a run (cron and systemd send SIGTERM), and the stop
 #: reason each gives.
-SIGNALS: dict[int, object] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+SIGNALS: dict[int, object] = {signal.SIGINT: StopReason.INTERRUPTED,
+                              signal.SIGTERM: StopReason.TERMINATED}
 
 
 def run_job(sources: Sequence[str], settings: Settings, options: Options | None = None,
@@ -134,22 +135,22 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
                     contextlib.closing(planner(sources, settings, mark=options.prune)) as job:
                 return _run(job, sources, started, options, reporter, stop)
         except KeyboardInterrupt:  # while planning or waiting for the lock: nothing made
-            reason = str(stop.reason or "interrupted")
+            reason = StopReason(stop.reason or StopReason.INTERRUPTED)
             reporter.problem(f"{_SAID[reason]} before any image was made")
             return JobResult(Tally(), time.monotonic() - started, reason)
         except Locked as e:
             reporter.problem(f"thumbnailer: {e}")
-            return JobResult(Tally(), time.monotonic() - started, "locked")
+            return JobResult(Tally(), time.monotonic() - started, StopReason.LOCKED)
         except EngineError as e:
             reporter.problem(f"thumbnailer: {e}")
-            return JobResult(Tally(), time.monotonic() - started, "halted")
+            return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
         except StateError as e:  # while planning: busy, or not a state that can be used
             reporter.problem(f"thumbnailer: {e}")
             return JobResult(Tally(), time.monotonic() - started, e.stop)
         except OSError as e:  # the output folder cannot be made or locked
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
                              f"{e.strerror or e}")
-            return JobResult(Tally(), time.monotonic() - started, "halted")
+            return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
 
 
 def cache_key(settings: Settings) -> str:
@@ -171,7 +172,7 @@ def _versions() -> list[str]:
 
 
 #: How a stop by signal is told.
-_SAID = {"interrupted": "interrupted", "terminated": "terminated (SIGTERM)"}
+_SAID = {StopReason.INTERRUPTED: "interrupted", StopReason.TERMINATED: "terminated (SIGTERM)"}
 
 
 def _tally(job: Plan, options: Options) -> Tally:
@@ -308,7 +309,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                             take(outcome)
                             if outcome.halt and halt is None:
                                 halt = outcome.halt
-                                stop.set("halted")
+                                stop.set(StopReason.HALTED)
                 except KeyboardInterrupt:  # a second signal: stop waiting for running work
                     pass
                 except StateError as e:  # the walk's, through run_tasks
@@ -317,12 +318,13 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         trouble.met(e)
     trouble.survive(job.save)
     if stop.reason in _SAID:
+        said = StopReason(stop.reason)
         trouble.survive(job.close)
-        reporter.problem(f"{_SAID[str(stop.reason)]}: pending images cancelled; what was made "
+        reporter.problem(f"{_SAID[said]}: pending images cancelled; what was made "
                          "is kept, and the next run finishes the job")
         if trouble.line:
             reporter.problem(trouble.line)
-        return JobResult(tally, time.monotonic() - started, str(stop.reason))
+        return JobResult(tally, time.monotonic() - started, said)
     if halt is not None:
         reporter.problem(f"stopping early: {halt}; the images not attempted are left for "
                          "the next run")
@@ -368,7 +370,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks, known=job.known))
-    reason = str(stop.reason) if stop else "deadline" if clock is not None and clock.left else None
+    reason = (StopReason(stop.reason) if stop
+              else StopReason.DEADLINE if clock is not None and clock.left else None)
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,
                      known_failures=job.known, repeated_failures=job.again,
                      strict=options.strict)

@@ -126,6 +126,23 @@ class Status(str, enum.Enum):
     FAILED = "failed"
 
 
+class StopReason(str, enum.Enum):
+    """Why a run stopped before the end (``JobResult.stop``). Each is its own
+    string: ``str()``, ``format()`` and JSON give the value, as before."""
+
+    INTERRUPTED = "interrupted"  # Ctrl-C: pending work cancelled, nothing half-written
+    TERMINATED = "terminated"  # SIGTERM (cron, systemd): as Ctrl-C
+    #: A full or read-only disk, an unusable output folder or state, an engine that
+    #: cannot start.
+    HALTED = "halted"
+    #: Another run holds the output folder, or another process the state database.
+    LOCKED = "locked"
+    DEADLINE = "deadline"  # Options.deadline reached: images not started are left
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass(frozen=True, order=True)
 class Size:
     """A bounding box; ``None`` on one side means "only the other side counts"."""
