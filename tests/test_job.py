@@ -76,7 +76,7 @@ def test_another_runs_lock_is_a_stop_with_its_own_code(tmp_path, photos):
         result = run_job([str(photos)], Settings(output=str(out)), Options(workers=1), told)
     assert result.stop == "locked" and result.exit_code is ExitCode.LOCKED
     assert told.told == [("problem", f"thumbnailer: another thumbnailer run is using {out}; "
-                                     "try again later, or use --wait")]
+                                     "try again later, or use Options.wait")]
     assert image_files(out) == []
 
 

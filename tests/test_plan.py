@@ -89,7 +89,7 @@ def test_free_keys_compare_names_within_their_folder_case_insensitively():
 
 @pytest.mark.parametrize("template, reason", [
     ("../{stem}", "relative path"), ("/etc/{stem}", "relative path"), ("{stem}/", "relative"),
-    ("a/../../{stem}", "relative"), ("{stem}_{bogus}", "unknown field"), ("{stem", "--name"),
+    ("a/../../{stem}", "relative"), ("{stem}_{bogus}", "unknown field"), ("{stem", "Settings.name"),
     ("{stem}", "same name"),
 ])
 def test_bad_templates_are_refused(template, reason):

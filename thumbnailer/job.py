@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from ._version import __version__
 from .cost import decode_cost, worst
 from .decode import codec_versions
-from .errors import ThumbnailerError
+from .errors import JobError
 from .formats import extension
 from .kinds import POSTER_MARK
 from .outputs.markdown import MarkdownReport
@@ -36,7 +36,7 @@ from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
 from .run.budget import Budget
 from .run.deadline import Deadline
-from .run.engines import EngineError, engine
+from .run.engines import ENGINES, EngineError, engine
 from .spec import Entry, Format, Outcome, Settings, Status, StopReason, Target, Task
 from .storage import store
 from .storage.lock import Locked
@@ -80,10 +80,10 @@ class Options:
     #: database); the command line keeps them only for --manifest and --gallery.
     keep_entries: bool = True
 
-
-class JobError(ThumbnailerError, ValueError):
-    """The job cannot run at all (unsafe output folder, bad name template, missing
-    SOURCE URL): found before anything is touched; the message says why."""
+    def __post_init__(self) -> None:
+        if self.executor not in ENGINES:
+            raise JobError(f"Options.executor {self.executor!r} is not an engine; use one of "
+                           f"{', '.join(ENGINES)}", setting="executor")
 
 
 #: The signals that stop a run (cron and systemd send SIGTERM), and the stop
@@ -97,7 +97,8 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     """Make the thumbnails of ``sources`` as ``settings`` say: the whole run.
 
     Raises JobError (a ValueError) for a job that cannot run at all (unsafe output
-    folder, bad name template, missing SOURCE URL), before anything is touched.
+    folder, bad name template, missing SOURCE URL), before anything is touched;
+    its ``setting`` names the field at fault, if one is.
     Everything else ends in the JobResult: bad images are failed entries, a full
     disk, a held lock or a state database that cannot be used now a stop reason.
     """
@@ -107,7 +108,9 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     try:
         check(sources, settings)
         check_side_files(sources, options.manifest, options.report)
-    except ValueError as e:
+    except JobError:
+        raise
+    except ValueError as e:  # a store's own refusal of a path
         raise JobError(str(e)) from None
     planner: Callable[..., Plan]
     lock_folder = settings.output
@@ -139,13 +142,13 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             reporter.problem(f"{_SAID[reason]} before any image was made")
             return JobResult(Tally(), time.monotonic() - started, reason)
         except Locked as e:
-            reporter.problem(f"thumbnailer: {e}")
+            reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, StopReason.LOCKED)
         except EngineError as e:
-            reporter.problem(f"thumbnailer: {e}")
+            reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
         except StateError as e:  # while planning: busy, or not a state that can be used
-            reporter.problem(f"thumbnailer: {e}")
+            reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, e.stop)
         except OSError as e:  # the output folder cannot be made or locked
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "

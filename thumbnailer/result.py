@@ -8,6 +8,7 @@ import contextlib
 import enum
 from dataclasses import dataclass
 
+from .errors import ThumbnailerError
 from .outputs.report import Tally
 from .spec import Entry, Outcome, Status, StopReason
 
@@ -106,6 +107,13 @@ class Reporter:
 
     def problem(self, message: str) -> None:
         """The run stopped, or could not start: always worth telling."""
+
+    def error(self, error: ThumbnailerError) -> None:
+        """The run could not start or go on because of ``error`` (another run's
+        lock, an engine that cannot start, a state that cannot be used): told as
+        a problem, ``thumbnailer: <the error>``. The command line's names the
+        setting at fault by its flag."""
+        self.problem(f"thumbnailer: {error}")
 
     def summary(self, line: str) -> None:
         """The last line: counts and time."""

@@ -72,8 +72,8 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
         from distributed import Client, LocalCluster
     except ImportError:
         raise EngineError(
-            "--executor dask needs the optional extra: pip install 'thumbnailer[dask]'"
-        ) from None
+            "Options.executor dask needs the optional extra: pip install 'thumbnailer[dask]'",
+            setting="executor") from None
     import dask
 
     # Dask logs to stderr; cron and CI runs must stay silent unless something fails.
