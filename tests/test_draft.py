@@ -1,10 +1,10 @@
-import sys
-
 import pytest
 from helpers import photo, with_exif_thumbnail
 from PIL import Image, ImageChops, ImageStat
 
 from thumbnailer import draft as draft_module
+from thumbnailer import plan as plan_module
+from thumbnailer import render as render_module
 from thumbnailer.draft import draft
 from thumbnailer.geometry import DRAFT_GAPS as GAPS
 
@@ -148,7 +148,7 @@ def test_a_preview_too_small_for_the_size_with_its_gap_is_not_used(pictures, tmp
 def test_a_blank_preview_is_refused_and_the_image_decoded(pictures, tmp_path, monkeypatch):
     """(A blank preview cannot be written with pillow-heif: the check is made to
     say "blank" here, and blank() itself is tested below.)"""
-    monkeypatch.setattr(sys.modules["thumbnailer.render"], "blank", lambda im: True)
+    monkeypatch.setattr(render_module, "blank", lambda im: True)
     entry = _thumb(pictures[0], tmp_path / "a", 256)
     assert not entry.preview
     with Image.open(entry.output) as a, Image.open(_thumb(pictures[1], tmp_path / "b",
@@ -223,7 +223,7 @@ def test_the_manifest_says_what_a_preview_made_and_a_new_preview_rule_remakes_it
     said, entries = run()  # up to date: still said, from the state
     assert said.startswith("0 created, 2 skipped") and entries["IMG_1.HEIC"]["preview"] is True
     # A new rule: recorded, and checked.
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "PREVIEW_MARK", "+preview2")
+    monkeypatch.setattr(plan_module, "PREVIEW_MARK", "+preview2")
     said, _ = run()
     assert said.startswith("1 created, 1 skipped")  # only what a preview made
 

@@ -137,11 +137,10 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     """Those of HDR clips were wrong, and which clips were HDR is not known
     without opening them: so every video's thumbnails are remade, once, and
     photos' are not. The old rule is the fingerprint without POSTER_MARK."""
-    import sys
-
     from click.testing import CliRunner
 
     from thumbnailer import cli
+    from thumbnailer import plan as plan_module
     from thumbnailer.kinds import POSTER_MARK
 
     folder, out = tmp_path / "phone", tmp_path / "out"
@@ -149,9 +148,9 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     hlg_clip(folder / "IMG_0001.MOV", scene((160, 90)))
     scene((160, 90)).save(folder / "IMG_0002.JPG")
     run = [str(folder), "-o", str(out), "-w", "1"]
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "POSTER_MARK", "")  # the old rule
+    monkeypatch.setattr(plan_module, "POSTER_MARK", "")  # the old rule
     assert CliRunner().invoke(cli.main, run).stderr.startswith("2 created")
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "POSTER_MARK", POSTER_MARK)
+    monkeypatch.setattr(plan_module, "POSTER_MARK", POSTER_MARK)
     again = CliRunner().invoke(cli.main, run)
     assert again.stderr.startswith("1 created, 1 skipped"), again.stderr
     assert CliRunner().invoke(cli.main, run).stderr.startswith("0 created, 2 skipped")

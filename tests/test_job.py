@@ -2,12 +2,12 @@
 
 import os
 import signal
-import sys
 
 import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
+from thumbnailer import plan as plan_module
 from thumbnailer.outputs.report import Tally
 from thumbnailer.result import ExitCode, JobResult, Reporter
 from thumbnailer.spec import Entry, Status
@@ -117,7 +117,7 @@ def test_a_signal_while_planning_stops_at_once_with_its_code(photos, tmp_path, m
         raise AssertionError("the walk went on after the signal")
         yield  # a generator, as the walk is
 
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "walk", walking)
+    monkeypatch.setattr(plan_module, "walk", walking)
     reporter = Recorder()
     result = run_job([str(photos)], Settings(output=str(tmp_path / "out")), Options(workers=1),
                      reporter)

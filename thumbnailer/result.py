@@ -14,6 +14,8 @@ from .spec import Entry, Outcome, Status, StopReason
 
 
 class ExitCode(enum.IntEnum):
+    """The exit status a run ends with (``JobResult.exit_code``)."""
+
     OK = 0  # nothing failed (skips are fine)
     FAILED = 1  # some inputs failed, the rest were done
     USAGE = 2  # bad options or arguments: nothing was done
