@@ -2,12 +2,12 @@
 
 import os
 import signal
-import sys
 
 import pytest
 from helpers import image_files, photo
 
 from thumbnailer import Options, Settings, Size, run_job
+from thumbnailer import plan as plan_module
 from thumbnailer.outputs.report import Tally
 from thumbnailer.result import ExitCode, JobResult, Reporter
 from thumbnailer.spec import Entry, Status
@@ -76,7 +76,7 @@ def test_another_runs_lock_is_a_stop_with_its_own_code(tmp_path, photos):
         result = run_job([str(photos)], Settings(output=str(out)), Options(workers=1), told)
     assert result.stop == "locked" and result.exit_code is ExitCode.LOCKED
     assert told.told == [("problem", f"thumbnailer: another thumbnailer run is using {out}; "
-                                     "try again later, or use --wait")]
+                                     "try again later, or use Options.wait")]
     assert image_files(out) == []
 
 
@@ -117,7 +117,7 @@ def test_a_signal_while_planning_stops_at_once_with_its_code(photos, tmp_path, m
         raise AssertionError("the walk went on after the signal")
         yield  # a generator, as the walk is
 
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "walk", walking)
+    monkeypatch.setattr(plan_module, "walk", walking)
     reporter = Recorder()
     result = run_job([str(photos)], Settings(output=str(tmp_path / "out")), Options(workers=1),
                      reporter)

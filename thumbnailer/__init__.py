@@ -8,35 +8,29 @@ whole job, lock, interrupts and all, as the command does::
     result = run_job(["photos"], Settings(output="thumbs", sizes=(Size(256, 256),)),
                      Options(workers=2))
     print(result.tally.counts, result.exit_code)
+
+The names below are the public API (docs/api.md); everything else, the
+sub-modules included, is internal and may change in any release.
 """
 
 from ._version import __version__
-from .geometry import fit_geometry
-from .job import Options, cache_key, run_job
-from .plan import Plan, plan
-from .render import render
-from .result import JobResult, Reporter
-from .run import default_workers, run_tasks
-from .spec import (
-    Crop,
-    Entry,
-    FailOn,
-    Fit,
-    Format,
-    Outcome,
-    Settings,
-    Size,
-    Status,
-    Target,
-    Task,
-)
-from .units import parse_size
+from .errors import JobError, ThumbnailerError
+from .job import Options, run_job
+from .plan.prune import Limit
+from .plan.state.trouble import StateError
+from .result import ExitCode, JobResult, Reporter
+from .run.engines import EngineError
+from .spec import Crop, Entry, FailOn, Fit, Format, Outcome, Settings, Size, Status, StopReason
+from .storage.lock import Locked
 
 __all__ = [
-    "Crop", "Entry", "FailOn", "Fit", "Format", "Outcome", "Plan", "Settings", "Size", "Status",
-    "Target",
-    "Task",
-    "JobResult", "Options", "Reporter",
-    "__version__", "cache_key", "default_workers", "fit_geometry", "parse_size", "plan",
-    "render", "run_job", "run_tasks",
+    # a whole run, and what it returns
+    "run_job", "Settings", "Options", "Reporter", "JobResult", "ExitCode", "StopReason",
+    # the values Settings and Options take
+    "Size", "Fit", "Crop", "Format", "FailOn", "Limit",
+    # what a run hands back: JobResult.tally's entries, the Reporter's outcomes
+    "Entry", "Outcome", "Status",
+    # the errors
+    "ThumbnailerError", "JobError", "Locked", "EngineError", "StateError",
+    "__version__",
 ]

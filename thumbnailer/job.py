@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ._version import __version__
+from .errors import JobError
 from .formats import extension
 from .outputs.markdown import MarkdownReport
 from .outputs.report import Tally, summary_line, write_manifest
@@ -35,8 +36,8 @@ from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
 from .run.budget import Budget
 from .run.deadline import Deadline
-from .run.engines import EngineError, engine
-from .spec import Entry, Format, Outcome, Settings, Status, Target, Task
+from .run.engines import ENGINES, EngineError, engine
+from .spec import Entry, Format, Outcome, Settings, Status, StopReason, Target, Task
 from .storage import store
 from .storage.lock import Locked
 
@@ -79,15 +80,16 @@ class Options:
     #: database); the command line keeps them only for --manifest and --gallery.
     keep_entries: bool = True
 
-
-class JobError(ValueError):
-    """The job cannot run at all (unsafe output folder, bad name template, missing
-    SOURCE URL): found before anything is touched; the message says why."""
+    def __post_init__(self) -> None:
+        if self.executor not in ENGINES:
+            raise JobError(f"Options.executor {self.executor!r} is not an engine; use one of "
+                           f"{', '.join(ENGINES)}", setting="executor")
 
 
 #: The signals that stop a run (cron and systemd send SIGTERM), and the stop
 #: reason each gives.
-SIGNALS: dict[int, object] = {signal.SIGINT: "interrupted", signal.SIGTERM: "terminated"}
+SIGNALS: dict[int, object] = {signal.SIGINT: StopReason.INTERRUPTED,
+                              signal.SIGTERM: StopReason.TERMINATED}
 
 
 def run_job(sources: Sequence[str], settings: Settings, options: Options | None = None,
@@ -95,7 +97,8 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     """Make the thumbnails of ``sources`` as ``settings`` say: the whole run.
 
     Raises JobError (a ValueError) for a job that cannot run at all (unsafe output
-    folder, bad name template, missing SOURCE URL), before anything is touched.
+    folder, bad name template, missing SOURCE URL), before anything is touched;
+    its ``setting`` names the field at fault, if one is.
     Everything else ends in the JobResult: bad images are failed entries, a full
     disk, a held lock or a state database that cannot be used now a stop reason.
     """
@@ -105,7 +108,9 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
     try:
         check(sources, settings)
         check_side_files(sources, options.manifest, options.report)
-    except ValueError as e:
+    except JobError:
+        raise
+    except ValueError as e:  # a store's own refusal of a path
         raise JobError(str(e)) from None
     planner: Callable[..., Plan]
     lock_folder = settings.output
@@ -133,22 +138,22 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
                     contextlib.closing(planner(sources, settings, mark=options.prune)) as job:
                 return _run(job, sources, started, options, reporter, stop)
         except KeyboardInterrupt:  # while planning or waiting for the lock: nothing made
-            reason = str(stop.reason or "interrupted")
+            reason = StopReason(stop.reason or StopReason.INTERRUPTED)
             reporter.problem(f"{_SAID[reason]} before any image was made")
             return JobResult(Tally(), time.monotonic() - started, reason)
         except Locked as e:
-            reporter.problem(f"thumbnailer: {e}")
-            return JobResult(Tally(), time.monotonic() - started, "locked")
+            reporter.error(e)
+            return JobResult(Tally(), time.monotonic() - started, StopReason.LOCKED)
         except EngineError as e:
-            reporter.problem(f"thumbnailer: {e}")
-            return JobResult(Tally(), time.monotonic() - started, "halted")
+            reporter.error(e)
+            return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
         except StateError as e:  # while planning: busy, or not a state that can be used
-            reporter.problem(f"thumbnailer: {e}")
+            reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, e.stop)
         except OSError as e:  # the output folder cannot be made or locked
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
                              f"{e.strerror or e}")
-            return JobResult(Tally(), time.monotonic() - started, "halted")
+            return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
 
 
 def cache_key(settings: Settings) -> str:
@@ -170,7 +175,7 @@ def _versions() -> list[str]:
 
 
 #: How a stop by signal is told.
-_SAID = {"interrupted": "interrupted", "terminated": "terminated (SIGTERM)"}
+_SAID = {StopReason.INTERRUPTED: "interrupted", StopReason.TERMINATED: "terminated (SIGTERM)"}
 
 
 def _tally(job: Plan, options: Options) -> Tally:
@@ -307,7 +312,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                             take(outcome)
                             if outcome.halt and halt is None:
                                 halt = outcome.halt
-                                stop.set("halted")
+                                stop.set(StopReason.HALTED)
                 except KeyboardInterrupt:  # a second signal: stop waiting for running work
                     pass
                 except StateError as e:  # the walk's, through run_tasks
@@ -316,12 +321,13 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         trouble.met(e)
     trouble.survive(job.save)
     if stop.reason in _SAID:
+        said = StopReason(stop.reason)
         trouble.survive(job.close)
-        reporter.problem(f"{_SAID[str(stop.reason)]}: pending images cancelled; what was made "
+        reporter.problem(f"{_SAID[said]}: pending images cancelled; what was made "
                          "is kept, and the next run finishes the job")
         if trouble.line:
             reporter.problem(trouble.line)
-        return JobResult(tally, time.monotonic() - started, str(stop.reason))
+        return JobResult(tally, time.monotonic() - started, said)
     if halt is not None:
         reporter.problem(f"stopping early: {halt}; the images not attempted are left for "
                          "the next run")
@@ -367,7 +373,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     reporter.summary(summary_line(tally.counts, seconds,
                                   pruned=None if pruned is None else len(pruned),
                                   symlinks=job.walked.symlinks, known=job.known))
-    reason = str(stop.reason) if stop else "deadline" if clock is not None and clock.left else None
+    reason = (StopReason(stop.reason) if stop
+              else StopReason.DEADLINE if clock is not None and clock.left else None)
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,
                      known_failures=job.known, repeated_failures=job.again,
                      strict=options.strict)

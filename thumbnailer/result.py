@@ -8,11 +8,14 @@ import contextlib
 import enum
 from dataclasses import dataclass
 
+from .errors import ThumbnailerError
 from .outputs.report import Tally
-from .spec import Entry, Outcome, Status
+from .spec import Entry, Outcome, Status, StopReason
 
 
 class ExitCode(enum.IntEnum):
+    """The exit status a run ends with (``JobResult.exit_code``)."""
+
     OK = 0  # nothing failed (skips are fine)
     FAILED = 1  # some inputs failed, the rest were done
     USAGE = 2  # bad options or arguments: nothing was done
@@ -31,11 +34,12 @@ class JobResult:
 
     tally: Tally
     seconds: float
-    #: Why the run stopped before the end: "interrupted" (Ctrl-C), "terminated"
-    #: (SIGTERM), "halted" (full or read-only disk, unusable output folder or state,
-    #: engine that cannot start), "locked" (another run holds the output folder, or
-    #: another process the state database).
-    stop: str | None = None
+    #: Why the run stopped before the end (None: it did not): INTERRUPTED (Ctrl-C),
+    #: TERMINATED (SIGTERM), HALTED (full or read-only disk, unusable output folder
+    #: or state, engine that cannot start), LOCKED (another run holds the output
+    #: folder, or another process the state database), DEADLINE. A plain string
+    #: given here ("locked") is taken as its StopReason.
+    stop: StopReason | None = None
     pruned: list[str] | None = None  # None: --prune was not asked for, or not run
     #: Seconds spent writing the state (inserts, commits, checkpoints).
     state_seconds: float = 0.0
@@ -49,6 +53,10 @@ class JobResult:
     known_failures: int = 0
     repeated_failures: int = 0
     strict: bool = False
+
+    def __post_init__(self) -> None:
+        if self.stop is not None:
+            self.stop = StopReason(self.stop)
 
     @property
     def new_failures(self) -> int:
@@ -64,11 +72,11 @@ class JobResult:
             failed = self.tally.counts[Status.FAILED] if self.strict else self.new_failures
             return ExitCode.FAILED if failed else ExitCode.OK
         return {
-            "interrupted": ExitCode.INTERRUPTED,
-            "terminated": ExitCode.TERMINATED,
-            "halted": ExitCode.HALTED,
-            "locked": ExitCode.LOCKED,
-            "deadline": ExitCode.DEADLINE,
+            StopReason.INTERRUPTED: ExitCode.INTERRUPTED,
+            StopReason.TERMINATED: ExitCode.TERMINATED,
+            StopReason.HALTED: ExitCode.HALTED,
+            StopReason.LOCKED: ExitCode.LOCKED,
+            StopReason.DEADLINE: ExitCode.DEADLINE,
         }[self.stop]
 
 
@@ -101,6 +109,13 @@ class Reporter:
 
     def problem(self, message: str) -> None:
         """The run stopped, or could not start: always worth telling."""
+
+    def error(self, error: ThumbnailerError) -> None:
+        """The run could not start or go on because of ``error`` (another run's
+        lock, an engine that cannot start, a state that cannot be used): told as
+        a problem, ``thumbnailer: <the error>``. The command line's names the
+        setting at fault by its flag."""
+        self.problem(f"thumbnailer: {error}")
 
     def summary(self, line: str) -> None:
         """The last line: counts and time."""

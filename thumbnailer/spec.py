@@ -13,6 +13,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from .errors import JobError
+
 #: Bumped whenever render() would produce different bytes for the same settings,
 #: so that every existing thumbnail is regenerated once. 3: TIFFs turned by their
 #: decoder were turned twice, and PNG colour keys (tRNS) showed in JPEGs.
@@ -93,6 +95,23 @@ class Status(str, enum.Enum):
     CREATED = "created"
     SKIPPED = "skipped"
     FAILED = "failed"
+
+
+class StopReason(str, enum.Enum):
+    """Why a run stopped before the end (``JobResult.stop``). Each is its own
+    string: ``str()``, ``format()`` and JSON give the value, as before."""
+
+    INTERRUPTED = "interrupted"  # Ctrl-C: pending work cancelled, nothing half-written
+    TERMINATED = "terminated"  # SIGTERM (cron, systemd): as Ctrl-C
+    #: A full or read-only disk, an unusable output folder or state, an engine that
+    #: cannot start.
+    HALTED = "halted"
+    #: Another run holds the output folder, or another process the state database.
+    LOCKED = "locked"
+    DEADLINE = "deadline"  # Options.deadline reached: images not started are left
+
+    def __str__(self) -> str:
+        return self.value
 
 
 @dataclass(frozen=True, order=True)
@@ -177,49 +196,56 @@ class Settings:
     xdg_cache: bool = field(default=False, metadata=_SHAPES)
 
     def __post_init__(self) -> None:
+        """Refuse settings no job can run with: a JobError (a ValueError) naming
+        the field in ``setting``."""
         if not self.sizes:
-            raise ValueError("at least one size is needed")
+            raise JobError("at least one size is needed", setting="sizes")
         if len(set(self.sizes)) != len(self.sizes):
-            raise ValueError("the same size is given twice")
+            raise JobError("the same size is given twice", setting="sizes")
         if not self.formats:
-            raise ValueError("at least one format is needed")
+            raise JobError("at least one format is needed", setting="formats")
         if len(set(self.formats)) != len(self.formats):
-            raise ValueError("the same format is given twice")
+            raise JobError("the same format is given twice", setting="formats")
         if Format.AUTO in self.formats and ({Format.JPEG, Format.PNG} & set(self.formats)):
-            raise ValueError(
-                "format auto already writes JPEG or PNG: combine it only with webp or avif"
+            raise JobError(
+                "format auto already writes JPEG or PNG: combine it only with webp or avif",
+                setting="formats",
             )
         if self.animated and Format.AUTO in self.formats and Format.GIF in self.formats:
-            raise ValueError("with animated, format auto already writes animations as GIF: "
-                             "combine it with webp or avif, not gif")
+            raise JobError("with animated, format auto already writes animations as GIF: "
+                           "combine it with webp or avif, not gif", setting="formats")
         if self.max_frames < 1:
-            raise ValueError("max_frames must be at least 1")
+            raise JobError("max_frames must be at least 1", setting="max_frames")
         if self.crop is not Crop.CENTER and self.fit is not Fit.COVER:
-            raise ValueError(f"crop {self.crop.value} only applies to fit cover")
+            raise JobError(f"crop {self.crop.value} only applies to fit cover", setting="crop")
         if not 1 <= self.quality <= 100:
-            raise ValueError("quality must be between 1 and 100")
+            raise JobError("quality must be between 1 and 100", setting="quality")
         if self.max_pixels < 1 or self.max_file_size < 1:
-            raise ValueError("max_pixels and max_file_size must be positive")
+            raise JobError("max_pixels and max_file_size must be positive",
+                           setting="max_pixels" if self.max_pixels < 1 else "max_file_size")
         if self.timeout is not None and self.timeout <= 0:
-            raise ValueError("timeout must be positive (None for no limit)")
+            raise JobError("timeout must be positive (None for no limit)", setting="timeout")
         if self.shard is not None and not 1 <= self.shard[0] <= self.shard[1]:
-            raise ValueError("shard K/N needs 1 <= K <= N")
+            raise JobError("shard K/N needs 1 <= K <= N", setting="shard")
         if self.xdg_cache:
             self._check_xdg()
         if len(self.background) != 4:
-            raise ValueError("background must be an RGBA tuple")
+            raise JobError("background must be an RGBA tuple", setting="background")
         if any(f != f.upper() for f in self.allow_formats):
-            raise ValueError("allow_formats takes Pillow's format names in capitals (PSD)")
+            raise JobError("allow_formats takes Pillow's format names in capitals (PSD)",
+                           setting="allow_formats")
 
     def _check_xdg(self) -> None:
         flavours = ", ".join(str(side) for side in XDG_FLAVOURS)
         for size in self.sizes:
             if size.width != size.height or size.width not in XDG_FLAVOURS:
-                raise ValueError(f"the thumbnail cache has sizes {flavours} only, not {size}")
+                raise JobError(f"the thumbnail cache has sizes {flavours} only, not {size}",
+                               setting="sizes")
         if self.formats != (Format.PNG,):
-            raise ValueError("the thumbnail cache holds PNG only")
+            raise JobError("the thumbnail cache holds PNG only", setting="formats")
         if self.fit is not Fit.CONTAIN or self.upscale:
-            raise ValueError("the thumbnail cache takes fit contain, without upscaling")
+            raise JobError("the thumbnail cache takes fit contain, without upscaling",
+                           setting="fit" if self.fit is not Fit.CONTAIN else "upscale")
 
     @property
     def decoders(self) -> tuple[str, ...] | None:

@@ -4,7 +4,6 @@ import json
 import os
 import re
 import sqlite3
-import sys
 import time
 
 import pytest
@@ -12,6 +11,7 @@ from click.testing import CliRunner
 from helpers import photo
 
 from thumbnailer import cli
+from thumbnailer import job as job_module
 from thumbnailer.plan import plan
 from thumbnailer.plan.state import STATE_NAME, State
 from thumbnailer.plan.state.ledger import Failure, judge, since_text
@@ -36,7 +36,7 @@ def photos(tmp_path):
 @pytest.fixture
 def renders(monkeypatch):
     """The sources render is called on, in this process (-w 1)."""
-    job = sys.modules["thumbnailer.job"]
+    job = job_module
     real, seen = job.render, []
 
     def counted(task):
@@ -213,7 +213,7 @@ def test_a_known_failure_is_tried_again_when_it_may_now_pass(photos, tmp_path, r
     elif how == "a new Pillow":
         monkeypatch.setattr("PIL.__version__", "99.0.0")
     elif how == "a new thumbnailer":
-        monkeypatch.setattr(sys.modules["thumbnailer.job"], "__version__", "99.0")
+        monkeypatch.setattr(job_module, "__version__", "99.0")
     else:
         (photos / "bad.jpg").write_bytes(b"replaced, and still not a jpeg")
     result = invoke(photos, "-o", out, "-w", "1", *args)

@@ -1,9 +1,8 @@
-import sys
-
 import pytest
 from helpers import photo, with_exif_thumbnail
 from PIL import Image, ImageChops, ImageStat
 
+from thumbnailer import plan as plan_module
 from thumbnailer.geometry import DRAFT_GAPS as GAPS
 from thumbnailer.read import draft as draft_module
 from thumbnailer.read import heif
@@ -226,7 +225,7 @@ def test_the_manifest_says_what_a_preview_made_and_a_new_preview_rule_remakes_it
     said, entries = run()  # up to date: still said, from the state
     assert said.startswith("0 created, 2 skipped") and entries["IMG_1.HEIC"]["preview"] is True
     # A new rule: recorded, and checked.
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "PREVIEW_MARK", "+preview2")
+    monkeypatch.setattr(plan_module, "PREVIEW_MARK", "+preview2")
     said, _ = run()
     assert said.startswith("1 created, 1 skipped")  # only what a preview made
 

@@ -143,11 +143,11 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     without opening them: so every video's thumbnails are remade, once, and
     photos' are not. The old rule is the fingerprint without POSTER_MARK."""
     import dataclasses
-    import sys
 
     from click.testing import CliRunner
 
     from thumbnailer import cli
+    from thumbnailer import plan as plan_module
     from thumbnailer.read import kinds
 
     folder, out = tmp_path / "phone", tmp_path / "out"
@@ -156,7 +156,7 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     scene((160, 90)).save(folder / "IMG_0002.JPG")
     run = [str(folder), "-o", str(out), "-w", "1"]
     old = dataclasses.replace(kinds.VIDEO, mark="")  # the old rule
-    monkeypatch.setattr(sys.modules["thumbnailer.plan"], "kind_of",
+    monkeypatch.setattr(plan_module, "kind_of",
                         lambda path: old if kinds.kind_of(path) is kinds.VIDEO
                         else kinds.kind_of(path))
     assert CliRunner().invoke(cli.main, run).stderr.startswith("2 created")

@@ -1,13 +1,13 @@
 """--deadline: newest sources first, nothing started once the time is up."""
 
 import os
-import sys
 import time
 
 from click.testing import CliRunner
 from helpers import photo
 
 from thumbnailer import cli
+from thumbnailer import job as job_module
 from thumbnailer.run.deadline import Deadline
 from thumbnailer.spec import Settings, Task
 
@@ -35,7 +35,7 @@ def test_a_run_stops_starting_images_at_the_deadline_and_the_next_carries_on(
     for n in range(6):
         photo(photos / f"p{n}.jpg", (60, 40), seed=n)
         os.utime(photos / f"p{n}.jpg", ns=(n * 10**9, n * 10**9))  # p5 is the newest
-    job = sys.modules["thumbnailer.job"]
+    job = job_module
     render = job.render
 
     def slow(task):

@@ -16,7 +16,8 @@ from typing import Any
 import click
 
 from .._version import __version__
-from ..job import JobError, Options, cache_key, run_job
+from ..errors import JobError
+from ..job import Options, cache_key, run_job
 from ..plan.prune import Limit
 from ..run import default_workers
 from ..run.engines import ENGINES
@@ -35,6 +36,7 @@ from ..spec import (
 from ..storage import is_url
 from ..units import parse_bytes, parse_duration, parse_size
 from .console import ConsoleReporter
+from .flags import worded
 from .params import (
     ColorType,
     Parsed,
@@ -239,7 +241,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
     try:
         settings = Settings(**fields)
     except ValueError as e:
-        raise click.UsageError(str(e)) from None
+        raise click.UsageError(worded(e)) from None
     report, append = opts["report"], False
     if report == GITHUB_SUMMARY:
         report, append = os.environ.get("GITHUB_STEP_SUMMARY"), True
@@ -263,7 +265,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
     try:
         result = run_job(sources, settings, options, reporter)
     except JobError as e:  # found before anything was touched
-        raise click.UsageError(str(e)) from None
+        raise click.UsageError(worded(e)) from None
     sys.exit(result.exit_code)
 
 

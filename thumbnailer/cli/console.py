@@ -13,9 +13,11 @@ from typing import Any
 
 import click
 
+from ..errors import ThumbnailerError
 from ..outputs.report import failure_line
 from ..result import Reporter
 from ..spec import Entry, Outcome, Status
+from .flags import worded
 
 #: What a line must not carry to a terminal raw: C0 and C1 controls, DEL, line and
 #: paragraph separators, bidi overrides (text that reads backwards), and lone
@@ -131,6 +133,9 @@ class ConsoleReporter(Reporter):
 
     def problem(self, message: str) -> None:
         self._say(message)
+
+    def error(self, error: ThumbnailerError) -> None:
+        self.problem(f"thumbnailer: {worded(error)}")
 
     def summary(self, line: str) -> None:
         if not self.quiet:

@@ -1,7 +1,8 @@
 """What makes a job impossible, found before anything is touched: a bad name
 template, an output folder that holds a source, a SOURCE that is not there, an
-output that cannot be written, an option whose extra is not installed. The job
-raises these as usage errors (exit 2)."""
+output that cannot be written, an option whose extra is not installed: each a
+JobError naming the setting at fault, which the command line tells as a usage
+error (exit 2)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import os
 from collections.abc import Sequence
 
 from .. import storage
+from ..errors import JobError
 from ..spec import Settings
 from .names import check_template
 
@@ -20,9 +22,10 @@ def check_output(arguments: Sequence[str], output: str) -> None:
     for arg in arguments:
         src = _canonical(arg)
         if src == out or src.startswith(out.rstrip("/" + os.sep) + _sep(out)):
-            raise ValueError(
+            raise JobError(
                 f"the output folder {output!r} contains the source {arg!r}: "
-                "thumbnails could overwrite originals; choose another --output"
+                "thumbnails could overwrite originals; choose another Settings.output",
+                setting="output",
             )
 
 
@@ -41,7 +44,7 @@ def check_side_files(arguments: Sequence[str], manifest: str | None, report: str
     write: neither is ever written over."""
     from .sources import is_image_name  # only when a side file is asked for
 
-    for option, path in (("--manifest", manifest), ("--report", report)):
+    for option, path in (("manifest", manifest), ("report", report)):
         if path is None:
             continue
         real = _canonical(path)
@@ -49,8 +52,8 @@ def check_side_files(arguments: Sequence[str], manifest: str | None, report: str
             src = _canonical(arg)
             if real == src or (real.startswith(src.rstrip(_sep(arg)) + _sep(arg))
                                and is_image_name(real.rpartition(_sep(arg))[2])):
-                raise ValueError(f"{option} {path!r} is a photo in SOURCE {arg!r}: "
-                                 "choose another path")
+                raise JobError(f"Options.{option} {path!r} is a photo in SOURCE {arg!r}: "
+                               "choose another path", setting=option)
     if manifest is None:
         return
     where = storage.store(manifest)
@@ -59,8 +62,8 @@ def check_side_files(arguments: Sequence[str], manifest: str | None, report: str
     except OSError:
         return  # unreadable: the write will say why it cannot be made
     if head is not None and head != MANIFEST_HEAD:
-        raise ValueError(f"--manifest {manifest!r} is a file thumbnailer did not write: "
-                         "it is never written over; choose another path")
+        raise JobError(f"Options.manifest {manifest!r} is a file thumbnailer did not write: "
+                       "it is never written over; choose another path", setting="manifest")
 
 
 #: How every manifest this tool writes begins (report.write_manifest).
@@ -73,20 +76,20 @@ def check_sources(arguments: Sequence[str]) -> None:
         try:
             found = storage.store(arg).exists(arg)
         except OSError as e:  # no fsspec, unknown protocol, unreachable store
-            raise ValueError(f"SOURCE {arg!r}: {e}") from None
+            raise JobError(f"SOURCE {arg!r}: {e}") from None
         if not found:
-            raise ValueError(f"SOURCE {arg!r} does not exist")
+            raise JobError(f"SOURCE {arg!r} does not exist")
 
 
 def check(arguments: Sequence[str], settings: Settings) -> None:
     """Everything that makes a job impossible, found before anything is touched."""
     check_template(settings.name_template, settings.sizes)
     if settings.placeholders and importlib.util.find_spec("blurhash") is None:
-        raise ValueError("--placeholders needs the optional extra: "
-                         "pip install 'thumbnailer[placeholders]'")
+        raise JobError("Settings.placeholders needs the optional extra: "
+                       "pip install 'thumbnailer[placeholders]'", setting="placeholders")
     check_output(arguments, settings.output)
     check_sources(arguments)
     try:
         storage.check(settings.output)
     except OSError as e:
-        raise ValueError(f"--output {settings.output!r}: {e}") from None
+        raise JobError(f"Settings.output {settings.output!r}: {e}", setting="output") from None

@@ -16,6 +16,7 @@ import string
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 
+from ..errors import JobError
 from ..spec import Size
 
 _TEMPLATE_FIELDS = {"stem", "size", "width", "height"}
@@ -29,27 +30,31 @@ _STEM = "\0"
 
 def check_template(template: str, sizes: Sequence[Size]) -> None:
     """Refuse a --name template that is malformed, leaves the output root, or gives
-    two sizes the same name. Raises ValueError with a reason a person can act on."""
+    two sizes the same name. Raises JobError (setting "name") with a reason a person
+    can act on."""
     try:
         fields = {f for _, f, _, _ in string.Formatter().parse(template) if f is not None}
     except ValueError as e:
-        raise ValueError(f"--name {template!r}: {e}") from None
+        raise JobError(f"Settings.name {template!r}: {e}", setting="name") from None
     unknown = fields - _TEMPLATE_FIELDS
     if unknown:
-        raise ValueError(
-            f"--name {template!r}: unknown field {{{sorted(unknown)[0]}}}; "
-            f"use {', '.join('{' + f + '}' for f in sorted(_TEMPLATE_FIELDS))}"
+        raise JobError(
+            f"Settings.name {template!r}: unknown field {{{sorted(unknown)[0]}}}; "
+            f"use {', '.join('{' + f + '}' for f in sorted(_TEMPLATE_FIELDS))}",
+            setting="name",
         )
     names = [namer("x") for namer in namers(template, sizes)]
     for name in names:
         if name_problem(name) is not None:
-            raise ValueError(
-                f"--name {template!r} gives {name!r}: it must be a relative path "
-                "inside the output folder, without '..' or empty parts"
+            raise JobError(
+                f"Settings.name {template!r} gives {name!r}: it must be a relative path "
+                "inside the output folder, without '..' or empty parts",
+                setting="name",
             )
     if len(set(names)) != len(names):
-        raise ValueError(
-            f"--name {template!r} gives several sizes the same name: add {{size}}"
+        raise JobError(
+            f"Settings.name {template!r} gives several sizes the same name: add {{size}}",
+            setting="name",
         )
 
 

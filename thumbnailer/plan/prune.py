@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .. import storage
+from ..errors import JobError
 from . import Plan
 
 
@@ -32,15 +33,19 @@ class Limit:
 
     @classmethod
     def parse(cls, text: str) -> Limit:
-        """ "20%" or "500"; ValueError for anything else."""
+        """ "20%" or "500"; JobError (a ValueError) for anything else."""
         text = text.strip()
         if text.endswith("%"):
-            share = float(text[:-1])
+            try:
+                share = float(text[:-1])
+            except ValueError as e:
+                raise JobError(str(e), setting="prune_limit") from None
             if not 0 <= share <= 100:
-                raise ValueError("a share is from 0% to 100%")
+                raise JobError("a share is from 0% to 100%", setting="prune_limit")
             return cls(share=share / 100)
         if not text.isdigit():
-            raise ValueError("give a share (20%) or a number of thumbnails (500)")
+            raise JobError("give a share (20%) or a number of thumbnails (500)",
+                           setting="prune_limit")
         return cls(share=None, count=int(text))
 
     def allows(self, doomed: int, known: int) -> bool:

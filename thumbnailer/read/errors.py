@@ -3,8 +3,10 @@ reader raises, and the words for whatever else is raised while making one."""
 
 from __future__ import annotations
 
+from ..errors import ThumbnailerError
 
-class RenderError(Exception):
+
+class RenderError(ThumbnailerError):
     """A reason this image cannot be thumbnailed, already worded for a person."""
 
 

@@ -12,6 +12,8 @@ import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
+from ..errors import ThumbnailerError
+
 if TYPE_CHECKING:
     from concurrent.futures import Executor
 
@@ -29,7 +31,7 @@ DASK_LOG_LENGTH = 20
 CONNECT_TIMEOUT = "10s"
 
 
-class EngineError(Exception):
+class EngineError(ThumbnailerError):
     """The engine cannot start; the message says why and what to do."""
 
 
@@ -70,8 +72,8 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
         from distributed import Client, LocalCluster
     except ImportError:
         raise EngineError(
-            "--executor dask needs the optional extra: pip install 'thumbnailer[dask]'"
-        ) from None
+            "Options.executor dask needs the optional extra: pip install 'thumbnailer[dask]'",
+            setting="executor") from None
     import dask
 
     # Dask logs to stderr; cron and CI runs must stay silent unless something fails.

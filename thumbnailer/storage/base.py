@@ -13,6 +13,8 @@ import os
 from collections.abc import Callable, Hashable, Iterator, Sequence
 from typing import BinaryIO, NamedTuple, Protocol
 
+from ..errors import ThumbnailerError
+
 
 class Identity(NamedTuple):
     """What a written file is known by: its size, modification time and inode
@@ -38,12 +40,12 @@ ANY = Identity(-1, -1, -1)
 Expect = Identity | None
 
 
-class NotOurs(OSError):
+class NotOurs(ThumbnailerError, OSError):
     """A file is where this tool would write or delete, and it cannot prove it made
     it: left as it is."""
 
 
-class Unsafe(OSError):
+class Unsafe(ThumbnailerError, OSError):
     """A path below the output root that a write must not follow: a symbolic link
     (to the photos, say) or a name that leaves the root."""
 

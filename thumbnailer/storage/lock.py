@@ -13,10 +13,12 @@ import errno
 import os
 from collections.abc import Iterator
 
+from ..errors import ThumbnailerError
+
 LOCK_NAME = ".thumbnailer.lock"
 
 
-class Locked(RuntimeError):
+class Locked(ThumbnailerError, RuntimeError):
     """Another run holds the output root."""
 
 
@@ -38,8 +40,8 @@ def output_lock(root: str, wait: bool = False) -> Iterator[None]:
             fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         except BlockingIOError:
             raise Locked(
-                f"another thumbnailer run is using {root}; try again later, or use --wait"
-            ) from None
+                f"another thumbnailer run is using {root}; try again later, or use Options.wait",
+                setting="wait") from None
         except OSError as e:
             if e.errno not in (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS):
                 raise

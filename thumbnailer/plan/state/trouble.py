@@ -23,6 +23,8 @@ from collections.abc import Callable, Iterator
 from typing import Concatenate, ParamSpec, Protocol, TypeVar
 
 from ... import storage
+from ...errors import ThumbnailerError
+from ...spec import StopReason
 
 # SQLite's primary result codes (sqlite3.h) that decide what an error means, and
 # their messages, for Pythons before 3.11 (no sqlite_errorcode).
@@ -34,11 +36,11 @@ _CODES = {"database is locked": BUSY, "database table is locked": LOCKED,
           "disk I/O error": IOERR, "unable to open database file": 14}
 
 
-class StateError(OSError):
+class StateError(ThumbnailerError, OSError):
     """The state cannot be used: ``str()`` is the line to tell, ``stop`` the
     run's stop reason (JobResult.stop)."""
 
-    stop = "halted"
+    stop: StopReason = StopReason.HALTED
 
     def __init__(self, message: str, code: int | None = None) -> None:
         super().__init__(code, message)
@@ -51,7 +53,7 @@ class StateError(OSError):
 class StateBusy(StateError):
     """Another process holds the database longer than the state waits: try again later."""
 
-    stop = "locked"
+    stop = StopReason.LOCKED
 
 
 class StateUnwritable(StateError):
@@ -191,7 +193,7 @@ class Trouble:
     """The first StateError a run meets: it stops the run (``stop``: Stop.set)
     as a full disk does, and is told in one line at the end."""
 
-    def __init__(self, stop: Callable[[str], object]) -> None:
+    def __init__(self, stop: Callable[[StopReason], object]) -> None:
         self.error: StateError | None = None
         self._stop = stop
 
@@ -211,7 +213,7 @@ class Trouble:
     def line(self) -> str | None:
         if self.error is None:
             return None
-        if self.error.stop == "locked":  # "try again later": exit 75, as a held lock
+        if self.error.stop is StopReason.LOCKED:  # "try again later": exit 75, as a held lock
             return f"thumbnailer: {self.error}"
         return (f"stopping early: {self.error}; what was recorded before is kept, and the "
                 "next run makes what is missing")
