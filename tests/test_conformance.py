@@ -25,6 +25,7 @@ from PIL import Image
 from reference import mean_difference, orientation_errors, over_white, reference
 
 from thumbnailer import cli
+from thumbnailer.cli.flags import flagged
 from thumbnailer.spec import DEFAULT_DECODERS, DEFAULT_MAX_PIXELS
 
 BOX = 256
@@ -108,7 +109,8 @@ def _judge(entry: dict, ref) -> tuple[str | None, float | None]:
 
 
 def _refusals_are_words(lines: list[str], entries: dict[str, dict]) -> list[str]:
-    """Every failure: one line naming the file, saying what is wrong with it."""
+    """Every failure: one line naming the file, saying what is wrong with it (the
+    manifest's reason, in the command line's words)."""
     wrong = []
     for source, entry in entries.items():
         if entry["status"] != "failed":
@@ -116,7 +118,7 @@ def _refusals_are_words(lines: list[str], entries: dict[str, dict]) -> list[str]
         error = entry["error"]
         if "\n" in error or "unexpected error" in error or not error:
             wrong.append(f"{source}: {error!r}")
-        if f"{source}: {error}" not in lines:
+        if f"{source}: {flagged(error)}" not in lines:
             wrong.append(f"{source}: no line of its own")
     return wrong
 
@@ -151,7 +153,7 @@ def test_the_pool_opens_only_the_default_formats_and_names_the_others(pool, refe
             continue
         refused_formats.add(decoder)
         other_files += 1
-        if entry["status"] != "failed" or f"--allow-format {decoder}" not in entry["error"]:
+        if entry["status"] != "failed" or f"Settings.allow_formats={decoder}" not in entry["error"]:
             problems.append(f"{source}: a {decoder} file, but {entry['status']}: "
                             f"{entry['error']}")
     problems += _refusals_are_words(lines, entries)

@@ -146,7 +146,7 @@ def test_timeout_stops_a_slow_image_in_process(tmp_path):
                 Settings(timeout=0.2, formats=(Format.PNG,)))
     started = time.monotonic()
     outcome = render(task)
-    assert outcome.failed and outcome.error == "took longer than 0.2 s (--timeout)"
+    assert outcome.failed and outcome.error == "took longer than 0.2 s (Settings.timeout)"
     assert time.monotonic() - started < 2
     assert temp_leftovers(tmp_path) == []
 

@@ -231,7 +231,7 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
     if options.check:
         out_of_date = tally.counts[Status.CREATED] + len(pruned or ())
         if out_of_date:
-            reporter.problem(f"thumbnailer: --check: {out_of_date} thumbnail"
+            reporter.problem(f"thumbnailer: Options.check: {out_of_date} thumbnail"
                              f"{'s are' if out_of_date != 1 else ' is'} missing, out of date "
                              "or stale")
     return JobResult(tally, time.monotonic() - started, pruned=pruned, prune_refused=refused,
@@ -247,7 +247,7 @@ def _guard(job: Plan, sources: Sequence[str], options: Options, reporter: Report
     if refused is None:
         return None
     hint = f"; if that is what you want, run again with {refused.allow}" if refused.allow else ""
-    reporter.problem(f"thumbnailer: --prune deleted nothing: {refused.reason}{hint}")
+    reporter.problem(f"thumbnailer: Options.prune deleted nothing: {refused.reason}{hint}")
     return refused.reason
 
 
@@ -334,7 +334,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     else:
         _after_walk(job, sources, reporter)
     if clock is not None and clock.left:
-        reporter.problem(f"--deadline reached: {clock.left:,} images not started, left for "
+        reporter.problem(f"Options.deadline reached: {clock.left:,} images not started, left for "
                          "the next run")
     pruned, refused = None, None
     if options.prune and not stop and job.finished:  # a complete walk knows the mirror

@@ -261,9 +261,11 @@ class Settings:
         return "{stem}" if len(self.sizes) == 1 else "{stem}_{size}"
 
     def pixels_refused(self, width: int, height: int) -> str | None:
-        """Why --max-pixels refuses a picture of this size (None when it does not)."""
+        """Why max_pixels refuses a picture of this size (None when it does not)."""
+        if width * height <= self.max_pixels:
+            return None
         return (f"{width}x{height} is {width * height:,} pixels, over the limit of "
-                f"{self.max_pixels:,} (--max-pixels)") if width * height > self.max_pixels else None
+                f"{self.max_pixels:,} (Settings.max_pixels)")
 
     def fingerprint(self, size: Size, fmt: Format) -> str:
         """A short hash of everything that shapes the bytes of one thumbnail.

@@ -4,7 +4,10 @@ import io
 import os
 import sys
 
+import pytest
+
 from thumbnailer.cli.console import ConsoleReporter
+from thumbnailer.cli.flags import flagged
 
 
 def test_the_bar_counts_while_the_walk_goes_and_gets_a_total_at_its_end(monkeypatch):
@@ -50,3 +53,18 @@ def test_a_failure_found_while_planning_is_one_line_per_source_even_when_quiet(c
         reporter.skipped(Entry("p/..a.jpg", size, Status.FAILED, error="bad name"))
     reporter.skipped(Entry("p/b.jpg", "64", Status.FAILED, error="old", since="2024-01-01"))
     assert capsys.readouterr().err == "p/..a.jpg: bad name\n"
+
+
+@pytest.mark.parametrize(("library", "printed"), [
+    ("took longer than 5 s (Settings.timeout)", "took longer than 5 s (--timeout)"),
+    ("truncated (EOFError); Settings.fail_on=none keeps what was decoded",
+     "truncated (EOFError); --fail-on none keeps what was decoded"),
+    ("more than Options.prune_limit=20% allows; run again with Options.prune_limit=100%",
+     "more than --prune-limit 20% allows; run again with --prune-limit 100%"),
+    ("Options.check: 2 thumbnails are missing", "--check: 2 thumbnails are missing"),
+    # A file's name is not a setting, nor is a field the command line does not set.
+    ("/photos/Options.prune.jpg: empty file", "/photos/Options.prune.jpg: empty file"),
+    ("Settings.prune_limits, Options.keep_entries", "Settings.prune_limits, Options.keep_entries"),
+])
+def test_the_console_spells_the_librarys_settings_as_flags(library, printed):
+    assert flagged(library) == printed

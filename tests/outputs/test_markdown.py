@@ -39,7 +39,7 @@ def test_a_refused_prune_is_said_and_an_unasked_one_is_not_counted():
     text = MarkdownReport().markdown(Counter(), 0.2, None, "no images were found in /mnt",
                                      "T")
     assert "| not asked |" in text
-    assert "**--prune deleted nothing:** no images were found in /mnt." in text
+    assert "**Options.prune deleted nothing:** no images were found in /mnt." in text
     assert "###" not in text  # no empty tables
 
 

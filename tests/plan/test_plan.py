@@ -435,7 +435,8 @@ def test_a_name_is_checked_for_each_file_when_the_stem_is_formatted(tmp_path):
                                     sizes=(Size(32, 32), Size(64, 64))))
     assert outputs(job) == {os.path.join("cd", "cd_32"), os.path.join("cd", "cd_64")}
     failed = [(e.source, e.size, e.status, e.error) for e in job.skipped]
-    outside = "the --name template gives {!r} for this file, which is outside the output folder"
+    outside = ("the Settings.name template gives {!r} for this file, which is outside the "
+               "output folder")
     assert failed == [
         (str(src / "..ab.jpg"), "32", Status.FAILED, outside.format("../..ab_32")),
         (str(src / "..ab.jpg"), "64", Status.FAILED, outside.format("../..ab_32")),

@@ -164,9 +164,9 @@ def test_the_guard_counts_what_would_go_against_the_limit(tmp_path, library, set
     assert guard(job, [str(library)], Limit(share=1 / 3)) is None  # 1 of 3
     refused = guard(job, [str(library)], Limit(share=0.2))
     assert refused == ("it would delete 1 of the 3 thumbnails made so far (33%: trip/b.jpg), "
-                       "more than --prune-limit 20% allows", "--prune-limit 100%")
+                       "more than Options.prune_limit=20% allows", "Options.prune_limit=100%")
     assert guard(job, [str(library)], Limit(share=None, count=1)) is None
-    assert "--prune-limit 0 allows" in guard(job, [str(library)],
+    assert "Options.prune_limit=0 allows" in guard(job, [str(library)],
                                              Limit(share=None, count=0)).reason
     assert (library / "trip").exists() and len(prune(job)) == 1  # the guard deleted nothing
     job.close()

@@ -65,7 +65,7 @@ def test_the_pixel_limit_refuses_a_jxl_before_the_plugin_decodes_it(tmp_path):
     outcome = render(Task(str(tmp_path / "bomb.jxl"),
                           (Target(Size(64, 64), str(tmp_path / "t")),), Settings()))
     assert outcome.error == ("65536x65536 is 4,294,967,296 pixels, over the limit of "
-                             f"{Settings().max_pixels:,} (--max-pixels)")
+                             f"{Settings().max_pixels:,} (Settings.max_pixels)")
     task = Task(str(tmp_path / "bomb.jxl"), (Target(Size(64, 64), str(tmp_path / "t")),),
                 Settings(max_pixels=10**10))
     assert decode_cost(task) == BASE + 65536 * 65536 * 12  # from the header, not decoded

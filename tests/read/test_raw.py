@@ -153,7 +153,8 @@ def test_bad_raw_files_fail_with_one_clear_line(tmp_path):
     assert (tmp_path / "out" / "good.jpg").exists()
     refused = render(Task(str(folder / "good.dng"), (Target(Size(64, 64), str(tmp_path / "x")),),
                           Settings(max_pixels=1000)))
-    assert refused.error == "600x400 is 240,000 pixels, over the limit of 1,000 (--max-pixels)"
+    assert refused.error == ("600x400 is 240,000 pixels, over the limit of 1,000 "
+                             "(Settings.max_pixels)")
 
 
 def test_without_the_extra_each_raw_file_is_named_with_what_to_install(tmp_path, monkeypatch):

@@ -144,7 +144,7 @@ def test_other_formats_are_refused_by_content_and_named(tmp_path):
     entry = entry_of(make(src, tmp_path / "out"))
     assert entry.status is Status.FAILED
     assert entry.error == ("a PCX file, not a format opened by default: "
-                           "--allow-format PCX opens it")
+                           "Settings.allow_formats=PCX opens it")
     assert entry_of(make(src, tmp_path / "out", allow_formats=("PCX",))).status \
         is Status.CREATED
     assert entry_of(make(src, tmp_path / "all", allow_formats=("ALL",))).status \
@@ -176,7 +176,7 @@ def test_a_file_is_read_by_its_format_whatever_the_process_registered_first(
     entry = entry_of(make(src, tmp_path / "out", allow_formats=allowed))
     if not allowed:
         assert entry.error == ("a ICO file, not a format opened by default: "
-                               "--allow-format ICO opens it")
+                               "Settings.allow_formats=ICO opens it")
         return
     assert entry.status is Status.CREATED, entry.error
     with Image.open(entry.output) as thumb:
@@ -240,7 +240,7 @@ def test_render_never_turns_pillows_pixel_limit_off(tmp_path, monkeypatch):
     assert Image.MAX_IMAGE_PIXELS == limit
     bombed = entry_of(make(bomb, tmp_path / "b2"))
     assert bombed.error == ("40000x40000 is 1,600,000,000 pixels, over the limit of "
-                            "178,956,970 (--max-pixels)")
+                            "178,956,970 (Settings.max_pixels)")
 
 
 def test_a_larger_pixel_limit_is_honoured_past_pillows_own(tmp_path, monkeypatch):
@@ -248,7 +248,7 @@ def test_a_larger_pixel_limit_is_honoured_past_pillows_own(tmp_path, monkeypatch
     src = photo(tmp_path / "p.png", (100, 100))  # 10,000 pixels: over 2 x 1000
     assert entry_of(make(src, tmp_path / "a", max_pixels=20_000)).status is Status.CREATED
     refused = entry_of(make(src, tmp_path / "b", max_pixels=5_000))
-    assert "over the limit of 5,000 (--max-pixels)" in refused.error
+    assert "over the limit of 5,000 (Settings.max_pixels)" in refused.error
 
 
 def test_a_photo_opens_without_loading_pillows_other_plugins(tmp_path):
@@ -300,7 +300,7 @@ def test_the_embedded_srgb_profile_is_the_same_bytes_in_every_process(tmp_path):
      "damaged or unsupported image data (SyntaxError: APNG contains frame sequence errors)"),
     (OSError("broken data stream when reading image file"),
      "damaged or unsupported image data (broken data stream when reading image file)"),
-    (EOFError(), "truncated image data (EOFError); --fail-on none keeps what was decoded"),
+    (EOFError(), "truncated image data (EOFError); Settings.fail_on=none keeps what was decoded"),
 ])
 def test_whatever_a_reader_raises_is_worded_as_the_files_fault(tmp_path, monkeypatch,
                                                                 raised, words):

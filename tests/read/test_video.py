@@ -115,7 +115,8 @@ def test_limits_and_bad_files_fail_with_a_reason(tmp_path):
     out = str(tmp_path / "out" / "v")
     small = Settings(output=str(tmp_path / "out"), max_pixels=1000)
     refused = render(Task(str(video), (Target(Size(64, 64), out),), small))
-    assert refused.error == "320x240 is 76,800 pixels, over the limit of 1,000 (--max-pixels)"
+    assert refused.error == ("320x240 is 76,800 pixels, over the limit of 1,000 "
+                             "(Settings.max_pixels)")
     (tmp_path / "bad.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"garbage" * 100)
     bad = render(Task(str(tmp_path / "bad.mp4"), (Target(Size(64, 64), out),), Settings()))
     assert bad.error.startswith(("not a video FFmpeg can read", "damaged video data",

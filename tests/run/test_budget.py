@@ -161,4 +161,4 @@ def test_out_of_memory_says_what_is_left_of_the_budget_not_of_its_slack(monkeypa
     task = Task("big.png", (Target(Size(64, 64), "out/big", Settings().formats[0]),),
                 Settings())
     assert cost.over_limit(task) == ("out of memory: it needs about 420 MB, more than "
-                                     "--max-memory lets one image take (128 MB of it left)")
+                                     "Options.max_memory lets one image take (128 MB of it left)")

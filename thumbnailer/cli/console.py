@@ -17,7 +17,7 @@ from ..errors import ThumbnailerError
 from ..outputs.report import failure_line
 from ..result import Reporter
 from ..spec import Entry, Outcome, Status
-from .flags import worded
+from .flags import flagged, worded
 
 #: What a line must not carry to a terminal raw: C0 and C1 controls, DEL, line and
 #: paragraph separators, bidi overrides (text that reads backwards), and lone
@@ -61,8 +61,9 @@ class ConsoleReporter(Reporter):
         self._failed: str | None = None  # the last source told failed while planning
 
     def _say(self, message: str) -> None:
-        """Every line for stderr comes here: names in it are made printable."""
-        message = printable(message)
+        """Every line for stderr comes here: names in it are made printable, and
+        the settings the library names are spelled as their flags."""
+        message = flagged(printable(message))
         if self.bar is not None:
             self.bar.write(message, file=sys.stderr)
         else:

@@ -3,12 +3,18 @@ Settings and Options, in one table.
 
 A library error about one setting says which in ``setting`` and names it as
 Python does (``Settings.name``, ``Options.wait``); the command line tells the
-same message with the flag in its place (``--name``, ``--wait``).
+same message with the flag in its place (``--name``, ``--wait``). Every other
+line the library words for a person (a source's failure, a refusal, the
+summary) names a field the same way, with its value after ``=`` where it gives
+one (``Settings.fail_on=none``): the console prints it as ``--fail-on none``
+(``flagged``). What a run writes to files (the manifest, the gallery, the
+Markdown report) is the library's and keeps its words.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from ..errors import ThumbnailerError
 from ..job import Options
@@ -56,3 +62,21 @@ def worded(error: Exception) -> str:
     if setting is None or setting not in FLAGS:
         return message
     return message.replace(spelled(setting), FLAGS[setting])
+
+
+#: ``Settings.field`` or ``Options.field``, with ``=value`` after it where the
+#: text gives one; not a file name's start (``Options.prune.jpg``).
+_NAMED = re.compile(r"\b(?:Settings|Options)\.([a-z_]+)\b(?:=([^\s,;:)]+))?(?!\.\w)")
+
+
+def flagged(text: str) -> str:
+    """``text`` with each field the library names spelled as its flag, and the
+    value given after it as the flag's argument (``--fail-on none``)."""
+
+    def flag(match: re.Match[str]) -> str:
+        name, value = match[1], match[2]
+        if name not in FLAGS:
+            return match[0]
+        return FLAGS[name] if value is None else f"{FLAGS[name]} {value}"
+
+    return _NAMED.sub(flag, text)

@@ -53,10 +53,10 @@ class MarkdownReport:
                  f"{'not asked' if pruned is None else f'{len(pruned):,}'} | "
                  f"{human_bytes(self.bytes_written)} | {seconds:.1f} s |", ""]
         if refused:
-            lines += [f"**--prune deleted nothing:** {_cell(refused)}.", ""]
+            lines += [f"**Options.prune deleted nothing:** {_cell(refused)}.", ""]
         if known:
             lines += [f"{known:,} of the failed thumbnails are known failures, not tried "
-                      "again (`--retry-failed` tries them).", ""]
+                      "again (`Options.retry_failed` tries them).", ""]
         if self.failures:
             lines += [f"### Failures ({self.failed:,} sources)", "",
                       "| source | reason |", "|---|---|"]

@@ -71,7 +71,7 @@ def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = Fal
     links = ""
     if symlinks:
         links = (f"; {symlinks:,} symlinked {'entry' if symlinks == 1 else 'entries'} "
-                 "skipped (--follow-symlinks follows them)")
+                 "skipped (Settings.follow_symlinks follows them)")
     return (
         f"{counts[Status.CREATED]} {created}, {counts[Status.SKIPPED]} skipped, "
         f"{counts[Status.FAILED]} failed{f' ({known} known, not retried)' if known else ''}"

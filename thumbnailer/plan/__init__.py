@@ -406,7 +406,7 @@ class FolderPlan(Plan):
             if self.stop:
                 return
             problem = checked and next(
-                (f"the --name template gives {name!r} for this file, {why}"
+                (f"the Settings.name template gives {name!r} for this file, {why}"
                  for name in (s[len(folder) + bool(folder):] for s in stems)
                  if (why := name_problem(name)) is not None), None)
             if problem:  # this source fails, and nothing is written; the run goes on

@@ -92,8 +92,8 @@ def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> Refusal | N
         return None
     return Refusal(f"it would delete {doomed:,} of the {known:,} thumbnails made so far "
                    f"({doomed / max(known, 1):.0%}: {', '.join(examples)}"
-                   f"{', ...' if doomed > len(examples) else ''}), more than --prune-limit "
-                   f"{limit} allows", allow="--prune-limit 100%")
+                   f"{', ...' if doomed > len(examples) else ''}), more than "
+                   f"Options.prune_limit={limit} allows", allow="Options.prune_limit=100%")
 
 
 def stale(job: Plan) -> list[str]:

@@ -68,5 +68,5 @@ def over_limit(task: Task) -> str | None:
     # The limit is the budget plus ADDRESS_SLACK (for glibc's arenas) over what the
     # worker mapped at its start: what is left of the budget itself leaves the slack out.
     left = max(0, soft - ADDRESS_SLACK - used)
-    return (f"out of memory: it needs about {need >> 20:,} MB, more than --max-memory "
+    return (f"out of memory: it needs about {need >> 20:,} MB, more than Options.max_memory "
             f"lets one image take ({left >> 20:,} MB of it left)")

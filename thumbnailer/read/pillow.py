@@ -55,7 +55,7 @@ def describe_read(exc: BaseException) -> str:
         return "refused: a metadata chunk (text or colour profile) is over Pillow's size limit"
     if _truncation(exc):
         return (f"truncated image data ({str(exc) or type(exc).__name__}); "
-                "--fail-on none keeps what was decoded")
+                "Settings.fail_on=none keeps what was decoded")
     if isinstance(exc, NotImplementedError):
         return f"a variant of its format that Pillow cannot decode ({exc})"
     if isinstance(exc, OSError) and str(exc):
@@ -236,7 +236,7 @@ def _unopened(fp: Readable, s: Settings) -> str:
             name = im.format
     except Exception:
         return "not an image, or in a format Pillow cannot read"
-    return f"a {name} file, not a format opened by default: --allow-format {name} opens it"
+    return f"a {name} file, not a format opened by default: Settings.allow_formats={name} opens it"
 
 
 def load_pixels(im: ImageFile.ImageFile, fail_on: FailOn) -> None:
@@ -299,12 +299,12 @@ def fail_on_warnings(caught: list[warnings.WarningMessage] | None) -> None:
     """--fail-on warning: the first warning about the file raised while reading it
     fails the image."""
     if caught is None:
-        raise RenderError("--fail-on warning needs worker processes or -w 1: "
-                          "threads cannot tell their warnings apart")
+        raise RenderError("Settings.fail_on=warning needs worker processes or "
+                          "Options.workers=1: threads cannot tell their warnings apart")
     for w in caught:
         if not issubclass(w.category, _NOT_ABOUT_THE_FILE):
             raise RenderError(f"warning while reading: {w.message} "
-                              "(--fail-on error lets warnings pass)")
+                              "(Settings.fail_on=error lets warnings pass)")
 
 
 def read_orientation(im: Image.Image) -> int:

@@ -74,7 +74,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
         raise RenderError("empty file (0 bytes)")
     if st.st_size > s.max_file_size and not kind_of(task.source).seeks:
         raise RenderError(
-            f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (--max-file-size)"
+            f"{st.st_size:,} bytes, over the limit of {s.max_file_size:,} (Settings.max_file_size)"
         )
     if not task.targets:  # only links to thumbnails made before (links.py)
         return (st.st_mtime_ns, st.st_size), (), None

@@ -114,7 +114,7 @@ def _file_in_the_way(output: str) -> str | None:
         if where.is_file(folder):
             return (f"cannot write {output}: {folder} is a file where a folder must be; "
                     "if it is an old thumbnail (its source is now a folder), run with "
-                    "--prune to remove it")
+                    "Options.prune to remove it")
         up = where.parent(folder)
         if up == folder:
             return None

@@ -35,4 +35,4 @@ class time_limit:
             signal.signal(signal.SIGALRM, self.previous)
 
     def _expire(self, signum: int, frame: object) -> None:
-        raise RenderError(f"took longer than {self.seconds:g} s (--timeout)")
+        raise RenderError(f"took longer than {self.seconds:g} s (Settings.timeout)")

@@ -57,7 +57,8 @@ class DesktopPlan(Plan):
             text = thumbnail_text(uri, mtime, source.stat.st_size)
             if not settings.force and is_current(read_header(os.path.join(fails, name)),
                                                  uri, mtime):
-                reason = f"failed before (marker {os.path.join(fails, name)}); --force tries again"
+                reason = (f"failed before (marker {os.path.join(fails, name)}); "
+                          "Settings.force tries again")
                 for _, label, _ in folders:
                     self._skip(Entry(source.path, label, Status.SKIPPED, error=reason))
                 continue
