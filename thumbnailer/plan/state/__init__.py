@@ -104,7 +104,9 @@ class State(Sweep):
         self.legacy = False
         self.failing = False  # the ledger holds a failure: look sources up in it
         self._columns = COLUMNS  # COLUMNS_3 while a database of schema 3 is only read
-        #: Why the state cannot be used now: raised again at once (trouble.guarded).
+        #: Why the state cannot be used now (busy, full, unwritable): every guarded
+        #: method raises it again at once (trouble.guarded), except close(), which
+        #: tries to save once more.
         self.trouble: StateError | None = None
         #: (where, why) when a damaged file was found and moved aside at load.
         self.moved_aside: tuple[str, str] | None = None
@@ -243,7 +245,8 @@ class State(Sweep):
 
     def close(self) -> None:
         """The end of a run: save, leave the database in its at-rest mode, and let
-        go whatever happens (a state in trouble is tried once more)."""
+        it go, whatever happens. A state in trouble (busy, full) is tried once
+        more; if that fails too, StateError, and what was not written is dropped."""
         was, self.trouble = self.trouble, None
         try:
             self.save()
