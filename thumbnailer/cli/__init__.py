@@ -1,10 +1,11 @@
 """The command line: click options -> Settings and Options -> run_job -> exit.
 
-This package is the only part of thumbnailer that imports click or tqdm or
-prints (console.py, its ConsoleReporter; params.py, the option types), and this
-module the only one that exits. The run itself is the library's (job.py); this
-module parses, prints through a ConsoleReporter, and exits with the code the
-JobResult decides.
+This package is the only part of thumbnailer that imports click or tqdm, or
+that prints. All three of its modules import click: this one for the command and
+its options, params.py for the option types, console.py to print. Only
+console.py imports tqdm (the progress bar). This module is the only one that
+exits. The run itself is the library's (job.py); this module parses, prints
+through a ConsoleReporter, and exits with the code the JobResult decides.
 """
 
 from __future__ import annotations

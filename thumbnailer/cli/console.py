@@ -1,6 +1,6 @@
 """How a run looks in a terminal: lines on stderr, a tqdm progress bar, data
-on stdout. The command line's Reporter; the only module besides the CLI that
-prints.
+on stdout. The command line's Reporter, and the only module that prints a run
+(cli/__init__.py prints only --cache-key's line).
 """
 
 from __future__ import annotations

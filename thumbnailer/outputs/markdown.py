@@ -16,8 +16,10 @@ from typing import Any
 from ..spec import Outcome, Status
 from .report import human_bytes
 
-#: Rows of each table.
-TOP, FAILURES_SHOWN = 10, 100
+#: Rows of the tables of the largest and the slowest sources.
+TOP = 10
+#: Rows of the table of failures (the manifest has them all).
+FAILURES_SHOWN = 100
 
 
 class MarkdownReport:

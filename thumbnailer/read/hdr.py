@@ -28,8 +28,10 @@ if TYPE_CHECKING:  # numpy is imported when an HDR frame is met: not on the defa
 #: FFmpeg's codes for the transfers (AVColorTransferCharacteristic) and primaries.
 PQ, HLG, BT2020 = 16, 18, 9
 
-#: HDR reference white in cd/m2 (BT.2408), and the HLG display peak assumed.
-REFERENCE_WHITE, HLG_PEAK = 203.0, 1000.0
+#: HDR reference white in cd/m2 (BT.2408).
+REFERENCE_WHITE = 203.0
+#: The display peak assumed for HLG, in cd/m2.
+HLG_PEAK = 1000.0
 #: The share of SDR white below which luminance is kept as it is.
 KNEE = 0.8
 #: Rows mapped at a time.

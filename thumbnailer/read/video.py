@@ -22,9 +22,10 @@ from . import hdr
 from .base import Picture, Readable
 from .errors import RenderError
 
-#: Where the poster frame is taken, as a share of the duration; clips shorter
-#: than SHORT seconds give their first frame.
-POSTER_AT, SHORT = 0.10, 2.0
+#: Where the poster frame is taken, as a share of the duration.
+POSTER_AT = 0.10
+#: Clips shorter than this (seconds) give their first frame.
+SHORT = 2.0
 #: Scale the frame down in the conversion only when it is this much too large.
 MIN_SHRINK = 1.25
 

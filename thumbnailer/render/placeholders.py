@@ -25,8 +25,10 @@ from PIL import Image
 #: The longest side the ThumbHash is taken at (the specification allows 100:
 #: at most 7 luminance terms are kept, which 32 samples resolve).
 THUMBHASH_SIDE = 32
-#: The longest side the BlurHash is taken at, and its terms across and down.
-BLURHASH_SIDE, BLURHASH_TERMS = 16, (4, 3)
+#: The longest side the BlurHash is taken at.
+BLURHASH_SIDE = 16
+#: The BlurHash's terms across and down.
+BLURHASH_TERMS = (4, 3)
 #: Colours the dominant one is chosen among (median cut).
 PALETTE = 8
 

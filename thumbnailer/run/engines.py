@@ -40,8 +40,6 @@ class Engine(NamedTuple):
     executor_factory: Callable[[], Executor] | None
     #: Tasks running at once: what the window of batches in flight is sized by.
     slots: int
-    #: What the engine is, for a person: "process pool of 4", "Dask at tcp://...".
-    description: str
     #: Seconds of work per batch (run_tasks' default unless an engine needs more).
     batch_seconds: float = 0.1
 
@@ -50,11 +48,11 @@ class Engine(NamedTuple):
 def engine(kind: str, workers: int, scheduler: str | None = None) -> Iterator[Engine]:
     """The engine ``kind`` with ``workers`` workers, shut down on exit."""
     if kind == "process":
-        yield Engine(None, workers, f"process pool of {workers}")
+        yield Engine(None, workers)
     elif kind == "thread":
         from concurrent.futures import ThreadPoolExecutor
 
-        yield Engine(lambda: ThreadPoolExecutor(workers), workers, f"{workers} threads")
+        yield Engine(lambda: ThreadPoolExecutor(workers), workers)
     elif kind == "dask":
         with _dask(workers, scheduler) as found:
             yield found
@@ -97,4 +95,4 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
         except OSError as e:
             raise EngineError(f"cannot reach {where}: {e}") from None
         threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
-        yield Engine(client.get_executor, max(1, threads), where, DASK_BATCH_SECONDS)
+        yield Engine(client.get_executor, max(1, threads), DASK_BATCH_SECONDS)

@@ -1,27 +1,36 @@
 """The state: what this tool made in an output root, and from what.
 
-An SQLite database (``sqlite3``), one row per thumbnail keyed by the output's
-path without extension (with ``--format auto`` the extension is only known once
-the image is seen), its source folder indexed: planning a folder reads its rows
-in one query, and memory does not grow with the library.
+An SQLite database (the standard library's ``sqlite3``), one row per thumbnail,
+keyed by the output's path without extension (with ``--format auto`` the
+extension is only known once the image is seen), with the source folder it came
+from indexed, so planning a folder reads that folder's rows in one query and
+memory does not grow with the library.
 
-- **An unchanged rerun writes nothing.** Nothing is written until something
-  changes, and at rest the database is in rollback-journal mode, which can be
-  read without making a file.
-- **A kill loses seconds, never the state.** While a run writes: WAL mode, rows
-  written in batches, a commit every COMMIT_SECONDS or COMMIT_ROWS rows.
-- **--prune marks and sweeps** (sweep.py): the keys a job names go to a
-  temporary table (on disk); the rows not marked are stale.
-- **Object stores**: SQLite needs a local file, so a store's database is copied
-  to a temporary folder for the run and put back whole, in one PUT, at each
-  checkpoint and at the end; machines share it through the store, one run at a
-  time per output prefix.
-- **The failure ledger** (ledger.py) is a table of its own, beside the records,
-  and so are --placeholders' (records.py).
-- **The JSON state of 1.x** (legacy.py) is migrated on the first run, then removed.
-- **Busy is not damage** (trouble.py): a database another process holds is
-  waited for BUSY_SECONDS, then StateBusy; a full or unwritable one is
-  StateUnwritable; only one that is not ours is damaged, and moved aside.
+- **An unchanged rerun writes nothing.** The database is opened read-write, but
+  nothing is written until something changes. At rest it is in rollback-journal
+  mode, which a reader can read without making a file.
+- **A kill loses seconds, never the state.** While a run writes, the database is
+  in WAL mode, rows are written in batches, and a commit comes every
+  COMMIT_SECONDS or COMMIT_ROWS rows; SQLite's own atomic commit means a kill at
+  any moment leaves the last commit intact.
+- **--prune marks and sweeps** (sweep.py). The keys a job names are marked in a
+  temporary table (on disk beside the system's temporaries, not in memory); the
+  rows not marked are stale.
+- **Object stores.** SQLite needs a local file with locks, so for an output on an
+  object store the database is copied into a temporary folder at the start of a
+  run and put back, whole, in one PUT at each checkpoint and at the end. Two
+  machines share it through the store, one run at a time per output prefix (as
+  for the thumbnails themselves).
+- **The failure ledger** (ledger.py) is a table of its own beside the records,
+  and so are the --placeholders (records.py).
+- **The JSON state of 1.x** (``.thumbnailer-state.json``, read by legacy.py) is
+  migrated on the first run and then removed.
+- **Busy is not damage** (trouble.py). A database another process holds is
+  waited for BUSY_SECONDS, then the run stops with StateBusy; a full or
+  unwritable one stops it with StateUnwritable. Only a file that is not a
+  database of ours (not a database, another schema version, or one that fails
+  SQLite's quick check) is damaged: it is moved aside and the state starts
+  afresh.
 """
 
 from __future__ import annotations
@@ -49,13 +58,17 @@ __all__ = ["BUSY_SECONDS", "STATE_NAME", "State", "StateBusy", "StateError", "St
 
 STATE_NAME = ".thumbnailer-state.sqlite"
 LEGACY_NAME = legacy.LEGACY_NAME
-SCHEMA_VERSION = 4  # PRAGMA user_version of the records' SCHEMA; another means "nothing is known"
+#: PRAGMA user_version of the records' SCHEMA; another version means "nothing is
+#: known".
+SCHEMA_VERSION = 4
 #: The schema before records kept the identity of the file made (``made``): its
 #: records are kept, the column added on the first run that writes.
 SCHEMA_3 = 3
 
-#: Commit after this long or this many changed rows.
-COMMIT_SECONDS, COMMIT_ROWS = 2.0, 5000
+#: Commit after this many seconds or COMMIT_ROWS changed rows, whichever comes first.
+COMMIT_SECONDS = 2.0
+#: Commit after this many changed rows or COMMIT_SECONDS, whichever comes first.
+COMMIT_ROWS = 5000
 
 #: How long a database another process holds (a backup, the sqlite3 shell) is
 #: waited for before StateBusy (SQLite's busy timeout).
@@ -91,7 +104,9 @@ class State(Sweep):
         self.legacy = False
         self.failing = False  # the ledger holds a failure: look sources up in it
         self._columns = COLUMNS  # COLUMNS_3 while a database of schema 3 is only read
-        #: Why the state cannot be used now: raised again at once (trouble.guarded).
+        #: Why the state cannot be used now (busy, full, unwritable): every guarded
+        #: method raises it again at once (trouble.guarded), except close(), which
+        #: tries to save once more.
         self.trouble: StateError | None = None
         #: (where, why) when a damaged file was found and moved aside at load.
         self.moved_aside: tuple[str, str] | None = None
@@ -184,13 +199,17 @@ class State(Sweep):
         self._changed_one()
 
     def forget_orphan_placeholders(self) -> None:
-        """(Reads first: a prune that deletes nothing writes nothing.)"""
+        """Drop the placeholders of sources that no record names any more (--prune).
+
+        It looks for them before it writes, so that a prune that deletes nothing
+        writes nothing."""
         self._flush()
         if self._db is not None and table.has_orphans(self._db):
             table.forget_orphans(self._writer())
             self._changed_one()
 
-    def _changed_one(self) -> None:  # commits every COMMIT_SECONDS or COMMIT_ROWS
+    def _changed_one(self) -> None:
+        """Count one changed row, and commit every COMMIT_SECONDS or COMMIT_ROWS."""
         self.dirty = True
         self._changed += 1
         if (self._changed >= COMMIT_ROWS
@@ -226,7 +245,8 @@ class State(Sweep):
 
     def close(self) -> None:
         """The end of a run: save, leave the database in its at-rest mode, and let
-        go whatever happens (a state in trouble is tried once more)."""
+        it go, whatever happens. A state in trouble (busy, full) is tried once
+        more; if that fails too, StateError, and what was not written is dropped."""
         was, self.trouble = self.trouble, None
         try:
             self.save()

@@ -42,7 +42,10 @@ class Record(NamedTuple):
 
     output: str  # relative to the output root, "/"-separated, with extension
     source: str  # absolute path of the source it was made from
-    fingerprint: str  # Settings.fingerprint(size) when it was made
+    #: Settings.fingerprint(size, fmt) when it was made, with PREVIEW_MARK or
+    #: POSTER_MARK appended; "" when a remake did not make it (the row kept, so
+    #: that --prune knows the file for ours).
+    fingerprint: str
     mtime_ns: int  # the source's modification time then
     size: int  # the source's byte size then
     width: int

@@ -26,14 +26,33 @@ from ... import storage
 from ...errors import ThumbnailerError
 from ...spec import StopReason
 
-# SQLite's primary result codes (sqlite3.h) that decide what an error means, and
-# their messages, for Pythons before 3.11 (no sqlite_errorcode).
-BUSY, LOCKED, IOERR, CORRUPT, FULL, NOTADB = 5, 6, 10, 11, 13, 26
-_UNWRITABLE = {3, 8, IOERR, 14, 23}  # PERM, READONLY, IOERR, CANTOPEN, AUTH
-_CODES = {"database is locked": BUSY, "database table is locked": LOCKED,
-          "database or disk is full": FULL, "database disk image is malformed": CORRUPT,
-          "file is not a database": NOTADB, "attempt to write a readonly database": 8,
-          "disk I/O error": IOERR, "unable to open database file": 14}
+# SQLite's primary result codes (sqlite3.h) that decide what an error means.
+PERM = 3  # access permission denied
+BUSY = 5  # another connection holds the database
+LOCKED = 6  # a table is locked
+READONLY = 8  # an attempt to write a read-only database
+IOERR = 10  # a disk I/O error (also when a full disk stops the -shm or -wal growing)
+CORRUPT = 11  # the database disk image is malformed
+FULL = 13  # the database or the disk is full
+CANTOPEN = 14  # the database file cannot be opened
+AUTH = 23  # an authorizer refused
+NOTADB = 26  # the file is not a database
+
+#: The codes that mean the state cannot be written where it is.
+_UNWRITABLE = {PERM, READONLY, IOERR, CANTOPEN, AUTH}
+
+#: The code of each of SQLite's messages, for Pythons before 3.11, whose errors
+#: carry no sqlite_errorcode.
+_CODES = {
+    "database is locked": BUSY,
+    "database table is locked": LOCKED,
+    "database or disk is full": FULL,
+    "database disk image is malformed": CORRUPT,
+    "file is not a database": NOTADB,
+    "attempt to write a readonly database": READONLY,
+    "disk I/O error": IOERR,
+    "unable to open database file": CANTOPEN,
+}
 
 
 class StateError(ThumbnailerError, OSError):
