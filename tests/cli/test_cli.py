@@ -122,6 +122,22 @@ def test_dry_run_writes_nothing_and_lists_the_plan_on_stdout(tmp_path, photos):
     assert result.stderr.startswith("3 to create, 0 skipped")
 
 
+def test_jpg_is_jpeg_and_the_state_and_manifest_say_jpeg(tmp_path, photos):
+    out, manifest = tmp_path / "out", tmp_path / "m.json"
+    made = invoke(photos, "-o", out, "-w", "1", "-f", "jpg", "--manifest", manifest)
+    assert made.exit_code == 0 and made.stderr.startswith("3 created,")
+    assert {e["format"] for e in json.loads(manifest.read_text())["entries"]} == {"jpeg"}
+    keys = {invoke(photos, "-o", out, "-f", f, "--cache-key").stdout for f in ("jpg", "JPG",
+                                                                              "jpeg", "JPEG")}
+    assert len(keys) == 1  # one fingerprint: nothing is made again for the alias
+    again = invoke(photos, "-o", out, "-w", "1", "-f", "jpeg")
+    assert again.stderr.startswith("0 created, 3 skipped")
+    from_env = invoke(photos, "-o", out, "-w", "1", env={"THUMBNAILER_FORMAT": "jpg webp"})
+    assert from_env.exit_code == 0 and from_env.stderr.startswith("3 created, 3 skipped")
+    help_text = invoke("--help").stdout
+    assert "[auto|jpeg|png|webp|avif|gif|jxl]" in help_text and "jpg means jpeg" in help_text
+
+
 def test_several_sizes_and_formats(tmp_path, photos):
     out = tmp_path / "out"
     result = invoke(photos, "-o", out, "-w", "1", "-s", "128", "-s", "64x", "-f", "png")

@@ -40,6 +40,7 @@ from .console import ConsoleReporter
 from .flags import worded
 from .params import (
     ColorType,
+    FormatChoice,
     Parsed,
     ShardType,
     SourceType,
@@ -96,9 +97,10 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
                    "local Dask cluster of --workers processes is started.")
 @click.option("-f", "--format", "formats", multiple=True, default=["auto"],
               envvar="THUMBNAILER_FORMAT",
-              callback=check_formats, type=click.Choice([f.value for f in Format]),
+              callback=check_formats, type=FormatChoice(),
               help="auto: JPEG when opaque, PNG when the thumbnail has transparency. "
-                   "Repeatable: every size in every format, from one decode.")
+                   "Repeatable: every size in every format, from one decode. "
+                   "jpg means jpeg.")
 @click.option("-q", "--quality", type=click.IntRange(1, 100), default=85,
               help="Encoder quality for JPEG, WebP and AVIF.")
 @click.option("--fit", type=click.Choice([f.value for f in Fit]), default="contain",

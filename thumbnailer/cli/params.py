@@ -15,7 +15,7 @@ from typing import Any
 import click
 from PIL import ImageColor
 
-from ..formats import row, writable_formats
+from ..formats import from_extension, row, writable_formats
 from ..run.budget import available
 from ..spec import DEFAULT_DECODERS, Format
 from ..storage import is_url, local_path
@@ -86,6 +86,20 @@ class ColorType(click.ParamType):
         except ValueError:
             self.fail(f"{value!r} is not a colour: use a name, #rrggbb or #rrggbbaa", param, ctx)
         return tuple(rgba) + (255,) * (4 - len(rgba))
+
+
+class FormatChoice(click.Choice):
+    """-f: an output format by its name or by its file extension (``jpg`` for
+    ``jpeg``: the files are named .jpg), in any case; the name is what the job
+    gets, so the state and the manifest hold that."""
+
+    def __init__(self) -> None:
+        super().__init__([f.value for f in Format], case_sensitive=False)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        fmt = from_extension(value) if isinstance(value, str) else None
+        return super().convert(value if fmt is None else fmt.value, param, ctx)
 
 
 def allowed_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
