@@ -464,6 +464,19 @@ def test_skipped_symlinks_are_counted_in_the_summary_once(tmp_path, photos):
     assert "symlinked" not in followed.stderr
 
 
+def test_allow_format_takes_an_extension_for_its_format(tmp_path):
+    src = tmp_path / "photos"
+    src.mkdir()
+    Image.new("L", (40, 30), 128).save(src / "scan.pgm")  # Pillow's PPM format
+    refused = invoke(src, "-o", tmp_path / "a", "-w", "1")
+    assert refused.stderr.startswith("warning: no images found")
+    made = invoke(src, "-o", tmp_path / "b", "-w", "1", "--allow-format", ".PGM",
+                  "--allow-format", "tif", "--allow-format", "jpg", "--allow-format", "ppm")
+    assert made.exit_code == 0 and made.stderr.startswith("1 created,"), made.stderr
+    bad = invoke(src, "--allow-format", "pdf")  # Pillow writes PDF, it does not read it
+    assert bad.exit_code == 2 and "'pdf' is not a format this Pillow reads" in bad.stderr
+
+
 def test_fail_on_and_allow_format_reach_the_images(tmp_path):
     src = tmp_path / "photos"
     whole = photo(tmp_path / "whole.jpg", (600, 400)).read_bytes()

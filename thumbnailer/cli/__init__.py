@@ -125,7 +125,8 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
                    "warning also fails files Pillow warns about (corrupt EXIF, ...).")
 @click.option("--allow-format", "allow_formats", multiple=True, metavar="NAME",
               callback=allowed_formats,
-              help="Also open this Pillow format (PSD, JPEG2000, ICO, TGA, PPM, ..., or all). "
+              help="Also open this Pillow format (PSD, JPEG2000, ICO, TGA, PPM, ..., or all; "
+                   "an extension names its format: jp2, tif). "
                    f"By default only {', '.join(DEFAULT_DECODERS)}. Repeatable.")
 @click.option("--animated", is_flag=True,
               help="Keep animation in GIF and WebP outputs (format auto writes animations as "

@@ -104,21 +104,28 @@ class FormatChoice(click.Choice):
 
 def allowed_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
                      ) -> tuple[str, ...]:
-    """--allow-format: Pillow's format names (any case), or all."""
-    names = tuple(dict.fromkeys(v.strip().upper() for v in values))
-    if not names:
+    """--allow-format: Pillow's format names (any case), or an extension Pillow
+    registers for one (tif: TIFF, jp2: JPEG2000), or all. The job gets Pillow's
+    names."""
+    if not values:
         return ()
     from PIL import Image
 
     Image.init()
     known = set(Image.OPEN) | set(DEFAULT_DECODERS) | {"ALL"}
-    for name in names:
+    names = []
+    for value in values:
+        name = value.strip().upper()
+        if name not in known:
+            name = Image.EXTENSION.get("." + name.lower().lstrip("."), name)
         if name not in known:
             raise click.BadParameter(
-                f"{name!r} is not a format this Pillow reads; use one of: "
-                f"{', '.join(sorted(known - set(DEFAULT_DECODERS) - {'ALL'}))}, or all",
+                f"{value.strip()!r} is not a format this Pillow reads; use one of: "
+                f"{', '.join(sorted(known - set(DEFAULT_DECODERS) - {'ALL'}))} "
+                "(or one of their extensions: tga, jp2), or all",
                 ctx, param)
-    return names
+        names.append(name)
+    return tuple(dict.fromkeys(names))
 
 
 def check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
