@@ -215,6 +215,16 @@ def test_usage_errors_exit_2_with_a_reason(tmp_path, photos, args, message):
     assert not (tmp_path / "o").exists()
 
 
+def test_q_for_quiet_is_pointed_to_quiet(tmp_path, photos, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(cli.main, ["photos", "-q", "-o", "out"])
+    assert result.exit_code == 2
+    assert ("Invalid value for '-q' / '--quality': '-o' is not a number: -q is --quality "
+            "(1-100); for quiet output use --quiet") in result.stderr
+    assert not (tmp_path / "out").exists() and not (tmp_path / "thumbnails").exists()
+    assert "(-q is --quality.)" in invoke("--help").stdout
+
+
 def test_a_missing_source_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(cli.main, [str(tmp_path / "nope")])
     assert result.exit_code == 2 and "does not exist" in result.stderr

@@ -42,6 +42,7 @@ from .params import (
     ColorType,
     FormatChoice,
     Parsed,
+    QualityType,
     ShardType,
     SourceType,
     allowed_formats,
@@ -101,7 +102,7 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               help="auto: JPEG when opaque, PNG when the thumbnail has transparency. "
                    "Repeatable: every size in every format, from one decode. "
                    "jpg means jpeg.")
-@click.option("-q", "--quality", type=click.IntRange(1, 100), default=85,
+@click.option("-q", "--quality", type=QualityType(), default=85,
               help="Encoder quality for JPEG, WebP and AVIF.")
 @click.option("--fit", type=click.Choice([f.value for f in Fit]), default="contain",
               help="contain: inside the box; cover: fill it, crop the overflow; "
@@ -220,7 +221,7 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               help="If another run is using the output folder, wait for it instead of "
                    "exiting with code 75.")
 @click.option("-v", "--verbose", is_flag=True, help="Also a line per thumbnail made or skipped.")
-@click.option("--quiet", is_flag=True, help="Print only failures.")
+@click.option("--quiet", is_flag=True, help="Print only failures. (-q is --quality.)")
 @click.option("--progress/--no-progress", default=None, show_default="on when stderr is a terminal",
               help="Progress bar on stderr.")
 @click.version_option(__version__, "-V", "--version", prog_name="thumbnailer")

@@ -74,6 +74,24 @@ class ShardType(click.ParamType):
         return int(m.group(1)), int(m.group(2))
 
 
+class QualityType(click.IntRange):
+    """-q/--quality, 1-100. People type -q for quiet: ``photos -q -o out`` gives
+    quality the value "-o", so a value that is no number says where quiet is."""
+
+    def __init__(self) -> None:
+        super().__init__(1, 100)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None
+                ) -> Any:
+        if isinstance(value, str):
+            try:
+                int(value)
+            except ValueError:
+                self.fail(f"{value!r} is not a number: -q is --quality (1-100); "
+                          "for quiet output use --quiet", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 class ColorType(click.ParamType):
     name = "COLOR"
 
