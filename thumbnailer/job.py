@@ -207,6 +207,8 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
              reporter: Reporter) -> JobResult:
     tally = _tally(job, options)
     _listen(job, sources, reporter, tally)
+    if options.check:  # the question is whether anything is to make: renames are no answer
+        job.on_collision = None
     for task in job.stream():
         for target in task.targets:
             if target.format is Format.AUTO:

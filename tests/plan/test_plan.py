@@ -484,6 +484,27 @@ def test_folders_whose_names_differ_only_in_case_collide_across_the_walk(tmp_pat
     job.close()
 
 
+def test_a_rename_is_told_only_when_the_state_does_not_hold_it(tmp_path):
+    src = tmp_path / "photos"
+    photo(src / "a.jpg", (50, 50))
+    photo(src / "a.png", (50, 50), seed=2)
+
+    def told(**kw):
+        job = plan([str(src)], settings(tmp_path, **kw))
+        said: list[str] = []
+        job.on_collision = said.append
+        run(job)
+        return [line.split(": ")[0] for line in said], len(job.collisions)
+
+    assert told() == ([str(src / "a.png")], 1)
+    assert told() == ([], 1)  # the same rename: no news, still listed
+    # Another format: a-png.webp is new, but a-png (format auto) is this source's already.
+    assert told(formats=(Format.AUTO, Format.WEBP)) == ([], 1)
+    photo(src / "A.jpg", (50, 50), seed=3)  # first in walk order: a.jpg's name changes
+    assert told() == ([str(src / "a.jpg")], 2)
+    assert told() == ([], 2)
+
+
 def test_taken_keeps_spellings_not_names_of_folders_left():
     recalled = []
 

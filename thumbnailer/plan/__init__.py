@@ -90,7 +90,8 @@ class Plan:
         self.walked = WalkCounts()
         #: Thumbnails met so far: up to date, to make, to link.
         self.planned = 0
-        #: Told each thumbnail found up to date, and each collision, as the walk
+        #: Told each thumbnail found up to date, and each new collision (a rename
+        #: the state does not hold already: not on an unchanged rerun), as the walk
         #: finds them.
         self.on_skipped: Callable[[Entry], None] | None = None
         self.on_collision: Callable[[str], None] | None = None
@@ -340,6 +341,13 @@ class FolderPlan(Plan):
                 owned.setdefault(rel, self.killed[rel])
         return tuple(owned.items())
 
+    def _named_before(self, source: Source, keys: Sequence[str]) -> bool:
+        """Whether the state records a thumbnail of ``source`` at one of these keys:
+        then a rename is the one it was given before, no news. (A lookup per key,
+        only for a renamed source.)"""
+        return any((record := self.state.get(key)) is not None
+                   and record.source == source.absolute for key in keys)
+
     def _refresh(self, key: str, record: Record, folder: str,
                  find: Callable[[str], tuple[str, storage.Stat] | None]) -> None:
         """Record the identity of an up-to-date thumbnail's file as it is now: once
@@ -415,13 +423,14 @@ class FolderPlan(Plan):
                                      format=None if fmt is Format.AUTO else fmt.value,
                                      error=problem))
                 continue
-            if renamed:
-                self._collide(f"{source.path}: its thumbnail name is taken by another source; "
-                              f"named {stems[0]!r} instead", tell=not pair)
             # State keys: the output paths, less the extension only for format auto
             # (whose extension is known once the image is seen). Every shard's are
             # marked: --prune keeps what any shard of the job names.
             keys_here = [stems[i] + suffix for i, suffix in suffixes]
+            if renamed:  # told when new: not a pair, not the name this source had last time
+                self._collide(f"{source.path}: its thumbnail name is taken by another source; "
+                              f"named {stems[0]!r} instead",
+                              tell=not pair and not self._named_before(source, keys_here))
             if mark:
                 state.mark(keys_here)
             if shard is not None and not in_shard(stems[0], shard):
