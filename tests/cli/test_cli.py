@@ -221,6 +221,15 @@ def test_a_collision_is_warned_about_once_when_it_is_new(tmp_path, photos):
     assert warnings(invoke(photos, "-o", out, "-w", "1")) == []
 
 
+def test_a_broken_renamed_source_is_warned_about_once(tmp_path, photos):
+    (photos / "a.png").write_bytes(b"not a png")  # renamed, and fails: nothing recorded
+    out = tmp_path / "out"
+    first = invoke(photos, "-o", out, "-w", "1")
+    assert first.exit_code == 1 and len(warnings(first)) == 1
+    again = invoke(photos, "-o", out, "-w", "1")  # a known failure, a known rename
+    assert again.exit_code == 0 and warnings(again) == []
+
+
 def test_no_images_found_is_said(tmp_path):
     (tmp_path / "empty").mkdir()
     result = invoke(tmp_path / "empty", "-o", tmp_path / "out")

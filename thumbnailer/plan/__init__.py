@@ -342,11 +342,13 @@ class FolderPlan(Plan):
         return tuple(owned.items())
 
     def _named_before(self, source: Source, keys: Sequence[str]) -> bool:
-        """Whether the state records a thumbnail of ``source`` at one of these keys:
-        then a rename is the one it was given before, no news. (A lookup per key,
-        only for a renamed source.)"""
+        """Whether a rename of ``source`` is no news: the state records a thumbnail
+        of it at one of these keys (the name it was given before), or the failure
+        ledger holds it (it was met, renamed and told, and made nothing). A lookup
+        per key, only for a renamed source."""
         return any((record := self.state.get(key)) is not None
-                   and record.source == source.absolute for key in keys)
+                   and record.source == source.absolute for key in keys
+                   ) or self.state.failure(source.absolute) is not None
 
     def _refresh(self, key: str, record: Record, folder: str,
                  find: Callable[[str], tuple[str, storage.Stat] | None]) -> None:
