@@ -2,6 +2,7 @@ import re
 
 import pytest
 from browser import find_or_install, screenshot
+from helpers import photo
 from PIL import Image
 
 from thumbnailer.outputs.gallery import GALLERY_NAME, PAGE_CARDS, write_gallery
@@ -113,6 +114,55 @@ def test_an_unchanged_gallery_is_not_rewritten(tmp_path):
     before = [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages]
     gallery(tmp_path, entries)
     assert [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages] == before
+
+
+# --- through the command ---------------------------------------------------------------------
+
+
+def run(src, out, *args):
+    """thumbnailer SRC -o OUT --gallery ARGS, small and in this process."""
+    from click.testing import CliRunner
+
+    from thumbnailer import cli
+
+    return CliRunner().invoke(cli.main, [str(src), "-o", str(out), "-w", "1", "-s", "64",
+                                         "--gallery", *map(str, args)], catch_exceptions=False)
+
+
+def pages_of(out):
+    """Every page under ``out`` (relative name: text)."""
+    return {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*.html")}
+
+
+def test_a_folders_first_page_lists_its_own_failures_bounded_like_the_index(
+        tmp_path, monkeypatch):
+    from thumbnailer.outputs import gallery as module
+
+    monkeypatch.setattr(module, "PAGE_CARDS", 1)  # trip/ gets two pages
+    monkeypatch.setattr(module, "MAX_FAILURES", 2)
+    src, out = tmp_path / "photos", tmp_path / "out"
+    photo(src / "a.jpg", (120, 90))
+    photo(src / "trip" / "c.jpg", (120, 90))
+    photo(src / "trip" / "d.jpg", (120, 90), seed=1)
+    for name in ("bad1.jpg", "bad2.jpg", "bad3.jpg"):
+        (src / "trip" / name).write_bytes(b"")
+    (src / "allbad").mkdir()
+    (src / "allbad" / "x.jpg").write_text("not a picture")
+    assert run(src, out).exit_code == 1
+    pages = pages_of(out)
+    first = pages["trip/gallery.html"]
+    assert '<section class="failures">' in first
+    assert f"<code>{src}/trip/bad1.jpg</code>: empty file (0 bytes)" in first
+    assert f"{src}/trip/bad2.jpg" in first and "bad3.jpg" not in first
+    assert "<li>and 1 more: see the manifest</li>" in first
+    assert first.index('<section class="failures">') < first.index("<figure>")
+    assert "failures" not in pages["trip/gallery-2.html"].split("<body>")[1]  # the first only
+    assert '<section class="failures">' not in pages["gallery.html"]  # none of its own
+    # A folder whose photos all failed has no thumbnails, so no page: its failures
+    # are on the index, with every other.
+    assert "allbad" not in "".join(pages) and "allbad/" not in pages["index.html"].split(
+        "<h2>Folders</h2>")[1]
+    assert f"<code>{src}/allbad/x.jpg</code>" in pages["index.html"]
 
 
 # --- in a real browser -----------------------------------------------------------------------
