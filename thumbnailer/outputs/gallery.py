@@ -6,7 +6,9 @@ count, and the files that failed, visibly. Each folder gets pages of its own
 so no page grows with the library), with breadcrumbs up to the index, links to
 the folders below and to the other pages; the first shows the folder's own
 failures (the sources that failed beside those with thumbnails there: a failure
-has no output to place it by), bounded as the index's. A card shows a
+has no output to place it by), bounded as the index's. A folder without
+thumbnails has no pages: those a run before left (run_job keeps their folders in
+the state) are deleted, if they are this tool's (GENERATOR). A card shows a
 thumbnail with its name, dimensions and size, and links the source and every
 size. Everything a page needs is inline (CSS, no scripts, no fonts or images
 from elsewhere) except the thumbnails themselves, linked by relative URL: the
@@ -71,23 +73,31 @@ table.folders td.n { text-align: right; color: var(--muted); }
 
 
 def write_gallery(root: str, entries: Spool | Iterable[Entry],
-                  title: str = "Thumbnails", left: list[str] | None = None) -> str:
+                  title: str = "Thumbnails", left: list[str] | None = None, *,
+                  pages: set[str] | None = None) -> str:
     """Write the index and every folder's pages for ``entries`` (made, skipped and
     failed: a run's spool, or any entries); return the index's path. A page's
     path that holds a file this tool did not write (a page of its own says so in
-    its head: GENERATOR) is left as it is, and said so in ``left``."""
+    its head: GENERATOR) is left as it is, and said so in ``left``.
+
+    ``pages``: the folders ("/"-separated, relative to the root, "" for the root)
+    that held pages before (run_job keeps them in the state); each that has no
+    thumbnails among ``entries`` loses its pages (only this tool's). On return it
+    holds the folders that have pages now, and those whose pages could not be
+    deleted this time (an I/O error): to try again."""
     left = [] if left is None else left
     if isinstance(entries, Spool):
-        return _write_all(root, entries, title, left)
+        return _write_all(root, entries, title, left, pages)
     spool = Spool()
     try:
         spool.add(entries)
-        return _write_all(root, spool, title, left)
+        return _write_all(root, spool, title, left, pages)
     finally:
         spool.close()
 
 
-def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
+def _write_all(root: str, spool: Spool, title: str, left: list[str],
+               pages: set[str] | None) -> str:
     where = storage.store(root)
     places = spool.places()
     rel = {place: _rel(where, place, root) for place, _ in places}
@@ -106,7 +116,7 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
                     f'</a></td><td class="n">{count:,}</td></tr>')
     body.append("</table>")
     _put(where, root, GALLERY_NAME, _html(title, [f"<h1>{_e(title)}</h1>", *body]), left)
-    pages = {rel[place]: -(-count // PAGE_CARDS) for place, count in places}
+    count_of = {rel[place]: -(-count // PAGE_CARDS) for place, count in places}
     # Each folder's failures, on its first page; only where some source failed.
     beside = iter(() if not failed else
                   ((rel[place], _failures(total, first))
@@ -119,7 +129,7 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
     for here, made in _sources_by_folder(spool, rel):
         if here != folder:
             if folder is not None:
-                _finish(where, root, folder, cards, written, pages[folder], title, paged,
+                _finish(where, root, folder, cards, written, count_of[folder], title, paged,
                         children, top, left)
             folder, cards, written, top = here, [], 0, []
             if pending is not None and pending[0] == here:  # both in the places' order
@@ -127,12 +137,21 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
         cards.append(_card(root, here, made))
         if len(cards) == PAGE_CARDS:
             written += 1
-            _write_page(where, root, here, cards, written, pages[here], title, paged,
+            _write_page(where, root, here, cards, written, count_of[here], title, paged,
                         children.get(here, []), top if written == 1 else [], left)
             cards = []
     if folder is not None:
-        _finish(where, root, folder, cards, written, pages[folder], title, paged, children,
+        _finish(where, root, folder, cards, written, count_of[folder], title, paged, children,
                 top, left)
+    if pages is not None:
+        kept = set()
+        for gone in sorted(pages - paged):
+            if not _drop_pages(where, root, gone, 1):
+                kept.add(gone)
+            elif gone:
+                where.remove_empty([gone], root)  # emptied by --prune, but for its pages
+        pages.clear()
+        pages.update(paged | kept)
     return index
 
 
@@ -158,15 +177,28 @@ def _finish(where: storage.Store, root: str, folder: str, cards: list[str], writ
         written += 1
         _write_page(where, root, folder, cards, written, count, title, paged,
                     children.get(folder, []), top if written == 1 else [], left)
-    n = written + 1
+    _drop_pages(where, root, folder, written + 1)
+
+
+def _drop_pages(where: storage.Store, root: str, folder: str, first: int) -> bool:
+    """Delete a folder's pages from page ``first`` on, up to the first number
+    with nothing there; a file that is not one of this tool's pages is left.
+    False if an error stopped it (a page of this tool's may be left)."""
+    n = first
     while True:
-        stale = _page(folder, n)
+        rel = _page(folder, n)
+        path = where.join(root, rel)
         try:
-            if not _ours(where, where.join(root, stale)):
-                break
-            where.delete(root, stale, storage.ANY)
+            storage.parts_of(rel)  # inside the root (a row of the state may say anything)
+            if not where.exists(path):
+                return True
+            made = where.identity(where.stat(path))
+            if _ours(where, path):  # deleted only if still the page just read
+                where.delete(root, rel, made)
+        except (storage.NotOurs, storage.Unsafe):  # changed since, or through a link
+            return True
         except OSError:
-            break
+            return False
         n += 1
 
 
