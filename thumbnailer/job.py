@@ -357,8 +357,23 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         from .outputs.gallery import write_gallery  # only when asked: html and urllib cost start-up
 
         left: list[str] = []
+        # The folders that held pages (the state keeps them): one without thumbnails
+        # now loses its pages only if the run saw the whole job (walked to the end,
+        # nothing left for later, no SOURCE empty, as a disk that did not mount).
+        try:
+            had: set[str] | None = job.state.gallery_folders()
+        except StateError as e:
+            trouble.met(e)
+            had = None
+        complete = (had is not None and job.finished and not stop
+                    and not (clock is not None and clock.left)
+                    and all(job.walked.found[s] for s in sources))
+        pages = set(had or ()) if complete else set()
         write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}",
-                      left)
+                      left, pages=pages)
+        if had is not None:
+            trouble.survive(functools.partial(job.state.keep_gallery_folders,
+                                              pages if complete else pages | had))
         for message in left:
             reporter.warning(message)
     trouble.survive(job.close)

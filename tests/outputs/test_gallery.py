@@ -2,6 +2,7 @@ import re
 
 import pytest
 from browser import find_or_install, screenshot
+from helpers import photo
 from PIL import Image
 
 from thumbnailer.outputs.gallery import GALLERY_NAME, PAGE_CARDS, write_gallery
@@ -113,6 +114,133 @@ def test_an_unchanged_gallery_is_not_rewritten(tmp_path):
     before = [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages]
     gallery(tmp_path, entries)
     assert [(p.stat().st_mtime_ns, p.stat().st_ino) for p in pages] == before
+
+
+# --- through the command ---------------------------------------------------------------------
+
+
+def run(src, out, *args):
+    """thumbnailer SRC -o OUT --gallery ARGS, small and in this process."""
+    from click.testing import CliRunner
+
+    from thumbnailer import cli
+
+    return CliRunner().invoke(cli.main, [str(src), "-o", str(out), "-w", "1", "-s", "64",
+                                         "--gallery", *map(str, args)], catch_exceptions=False)
+
+
+def pages_of(out):
+    """Every page under ``out`` (relative name: text)."""
+    return {p.relative_to(out).as_posix(): p.read_text() for p in out.rglob("*.html")}
+
+
+def test_a_folders_first_page_lists_its_own_failures_bounded_like_the_index(
+        tmp_path, monkeypatch):
+    from thumbnailer.outputs import gallery as module
+
+    monkeypatch.setattr(module, "PAGE_CARDS", 1)  # trip/ gets two pages
+    monkeypatch.setattr(module, "MAX_FAILURES", 2)
+    src, out = tmp_path / "photos", tmp_path / "out"
+    photo(src / "a.jpg", (120, 90))
+    photo(src / "trip" / "c.jpg", (120, 90))
+    photo(src / "trip" / "d.jpg", (120, 90), seed=1)
+    for name in ("bad1.jpg", "bad2.jpg", "bad3.jpg"):
+        (src / "trip" / name).write_bytes(b"")
+    (src / "allbad").mkdir()
+    (src / "allbad" / "x.jpg").write_text("not a picture")
+    assert run(src, out).exit_code == 1
+    pages = pages_of(out)
+    first = pages["trip/gallery.html"]
+    assert '<section class="failures">' in first
+    assert f"<code>{src}/trip/bad1.jpg</code>: empty file (0 bytes)" in first
+    assert f"{src}/trip/bad2.jpg" in first and "bad3.jpg" not in first
+    assert "<li>and 1 more: see the manifest</li>" in first
+    assert first.index('<section class="failures">') < first.index("<figure>")
+    assert "failures" not in pages["trip/gallery-2.html"].split("<body>")[1]  # the first only
+    assert '<section class="failures">' not in pages["gallery.html"]  # none of its own
+    # A folder whose photos all failed has no thumbnails, so no page: its failures
+    # are on the index, with every other.
+    assert "allbad" not in "".join(pages) and "allbad/" not in pages["index.html"].split(
+        "<h2>Folders</h2>")[1]
+    assert f"<code>{src}/allbad/x.jpg</code>" in pages["index.html"]
+
+
+@pytest.mark.parametrize("prune", [[], ["--prune", "--prune-limit", "100%"]],
+                         ids=["gallery", "prune"])
+def test_a_folder_emptied_loses_its_pages_and_every_link_to_them(tmp_path, monkeypatch, prune):
+    from thumbnailer.outputs import gallery as module
+
+    monkeypatch.setattr(module, "PAGE_CARDS", 1)  # trip/gone/ gets two pages
+    src, out = tmp_path / "photos", tmp_path / "out"
+    photo(src / "a.jpg", (120, 90))
+    photo(src / "trip" / "c.jpg", (120, 90))
+    photo(src / "trip" / "gone" / "d.jpg", (120, 90))
+    photo(src / "trip" / "gone" / "e.jpg", (120, 90), seed=1)
+    assert run(src, out, *prune).exit_code == 0
+    gone = ["trip/gone/gallery.html", "trip/gone/gallery-2.html"]
+    assert set(gone) <= set(pages_of(out))
+    assert 'href="trip/gone/gallery.html"' in pages_of(out)["index.html"]
+    # A SOURCE that gives no image (a disk that did not mount) takes no page away.
+    (src.parent / "away").mkdir()
+    src.rename(src.parent / "away" / "photos")
+    src.mkdir()
+    run(src, out, *prune)
+    assert set(gone) <= set(pages_of(out))
+    src.rmdir()
+    (src.parent / "away" / "photos").rename(src)
+    for name in ("d.jpg", "e.jpg"):
+        (src / "trip" / "gone" / name).unlink()
+    (src / "trip" / "gone").rmdir()
+    assert run(src, out, *prune).exit_code == 0
+    pages = pages_of(out)
+    assert sorted(pages) == ["gallery.html", "index.html", "trip/gallery.html"]
+    assert not any("gone/" in page for page in pages.values())  # no link to a page gone
+    if prune:  # its thumbnails were pruned: the folder went with its pages
+        assert not (out / "trip" / "gone").exists()
+    else:  # its thumbnails stay without --prune; the pages showing them go
+        assert (out / "trip" / "gone" / "d.jpg").exists()
+
+
+def test_a_page_of_the_users_own_is_never_overwritten_nor_deleted(tmp_path, monkeypatch):
+    from thumbnailer.outputs import gallery as module
+
+    monkeypatch.setattr(module, "PAGE_CARDS", 1)  # mine/ gets two pages
+    src, out = tmp_path / "photos", tmp_path / "out"
+    photo(src / "a.jpg", (120, 90))
+    photo(src / "mine" / "c.jpg", (120, 90))
+    photo(src / "mine" / "d.jpg", (120, 90), seed=1)
+    own = b"<!doctype html><title>My trip</title><p>written by hand</p>\n"
+    theirs = [out / "mine" / "gallery.html", out / "else" / "gallery.html",  # else/: no thumbnail
+              out / "index.html"]  # their own index: the folders' pages go all the same
+    for path in theirs:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(own)
+    first = run(src, out)
+    assert first.exit_code == 0
+    assert f"{out}/mine/gallery.html is not a file thumbnailer made" in first.stderr
+    assert (out / "mine" / "gallery-2.html").exists()  # the tool's own second page
+    assert [path.read_bytes() for path in theirs] == [own] * 3
+    for name in ("c.jpg", "d.jpg"):
+        (src / "mine" / name).unlink()
+    assert run(src, out, "--prune", "--prune-limit", "100%").exit_code == 0
+    assert not (out / "mine" / "gallery-2.html").exists()  # the tool's page went
+    assert [path.read_bytes() for path in theirs] == [own] * 3  # theirs stay
+
+
+def test_an_unchanged_rerun_keeps_every_page_and_its_failures(tmp_path):
+    src, out = tmp_path / "photos", tmp_path / "out"
+    photo(src / "a.jpg", (120, 90))
+    photo(src / "trip" / "c.jpg", (120, 90))
+    (src / "trip" / "bad.jpg").write_bytes(b"")
+    assert run(src, out).exit_code == 1
+    pages = sorted(out.rglob("*.html"))
+    kept = [*pages, out / ".thumbnailer-state.sqlite"]  # the state too: nothing is written
+    before = [(p.stat().st_ino, p.stat().st_mtime_ns) for p in kept]
+    for again in ([], ["--prune"]):
+        run(src, out, *again)
+        assert sorted(out.rglob("*.html")) == pages
+        assert [(p.stat().st_ino, p.stat().st_mtime_ns) for p in kept] == before
+    assert "bad.jpg</code>: empty file (0 bytes)" in (out / "trip" / "gallery.html").read_text()
 
 
 # --- in a real browser -----------------------------------------------------------------------

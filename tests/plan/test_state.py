@@ -48,6 +48,26 @@ def test_a_folder_is_read_alone(tmp_path):
     state.close()
 
 
+def test_the_gallerys_folders_are_kept_and_a_state_from_before_knows_none(tmp_path):
+    state = State(str(tmp_path))
+    state.put("sub/a", RECORD, "sub")
+    state.close()
+    with sqlite3.connect(tmp_path / STATE_NAME) as db:  # as a state from before the table
+        db.execute("DROP TABLE pages")
+    db.close()
+    state = State.load(str(tmp_path))
+    assert state.gallery_folders() == set()
+    state.keep_gallery_folders({"", "sub", "sub/\udcff"})  # any bytes a name may hold
+    state.close()
+    state = State.load(str(tmp_path))
+    assert state.gallery_folders() == {"", "sub", "sub/\udcff"}
+    state.keep_gallery_folders({"sub", "", "sub/\udcff"})  # the same: nothing is written
+    assert not state.dirty
+    state.keep_gallery_folders({"sub"})
+    state.close()
+    assert State.load(str(tmp_path)).gallery_folders() == {"sub"}
+
+
 def test_a_missing_foreign_or_damaged_database_means_nothing_is_known(tmp_path):
     assert len(State.load(str(tmp_path))) == 0
     assert listing(tmp_path) == []  # and looking made nothing

@@ -4,15 +4,20 @@
 count, and the files that failed, visibly. Each folder gets pages of its own
 (``gallery.html``, then ``gallery-2.html`` ...: at most PAGE_CARDS cards each,
 so no page grows with the library), with breadcrumbs up to the index, links to
-the folders below and to the other pages. A card shows a thumbnail with its
-name, dimensions and size, and links the source and every size. Everything a
-page needs is inline (CSS, no scripts, no fonts or images from elsewhere) except
-the thumbnails themselves, linked by relative URL: the folder can be zipped,
-published or opened from disk as is. With --placeholders, a page has one small
-script: it paints each thumbnail's ThumbHash behind it while it loads, and takes
-it away once it has (a transparent thumbnail must not show it); without
-scripts, the page is the same less the placeholders. Pages are written from the run's spool, a
-page at a time; an unchanged page is not rewritten.
+the folders below and to the other pages; the first shows the folder's own
+failures (the sources that failed beside those with thumbnails there: a failure
+has no output to place it by), bounded as the index's. A folder without
+thumbnails has no pages: those a run before left (run_job keeps their folders in
+the state) are deleted, if they are this tool's (GENERATOR). A card shows a
+thumbnail with its name, dimensions and size, and links the source and every
+size. Everything a page needs is inline (CSS, no scripts, no fonts or images
+from elsewhere) except the thumbnails themselves, linked by relative URL: the
+folder can be zipped, published or opened from disk as is. With --placeholders,
+a page has one small script: it paints each thumbnail's ThumbHash behind it
+while it loads, and takes it away once it has (a transparent thumbnail must not
+show it); without scripts, the page is the same less the placeholders. Pages are
+written from the run's spool, a page at a time; an unchanged page is not
+rewritten.
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ GENERATOR = b'<meta name="generator" content="thumbnailer">'
 PAGE_NAME = "gallery"
 #: Cards on one page: a page a browser opens at once, whatever the folder.
 PAGE_CARDS = 200
-#: Failures listed on the index (the manifest has them all).
+#: Failures listed on the index, and on a folder's first page (the manifest has them all).
 MAX_FAILURES = 500
 
 #: The thumbnail a card shows: the one whose longest side is nearest this.
@@ -57,7 +62,7 @@ figure img { max-width: 100%; max-height: 200px; object-fit: contain; }
 figcaption { margin-top: .4rem; overflow-wrap: anywhere; }
 figcaption .meta { color: var(--muted); font-size: 12px; }
 .failures { border: 2px solid var(--bad); border-radius: 6px; padding: .5rem 1rem;
-            background: color-mix(in srgb, var(--bad) 8%, transparent); }
+            margin: 0 0 1rem; background: color-mix(in srgb, var(--bad) 8%, transparent); }
 .failures h2 { color: var(--bad); border: 0; margin: .25rem 0 .5rem; }
 .failures li { overflow-wrap: anywhere; }
 .crumbs, .below, nav.pages { margin: .5rem 0; }
@@ -68,23 +73,31 @@ table.folders td.n { text-align: right; color: var(--muted); }
 
 
 def write_gallery(root: str, entries: Spool | Iterable[Entry],
-                  title: str = "Thumbnails", left: list[str] | None = None) -> str:
+                  title: str = "Thumbnails", left: list[str] | None = None, *,
+                  pages: set[str] | None = None) -> str:
     """Write the index and every folder's pages for ``entries`` (made, skipped and
     failed: a run's spool, or any entries); return the index's path. A page's
     path that holds a file this tool did not write (a page of its own says so in
-    its head: GENERATOR) is left as it is, and said so in ``left``."""
+    its head: GENERATOR) is left as it is, and said so in ``left``.
+
+    ``pages``: the folders ("/"-separated, relative to the root, "" for the root)
+    that held pages before (run_job keeps them in the state); each that has no
+    thumbnails among ``entries`` loses its pages (only this tool's). On return it
+    holds the folders that have pages now, and those whose pages could not be
+    deleted this time (an I/O error): to try again."""
     left = [] if left is None else left
     if isinstance(entries, Spool):
-        return _write_all(root, entries, title, left)
+        return _write_all(root, entries, title, left, pages)
     spool = Spool()
     try:
         spool.add(entries)
-        return _write_all(root, spool, title, left)
+        return _write_all(root, spool, title, left, pages)
     finally:
         spool.close()
 
 
-def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
+def _write_all(root: str, spool: Spool, title: str, left: list[str],
+               pages: set[str] | None) -> str:
     where = storage.store(root)
     places = spool.places()
     rel = {place: _rel(where, place, root) for place, _ in places}
@@ -94,14 +107,8 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
     index = where.join(root, GALLERY_NAME)
     cards_total = sum(count for _, count in places)
     body = [f'<p class="summary">{cards_total} images in {len(places)} folders'
-            f"{f', {failed} failed' if failed else ''}</p>"]
-    if failures:
-        body.append('<section class="failures"><h2>Failed</h2><ul>')
-        body.extend(f"<li><code>{_e(source)}</code>: {_e(reason)}</li>"
-                    for source, reason in failures)
-        if failed > len(failures):
-            body.append(f"<li>and {failed - len(failures):,} more: see the manifest</li>")
-        body.append("</ul></section>")
+            f"{f', {failed} failed' if failed else ''}</p>",
+            *_failures(failed, failures)]
     body.append('<h2>Folders</h2><table class="folders">')
     for place, count in places:
         f = rel[place]
@@ -109,52 +116,97 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str]) -> str:
                     f'</a></td><td class="n">{count:,}</td></tr>')
     body.append("</table>")
     _put(where, root, GALLERY_NAME, _html(title, [f"<h1>{_e(title)}</h1>", *body]), left)
-    pages = {rel[place]: -(-count // PAGE_CARDS) for place, count in places}
+    count_of = {rel[place]: -(-count // PAGE_CARDS) for place, count in places}
+    # Each folder's failures, on its first page; only where some source failed.
+    beside = iter(() if not failed else
+                  ((rel[place], _failures(total, first))
+                   for place, total, first in spool.failures_by_place(MAX_FAILURES)))
+    pending = next(beside, None)
     folder: str | None = None
     cards: list[str] = []
+    top: list[str] = []
     written = 0
     for here, made in _sources_by_folder(spool, rel):
         if here != folder:
             if folder is not None:
-                _finish(where, root, folder, cards, written, pages[folder], title, paged,
-                        children, left)
-            folder, cards, written = here, [], 0
+                _finish(where, root, folder, cards, written, count_of[folder], title, paged,
+                        children, top, left)
+            folder, cards, written, top = here, [], 0, []
+            if pending is not None and pending[0] == here:  # both in the places' order
+                top, pending = pending[1], next(beside, None)
         cards.append(_card(root, here, made))
         if len(cards) == PAGE_CARDS:
             written += 1
-            _write_page(where, root, here, cards, written, pages[here], title, paged,
-                        children.get(here, []), left)
+            _write_page(where, root, here, cards, written, count_of[here], title, paged,
+                        children.get(here, []), top if written == 1 else [], left)
             cards = []
     if folder is not None:
-        _finish(where, root, folder, cards, written, pages[folder], title, paged, children,
-                left)
+        _finish(where, root, folder, cards, written, count_of[folder], title, paged, children,
+                top, left)
+    if pages is not None:
+        kept = set()
+        for gone in sorted(pages - paged):
+            if not _drop_pages(where, root, gone, 1):
+                kept.add(gone)
+            elif gone:
+                where.remove_empty([gone], root)  # emptied by --prune, but for its pages
+        pages.clear()
+        pages.update(paged | kept)
     return index
+
+
+def _failures(failed: int, failures: list[tuple[str, str]]) -> list[str]:
+    """The box of failures (the first of ``failed``), as the index and the folders'
+    first pages show it; none when nothing failed."""
+    if not failures:
+        return []
+    box = ['<section class="failures"><h2>Failed</h2><ul>']
+    box.extend(f"<li><code>{_e(source)}</code>: {_e(reason)}</li>"
+               for source, reason in failures)
+    if failed > len(failures):
+        box.append(f"<li>and {failed - len(failures):,} more: see the manifest</li>")
+    box.append("</ul></section>")
+    return box
 
 
 def _finish(where: storage.Store, root: str, folder: str, cards: list[str], written: int,
             count: int, title: str, paged: set[str], children: dict[str, list[str]],
-            left: list[str]) -> None:
+            top: list[str], left: list[str]) -> None:
     """A folder's last page, and the removal of pages left from a larger run before."""
     if cards or not written:
         written += 1
         _write_page(where, root, folder, cards, written, count, title, paged,
-                    children.get(folder, []), left)
-    n = written + 1
+                    children.get(folder, []), top if written == 1 else [], left)
+    _drop_pages(where, root, folder, written + 1)
+
+
+def _drop_pages(where: storage.Store, root: str, folder: str, first: int) -> bool:
+    """Delete a folder's pages from page ``first`` on, up to the first number
+    with nothing there; a file that is not one of this tool's pages is left.
+    False if an error stopped it (a page of this tool's may be left)."""
+    n = first
     while True:
-        stale = _page(folder, n)
+        rel = _page(folder, n)
+        path = where.join(root, rel)
         try:
-            if not _ours(where, where.join(root, stale)):
-                break
-            where.delete(root, stale, storage.ANY)
+            storage.parts_of(rel)  # inside the root (a row of the state may say anything)
+            if not where.exists(path):
+                return True
+            made = where.identity(where.stat(path))
+            if _ours(where, path):  # deleted only if still the page just read
+                where.delete(root, rel, made)
+        except (storage.NotOurs, storage.Unsafe):  # changed since, or through a link
+            return True
         except OSError:
-            break
+            return False
         n += 1
 
 
 def _write_page(where: storage.Store, root: str, folder: str, cards: list[str], n: int,
                 count: int, title: str, paged: set[str], children: list[str],
-                left: list[str]) -> None:
-    """Page ``n`` of ``count`` of a folder: breadcrumbs, the folders below, cards."""
+                top: list[str], left: list[str]) -> None:
+    """Page ``n`` of ``count`` of a folder: breadcrumbs, the folders below, the
+    folder's failures (``top``, on its first page), cards."""
     parts = folder.split("/") if folder else []
     crumbs = [f'<a href="{"../" * len(parts)}{GALLERY_NAME}">{_e(title)}</a>']
     for depth, name in enumerate(parts):
@@ -169,7 +221,7 @@ def _write_page(where: storage.Store, root: str, folder: str, cards: list[str], 
            f"<h1>{_e(folder + '/' if folder else './')}</h1>"]
     if below:
         out.append(f'<p class="below">Folders: {" ".join(below)}</p>')
-    out.extend([nav, '<div class="grid">', *cards, "</div>", nav])
+    out.extend([*top, nav, '<div class="grid">', *cards, "</div>", nav])
     _put(where, root, _page(folder, n), _html(f"{folder or '.'} - {title}", out), left)
 
 

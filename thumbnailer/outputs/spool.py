@@ -37,9 +37,10 @@ class Spool:
                                    check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=OFF")
         self._db.execute("PRAGMA synchronous=OFF")
-        # place: the folder of the output (a path or URL), what the gallery groups by
+        # place: the folder of the output (a path or URL), what the gallery groups by;
+        # home: the folder of the source, what puts a failure on its folder's page
         self._db.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, rank INTEGER, "
-                         f"place BLOB, {_FIELDS})")
+                         f"place BLOB, home BLOB, {_FIELDS})")
         self._count = 0
         self._finalizer = weakref.finalize(self, _remove, self._db, folder)
 
@@ -51,14 +52,14 @@ class Spool:
 
     def _add(self, entries: list[Entry]) -> None:
         rows = [(self.rank.get(e.size, len(self.rank)),
-                 None if e.output is None else _b(_folder(e.output)),
+                 None if e.output is None else _b(_folder(e.output)), _b(_folder(e.source)),
                  _b(e.source), e.size, e.status.value,
                  None if e.output is None else _b(e.output), e.format, e.width, e.height,
                  e.bytes, None if e.error is None else _b(e.error), e.since, e.preview,
                  e.placeholder)
                 for e in entries]
-        self._db.executemany(f"INSERT INTO entries (rank, place, {_FIELDS}) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self._db.executemany(f"INSERT INTO entries (rank, place, home, {_FIELDS}) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self._count += len(rows)
 
     def __len__(self) -> int:
@@ -94,6 +95,27 @@ class Spool:
             "SELECT source, min(coalesce(error, '')) FROM entries WHERE status = 'failed' "
             "GROUP BY source ORDER BY source LIMIT ?", (limit,))]
         return int(total), first
+
+    def failures_by_place(self, limit: int) -> Iterator[tuple[str, int, list[tuple[str, str]]]]:
+        """For each folder holding thumbnails beside which sources failed (in places()
+        order): how many failed, and the first ``limit`` of them with a reason. A
+        failed source is beside the thumbnails of the other sources of its own
+        folder (it has no output to place it by)."""
+        self._db.commit()
+        rows = self._db.cursor().execute(
+            "WITH failed AS (SELECT home, source, min(coalesce(error, '')) AS error "
+            "FROM entries WHERE status = 'failed' GROUP BY source) "
+            "SELECT made.place, failed.source, failed.error FROM failed JOIN "
+            "(SELECT DISTINCT home, place FROM entries WHERE place IS NOT NULL "
+            "AND status != 'failed' AND home IN (SELECT home FROM failed)) AS made "
+            "ON made.home = failed.home ORDER BY made.place, failed.source")
+        for place, group in itertools.groupby(rows, key=lambda row: row[0]):
+            total, first = 0, list[tuple[str, str]]()
+            for _, source, error in group:
+                total += 1
+                if len(first) < limit:
+                    first.append((_s(source), _s(error or b"failed")))
+            yield _s(place), total, first
 
     def _read(self, order: str) -> Iterator[Entry]:
         self._db.commit()

@@ -22,7 +22,8 @@ memory does not grow with the library.
   machines share it through the store, one run at a time per output prefix (as
   for the thumbnails themselves).
 - **The failure ledger** (ledger.py) is a table of its own beside the records,
-  and so are the --placeholders (records.py).
+  and so are the --placeholders and the folders holding --gallery pages
+  (records.py).
 - **The JSON state of 1.x** (``.thumbnailer-state.json``, read by legacy.py) is
   migrated on the first run and then removed.
 - **Busy is not damage** (trouble.py). A database another process holds is
@@ -42,7 +43,7 @@ import shutil
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 
 from ... import storage
 from ...storage import path_bytes as _b
@@ -295,6 +296,22 @@ class State(Sweep):
         found = ledger.sources(self._db) if self.failing and self._db else iter(())
         return (_s(source) for source in found)
 
+    # --- the gallery's folders (records.PAGES) -----------------------------------
+
+    def gallery_folders(self) -> set[str]:
+        """The folders (relative to the root) a --gallery run left pages in."""
+        return table.pages_in(self._db) if self._db is not None else set()
+
+    def keep_gallery_folders(self, folders: Collection[str]) -> None:
+        """Remember ``folders`` as those holding pages now; writes only a change
+        (an unchanged rerun writes nothing)."""
+        if self.gallery_folders() == set(folders):
+            return
+        db = self._writer()
+        db.execute("DELETE FROM pages")
+        db.executemany("INSERT INTO pages VALUES (?)", ((_b(f),) for f in sorted(folders)))
+        self._changed_one()
+
     # --- opening ---------------------------------------------------------------
 
     def _open_existing(self) -> None:
@@ -382,7 +399,7 @@ class State(Sweep):
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
-        self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS)
+        self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS + table.PAGES)
         if self._columns == COLUMNS_3:  # records of 1.1: their files are trusted as then
             self._db.execute("ALTER TABLE records ADD COLUMN made TEXT")
             self._columns = COLUMNS
@@ -430,5 +447,5 @@ class State(Sweep):
 # at once once the state is in trouble (trouble.py); close() tries once more.
 for _name in ("folder", "get", "__len__", "put", "drop", "placeholders", "shade",
               "forget_orphan_placeholders", "commit", "save", "failure", "fail", "forgive",
-              "failed_sources", "_open_existing"):
+              "failed_sources", "gallery_folders", "keep_gallery_folders", "_open_existing"):
     setattr(State, _name, guarded(getattr(State, _name)))

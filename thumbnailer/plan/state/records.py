@@ -119,3 +119,21 @@ def has_orphans(db: sqlite3.Connection) -> bool:
 def forget_orphans(db: sqlite3.Connection) -> None:
     """Drop those placeholders (--prune)."""
     db.execute(f"DELETE {_ORPHANS}")
+
+
+#: --gallery: the folders of the output root that hold its pages ("/"-separated,
+#: relative to the root, "" for the root itself), so that a later run finds those
+#: of a folder left without thumbnails, and deletes them.
+PAGES = """
+CREATE TABLE IF NOT EXISTS pages (
+    folder BLOB PRIMARY KEY
+) WITHOUT ROWID;
+"""
+
+
+def pages_in(db: sqlite3.Connection) -> set[str]:
+    """The folders holding gallery pages."""
+    try:
+        return {_s(folder) for folder, in db.execute("SELECT folder FROM pages")}
+    except sqlite3.OperationalError:  # a database from before the table: none known
+        return set()
