@@ -8,18 +8,32 @@ fails saying how to install them, rather than skipping into green.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 PACKAGES = ["chromium", "chromium-driver"]
 
 
+def find() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
 def find_or_install() -> str:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    found = find()
     if found:
         return found
+    # Two xdist workers may both get here (the gallery's tests and the placeholders'):
+    # one installs while the other waits, since two apt-gets at once fail on dpkg's lock.
+    with open(Path(tempfile.gettempdir()) / "thumbnailer-tests-chromium.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return find() or _install()
+
+
+def _install() -> str:
     sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     install = [*sudo, "apt-get", "install", "-y", "--no-install-recommends", *PACKAGES]
@@ -31,7 +45,7 @@ def find_or_install() -> str:
                 "headless Chromium is needed for the gallery test and could not be "
                 f"installed: run `apt-get install {' '.join(PACKAGES)}`\n{result.stderr[-2000:]}"
             )
-    return shutil.which("chromium") or shutil.which("chromium-browser") or "chromium"
+    return find() or "chromium"
 
 
 def screenshot(chromium: str, page: Path, shot: Path, size=(1200, 900)) -> Path:

@@ -31,7 +31,7 @@ THUMBNAILER_ATTACK_STEPS (default 25) steps each: 100 to 170 runs of the command
 minute when nothing fails (shrinking failures took 5 minutes on code that broke them all). A
 longer run by hand:
 THUMBNAILER_ATTACK_EXAMPLES=1000 THUMBNAILER_ATTACK_STEPS=40 pytest tests/test_attack.py
-(THUMBNAILER_ATTACK_DEBUG=1 with -s prints how many runs each example made.)
+(THUMBNAILER_ATTACK_DEBUG=1 with -n 0 -s prints how many runs each example made.)
 """
 
 from __future__ import annotations

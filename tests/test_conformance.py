@@ -10,7 +10,7 @@ and rotations. Through the process pool with the default decoders (any other
 format is refused, naming itself), and in-process with every decoder; the two
 write the same bytes for every file both make.
 
-The figures in docs/conformance.md come from ``pytest tests/test_conformance.py -s``.
+The figures in docs/conformance.md come from ``pytest -n 0 tests/test_conformance.py -s``.
 """
 
 from __future__ import annotations

@@ -119,12 +119,23 @@ def _thumb(src, out, side, **settings):
     return outcome.entries[0]
 
 
+@pytest.fixture(scope="module")
+def heic_bytes(tmp_path_factory):
+    """The two HEICs of ``pictures``, encoded once for the module (about 2 s)."""
+    folder = tmp_path_factory.mktemp("heic")
+    picture = Image.open(photo(folder / "p.png", (1200, 800))).convert("RGB")
+    return (heic(folder / "with.heic", picture, thumbnails=[512]).read_bytes(),
+            heic(folder / "without.heic", picture, thumbnails=[]).read_bytes())
+
+
 @pytest.fixture
-def pictures(tmp_path):
-    """The same 1200 x 800 photo as a HEIC with a 512 px preview, and without."""
-    picture = Image.open(photo(tmp_path / "p.png", (1200, 800))).convert("RGB")
-    return (heic(tmp_path / "with.heic", picture, thumbnails=[512]),
-            heic(tmp_path / "without.heic", picture, thumbnails=[]))
+def pictures(tmp_path, heic_bytes):
+    """The same 1200 x 800 photo as a HEIC with a 512 px preview, and without:
+    files of this test's own, which it may move."""
+    paths = (tmp_path / "with.heic", tmp_path / "without.heic")
+    for path, data in zip(paths, heic_bytes, strict=True):
+        path.write_bytes(data)
+    return paths
 
 
 def test_a_heic_preview_serves_small_thumbnails_and_looks_like_the_image(pictures, tmp_path):
