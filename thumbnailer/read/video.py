@@ -45,6 +45,22 @@ PROBE, BLANK = 64, 8.0
 #: Scale the frame down in the conversion only when it is this much too large.
 MIN_SHRINK = 1.25
 
+#: Memory (``memory``, measured in docs/performance.md): the pictures a decoder
+#: holds besides its references (the one being decoded, those waiting to be
+#: shown in order, the two this reader keeps while a blank poster waits for a
+#: better one); what each costs besides its pixels (FFmpeg's motion vectors and
+#: block types); the bytes a pixel of the conversion to RGB takes (through
+#: 16-bit RGB and numpy for HDR).
+HELD, SIDE_TABLES, CONVERSION = 5, 1.25, 14
+#: H.264's MaxDpbMbs (16x16 blocks) and HEVC's MaxLumaPs (pixels) by level, as
+#: FFmpeg numbers levels (H.264's 5.1 is 51, HEVC's 5 is 150).
+_H264_DPB = {9: 396, 10: 396, 11: 900, 12: 2376, 13: 2376, 20: 2376, 21: 4752, 22: 8100,
+             30: 8100, 31: 18000, 32: 20480, 40: 32768, 41: 32768, 42: 34816, 50: 110400,
+             51: 184320, 52: 184320, 60: 696320, 61: 696320, 62: 696320}
+_HEVC_PICTURE = {30: 36864, 60: 122880, 63: 245760, 90: 552960, 93: 983040, 120: 2228224,
+                 123: 2228224, 150: 8912896, 153: 8912896, 156: 8912896, 180: 35651584,
+                 183: 35651584, 186: 35651584}
+
 #: Turning a frame by its display matrix's angle (degrees counterclockwise, as
 #: FFmpeg's av_display_rotation_get gives it) makes it upright.
 _TURNS = {90: Image.Transpose.ROTATE_90, 180: Image.Transpose.ROTATE_180,
@@ -92,12 +108,7 @@ def _scaled(frame: Any, need: Need, turned: bool) -> Image.Image:
     pixels the largest size needs with the widest draft gap, as a JPEG draft
     does: converting and resizing a whole 4K frame is most of a poster's cost."""
     w, h = frame.width, frame.height
-    upright = (h, w) if turned else (w, h)
-    wanted = need.pixels(upright)
-    shrink = min(upright[0] / (wanted[0] * DRAFT_GAPS[1]),
-                 upright[1] / (wanted[1] * DRAFT_GAPS[1]))
-    size = ((max(1, math.ceil(w / shrink)), max(1, math.ceil(h / shrink)))
-            if shrink >= MIN_SHRINK else (w, h))
+    size = _converted(w, h, need, turned)
     transfer: int = frame.color_trc or 0
     if not hdr.is_hdr(transfer):
         if size == (w, h):
@@ -117,18 +128,50 @@ def _scaled(frame: Any, need: Need, turned: bool) -> Image.Image:
     return Image.fromarray(pixels)
 
 
+def _converted(w: int, h: int, need: Need, turned: bool) -> tuple[int, int]:
+    """The size a w x h frame is converted to RGB at (see _scaled)."""
+    upright = (h, w) if turned else (w, h)
+    wanted = need.pixels(upright)
+    shrink = min(upright[0] / (wanted[0] * DRAFT_GAPS[1]),
+                 upright[1] / (wanted[1] * DRAFT_GAPS[1]))
+    return ((max(1, math.ceil(w / shrink)), max(1, math.ceil(h / shrink)))
+            if shrink >= MIN_SHRINK else (w, h))
+
+
 def memory(fp: Readable, need: Need, s: Settings) -> int:
-    """The decoded frame, its RGB picture, and a turned copy, from the header (0
-    when it cannot be read: the video then fails)."""
+    """The decoder's pictures and the RGB conversion, from the header (0 when it
+    cannot be read: the video then fails). Decoding forward from a keyframe
+    fills the decoder's buffer of reference pictures, so the estimate is that
+    buffer at its fullest, not one frame."""
     try:
         import av
 
         with av.open(fp) as container:
             context = container.streams.video[0].codec_context
-            pixels = int(context.width * context.height)
+            w, h = int(context.width), int(context.height)
+            name, level, layout = context.name, context.level, context.format
+            depth = (sum(c.width * c.height * ((c.bits + 7) // 8)
+                         for c in av.VideoFormat(layout.name, w, h).components) / (w * h)
+                     if layout is not None else 3.0)
     except Exception:
         return 0
-    return min(pixels, s.max_pixels) * 10
+    if w * h > s.max_pixels:
+        return 0  # refused before it is decoded
+    pictures = _references(name, level, w, h) + HELD
+    converted = max(math.prod(_converted(w, h, need, turned)) for turned in (False, True))
+    return round(w * h * depth * SIDE_TABLES * pictures + converted * CONVERSION)
+
+
+def _references(codec: str, level: int, w: int, h: int) -> int:
+    """The most reference pictures a stream of this codec, level and size may
+    keep, as H.264 (Table A-1) and HEVC (A.4.2) bound them; 16 when not known."""
+    if codec == "h264" and level in _H264_DPB:
+        return max(1, min(16, _H264_DPB[level] // (-(-w // 16) * -(-h // 16))))
+    if codec == "hevc" and level in _HEVC_PICTURE:
+        most, size = _HEVC_PICTURE[level], w * h
+        return (16 if size <= most // 4 else 12 if size <= most // 2
+                else 8 if size <= most * 3 // 4 else 6)
+    return 16
 
 
 def _poster_time(container: Any, stream: Any) -> float:
