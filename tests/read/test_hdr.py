@@ -83,18 +83,25 @@ def hlg_code(picture: Image.Image) -> np.ndarray:
                     a * np.log(np.maximum(12 * scene - b, 1e-9)) + c)
 
 
-def hlg_clip(path, picture: Image.Image, frames=3):
-    """A 10-bit H.264 clip, losslessly coded, tagged HLG / BT.2020 as phones tag theirs."""
-    code = np.round(hlg_code(picture) * 65535).astype(np.uint16)
-    frame = av.VideoFrame.from_ndarray(code, format="rgb48le").reformat(
-        format="yuv420p10le", dst_colorspace=9, dst_color_range="MPEG")  # 9: BT.2020
+def hlg_clip(path, picture: Image.Image, frames=3, dark=0):
+    """A 10-bit H.264 clip, losslessly coded, tagged HLG / BT.2020 as phones tag
+    theirs: ``dark`` black frames, then ``picture``; one keyframe, at the start."""
+    def coded(im):
+        code = np.round(hlg_code(im) * 65535).astype(np.uint16)
+        return av.VideoFrame.from_ndarray(code, format="rgb48le").reformat(
+            format="yuv420p10le", dst_colorspace=9, dst_color_range="MPEG")  # 9: BT.2020
+
+    frame, black = coded(picture), coded(Image.new("RGB", picture.size))
     with av.open(str(path), "w") as out:
         stream = out.add_stream("libx264", rate=10)
         stream.width, stream.height, stream.pix_fmt = picture.width, picture.height, "yuv420p10le"
-        stream.options = {"qp": "0", "x264-params":
-                          "colorprim=bt2020:transfer=arib-std-b67:colormatrix=bt2020nc"}
-        for _ in range(frames):
-            for packet in stream.encode(frame):
+        stream.gop_size = frames
+        stream.options = {"qp": "0", "x264-params": "scenecut=0:colorprim=bt2020:"
+                          "transfer=arib-std-b67:colormatrix=bt2020nc"}
+        for i in range(frames):
+            shown = black if i < dark else frame
+            shown.pts = i  # one frame object shown again: its time said each time
+            for packet in stream.encode(shown):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
@@ -125,6 +132,15 @@ def test_an_hlg_clip_gives_the_picture_it_was_made_from(tmp_path):
     assert channel_difference(flat, picture) > 15.0  # the bug this mends is visible
 
 
+def test_an_hdr_clip_that_starts_black_gives_its_first_frame_with_content(tmp_path):
+    """3 s, one keyframe, black to frame 4 (the tenth is frame 3): the poster is
+    frame 5, found past the blank ones and tone-mapped as any HDR poster."""
+    picture = scene()
+    video = hlg_clip(tmp_path / "hlg.mp4", picture, frames=30, dark=5)
+    made = poster(str(video), Settings(sizes=(Size(320, 320),)))
+    assert channel_difference(made, picture) < 3.0
+
+
 def test_render_makes_an_hdr_posters_thumbnail(tmp_path):
     """Through render, scaled down in FFmpeg's conversion (16 bits a channel)."""
     video = hlg_clip(tmp_path / "hlg.mp4", scene((640, 360)))
@@ -138,10 +154,13 @@ def test_render_makes_an_hdr_posters_thumbnail(tmp_path):
         assert channel_difference(thumb, expected) < 4.0
 
 
-def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, monkeypatch):
-    """Those of HDR clips were wrong, and which clips were HDR is not known
-    without opening them: so every video's thumbnails are remade, once, and
-    photos' are not. The old rule is the fingerprint without POSTER_MARK."""
+@pytest.mark.parametrize("old_mark", ["", "+poster2"])
+def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, monkeypatch,
+                                                                     old_mark):
+    """Those of HDR clips were wrong (before "+poster2"), as were those of clips
+    whose keyframe before the tenth was not the frame there (before "+poster3"),
+    and neither is known without opening the clip: so every video's thumbnails
+    are remade, once, and photos' are not."""
     import dataclasses
 
     from click.testing import CliRunner
@@ -155,7 +174,7 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     hlg_clip(folder / "IMG_0001.MOV", scene((160, 90)))
     scene((160, 90)).save(folder / "IMG_0002.JPG")
     run = [str(folder), "-o", str(out), "-w", "1"]
-    old = dataclasses.replace(kinds.VIDEO, mark="")  # the old rule
+    old = dataclasses.replace(kinds.VIDEO, mark=old_mark)  # the old rule
     monkeypatch.setattr(plan_module, "kind_of",
                         lambda path: old if kinds.kind_of(path) is kinds.VIDEO
                         else kinds.kind_of(path))

@@ -1,7 +1,8 @@
 """Videos: a poster frame each, upright, through PyAV (the [video] extra).
 
 The clips are written here, with PyAV: each frame a flat colour that says its
-index, with a yellow mark in its top-left corner that shows any turn.
+index, with a yellow mark in its top-left corner that shows any turn (or, for
+the poster's rule, frames painted to say which one was taken).
 """
 
 import json
@@ -17,7 +18,6 @@ from thumbnailer.geometry import Need
 from thumbnailer.read import kinds, video
 from thumbnailer.read.cost import BASE, decode_cost
 from thumbnailer.read.kinds import mime_type
-from thumbnailer.read.video import POSTER_AT
 from thumbnailer.render import render
 from thumbnailer.spec import Settings, Size, Status, Target, Task
 
@@ -40,18 +40,22 @@ def picture(index, size):
     return im
 
 
-def clip(path, frames=30, fps=10, size=(160, 120), rotation=None, codec="libx264", gop=1):
-    """A clip of ``frames`` frames; a keyframe every ``gop`` frames."""
+def clip(path, frames=30, fps=10, size=(160, 120), rotation=None, codec="libx264", gop=1,
+         paint=picture):
+    """A clip of ``frames`` frames, frame i ``paint(i, size)``; a keyframe every
+    ``gop`` frames (no more: x264's scene cuts are off)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps)
         stream.width, stream.height = size
         stream.pix_fmt = "yuv420p"
         stream.gop_size = gop
+        if codec == "libx264":
+            stream.options = {"x264-params": "scenecut=0"}
         if rotation is not None:
             stream.set_display_rotation(rotation)
         for i in range(frames):
-            for packet in stream.encode(av.VideoFrame.from_image(picture(i, size))):
+            for packet in stream.encode(av.VideoFrame.from_image(paint(i, size))):
                 out.mux(packet)
         for packet in stream.encode():
             out.mux(packet)
@@ -62,13 +66,110 @@ def near(a, b, tolerance=12):
     return all(abs(x - y) <= tolerance for x, y in zip(a, b, strict=True))
 
 
-def test_the_poster_is_the_keyframe_at_a_tenth_of_the_duration(tmp_path):
-    long = clip(tmp_path / "long.mp4", frames=40)  # 4 s: the frame at 0.4 s
-    im = poster(str(long), Settings())
+def code(index):
+    """A colour that says a frame's index (0 to 511), 32 levels a digit."""
+    return tuple(16 + 32 * (index >> shift & 7) for shift in (0, 3, 6))
+
+
+def index_of(im):
+    """The index a frame's colour says, read at its centre (clear of the marks)."""
+    pixel = im.getpixel((im.width // 2, im.height // 2))
+    return sum(round((v - 16) / 32) << shift for v, shift in zip(pixel, (0, 3, 6), strict=True))
+
+
+def numbered(index, size, level=1.0):
+    """A frame with content: its index's colour, and a white and a black mark
+    side by side at the top left; ``level`` dims it (a fade)."""
+    w, h = size
+    im = Image.new("RGB", size, code(index))
+    im.paste((255, 255, 255), (0, 0, w // 4, h // 4))
+    im.paste((0, 0, 0), (w // 4, 0, w // 2, h // 4))
+    return im if level == 1.0 else Image.eval(im, lambda v: round(v * level))
+
+
+def flat(index, size):
+    """A blank frame: its index's colour alone."""
+    return Image.new("RGB", size, code(index))
+
+
+def keyframes(path):
+    with av.open(str(path)) as container:
+        return sum(packet.is_keyframe for packet in container.demux(video=0) if packet.size)
+
+
+@pytest.fixture
+def decoded(monkeypatch):
+    """The timestamps of the frames the reader decodes, in order."""
+    seen = []
+    real = video._decoded
+
+    def counted(container, stream):
+        for frame in real(container, stream):
+            seen.append(frame.pts)
+            yield frame
+
+    monkeypatch.setattr(video, "_decoded", counted)
+    return seen
+
+
+ONE = 10_000  # a gop longer than any clip here: one keyframe, at the start
+
+
+@pytest.mark.parametrize("frames, gop, nearest", [
+    (40, 30, 4),  # keyframes at 0 and 3 s; 0.4 s is frame 4
+    (43, ONE, 4),  # 0.43 s: frame 4 (0.4 s) is nearer than frame 5
+    (47, ONE, 5),  # 0.47 s: frame 5 (0.5 s), past it, is nearer
+])
+def test_the_poster_is_the_frame_nearest_a_tenth_of_the_duration(tmp_path, frames, gop, nearest):
+    """Not the keyframe at or before it (frame 0 here: the old rule)."""
+    path = clip(tmp_path / "v.mp4", frames=frames, gop=gop, paint=numbered)
+    assert keyframes(path) == (2 if gop == 30 else 1)
+    im = poster(str(path), Settings())
     assert im.size == (160, 120) and im.mode == "RGB"
-    assert near(im.getpixel((120, 100)), colour(round(40 * POSTER_AT)))
-    sparse = clip(tmp_path / "sparse.mp4", frames=40, gop=30)  # keyframes at 0 and 3 s
-    assert near(poster(str(sparse), Settings()).getpixel((120, 100)), colour(0))
+    assert index_of(im) == nearest
+
+
+def test_a_blank_poster_gives_way_to_the_first_frame_with_content(tmp_path, decoded):
+    """A fade-in from black past the tenth (6 s: frame 6, at 0.6 s): frames 0 to
+    6 black, frame 7 at 3% of its brightness (still blank), then content."""
+    def fade(i, size):
+        return numbered(i, size, level=0.0 if i < 7 else 0.03 if i == 7 else 1.0)
+
+    path = clip(tmp_path / "fade.mp4", frames=60, gop=ONE, paint=fade)
+    im = poster(str(path), Settings())
+    assert index_of(im) == 8
+    assert len(decoded) == 9  # frames 0 to 8: none past the one taken
+
+
+def test_a_clip_blank_throughout_still_gives_the_frame_at_a_tenth(tmp_path, decoded):
+    """Each frame one flat colour (its index's): the poster is the frame at 10%
+    (frame 6 of 60), after a search of the next 10% (to frame 12) found none."""
+    blank = clip(tmp_path / "blank.mp4", frames=60, gop=ONE, paint=flat)
+    assert index_of(poster(str(blank), Settings())) == 6
+    assert len(decoded) == 14  # frames 0 to 13: 13 is past the search, and ends it
+    # Content only after the search's end (frame 12) is not looked for.
+    late = clip(tmp_path / "late.mp4", frames=60, gop=ONE,
+                paint=lambda i, size: flat(i, size) if i <= 12 else numbered(i, size))
+    assert index_of(poster(str(late), Settings())) == 6
+
+
+def test_decoding_from_the_keyframe_stops_at_max_frames(tmp_path, monkeypatch, decoded):
+    """A clip with one keyframe, whose tenth is past the cap: the last frame
+    decoded is the poster, and no frame is decoded past the cap."""
+    size = (32, 24)
+    long = clip(tmp_path / "long.mp4", frames=10 * (video.MAX_FRAMES + 10), size=size,
+                gop=ONE, paint=numbered)
+    assert index_of(poster(str(long), Settings())) == video.MAX_FRAMES - 1
+    assert len(decoded) == video.MAX_FRAMES
+    decoded.clear()
+    monkeypatch.setattr(video, "MAX_FRAMES", 5)
+    assert index_of(poster(str(long), Settings())) == 4 and len(decoded) == 5
+    # The search past a blank frame counts too: frame 4 of 40 is the tenth, and
+    # the search (to frame 8) stops at the cap, frame 6.
+    decoded.clear()
+    monkeypatch.setattr(video, "MAX_FRAMES", 7)
+    blank = clip(tmp_path / "blank.mp4", frames=40, size=size, gop=ONE, paint=flat)
+    assert index_of(poster(str(blank), Settings())) == 4 and len(decoded) == 7
 
 
 def test_a_short_clip_gives_its_first_frame(tmp_path):
@@ -87,6 +188,17 @@ def test_the_display_matrix_makes_the_poster_upright(tmp_path, rotation, corner)
     spots = {"top-right": (w - 5, 5), "bottom-left": (5, h - 5), "bottom-right": (w - 5, h - 5)}
     assert near(im.getpixel(spots[corner]), MARK)
     assert not near(im.getpixel((5, 5)), MARK)
+
+
+def test_the_poster_rule_and_the_display_matrix_together(tmp_path):
+    """One keyframe, black past the tenth (frame 4 of 40), stored sideways: the
+    first frame with content, upright (the white mark at the top right)."""
+    path = clip(tmp_path / "turned.mov", frames=40, gop=ONE, rotation=-90,
+                paint=lambda i, size: numbered(i, size) if i > 4 else Image.new("RGB", size))
+    im = poster(str(path), Settings())
+    assert im.size == (120, 160) and index_of(im) == 5
+    assert near(im.getpixel((im.width - 5, 5)), (255, 255, 255))
+    assert near(im.getpixel((5, 5)), code(5))
 
 
 def test_render_makes_a_thumbnail_of_the_poster_like_one_of_the_same_picture(tmp_path):

@@ -149,7 +149,9 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
                    "folder once, loops are safe).")
 @click.option("--video/--no-video", default=True,
               help="With the [video] extra installed, walk videos too (mp4, mov, m4v, webm, mkv, "
-                   "avi): a poster frame each, at 10% of the duration.")
+                   "avi): a poster frame each, the one nearest 10% of the duration, or if "
+                   "that one is blank (black, one flat colour) the first with content in the "
+                   "next 10%.")
 @click.option("--raw/--no-raw", default=True,
               help="Walk camera RAW files (CR2, CR3, NEF, ARW, DNG, RAF, ORF, RW2, ...): their "
                    "embedded preview, else LibRaw's; needs the [raw] extra.")

@@ -75,9 +75,11 @@ OTHER_DECODER_EXTENSIONS = {
 #: Videos, walked when PyAV (the [video] extra) is installed: a poster frame each.
 VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
 
-#: In the fingerprint of a video's thumbnails: the poster rule's version. 2: HDR
-#: (PQ, HLG) frames are tone-mapped, so thumbnails made before are made again.
-POSTER_MARK = "+poster2"
+#: In the fingerprint of a video's thumbnails: the poster rule's version, so that
+#: thumbnails made by an older rule are made again. 2: HDR (PQ, HLG) frames are
+#: tone-mapped. 3: the frame nearest a tenth of the duration, not the keyframe
+#: at or before it, and past a blank one.
+POSTER_MARK = "+poster3"
 
 #: Camera RAW files, read through rawpy (the [raw] extra): walked whether or not
 #: it is installed, so that each is named with what to install.
