@@ -1,8 +1,9 @@
 """The command line: click options -> Settings and Options -> run_job -> exit.
 
 This package is the only part of thumbnailer that imports click or tqdm, or
-that prints. All three of its modules import click: this one for the command and
-its options, params.py for the option types, console.py to print. Only
+that prints. Its modules import click: this one for the command and its
+options, params.py for the option types, groups.py for --help's headings,
+console.py to print (flags.py only words the library's errors). Only
 console.py imports tqdm (the progress bar). This module is the only one that
 exits. The run itself is the library's (job.py); this module parses, prints
 through a ConsoleReporter, and exits with the code the JobResult decides.
@@ -63,7 +64,7 @@ Any option can be set as THUMBNAILER_<OPTION>: THUMBNAILER_SIZE="256 1024".
 Exit codes: 0 ok, 1 new failures, 2 usage error, 3 disk full or read-only,
 4 --prune refused, 5 --check found work, 6 --deadline, 75 output in use,
 130 interrupted, 143 terminated.
-Every option explained in full, with more examples: docs/usage.md
+Every option explained in full: docs/usage.md
 """
 
 #: --report given without a file: $GITHUB_STEP_SUMMARY's.
@@ -97,7 +98,7 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.option("-f", "--format", "formats", multiple=True, default=["auto"],
               envvar="THUMBNAILER_FORMAT",
               callback=check_formats, type=FormatChoice(),
-              help="auto: JPEG, or PNG with transparency; jpg means jpeg. Repeatable.")
+              help="jpg means jpeg; auto: JPEG, or PNG with transparency. Repeatable.")
 @click.option("-q", "--quality", type=QualityType(), default=85, metavar="N",
               help="Encoder quality.")
 @click.option("--fit", type=click.Choice([f.value for f in Fit]), default="contain",
