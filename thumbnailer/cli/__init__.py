@@ -1,8 +1,9 @@
 """The command line: click options -> Settings and Options -> run_job -> exit.
 
 This package is the only part of thumbnailer that imports click or tqdm, or
-that prints. All three of its modules import click: this one for the command and
-its options, params.py for the option types, console.py to print. Only
+that prints. Its modules import click: this one for the command and its
+options, params.py for the option types, groups.py for --help's headings,
+console.py to print (flags.py only words the library's errors). Only
 console.py imports tqdm (the progress bar). This module is the only one that
 exits. The run itself is the library's (job.py); this module parses, prints
 through a ConsoleReporter, and exits with the code the JobResult decides.
@@ -23,7 +24,6 @@ from ..plan.prune import Limit
 from ..run import default_workers
 from ..run.engines import ENGINES
 from ..spec import (
-    DEFAULT_DECODERS,
     DEFAULT_MAX_FILE_SIZE,
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
@@ -38,6 +38,7 @@ from ..storage import is_url
 from ..units import parse_bytes, parse_duration, parse_size
 from .console import ConsoleReporter
 from .flags import worded
+from .groups import GroupedCommand
 from .params import (
     ColorType,
     FormatChoice,
@@ -53,25 +54,26 @@ from .params import (
 
 EXAMPLES = """\b
 Examples:
-  thumbnailer ~/Pictures -o ~/thumbs            # a photo folder, 256 px, mirrored tree
-  thumbnailer photos -s 320 -s 1024 -f webp     # two sizes from one decode each
-  thumbnailer photos --fit cover -s 200x200     # square crops
-  thumbnailer photos --quiet --manifest m.json  # cron / CI: silent unless something fails
+  thumbnailer ~/Pictures -o ~/thumbs           # 256 px, folders mirrored
+  thumbnailer photos -s 320 -s 1024 -f webp    # two sizes, one decode
+  thumbnailer photos --fit cover -s 200x200    # square crops
+  thumbnailer photos --quiet --manifest m.json # cron: only failures print
 
 \b
-Every option can also be set as THUMBNAILER_<OPTION>, e.g. THUMBNAILER_WORKERS=4,
-THUMBNAILER_SIZE="256 1024" (repeatable options split on spaces).
-Exit codes: 0 ok, 1 new failures (any failure with --strict), 2 usage error, 3 stopped
-early (output disk full or read-only), 4 --prune refused, 5 --check found work, 6
---deadline reached, 75 output folder in use by another run, 130 interrupted, 143
-terminated.
+Any option can be set as THUMBNAILER_<OPTION>: THUMBNAILER_SIZE="256 1024".
+Exit codes: 0 ok, 1 new failures, 2 usage error, 3 disk full or read-only,
+4 --prune refused, 5 --check found work, 6 --deadline, 75 output in use,
+130 interrupted, 143 terminated.
+Every option explained in full: docs/usage.md
 """
 
 #: --report given without a file: $GITHUB_STEP_SUMMARY's.
 GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 
 
+# The help says what each option is for; docs/usage.md explains each in full.
 @click.command(
+    cls=GroupedCommand,
     epilog=EXAMPLES,
     context_settings={
         "auto_envvar_prefix": "THUMBNAILER",
@@ -83,149 +85,106 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.argument("sources", nargs=-1, required=True, metavar="SOURCE...", type=SourceType())
 @click.option("-o", "--output", default="thumbnails", metavar="DIR|URL",
               callback=output_folder,
-              help="Output root; thumbnails mirror each source folder's structure. "
-                   "A URL (s3://bucket/thumbs) writes to an object store.")
+              help="Output root; or a URL: s3://bucket/thumbs.")
 @click.option("-s", "--size", multiple=True, type=Parsed("SIZE", parse_size), default=["256"],
-              help="Box to fit: 256, 320x200, 320x (width only), x200. Repeatable.")
+              help="Box to fit: 256, 320x200, 320x, x200. Repeatable.")
 @click.option("-w", "--workers", type=click.IntRange(min=1), default=default_workers,
-              show_default="CPUs this process may use",
-              help="Worker processes; 1 runs in-process with no pool.")
+              metavar="N", show_default="the CPUs it may use",
+              help="Worker processes; 1: in-process.")
 @click.option("--executor", type=click.Choice(ENGINES), default="process",
-              help="Where images are made: this machine's worker processes, threads, or a "
-                   "Dask cluster (pip install 'thumbnailer[dask]').")
+              help="Worker processes, threads, or a Dask cluster ([dask] extra).")
 @click.option("--scheduler", metavar="ADDRESS",
-              help="With --executor dask: the scheduler, e.g. tcp://host:8786. Without it, a "
-                   "local Dask cluster of --workers processes is started.")
+              help="Dask scheduler: tcp://host:8786.")
 @click.option("-f", "--format", "formats", multiple=True, default=["auto"],
               envvar="THUMBNAILER_FORMAT",
               callback=check_formats, type=FormatChoice(),
-              help="auto: JPEG when opaque, PNG when the thumbnail has transparency. "
-                   "Repeatable: every size in every format, from one decode. "
-                   "jpg means jpeg.")
-@click.option("-q", "--quality", type=QualityType(), default=85,
-              help="Encoder quality for JPEG, WebP and AVIF.")
+              help="jpg means jpeg; auto: JPEG, or PNG with transparency. Repeatable.")
+@click.option("-q", "--quality", type=QualityType(), default=85, metavar="N",
+              help="Encoder quality.")
 @click.option("--fit", type=click.Choice([f.value for f in Fit]), default="contain",
               help="contain: inside the box; cover: fill it, crop the overflow; "
                    "fill: stretch; pad: contain, then pad to the box.")
 @click.option("--crop", type=click.Choice([c.value for c in Crop]), default="center",
-              help="Which part --fit cover keeps: the centre, the busiest part (entropy), "
-                   "or the most salient: edges, colour, skin (attention).")
-@click.option("--upscale/--no-upscale", default=False,
-              help="Enlarge images smaller than the box (contain, cover, pad).")
+              help="What --fit cover keeps: the centre, the busiest part (entropy), "
+                   "the most salient (attention).")
+@click.option("--upscale/--no-upscale", default=False, show_default=False,
+              help="Enlarge images smaller than the box.")
 @click.option("--background", type=ColorType(), default="white",
-              help="Flattens transparency for JPEG, and fills pad's margins.")
+              help="Behind alpha; pad's margins.")
 @click.option("--max-pixels", type=click.IntRange(min=1), default=DEFAULT_MAX_PIXELS,
-              help="Refuse larger images before decoding them (decompression bombs).")
+              metavar="N", help="Refuse more pixels.")
 @click.option("--max-file-size", type=Parsed("BYTES", parse_bytes), default=DEFAULT_MAX_FILE_SIZE,
-              show_default="1G", help="Refuse larger source files before opening them.")
+              show_default="1G", help="Refuse larger files.")
 @click.option("--timeout", type=click.FloatRange(min=0), default=DEFAULT_TIMEOUT,
-              metavar="SECONDS", help="Stop and fail an image that takes longer; 0: no limit.")
+              metavar="SECONDS", help="Per image; 0: no limit.")
 @click.option("--fail-on", type=click.Choice([f.value for f in FailOn]), default="error",
-              help="When broken pixel data fails an image: none keeps whatever decoded; "
-                   "truncated fails data that ends early; error also fails corrupt data; "
-                   "warning also fails files Pillow warns about (corrupt EXIF, ...).")
+              help="When broken data fails an image.")
 @click.option("--allow-format", "allow_formats", multiple=True, metavar="NAME",
               callback=allowed_formats,
-              help="Also open this Pillow format (PSD, JPEG2000, ICO, TGA, PPM, ..., or all; "
-                   "an extension names its format: jp2, tif). "
-                   f"By default only {', '.join(DEFAULT_DECODERS)}. Repeatable.")
+              help="Also open this Pillow format, or all. Repeatable.")
 @click.option("--animated", is_flag=True,
-              help="Keep animation in GIF and WebP outputs (format auto writes animations as "
-                   "GIF); otherwise animated images give their first frame.")
+              help="Keep animation in GIF and WebP outputs.")
 @click.option("--max-frames", type=click.IntRange(min=1), default=DEFAULT_MAX_FRAMES,
-              help="With --animated: keep at most this many frames.")
+              metavar="N", help="Frames --animated keeps.")
 @click.option("--keep-metadata", is_flag=True,
-              help="Keep EXIF (orientation reset to upright); by default it is stripped.")
+              help="Keep EXIF (turned upright); else stripped.")
 @click.option("--name", metavar="TEMPLATE",
-              help="Output name without extension; fields {stem} {size} {width} {height}. "
-                   "[default: {stem} for one size, {stem}_{size} for several]")
+              help="Output name: {stem} {size} {width} {height}. "
+                   "[default: {stem}, or {stem}_{size}]")
 @click.option("--include", multiple=True, metavar="GLOB",
-              help="Only image files matching (case-insensitive). Repeatable.")
+              help="Only image files matching. Repeatable.")
 @click.option("--exclude", multiple=True, metavar="GLOB",
-              help="Skip files and folders matching (case-insensitive). Repeatable.")
+              help="Skip files and folders matching. Repeatable.")
 @click.option("--hidden", is_flag=True, help="Also walk hidden files and folders.")
 @click.option("--follow-symlinks", is_flag=True,
-              help="Follow symlinks met on the walk, to files and folders (each real "
-                   "folder once, loops are safe).")
-@click.option("--video/--no-video", default=True,
-              help="With the [video] extra installed, walk videos too (mp4, mov, m4v, webm, mkv, "
-                   "avi): a poster frame each, the one nearest 10% of the duration, or if "
-                   "that one is blank (black, one flat colour) the first with content in the "
-                   "next 10%.")
-@click.option("--raw/--no-raw", default=True,
-              help="Walk camera RAW files (CR2, CR3, NEF, ARW, DNG, RAF, ORF, RW2, ...): their "
-                   "embedded preview, else LibRaw's; needs the [raw] extra.")
+              help="Follow symlinks on the walk (loops are safe).")
+@click.option("--video/--no-video", default=True, show_default=False,
+              help="Walk videos ([video] extra). [default: on]")
+@click.option("--raw/--no-raw", default=True, show_default=False,
+              help="Walk camera RAW files ([raw] extra). [default: on]")
 @click.option("--manifest", metavar="FILE.json", type=click.Path(dir_okay=False, path_type=str),
-              help="Write a JSON manifest of every thumbnail and the summary.")
+              help="Write a JSON manifest of every thumbnail.")
 @click.option("--xdg-cache", is_flag=True,
-              help="Fill the desktop's thumbnail cache (freedesktop.org spec: GNOME Files, "
-                   "Dolphin, Thunar) instead of an output folder: PNG, sizes 128 256 512 "
-                   "1024 [default: 128 and 256].")
+              help="Fill the desktop's thumbnail cache, not a folder.")
 @click.option("--gallery", is_flag=True,
-              help="Write index.html in the output folder: a self-contained contact sheet "
-                   "of every thumbnail, grouped by folder, with the failures listed.")
+              help="Write index.html, a contact sheet of thumbnails.")
 @click.option("--placeholders", is_flag=True,
-              help="Add to the manifest's sources a ThumbHash, a BlurHash and the dominant "
-                   "colour of each, from its smallest thumbnail; the gallery shows them while "
-                   "its images load. Needs the [placeholders] extra.")
+              help="ThumbHash, BlurHash and colour of each source in the manifest "
+                   "([placeholders] extra).")
 @click.option("--force", is_flag=True, help="Regenerate even what is up to date.")
 @click.option("--prune", is_flag=True,
-              help="After a complete run, delete thumbnails this tool made that the job no "
-                   "longer names (source gone or unselected, size or format dropped), and "
-                   "folders left empty. Nothing else in the output folder is touched. "
-                   "Nothing is deleted if a SOURCE gave no image (a disk that did not "
-                   "mount) or more would go than --prune-limit allows: exit 4.")
+              help="Delete its thumbnails the job no longer names; none (exit 4) "
+                   "if a SOURCE gave no image or more than --prune-limit would go.")
 @click.option("--prune-limit", type=Parsed("LIMIT", Limit.parse), default="20%",
               show_default=True,
-              help="The most one --prune may delete: a share of the thumbnails made so far "
-                   "(20%) or a number (500); 100% allows anything.")
+              help="Most --prune deletes: 20%, 500.")
 @click.option("--max-memory", type=Parsed("SIZE", memory_size), default="50%",
-              show_default="50% of the memory available",
-              help="Memory the images being made may take (2G, 512M, or a share of what is "
-                   "available, 25%): images go to the workers only while their estimated "
-                   "needs fit, one bigger than all of it goes alone, and a worker that "
-                   "needs more fails that image as out of memory.")
+              help="Memory for images: 2G, 25%.")
 @click.option("--adopt", is_flag=True,
-              help="Take files already at thumbnails' paths as thumbnailer's own: replace "
-                   "them when they need making, and --prune them when stale. Only after "
-                   "the state was lost or the output folder copied (new inodes); "
-                   "otherwise a file it cannot prove it made is never replaced or deleted.")
+              help="Take files at thumbnails' paths as its own.")
 @click.option("--retry-failed", is_flag=True,
-              help="Try again the sources that failed before. Without it, a known failure "
-                   "is tried again only when its file changes or thumbnailer, Pillow or a "
-                   "limit (--max-pixels, --timeout, ...) does.")
+              help="Try the sources that failed before again.")
 @click.option("--strict", is_flag=True,
-              help="Exit 1 for any failure, known ones too; by default only new failures "
-                   "do (a broken file fails one run, not every night).")
+              help="Exit 1 for known failures too, not only new ones.")
 @click.option("--shard", type=ShardType(),
-              help="Make only part K of N of the job (a stable split by name), for N "
-                   "parallel CI jobs; their outputs together equal one full run.")
+              help="Make only part K of N, for N parallel jobs.")
 @click.option("-n", "--dry-run", is_flag=True,
-              help="Print what would be made (stdout); write nothing.")
+              help="Print what would be made; write nothing.")
 @click.option("--report", "report", is_flag=False, flag_value=GITHUB_SUMMARY, default=None,
               metavar="FILE.md",
-              help="Write a Markdown summary: counts, bytes written, the largest thumbnails, "
-                   "the slowest sources, the failures. Without FILE.md, add it to "
-                   "$GITHUB_STEP_SUMMARY (GitHub Actions shows it on the run's page).")
+              help="Markdown summary (no file: $GITHUB_STEP_SUMMARY).")
 @click.option("--deadline", type=Parsed("DURATION", parse_duration),
-              help="Stop starting images after this long (15m, 2h, 90s): newest sources "
-                   "first, images in progress finish and are recorded, exit 6; the next "
-                   "run carries on.")
+              help="Start no image after this long (15m, 2h): exit 6.")
 @click.option("--cache-key", is_flag=True,
-              help="For CI: print a key for caching the output folder (the settings' "
-                   "fingerprint and the versions of thumbnailer, Pillow and its codecs) "
-                   "and exit; add a hash of the sources to it.")
+              help="For CI: print a key for caching the output, exit.")
 @click.option("--check", is_flag=True,
-              help="For CI: write nothing, list the thumbnails missing or out of date "
-                   "(stdout; with --prune, the stale ones too), and exit 5 if there are "
-                   "any, 0 if all are up to date.")
+              help="For CI: list what is out of date, exit 5 if any.")
 @click.option("--wait", is_flag=True,
-              help="If another run is using the output folder, wait for it instead of "
-                   "exiting with code 75.")
+              help="Wait for a run using the output folder.")
 @click.option("-v", "--verbose", is_flag=True, help="Also a line per thumbnail made or skipped.")
 @click.option("--quiet", is_flag=True, help="Print only failures. (-q is --quality.)")
-@click.option("--progress/--no-progress", default=None, show_default="on when stderr is a terminal",
-              help="Progress bar on stderr.")
+@click.option("--progress/--no-progress", default=None, show_default=False,
+              help="Progress bar on stderr. [default: on a terminal]")
 @click.version_option(__version__, "-V", "--version", prog_name="thumbnailer")
 def main(sources: tuple[str, ...], **opts: Any) -> None:
     """Make thumbnails of every image in SOURCE (files and folders, walked recursively)."""
