@@ -149,7 +149,10 @@ def memory(fp: Readable, need: Need, s: Settings) -> int:
         with av.open(fp) as container:
             context = container.streams.video[0].codec_context
             w, h = int(context.width), int(context.height)
-            name, level, layout = context.name, context.level, context.format
+            # The level is read by PyAV 18 and newer; under 17 it is not known,
+            # and the estimate takes the most reference pictures (16).
+            name, layout = context.name, context.format
+            level = int(getattr(context, "level", 0) or 0)
             depth = (sum(c.width * c.height * ((c.bits + 7) // 8)
                          for c in av.VideoFormat(layout.name, w, h).components) / (w * h)
                      if layout is not None else 3.0)
