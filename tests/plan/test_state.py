@@ -482,3 +482,15 @@ def test_a_reader_mid_run_stops_it_with_75_and_what_was_made_is_recorded(
     assert result.stderr.splitlines()[-1].startswith("1 created, ")  # it stopped there
     again = invoke(photos, "-o", out, "-w", "1")  # the one it made was recorded
     assert again.exit_code == 0 and again.stderr.startswith("3 created, 5 skipped")
+
+
+@pytest.mark.parametrize("error", [trouble.StateError, trouble.StateBusy,
+                                   trouble.StateUnwritable])
+def test_state_errors_survive_pickling(error: type[trouble.StateError]) -> None:
+    """An error crossing a process (a Dask worker, a pool) keeps its line and its
+    errno: OSError's own pickling swapped them."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(error("the state is locked", 5)))
+    assert type(copy) is error
+    assert (str(copy), copy.errno, copy.stop) == ("the state is locked", 5, error.stop)
