@@ -53,7 +53,8 @@ class Crop(str, enum.Enum):
 
     CENTER = "center"
     ENTROPY = "entropy"  # the busiest window (most information)
-    ATTENTION = "attention"  # the most salient: edges, saturated colour, skin tones
+    ATTENTION = "attention"  # the most salient: edges, colour, skin, contrast; centred
+    FACES = "faces"  # the faces OpenCV finds (the [faces] extra), else attention
 
 
 class Format(str, enum.Enum):
