@@ -5,7 +5,8 @@ Pillow ships its own test images (``Tests/images``, about 1,060 files: EXIF and
 TIFF orientation sets, truncated and fuzzer-found files, CMYK, 16-bit, palette,
 animated, ICC-tagged, and dozens of formats) in its source distribution. The
 version is pinned and the archive's SHA-256 checked, so every machine judges the
-same files. A corpus that cannot be fetched is an error, never a skip.
+same files. scikit-image's sample photos come the same way, from its wheel (read as
+a zip, never installed). A corpus that cannot be fetched is an error, never a skip.
 """
 
 from __future__ import annotations

@@ -285,6 +285,8 @@ class Settings:
         shaping["format"] = fmt.value
         shaping["sizes"] = [[s.width, s.height] for s in self.sizes]
         shaping["render_version"] = RENDER_VERSION
+        if self.crop is Crop.ATTENTION:  # its saliency changed (2): remake only those
+            shaping["attention_version"] = 2
         blob = json.dumps(shaping, sort_keys=True, default=_jsonable)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -47,7 +47,6 @@ from .params import (
     ShardType,
     SourceType,
     allowed_formats,
-    check_crop,
     check_formats,
     memory_size,
     output_folder,
@@ -106,9 +105,8 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               help="contain: inside the box; cover: fill it, crop the overflow; "
                    "fill: stretch; pad: contain, then pad to the box.")
 @click.option("--crop", type=click.Choice([c.value for c in Crop]), default="center",
-              callback=check_crop,
               help="What --fit cover keeps: the centre, the busiest part (entropy), "
-                   "the most salient (attention), the faces ([faces] extra).")
+                   "the most salient (attention), faces ([faces] extra).")
 @click.option("--upscale/--no-upscale", default=False, show_default=False,
               help="Enlarge images smaller than the box.")
 @click.option("--background", type=ColorType(), default="white",

@@ -16,9 +16,8 @@ import click
 from PIL import ImageColor
 
 from ..formats import from_extension, row, writable_formats
-from ..render.crop import available as can_crop
 from ..run.budget import available
-from ..spec import DEFAULT_DECODERS, Crop, Format
+from ..spec import DEFAULT_DECODERS, Format
 from ..storage import is_url, local_path
 from ..units import parse_bytes
 
@@ -164,14 +163,6 @@ def check_formats(ctx: click.Context, param: click.Parameter, values: tuple[str,
                 ctx, param,
             )
     return formats
-
-
-def check_crop(ctx: click.Context, param: click.Parameter, value: str) -> str:
-    """--crop faces needs OpenCV: refused up front, naming the extra to install."""
-    if not can_crop(Crop(value)):
-        raise click.BadParameter(f"{value} needs the optional extra: "
-                                 f"pip install 'thumbnailer[{value}]'", ctx, param)
-    return value
 
 
 def memory_size(text: str) -> int | None:
