@@ -97,7 +97,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
         exif = im.getexif() if s.keep_metadata else None
         decoded = resizable(im)
         if s.crop is not Crop.CENTER:
-            geometries = [placed(decoded, scale, g, s.crop) for g in geometries]
+            geometries = [placed(decoded, scale, g, s.crop, orientation) for g in geometries]
         sizes = list(need.sizes)
         wanted = {sizes.index(t.size) for t in task.targets}
         # --placeholders: from the smallest thumbnail, made even when up to date.
