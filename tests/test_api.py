@@ -170,5 +170,4 @@ def test_the_flag_table_covers_every_setting_the_command_line_sets():
     assert set(flags.FLAGS) == fields - {"report_append", "keep_entries"}
     given = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     assert set(flags.FLAGS.values()) <= given
-    assert flags.spelled("max_memory") == "Options.max_memory"
-    assert flags.spelled("name") == "Settings.name"
+    assert flags.flagged("Options.max_memory=1G and Settings.name") == "--max-memory 1G and --name"

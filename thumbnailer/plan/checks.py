@@ -89,7 +89,7 @@ def check(arguments: Sequence[str], settings: Settings) -> None:
         raise JobError("Settings.placeholders needs the optional extra: "
                        "pip install 'thumbnailer[placeholders]'", setting="placeholders")
     if not available(settings.crop):
-        raise JobError(f"Settings.crop {settings.crop.value} needs the optional extra: "
+        raise JobError(f"Settings.crop={settings.crop.value} needs the optional extra: "
                        "pip install 'thumbnailer[faces]'", setting="crop")
     check_output(arguments, settings.output)
     check_sources(arguments)
