@@ -70,6 +70,9 @@ def test_a_local_dask_cluster_makes_what_the_process_pool_makes(tmp_path, photos
     assert local.exit_code == dask.exit_code == 1  # bad.jpg, in both
     assert dask.stderr.splitlines()[0] == f"{photos / 'bad.jpg'}: " + (
         "not an image, or in a format Pillow cannot read")
+    # One line for bad.jpg and its four thumbnails; the summary counts it once.
+    assert len(dask.stderr.splitlines()) == 2
+    assert dask.stderr.splitlines()[1].startswith("13 images: 12 made (48 thumbnails), 1 failed")
     assert contents(tmp_path / "dask") == contents(tmp_path / "local")
     assert len(contents(tmp_path / "dask")) == 12 * 4
     assert relative_manifest(tmp_path / "dask.json", tmp_path / "dask") == relative_manifest(

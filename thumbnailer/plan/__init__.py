@@ -96,7 +96,7 @@ class Plan:
         self.on_skipped: Callable[[Entry], None] | None = None
         self.on_collision: Callable[[str], None] | None = None
         #: Told the path of a source some of whose thumbnails were just told up to
-        #: date and whose others are to make (JobResult counts it once, as made).
+        #: date and whose others are to make (Tally.later: counted once, by its outcome).
         self.on_later: Callable[[str], None] | None = None
         #: Told each file left as it is where this tool would have deleted one of its
         #: own (storage.NotOurs): a user's file under an old thumbnail's name.
