@@ -76,6 +76,13 @@ def test_current_thumbnails_are_skipped_and_a_touched_file_is_remade(cache, pict
         assert im.text["Thumb::MTime"] == str(int(a.stat().st_mtime))
 
 
+def test_an_image_missing_one_flavour_counts_once_as_made(cache, pictures):
+    invoke(pictures, "--xdg-cache", "-w", "1")
+    (cache / "large" / md5_name(pictures / "a.jpg")).unlink()  # normal is still current
+    again = invoke(pictures, "--xdg-cache", "-w", "1")
+    assert again.stderr.startswith("3 images: 1 made (1 thumbnail), 2 up to date in")
+
+
 def test_a_thumbnail_another_program_made_counts_when_its_mtime_matches(cache, pictures):
     a = pictures / "a.jpg"
     (cache / "normal").mkdir(parents=True)
