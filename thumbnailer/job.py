@@ -21,7 +21,7 @@ from ._version import __version__
 from .errors import JobError
 from .formats import extension
 from .outputs.markdown import MarkdownReport
-from .outputs.report import Tally, summary_line, write_manifest
+from .outputs.report import Tally, images_counted, summary_line, write_manifest
 from .outputs.spool import Spool
 from .plan import Plan, plan
 from .plan.checks import check, check_side_files
@@ -194,6 +194,7 @@ def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally)
         tell(entry)
 
     job.on_skipped = skipped
+    job.on_later = tally.later
     job.on_collision = reporter.warning
     job.on_left = reporter.warning
 
@@ -210,25 +211,27 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
     if options.check:  # the question is whether anything is to make: renames are no answer
         job.on_collision = None
     for task in job.stream():
+        entries = []  # added together: each source counted once
         for target in task.targets:
             if target.format is Format.AUTO:
                 ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
             else:
                 ext = extension(target.format)
             reporter.planned(f"{task.source} -> {target.stem}.{ext}")
-            tally.add([_planned(task.source, target)])
+            entries.append(_planned(task.source, target))
         for link in task.links:
             reporter.planned(f"{link.source} -> {link.target.stem}.* (a link: same file "
                              f"as {task.source})")
-            tally.add([_planned(link.source, link.target)])
+            entries.append(_planned(link.source, link.target))
+        tally.add(entries)
     _after_walk(job, sources, reporter)
     refused = _guard(job, sources, options, reporter)
     pruned = prune(job, dry_run=True) if options.prune and refused is None else None
     for path in pruned or ():
         reporter.planned(f"prune: {path}")
-    reporter.summary(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
+    reporter.summary(summary_line(tally, time.monotonic() - started, dry_run=True,
                                   pruned=None if pruned is None else len(pruned),
-                                  symlinks=job.walked.symlinks, known=job.known))
+                                  symlinks=job.walked.symlinks))
     out_of_date = None
     if options.check:
         out_of_date = tally.counts[Status.CREATED] + len(pruned or ())
@@ -352,7 +355,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     if options.manifest and tally.spool is not None:
         write_manifest(options.manifest, tally.spool, tally.counts, seconds,
                        root=job.settings.output, pruned=pruned or (),
-                       collisions=job.collisions)
+                       collisions=job.collisions, images=tally.sources)
     if options.gallery and tally.spool is not None:
         from .outputs.gallery import write_gallery  # only when asked: html and urllib cost start-up
 
@@ -381,15 +384,16 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         reporter.problem(trouble.line)
     if summary is not None and options.report:
         text = summary.markdown(tally.counts, seconds, pruned, refused,
-                                f"Thumbnails of {', '.join(sources)}", known=job.known)
+                                f"Thumbnails of {', '.join(sources)}", known=job.known,
+                                images=images_counted(tally))
         if options.report_append:
             with open(options.report, "a", encoding="utf-8") as f:
                 f.write(text + "\n")
         else:
             store(options.report).write(options.report, text.encode())
-    reporter.summary(summary_line(tally.counts, seconds,
+    reporter.summary(summary_line(tally, seconds,
                                   pruned=None if pruned is None else len(pruned),
-                                  symlinks=job.walked.symlinks, known=job.known))
+                                  symlinks=job.walked.symlinks))
     reason = (StopReason(stop.reason) if stop
               else StopReason.DEADLINE if clock is not None and clock.left else None)
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,

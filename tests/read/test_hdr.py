@@ -178,11 +178,11 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     monkeypatch.setattr(plan_module, "kind_of",
                         lambda path: old if kinds.kind_of(path) is kinds.VIDEO
                         else kinds.kind_of(path))
-    assert CliRunner().invoke(cli.main, run).stderr.startswith("2 created")
+    assert CliRunner().invoke(cli.main, run).stderr.startswith("2 images: 2 made (2 thumbnails) in")
     monkeypatch.undo()
     again = CliRunner().invoke(cli.main, run)
-    assert again.stderr.startswith("1 created, 1 skipped"), again.stderr
-    assert CliRunner().invoke(cli.main, run).stderr.startswith("0 created, 2 skipped")
+    assert again.stderr.startswith("2 images: 1 made (1 thumbnail), 1 up to date in"), again.stderr
+    assert CliRunner().invoke(cli.main, run).stderr.startswith("2 images: 2 up to date in")
 
 
 def test_without_numpy_an_hdr_clip_says_what_to_install(tmp_path, monkeypatch):

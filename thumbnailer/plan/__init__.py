@@ -95,6 +95,9 @@ class Plan:
         #: finds them.
         self.on_skipped: Callable[[Entry], None] | None = None
         self.on_collision: Callable[[str], None] | None = None
+        #: Told the path of a source some of whose thumbnails were just told up to
+        #: date and whose others are to make (Tally.later: counted once, by its outcome).
+        self.on_later: Callable[[str], None] | None = None
         #: Told each file left as it is where this tool would have deleted one of its
         #: own (storage.NotOurs): a user's file under an old thumbnail's name.
         self.on_left: Callable[[str], None] | None = None
@@ -470,6 +473,8 @@ class FolderPlan(Plan):
                 continue  # all up to date: an unchanged rerun, file after file
             if pending and self._known_failure(source, pending):
                 continue
+            if pending and done_here and self.on_later is not None:
+                self.on_later(source.path)
             targets = tuple(Target(size, storage.join(settings.output, stem), fmt,
                                    root=settings.output, owned=self._owned(rows, record, stem, fmt),
                                    adopt=self.adopt)
