@@ -295,16 +295,31 @@ _NOT_ABOUT_THE_FILE = (ResourceWarning, DeprecationWarning, PendingDeprecationWa
                        Image.DecompressionBombWarning)
 
 
-def fail_on_warnings(caught: list[warnings.WarningMessage] | None) -> None:
+#: The name Pillow gives libtiff for the file it decodes, which libtiff puts
+#: before its messages: it is not the file's name, so it is left out.
+_LIBTIFF_NAME = "tempfile.tif: "
+
+
+def said(caught: list[warnings.WarningMessage] | None,
+         stderr: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """What the libraries said about the file, each once: the warnings in
+    ``caught`` about it, then the lines decoders wrote to stderr (run.stderr)."""
+    return tuple(dict.fromkeys(
+        [str(w.message).strip() for w in caught or ()
+         if not issubclass(w.category, _NOT_ABOUT_THE_FILE)]
+        + [line.removeprefix(_LIBTIFF_NAME) for line in stderr]))
+
+
+def fail_on_warnings(caught: list[warnings.WarningMessage] | None,
+                     stderr: tuple[str, ...] = ()) -> None:
     """--fail-on warning: the first warning about the file raised while reading it
-    fails the image."""
+    fails the image, or else the first line a decoder wrote to stderr."""
     if caught is None:
         raise RenderError("Settings.fail_on=warning needs worker processes or "
                           "Options.workers=1: threads cannot tell their warnings apart")
-    for w in caught:
-        if not issubclass(w.category, _NOT_ABOUT_THE_FILE):
-            raise RenderError(f"warning while reading: {w.message} "
-                              "(Settings.fail_on=error lets warnings pass)")
+    for message in said(caught, stderr)[:1]:
+        raise RenderError(f"warning while reading: {message} "
+                          "(Settings.fail_on=error lets warnings pass)")
 
 
 def read_orientation(im: Image.Image) -> int:

@@ -1,0 +1,121 @@
+"""What one task's libraries write to stderr, caught so it can be said with the
+task's name instead of on its own.
+
+C libraries (libtiff, libjpeg, libwebp, libheif, FFmpeg, LibRaw) write their
+messages to file descriptor 2 themselves, past Python's ``sys.stderr``: a line
+such as ``More samples per pixel than can be decoded: 65535`` names no file.
+``captured_stderr`` points descriptor 2 at a temporary file while a task runs
+and puts it back after, whatever is raised. A file, not a pipe: a pipe that no
+one reads fills at 64 KB and blocks the writer. One file per process, kept open
+and emptied between tasks: a dup/dup2 pair and a read are microseconds, creating
+a file is not. Python-level writes to ``sys.stderr`` in that time are caught too
+(``contextlib.redirect_stderr``: an attribute swapped).
+
+Descriptor 2 belongs to the whole process, so it is captured only in a
+process's main thread, where one task runs at a time (the pool's workers, an
+in-process run): on other threads (the thread engine, Dask's workers) it is
+left alone and nothing is caught.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import threading
+from types import TracebackType
+
+#: The most bytes of one task's stderr kept; the rest is dropped (a decoder that
+#: complains once per strip of a huge TIFF would otherwise fill the file).
+KEEP_BYTES = 16 << 10
+#: The most lines kept, after duplicates are dropped.
+KEEP_LINES = 20
+
+#: (pid, descriptor) of this process's file: a forked child gets the parent's
+#: descriptor, which shares its offset with the parent's, so it makes its own.
+_spool: tuple[int, int] | None = None
+
+
+def _file() -> int:
+    global _spool
+    if _spool is None or _spool[0] != os.getpid():
+        fd, name = tempfile.mkstemp(prefix="thumbnailer-stderr-")
+        os.unlink(name)  # gone with the process, however it ends
+        _spool = (os.getpid(), fd)
+    return _spool[1]
+
+
+class captured_stderr:
+    """Within the block, stderr (descriptor 2 and ``sys.stderr``) goes to this
+    process's file; ``lines()`` gives what was written so far, one message a
+    line, duplicates dropped. Nothing is caught off the main thread, or when
+    descriptor 2 is closed (a daemon's)."""
+
+    def __init__(self) -> None:
+        self.active = threading.current_thread() is threading.main_thread()
+        self._saved = -1  # descriptor 2 as it was, while redirected
+        self._fd = -1
+        self._text: str | None = None  # what descriptor 2 received, once restored
+        self._python = io.StringIO()
+        self._redirect = contextlib.redirect_stderr(self._python)
+
+    def __enter__(self) -> captured_stderr:
+        if not self.active:
+            return self
+        _flush()
+        try:
+            self._saved = os.dup(2)
+        except OSError:
+            self.active = False
+            return self
+        try:
+            self._fd = _file()
+            os.dup2(self._fd, 2)
+        except BaseException:
+            os.close(self._saved)
+            self._saved = -1
+            raise
+        self._redirect.__enter__()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if self._saved < 0:
+            return
+        try:
+            self._redirect.__exit__(kind, exc, tb)
+            _flush()
+        finally:
+            os.dup2(self._saved, 2)
+            os.close(self._saved)
+            self._saved = -1
+        self._text = self._read()
+        if self._text is not None:  # emptied for the next task
+            os.ftruncate(self._fd, 0)
+            os.lseek(self._fd, 0, os.SEEK_SET)
+
+    def _read(self) -> str | None:
+        """What descriptor 2 received so far, None when nothing."""
+        end = os.lseek(self._fd, 0, os.SEEK_CUR)  # the offset descriptor 2 shares
+        if not end:
+            return None
+        return os.pread(self._fd, min(end, KEEP_BYTES), 0).decode(errors="replace")
+
+    def lines(self) -> tuple[str, ...]:
+        """The messages written so far (also inside the block), in order, each once."""
+        if self._fd < 0:
+            return ()
+        text = self._read() if self._saved >= 0 else self._text
+        python = self._python.getvalue()[:KEEP_BYTES]
+        seen = dict.fromkeys(line.strip() for line in f"{text or ''}\n{python}".splitlines())
+        seen.pop("", None)
+        return tuple(seen)[:KEEP_LINES]
+
+
+def _flush() -> None:
+    """Python's stderr buffer goes where it was meant to before the descriptor moves."""
+    with contextlib.suppress(Exception):
+        if sys.stderr is not None:
+            sys.stderr.flush()
