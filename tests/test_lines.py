@@ -20,12 +20,9 @@ from pathlib import Path
 import corpora
 import pytest
 
-#: The messages libtiff writes from C over these files, and the files they are about.
-LIBTIFF = {
-    "hopper_webp.tif": "WEBP compression support is not configured.",
-    "oom-225817ca0f8c663be7ab4b9e717b02c661e66834.tif":
-        "More samples per pixel than can be decoded: 303169682",
-}
+#: A message libtiff writes from C (whatever codecs it was built with), and its file.
+LIBTIFF = ("oom-225817ca0f8c663be7ab4b9e717b02c661e66834.tif",
+           "More samples per pixel than can be decoded: 303169682")
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +33,8 @@ def corpus() -> Path:
 
 
 def stderr_of(folder: Path, out: Path, *options: str) -> list[str]:
+    """The command's stderr, with Python's warnings shown as a new user's would be
+    (an environment that ignores them would make this pass for nothing)."""
     done = subprocess.run([sys.executable, "-m", "thumbnailer", str(folder), "-o", str(out),
                            "-w", "2", *options], capture_output=True, text=True, timeout=600,
                           env={**os.environ, "PYTHONWARNINGS": "default"})
@@ -61,7 +60,7 @@ def test_without_verbose_every_line_names_a_file_or_is_the_summary(corpus, tmp_p
     *named, summary = lines
     assert unnamed(named, corpus, out) == []
     assert summary[0].isdigit() and "failed" in summary, summary
-    assert not any(message in line for line in lines for message in LIBTIFF.values())
+    assert not any(LIBTIFF[1] in line for line in lines)
 
 
 def test_quiet_prints_only_lines_that_name_a_file(corpus, tmp_path):
@@ -73,8 +72,8 @@ def test_verbose_says_what_libtiff_wrote_naming_the_file(corpus, tmp_path):
     out = tmp_path / "out"
     *lines, _ = stderr_of(corpus, out, "-v")
     assert unnamed(lines, corpus, out) == []
-    for name, message in LIBTIFF.items():
-        assert f"{corpus / name}: warning: {message}" in lines
+    name, message = LIBTIFF
+    assert f"{corpus / name}: warning: {message}" in lines
     # Python warnings, from the workers, with the file's name too.
     assert f"{corpus / 'apng/chunk_multi_actl.png'}: warning: Invalid APNG, will use default " \
         "PNG image if possible" in lines
