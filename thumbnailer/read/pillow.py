@@ -261,12 +261,12 @@ def _pixels(im: Image.Image) -> object:
 
 
 class caught_warnings:
-    """Warnings raised while this image is made, for --fail-on warning (and so that
-    a worker never prints one). Python's warning filters are process-wide before
-    3.14, and catching them per image from several threads would tangle them.
-    So they are caught only in a process's main thread (the process pool, -w 1);
-    in any other thread (the thread engine, Dask workers) Pillow's and our
-    warnings are silenced for the whole process, once."""
+    """Warnings raised while this image is made: said with its name (Outcome.warnings,
+    shown by -v), counted by --fail-on warning, never printed by Python. Python's
+    warning filters are process-wide before 3.14, and catching them per image from
+    several threads would tangle them. So they are caught only in a process's main
+    thread (the process pool, -w 1); in any other thread (the thread engine, Dask
+    workers) Pillow's and our warnings are silenced for the whole process, once."""
 
     def __enter__(self) -> list[warnings.WarningMessage] | None:
         self.inner: warnings.catch_warnings[list[warnings.WarningMessage]] | None = None

@@ -8,7 +8,8 @@ identical sources last (links.py). It writes files, arms a SIGALRM time limit
 (timeout.py) and, on a pool worker, runs under the address-space limit the
 worker set; it never raises for a bad source and never prints, so it can run
 anywhere: in-process, in a pool, on a cluster. What goes wrong is the source's,
-worded for a person, in the Outcome it returns.
+worded for a person, in the Outcome it returns; so is what the libraries say
+meanwhile (their warnings, and their stderr, run/stderr.py).
 """
 
 from __future__ import annotations
