@@ -31,10 +31,12 @@ def test_a_c_write_to_fd_2_is_caught_and_fd_2_put_back():
         c_write(b"More samples per pixel than can be decoded: 65535\n")
         os.write(2, b"tempfile.tif: WEBP compression support is not configured.\n")
         assert caught.lines()[0].startswith("More samples")  # readable inside, too
+        c_write(b"after a look\n")  # goes after what was read, not over it
         assert where_fd2_points() != before
     assert where_fd2_points() == before
     assert caught.lines() == ("More samples per pixel than can be decoded: 65535",
-                              "tempfile.tif: WEBP compression support is not configured.")
+                              "tempfile.tif: WEBP compression support is not configured.",
+                              "after a look")
 
 
 def test_python_writes_to_sys_stderr_are_caught_too():

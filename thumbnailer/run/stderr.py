@@ -101,7 +101,11 @@ class captured_stderr:
         end = os.lseek(self._fd, 0, os.SEEK_CUR)  # the offset descriptor 2 shares
         if not end:
             return None
-        return os.pread(self._fd, min(end, KEEP_BYTES), 0).decode(errors="replace")
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        try:
+            return os.read(self._fd, min(end, KEEP_BYTES)).decode(errors="replace")
+        finally:
+            os.lseek(self._fd, end, os.SEEK_SET)  # the next write goes after, not over
 
     def lines(self) -> tuple[str, ...]:
         """The messages written so far (also inside the block), in order, each once."""
