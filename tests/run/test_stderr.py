@@ -112,3 +112,15 @@ def test_nothing_is_captured_off_the_main_thread():
     thread.start()
     thread.join()
     assert seen == [True, ()]
+
+
+def test_without_a_temporary_folder_nothing_is_caught_and_nothing_fails(monkeypatch, tmp_path):
+    """A read-only or missing TMPDIR must not fail every source."""
+    import tempfile
+
+    monkeypatch.setattr(capture, "_spool", None)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "gone"))
+    before = where_fd2_points()
+    with captured_stderr() as caught:
+        assert where_fd2_points() == before
+    assert (caught.active, caught.lines()) == (False, ())

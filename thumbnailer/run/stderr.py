@@ -50,8 +50,8 @@ def _file() -> int:
 class captured_stderr:
     """Within the block, stderr (descriptor 2 and ``sys.stderr``) goes to this
     process's file; ``lines()`` gives what was written so far, one message a
-    line, duplicates dropped. Nothing is caught off the main thread, or when
-    descriptor 2 is closed (a daemon's)."""
+    line, duplicates dropped. Nothing is caught off the main thread, when
+    descriptor 2 is closed (a daemon's), or when no temporary file can be made."""
 
     def __init__(self) -> None:
         self.active = threading.current_thread() is threading.main_thread()
@@ -66,17 +66,17 @@ class captured_stderr:
             return self
         _flush()
         try:
-            self._saved = os.dup(2)
-        except OSError:
-            self.active = False
+            fd = _file()
+            saved = os.dup(2)
+        except OSError:  # no temporary folder to write in, or descriptor 2 closed:
+            self.active = False  # the task is not to fail for that
             return self
         try:
-            self._fd = _file()
-            os.dup2(self._fd, 2)
+            os.dup2(fd, 2)
         except BaseException:
-            os.close(self._saved)
-            self._saved = -1
+            os.close(saved)
             raise
+        self._fd, self._saved = fd, saved
         self._redirect.__enter__()
         return self
 
