@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import threading
 import warnings
 from collections.abc import Iterable
 from types import TracebackType
@@ -22,6 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from ..run.stderr import capturable
 from ..spec import DEFAULT_DECODERS, FailOn, Settings
 from . import heif, jxl
 from .base import Readable
@@ -264,13 +264,14 @@ class caught_warnings:
     """Warnings raised while this image is made: said with its name (Outcome.warnings,
     shown by -v), counted by --fail-on warning, never printed by Python. Python's
     warning filters are process-wide before 3.14, and catching them per image from
-    several threads would tangle them. So they are caught only in a process's main
-    thread (the process pool, -w 1); in any other thread (the thread engine, Dask
-    workers) Pillow's and our warnings are silenced for the whole process, once."""
+    several threads would tangle them. So they are caught only where one task runs
+    at a time (run.stderr.capturable: the process pool, -w 1, a local Dask
+    cluster); in any other thread (the thread engine, a Dask cluster of someone
+    else's) Pillow's and our warnings are silenced for the whole process, once."""
 
     def __enter__(self) -> list[warnings.WarningMessage] | None:
         self.inner: warnings.catch_warnings[list[warnings.WarningMessage]] | None = None
-        if threading.current_thread() is not threading.main_thread():
+        if not capturable():
             _silence_in_threads()
             return None
         self.inner = warnings.catch_warnings(record=True)

@@ -11,10 +11,12 @@ and emptied between tasks: a dup/dup2 pair and a read are microseconds, creating
 a file is not. Python-level writes to ``sys.stderr`` in that time are caught too
 (``contextlib.redirect_stderr``: an attribute swapped).
 
-Descriptor 2 belongs to the whole process, so it is captured only in a
-process's main thread, where one task runs at a time (the pool's workers, an
-in-process run): on other threads (the thread engine, Dask's workers) it is
-left alone and nothing is caught.
+Descriptor 2 belongs to the whole process, so it is captured only where one
+task runs at a time: a process's main thread (the pool's workers, an in-process
+run), or any thread of a process that said it runs one task at a time (the
+workers of a local Dask cluster, one thread each: engines.py). Elsewhere (the
+thread engine, a Dask cluster of someone else's) it is left alone and nothing
+is caught.
 """
 
 from __future__ import annotations
@@ -38,6 +40,22 @@ KEEP_LINES = 20
 _spool: tuple[int, int] | None = None
 
 
+#: This process runs one task at a time, on whatever thread (one_task_at_a_time).
+_solo = False
+
+
+def one_task_at_a_time() -> None:
+    """Said in a process that runs one task at a time on a thread other than its
+    main one (a local Dask worker): its tasks' stderr, and warnings, are theirs."""
+    global _solo
+    _solo = True
+
+
+def capturable() -> bool:
+    """Whether the task on this thread may have the process's stderr to itself."""
+    return _solo or threading.current_thread() is threading.main_thread()
+
+
 def _file() -> int:
     global _spool
     if _spool is None or _spool[0] != os.getpid():
@@ -50,11 +68,11 @@ def _file() -> int:
 class captured_stderr:
     """Within the block, stderr (descriptor 2 and ``sys.stderr``) goes to this
     process's file; ``lines()`` gives what was written so far, one message a
-    line, duplicates dropped. Nothing is caught off the main thread, when
+    line, duplicates dropped. Nothing is caught where not capturable(), when
     descriptor 2 is closed (a daemon's), or when no temporary file can be made."""
 
     def __init__(self) -> None:
-        self.active = threading.current_thread() is threading.main_thread()
+        self.active = capturable()
         self._saved = -1  # descriptor 2 as it was, while redirected
         self._fd = -1
         self._text: str | None = None  # what descriptor 2 received, once restored
