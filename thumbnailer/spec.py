@@ -406,6 +406,9 @@ class Outcome:
     #: The failure may pass on its own (permission denied, the file vanished,
     #: out of memory): kept out of the failure ledger.
     transient: bool = False
+    #: What the libraries said while the source was made: Python warnings about
+    #: the file and the lines decoders and encoders wrote to stderr (-v shows them).
+    warnings: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:

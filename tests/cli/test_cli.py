@@ -113,6 +113,40 @@ def test_verbose_names_each_thumbnail(tmp_path, photos):
     assert f"up to date: {out / 'a.jpg'}" in result.stderr
 
 
+@pytest.fixture
+def noisy_b(monkeypatch):
+    """b.png's decoder writes to descriptor 2 from C, as libtiff does."""
+    import ctypes
+
+    import thumbnailer.render
+
+    original, libc = thumbnailer.render.read, ctypes.CDLL(None)
+
+    def read(source, *args, **kwargs):
+        if source.endswith("b.png"):
+            libc.write(2, b"libpng warning: iCCP: known incorrect sRGB profile\n", 51)
+        return original(source, *args, **kwargs)
+
+    monkeypatch.setattr(thumbnailer.render, "read", read)
+
+
+def test_what_a_decoder_says_is_shown_with_verbose_naming_the_file(tmp_path, photos, noisy_b,
+                                                                    capfd):
+    said = f"{photos / 'b.png'}: warning: libpng warning: iCCP: known incorrect sRGB profile"
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 0 and "iCCP" not in result.stderr
+    result = invoke(photos, "-o", tmp_path / "v", "-w", "1", "-v")
+    assert said in result.stderr.splitlines()
+    assert "iCCP" not in capfd.readouterr().err  # nothing reached the real descriptor 2
+
+
+def test_fail_on_warning_counts_what_a_decoder_wrote_to_stderr(tmp_path, photos, noisy_b):
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--fail-on", "warning")
+    assert result.exit_code == 1
+    assert (f"{photos / 'b.png'}: warning while reading: libpng warning: iCCP: known incorrect"
+            " sRGB profile (--fail-on error lets warnings pass)") in result.stderr.splitlines()
+
+
 def test_dry_run_writes_nothing_and_lists_the_plan_on_stdout(tmp_path, photos):
     out = tmp_path / "out"
     result = invoke(photos, "-o", out, "--dry-run", "-f", "webp")

@@ -203,3 +203,27 @@ def test_an_unchanged_rerun_starts_no_cluster(tmp_path, photos, monkeypatch):
     monkeypatch.setattr("thumbnailer.job.engine", None)  # any use would raise TypeError
     result = invoke(photos, "-o", tmp_path / "out", "--executor", "dask")
     assert result.stderr.startswith("12 images: 12 up to date in")
+
+
+def test_a_local_dask_clusters_workers_say_what_their_decoders_wrote_naming_the_file(
+        tmp_path, capfd, recwarn):
+    """Our own cluster's workers run one task at a time, on a thread: each task's
+    stderr is still its own (run/stderr.py), shown with -v, never printed raw. And
+    Dask's warning that port 8787 is taken (by another cluster) is not printed."""
+    import socket
+
+    import corpora
+
+    tif = corpora.pillow_images() / "oom-225817ca0f8c663be7ab4b9e717b02c661e66834.tif"
+    said = f"{tif}: warning: More samples per pixel than can be decoded: 303169682"
+    capfd.readouterr()
+    with socket.socket() as taken:
+        try:
+            taken.bind(("", 8787))
+            taken.listen()
+        except OSError:
+            pass  # taken already, as it should be for this test
+        result = invoke(tif, "-o", tmp_path / "out", "-w", "1", "--executor", "dask", "-v")
+    assert said in result.stderr.splitlines()
+    assert "More samples" not in capfd.readouterr().err  # not from the worker, raw
+    assert not [w for w in recwarn.list if "already in use" in str(w.message)]

@@ -125,6 +125,8 @@ class ConsoleReporter(Reporter):
         if outcome.failed:
             self._say(failure_line(outcome.source, outcome.error or ""))
         if self.verbose:
+            for message in outcome.warnings:
+                self._say(f"{outcome.source}: warning: {message}")
             for entry in outcome.entries:
                 if entry.status is Status.CREATED:
                     self._say(f"created: {entry.output} ({entry.width}x{entry.height}, "
