@@ -152,22 +152,26 @@ def still(pixels: Any, signal: Signal, factor: int) -> Image.Image:
 
 def _boxed(code: np.ndarray, factor: int) -> np.ndarray:
     """16-bit codes averaged in ``factor`` x ``factor`` boxes (the last row and
-    column of boxes filled out by the edge's pixels), a band of rows at a time."""
+    column of boxes filled out by the edge's pixels), a band of rows at a time:
+    integer sums, the rows of a box first (they are contiguous), then its
+    columns; a third of the time of a float mean over both at once."""
     import numpy as np
 
     if factor == 1:
         return code
     h, w, c = code.shape
-    out = np.empty((-(-h // factor), -(-w // factor), c), dtype=np.uint16)
+    wide = -(-w // factor)
+    total = np.uint32 if factor * factor * 65535 < 2**32 else np.uint64
+    out = np.empty((-(-h // factor), wide, c), dtype=np.uint16)
     for top in range(0, h, factor * ROWS):
         band = code[top:top + factor * ROWS]
-        wide = -(-w // factor) * factor - w
         tall = -(-band.shape[0] // factor) * factor - band.shape[0]
-        if wide or tall:
-            band = np.pad(band, ((0, tall), (0, wide), (0, 0)), mode="edge")
-        boxes = band.reshape(band.shape[0] // factor, factor, -1, factor, c)
-        out[top // factor:top // factor + boxes.shape[0]] = (
-            boxes.mean(axis=(1, 3), dtype=np.float32) + 0.5).astype(np.uint16)
+        if wide * factor > w or tall:
+            band = np.pad(band, ((0, tall), (0, wide * factor - w), (0, 0)), mode="edge")
+        rows = band.reshape(band.shape[0] // factor, factor, -1).sum(axis=1, dtype=total)
+        sums = rows.reshape(rows.shape[0], wide, factor, c).sum(axis=2, dtype=total)
+        out[top // factor:top // factor + sums.shape[0]] = (
+            (sums + factor * factor // 2) // (factor * factor))
     return out
 
 
