@@ -188,3 +188,17 @@ def test_thumbnails_of_hdr_capable_stills_made_before_are_made_again_once(tmp_pa
     assert "2 up to date" in third.stderr, third.stderr
     assert hdr_mark("x/IMG_1.HEIC") == hdr_mark("a.avif") == hdr_mark("a.jxl") == HDR_MARK
     assert hdr_mark("b.jpg") == hdr_mark("c.png") == hdr_mark("d.mov") == ""
+
+
+def test_the_memory_estimate_counts_a_16_bit_decode_for_an_hdr_heic(tmp_path):
+    from thumbnailer.geometry import Need
+    from thumbnailer.read import image
+    from thumbnailer.spec import Settings, Size
+
+    known = picture((640, 480))
+    s = Settings(sizes=(Size(64, 64),))
+    need = Need(s.sizes, s.fit, s.upscale)
+    pq = image.memory(str(heic(tmp_path / "pq.heic", known, hdr.PQ)), need, s)
+    pillow_heif.from_pillow(known).save(tmp_path / "sdr.heic", quality=90)
+    sdr = image.memory(str(tmp_path / "sdr.heic"), need, s)
+    assert pq - sdr == 640 * 480 * (image.HDR_HEIF_BYTES - 8)
