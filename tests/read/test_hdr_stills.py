@@ -143,18 +143,44 @@ def test_a_cicp_chunk_is_found_past_large_chunks_before_it(tmp_path):
         assert hdr.png_cicp(f) == (hdr.HLG, 9) and f.tell() == 0
 
 
-def test_an_icc_profile_with_a_cicp_tag_says_pq():
+def cicp_profile(transfer: int) -> bytes:
+    """Pillow's sRGB profile with a cicp tag (ICC.1 v4.4) saying BT.2020 and
+    ``transfer``, as macOS and Chrome tag an HDR picture's profile."""
     from PIL import ImageCms
 
     profile = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    assert hdr.from_icc(bytes(profile)) is None
     count = int.from_bytes(profile[128:132], "big")
-    tag = b"cicp" + b"\0" * 4 + bytes((9, 16, 0, 1))
+    for i in range(count):  # the tag table grows by one entry: the data moves 12 bytes on
+        at = 136 + 12 * i
+        profile[at:at + 4] = (int.from_bytes(profile[at:at + 4], "big") + 12).to_bytes(4, "big")
+    tag = b"cicp" + b"\0" * 4 + bytes((9, transfer, 0, 1))
     profile[128:132] = (count + 1).to_bytes(4, "big")
-    entry = b"cicp" + struct.pack(">II", len(profile) + 12, len(tag))
-    profile[132 + 12 * count:132 + 12 * count] = entry  # the table grows by one entry
+    profile[132 + 12 * count:132 + 12 * count] = b"cicp" + struct.pack(">II", len(profile) + 12,
+                                                                       len(tag))
     profile += tag
-    assert hdr.from_icc(bytes(profile)) == (hdr.PQ, 9)
+    profile[:4] = len(profile).to_bytes(4, "big")
+    return bytes(profile)
+
+
+def test_an_icc_profile_with_a_cicp_tag_says_pq_or_hlg():
+    from PIL import ImageCms
+
+    plain = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    assert hdr.from_icc(plain) is None
+    assert hdr.from_icc(cicp_profile(hdr.PQ)) == (hdr.PQ, 9)
+    assert hdr.from_icc(cicp_profile(1)) is None  # BT.709's transfer: SDR
+
+
+def test_an_image_whose_icc_profile_says_pq_is_tone_mapped(tmp_path):
+    """The path JPEG XL takes (libjxl gives HDR pictures such a profile), here
+    through an 8-bit PNG, which Pillow writes with a profile."""
+    known = picture()
+    source = tmp_path / "icc.png"
+    Image.fromarray((code16(known, hdr.PQ) >> 8).astype(np.uint8)).save(
+        source, icc_profile=cicp_profile(hdr.PQ))
+    with thumbnail(tmp_path, source) as made:
+        assert channel_difference(made, known) < WITHIN
+        assert "icc_profile" not in made.info  # sRGB now: the HDR profile is not passed on
 
 
 def test_without_numpy_an_hdr_still_fails_with_what_to_install(tmp_path, monkeypatch):
