@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 import pillow_heif
 import pytest
-from helpers import channel_difference, hlg_code, invoke, pq_code
+from helpers import channel_difference, hlg_code, invoke, pq_code, quadrants
 from PIL import Image
 
 from thumbnailer.plan.state import STATE_NAME
@@ -228,3 +228,24 @@ def test_the_memory_estimate_counts_a_16_bit_decode_for_an_hdr_heic(tmp_path):
     pillow_heif.from_pillow(known).save(tmp_path / "sdr.heic", quality=90)
     sdr = image.memory(str(tmp_path / "sdr.heic"), need, s)
     assert pq - sdr == 640 * 480 * (image.HDR_HEIF_BYTES - 8)
+
+
+@pytest.mark.parametrize("orientation", [3, 6])
+def test_an_hdr_heic_is_turned_as_its_sdr_twin_is(tmp_path, orientation):
+    """The 16-bit decode applies the HEIF's own turns as the plugin does."""
+    known = quadrants((320, 240))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    image = pillow_heif.from_bytes(mode="RGB;16", size=known.size,
+                                   data=code16(known, hdr.PQ).tobytes())
+    image.info["nclx_profile"] = {"color_primaries": 9, "transfer_characteristics": hdr.PQ,
+                                  "matrix_coefficients": 9, "full_range_flag": 1}
+    image.info["exif"] = exif.tobytes()
+    image.save(tmp_path / "hdr.heic", quality=-1, save_bit_depth=10)
+    twin = pillow_heif.from_pillow(known)
+    twin.info["exif"] = exif.tobytes()
+    twin.save(tmp_path / "sdr.heic", quality=95)
+    with thumbnail(tmp_path, tmp_path / "hdr.heic") as made, \
+            thumbnail(tmp_path, tmp_path / "sdr.heic") as plain:
+        assert made.size == plain.size == ((240, 320) if orientation == 6 else (320, 240))
+        assert channel_difference(made, plain) < 4
