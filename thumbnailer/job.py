@@ -30,6 +30,7 @@ from .plan.state.ledger import judge
 from .plan.state.trouble import StateError, Trouble, moved_aside
 from .read import KINDS
 from .read.cost import decode_cost, worst
+from .read.kinds import HDR_MARK
 from .read.pillow import codec_versions
 from .render import failed_outcome, render, warm_up
 from .result import JobResult, Reporter
@@ -165,7 +166,7 @@ def cache_key(settings: Settings) -> str:
 
     parts = _versions()
     parts += [settings.fingerprint(size, fmt) for size in settings.sizes
-              for fmt in settings.formats] + [k.mark for k in KINDS if k.mark]
+              for fmt in settings.formats] + [k.mark for k in KINDS if k.mark] + [HDR_MARK]
     return "thumbnailer-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from .. import storage
 from ..formats import TABLE, extension, from_extension
-from ..read.kinds import kind_of
+from ..read.kinds import hdr_mark, kind_of
 from ..spec import (
     PREVIEW_MARK,
     Entry,
@@ -447,9 +447,10 @@ class FolderPlan(Plan):
             shade = shades.get(source.absolute)
             redo = settings.placeholders and shade is None
             pending, done_here = [], {}
+            rule = kind.mark + hdr_mark(source.path)
             for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here,
                                                                    strict=True):
-                fingerprint += kind.mark  # its reader's own rule: a video's poster
+                fingerprint += rule  # its reader's own rule: a video's poster, HDR stills
                 record = rows.get(key)
                 if record is None and state.legacy:  # migrated from 1.x: no folder yet
                     record = state.get(key)

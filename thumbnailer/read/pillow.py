@@ -58,10 +58,11 @@ def describe_read(exc: BaseException) -> str:
                 "Settings.fail_on=none keeps what was decoded")
     if isinstance(exc, NotImplementedError):
         return f"a variant of its format that Pillow cannot decode ({exc})"
-    if isinstance(exc, OSError) and str(exc):
-        detail = str(exc)  # Pillow's decoder errors say it in words
+    words = str(exc).strip()  # libheif ends its messages with a newline
+    if isinstance(exc, OSError) and words:
+        detail = words  # Pillow's decoder errors say it in words
     else:
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        detail = f"{type(exc).__name__}: {words}" if words else type(exc).__name__
     return f"damaged or unsupported image data ({detail})"
 
 
