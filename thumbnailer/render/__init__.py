@@ -25,6 +25,7 @@ from ..read.errors import RenderError
 from ..read.pillow import caught_warnings, fail_on_warnings, load_decoders, reading
 from ..spec import Crop, Entry, FailOn, Format, Outcome, Settings, Status, Task
 from ..storage import store
+from .colour import declared
 from .encode import for_format, save, text
 from .links import link_all
 from .pixels import animate, keeps_animation, placed, resizable, resize_all, upright
@@ -91,7 +92,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
         geometries = need.geometries(picture.size, orientation)
         w, h = picture.size
         upright_size = (h, w) if turns(orientation) else (w, h)
-        profile = im.info.get("icc_profile")
+        profile = declared(im.info)
         facts = {"width": str(upright_size[0]), "height": str(upright_size[1]),
                  "mimetype": picture.mime or mime_type(task.source)}
         exif = im.getexif() if s.keep_metadata else None

@@ -12,9 +12,9 @@ from PIL import Image
 
 from ..formats import row
 from ..read.pillow import ORIENTATION_TAG, register_encoder
-from ..spec import Entry, Format, Settings, Status, Target
+from ..spec import ColourSpace, Entry, Format, Settings, Status, Target
 from ..storage import NotOurs, Unsafe, placement, store
-from .colour import srgb_bytes
+from .colour import keeps_p3, p3_bytes, srgb_bytes
 
 
 def for_format(im: Image.Image, fmt: Format, s: Settings) -> tuple[Image.Image, Format]:
@@ -73,8 +73,9 @@ def save(source: str, target: Target, im: Image.Image, fmt: Format, profile: byt
     else:
         params = encoder.still(s.quality, im.size)
     if profile and im.mode in ("RGB", "RGBA"):
-        # The pixels are sRGB now; say so, since the source declared a profile.
-        params["icc_profile"] = srgb_bytes()
+        # The pixels are sRGB (or Display P3) now; say so, since the source declared a profile.
+        p3 = s.colour_space is ColourSpace.P3 and keeps_p3(profile, im.mode)
+        params["icc_profile"] = p3_bytes() if p3 else srgb_bytes()
     if exif is not None:
         exif[ORIENTATION_TAG] = 1  # the pixels are upright now
         params["exif"] = exif.tobytes()
