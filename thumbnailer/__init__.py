@@ -29,6 +29,7 @@ from .spec import (
     FailOn,
     Fit,
     Format,
+    Hdr,
     Outcome,
     Settings,
     Size,
@@ -41,7 +42,7 @@ __all__ = [
     # a whole run, and what it returns
     "run_job", "Settings", "Options", "Reporter", "JobResult", "ExitCode", "StopReason",
     # the values Settings and Options take
-    "Size", "Fit", "Crop", "Format", "FailOn", "Limit", "ColourSpace",
+    "Size", "Fit", "Crop", "Format", "FailOn", "Limit", "ColourSpace", "Hdr",
     # what a run hands back: JobResult.tally's entries, the Reporter's outcomes
     "Entry", "Outcome", "Status",
     # the errors

@@ -64,6 +64,13 @@ class ColourSpace(str, enum.Enum):
     P3 = "p3"  # sources whose gamut exceeds sRGB keep it, as Display P3; the rest sRGB
 
 
+class Hdr(str, enum.Enum):
+    """What becomes of a source's HDR (an UltraHDR JPEG's gain map)."""
+
+    SDR = "sdr"  # the SDR picture only
+    KEEP = "keep"  # JPEG outputs of a gain-map source carry its gain map (UltraHDR)
+
+
 class Format(str, enum.Enum):
     AUTO = "auto"  # JPEG when opaque, PNG when the thumbnail has transparency
     JPEG = "jpeg"
@@ -207,6 +214,8 @@ class Settings:
     xdg_cache: bool = field(default=False, metadata=_SHAPES)
     #: ColourSpace.P3: wide-gamut sources keep their colours (Display P3 profile).
     colour_space: ColourSpace = field(default=ColourSpace.SRGB, metadata=_NEWER)
+    #: Hdr.KEEP: JPEG thumbnails of UltraHDR sources are UltraHDR (gain map kept).
+    hdr: Hdr = field(default=Hdr.SDR, metadata=_NEWER)
 
     def __post_init__(self) -> None:
         """Refuse settings no job can run with: a JobError (a ValueError) naming

@@ -10,7 +10,7 @@ from helpers import invoke
 from PIL import Image, ImageCms
 
 from thumbnailer.render.colour import keeps_p3, p3_bytes, srgb_bytes
-from thumbnailer.spec import ColourSpace, Format, Settings, Size
+from thumbnailer.spec import ColourSpace, Format, Hdr, Settings, Size
 
 #: Display P3 colours: the first two lie outside sRGB (P3's red and green), the
 #: last inside it.
@@ -115,6 +115,7 @@ def test_the_new_settings_leave_earlier_thumbnails_up_to_date():
     assert Settings().fingerprint(size, Format.JPEG) == "83a2a1c8fbc7312e"
     plain = Settings().fingerprint(size, Format.JPEG)
     assert Settings(colour_space=ColourSpace.P3).fingerprint(size, Format.JPEG) != plain
+    assert Settings(hdr=Hdr.KEEP).fingerprint(size, Format.JPEG) != plain
 
 
 def test_colour_space_is_a_choice_on_the_command_line(tmp_path):

@@ -33,6 +33,7 @@ from ..spec import (
     FailOn,
     Fit,
     Format,
+    Hdr,
     Settings,
 )
 from ..storage import is_url
@@ -111,6 +112,8 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.option("--colour-space", type=click.Choice([c.value for c in ColourSpace]),
               default="srgb", show_default=False,
               help="p3: wide-gamut sources stay P3. [default: srgb]")
+@click.option("--hdr", type=click.Choice([h.value for h in Hdr]), default="sdr",
+              show_default=False, help="keep: JPEGs keep the gain map. [default: sdr]")
 @click.option("--upscale/--no-upscale", default=False, show_default=False,
               help="Enlarge images smaller than the box.")
 @click.option("--background", type=ColorType(), default="white",
@@ -205,6 +208,7 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         follow_symlinks=opts["follow_symlinks"], video=opts["video"], raw=opts["raw"],
         force=opts["force"], shard=opts["shard"], placeholders=opts["placeholders"],
         xdg_cache=opts["xdg_cache"], colour_space=ColourSpace(opts["colour_space"]),
+        hdr=Hdr(opts["hdr"]),
     )
     if opts["xdg_cache"]:
         fields.update(_xdg_settings(ctx, sources))

@@ -7,6 +7,8 @@ over a file thumbnailer did not make.
 from __future__ import annotations
 
 import errno
+import io
+from collections.abc import Callable
 
 from PIL import Image
 
@@ -58,10 +60,11 @@ def text(target: Target, facts: dict[str, str]) -> dict[str, str]:
 
 def save(source: str, target: Target, im: Image.Image, fmt: Format, profile: bytes | None,
           exif: Image.Exif | None, s: Settings, chunks: dict[str, str] | None = None,
-          animation: tuple[list[Image.Image], list[int], int] | None = None
-          ) -> tuple[Entry, str | None]:
+          animation: tuple[list[Image.Image], list[int], int] | None = None,
+          finish: Callable[[bytes], bytes] | None = None) -> tuple[Entry, str | None]:
     """Encode and write one thumbnail; returns (entry, reason to halt the run or None).
-    ``animation`` is (the frames after ``im``, durations, loop) for an animated one."""
+    ``animation`` is (the frames after ``im``, durations, loop) for an animated one;
+    ``finish`` turns the encoded bytes into the file's (a gain map joined on)."""
     encoder = row(fmt)
     if encoder.plugin is not None:  # an extra's encoder: registered with its reader
         register_encoder(encoder.plugin[0])
@@ -88,8 +91,14 @@ def save(source: str, target: Target, im: Image.Image, fmt: Format, profile: byt
         params["pnginfo"] = info
     where, root, rel, expect = placement(output, target.root, target.owned, target.adopt)
     try:  # whole or absent: a temporary moved into place, or one PUT; never over a stranger
-        made = where.put(root, rel, lambda f: im.save(f, format=encoder.pillow, **params),
-                         expect, target.private)
+        if finish is None:
+            made = where.put(root, rel, lambda f: im.save(f, format=encoder.pillow, **params),
+                             expect, target.private)
+        else:
+            encoded = io.BytesIO()
+            im.save(encoded, format=encoder.pillow, **params)
+            whole = finish(encoded.getvalue())
+            made = where.put(root, rel, lambda f: f.write(whole), expect, target.private)
     except (NotOurs, Unsafe) as e:  # refused: this file only, nothing written
         return Entry(source, target.size.label, Status.FAILED, error=e.strerror), None
     except OSError as e:

@@ -1,0 +1,196 @@
+"""--hdr keep: JPEG thumbnails of UltraHDR sources are UltraHDR, checked with an
+independent reader (libvips' uhdrload, which is libultrahdr's decoder): it opens
+them as UltraHDR, and their HDR rendition is the source's, resized."""
+
+import math
+import re
+import struct
+
+import pytest
+import pyvips
+from helpers import invoke
+from PIL import Image
+
+#: Linear Display P3 to linear sRGB: libultrahdr keeps the base picture in P3,
+#: thumbnails are sRGB by default, and uhdr2scRGB gives values in the base's primaries.
+P3_TO_SRGB = [[1.2249, -0.2247, 0.0], [-0.0420, 1.0419, 0.0], [-0.0197, -0.0786, 1.0979]]
+
+
+def ultrahdr(path, size=(800, 600), orientation=None):
+    """An UltraHDR JPEG written by libvips: a gradient with a highlight four times
+    SDR white in its top right quarter."""
+    w, h = size
+    xy = pyvips.Image.xyz(w, h)
+    x, y = xy[0] / w, xy[1] / h
+    highlight = ((x > 0.5) & (y < 0.5)).ifthenelse(3.0, 0.0)
+    im = (x * 0.8 + highlight).bandjoin([y * 0.8, (1 - x) * 0.6]).copy(interpretation="scrgb")
+    if orientation is not None:
+        im.set_type(pyvips.GValue.gint_type, "orientation", orientation)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    im.uhdrsave(str(path), Q=95)
+    return path
+
+
+def hdr(path):
+    return pyvips.Image.uhdrload(str(path)).uhdr2scRGB()
+
+
+def relative_gap(a, b):
+    assert (a.width, a.height) == (b.width, b.height)
+    return (a - b).abs().avg() / b.avg()
+
+
+def test_keep_writes_an_ultrahdr_jpeg_whose_hdr_is_the_sources(tmp_path):
+    src = ultrahdr(tmp_path / "src" / "phone.jpg")
+    result = invoke(src.parent, "-o", tmp_path / "out", "-s", "200", "--hdr", "keep")
+    assert result.exit_code == 0, result.output
+    thumb = pyvips.Image.uhdrload(str(tmp_path / "out" / "phone.jpg"))
+    assert (thumb.width, thumb.height) == (200, 150)
+    gain = pyvips.Image.new_from_buffer(thumb.get("gainmap-data"), "")
+    assert (gain.width, gain.height) == (100, 75)  # the source's half, kept
+    reference = hdr(src).resize(0.25).recomb(P3_TO_SRGB)
+    assert relative_gap(hdr(tmp_path / "out" / "phone.jpg"), reference) < 0.03
+    assert hdr(tmp_path / "out" / "phone.jpg").max() > 3  # the highlight is HDR
+
+
+def test_keep_with_p3_keeps_the_base_gamut_and_the_hdr(tmp_path):
+    src = ultrahdr(tmp_path / "src" / "phone.jpg")
+    result = invoke(src.parent, "-o", tmp_path / "out", "-s", "200", "--hdr", "keep",
+                    "--colour-space", "p3")
+    assert result.exit_code == 0, result.output
+    assert relative_gap(hdr(tmp_path / "out" / "phone.jpg"), hdr(src).resize(0.25)) < 0.03
+
+
+def test_the_default_drops_the_gain_map_and_keep_changes_nothing_else(tmp_path):
+    src = ultrahdr(tmp_path / "src" / "phone.jpg")
+    for flag in ("sdr", "keep"):
+        result = invoke(src.parent, "-o", tmp_path / flag, "-s", "200", "--hdr", flag)
+        assert result.exit_code == 0, result.output
+    plain = (tmp_path / "sdr" / "phone.jpg").read_bytes()
+    assert b"MPF\0" not in plain and b"urn:iso:std:iso:ts:21496:-1" not in plain
+    with pytest.raises(pyvips.Error):
+        pyvips.Image.uhdrload(str(tmp_path / "sdr" / "phone.jpg")).get("gainmap-data")
+    with Image.open(tmp_path / "sdr" / "phone.jpg") as a, \
+            Image.open(tmp_path / "keep" / "phone.jpg") as b:
+        assert a.tobytes() == b.tobytes()  # the same SDR picture, to the bit
+
+
+def test_the_gain_map_follows_the_orientation_and_the_crop(tmp_path):
+    src = ultrahdr(tmp_path / "src" / "turned.jpg", orientation=6)
+    result = invoke(src.parent, "-o", tmp_path / "out", "-s", "120x120", "--fit", "cover",
+                    "--hdr", "keep")
+    assert result.exit_code == 0, result.output
+    upright = hdr(src).rot90()  # orientation 6: turned a quarter clockwise to be seen
+    side = min(upright.width, upright.height)
+    square = upright.crop((upright.width - side) // 2, (upright.height - side) // 2, side, side)
+    reference = square.resize(120 / side).recomb(P3_TO_SRGB)
+    thumb = hdr(tmp_path / "out" / "turned.jpg")
+    assert relative_gap(thumb, reference) < 0.05
+    # The highlight (the source's top right) is now bottom right, and HDR there only.
+    red = thumb[0]
+    assert red.crop(70, 70, 40, 40).avg() > 2.5 and red.crop(10, 10, 40, 40).avg() < 1
+
+
+def test_a_stereo_mpo_is_no_gain_map(tmp_path):
+    (tmp_path / "src").mkdir()
+    left, right = Image.new("RGB", (300, 200), "red"), Image.new("RGB", (300, 200), "blue")
+    left.save(tmp_path / "src" / "pair.jpg", format="MPO", save_all=True, append_images=[right])
+    result = invoke(tmp_path / "src", "-o", tmp_path / "out", "-s", "100", "--hdr", "keep")
+    assert result.exit_code == 0, result.output
+    data = (tmp_path / "out" / "pair.jpg").read_bytes()
+    assert b"MPF\0" not in data
+    with Image.open(tmp_path / "out" / "pair.jpg") as thumb:
+        assert thumb.getpixel((50, 30))[0] > 200
+
+
+@pytest.mark.parametrize("args", [["--fit", "pad", "-s", "300"], ["-f", "png", "-s", "200"]])
+def test_padded_and_non_jpeg_thumbnails_are_sdr_only(tmp_path, args):
+    src = ultrahdr(tmp_path / "src" / "phone.jpg")
+    result = invoke(src.parent, "-o", tmp_path / "out", "--hdr", "keep", *args)
+    assert result.exit_code == 0, result.output
+    [out] = (tmp_path / "out").glob("phone.*")
+    assert b"MPF\0" not in out.read_bytes()
+
+
+# Android's first Ultra HDR files describe the gain map in XMP (hdrgm), not in the
+# ISO 21496-1 block libultrahdr 2 writes: the same file, said that way.
+PRIMARY_XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    'xmlns:Container="http://ns.google.com/photos/1.0/container/" '
+    'xmlns:Item="http://ns.google.com/photos/1.0/container/item/" '
+    'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0">'
+    '<Container:Directory><rdf:Seq>'
+    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" '
+    'Item:Mime="image/jpeg"/></rdf:li>'
+    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap" '
+    'Item:Mime="image/jpeg" Item:Length="{length}"/></rdf:li>'
+    '</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>')
+MAP_XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
+    'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0" '
+    'hdrgm:GainMapMin="{low}" hdrgm:GainMapMax="{high}" hdrgm:Gamma="{gamma}" '
+    'hdrgm:OffsetSDR="{sdr}" hdrgm:OffsetHDR="{hdr}" hdrgm:HDRCapacityMin="{cap_low}" '
+    'hdrgm:HDRCapacityMax="{cap_high}" hdrgm:BaseRenditionIsHDR="False"/>'
+    '</rdf:RDF></x:xmpmeta>')
+
+
+def segment(marker, payload):
+    return bytes([0xFF, marker]) + struct.pack(">H", len(payload) + 2) + payload
+
+
+def without(jpeg, *prefixes):
+    """``jpeg`` without the header segments whose payload starts with a prefix."""
+    out, i = bytearray(jpeg[:2]), 2
+    while jpeg[i] == 0xFF and jpeg[i + 1] != 0xDA:
+        length = struct.unpack(">H", jpeg[i + 2:i + 4])[0]
+        if not jpeg[i + 4:i + 2 + length].startswith(prefixes):
+            out += jpeg[i:i + 2 + length]
+        i += 2 + length
+    return bytes(out + jpeg[i:])
+
+
+def xmp_ultrahdr(path):
+    """An UltraHDR JPEG with XMP metadata only (and a little-endian MPF index)."""
+    iso, xmp, mpf = b"urn:iso:std:iso:ts:21496:-1\0", b"http://ns.adobe.com/xap/1.0/\0", b"MPF\0"
+    source = ultrahdr(path.parent / "iso" / path.name)
+    vips = pyvips.Image.uhdrload(str(source))
+    data = source.read_bytes()
+    split = data.index(b"\xff\xd8\xff", 4)
+    log2 = [math.log2(vips.get(f"gainmap-{k}-content-boost")[0]) for k in ("min", "max")]
+    values = {"low": log2[0], "high": log2[1], "gamma": vips.get("gainmap-gamma")[0],
+              "sdr": vips.get("gainmap-offset-sdr")[0], "hdr": vips.get("gainmap-offset-hdr")[0],
+              "cap_low": math.log2(vips.get("gainmap-hdr-capacity-min")),
+              "cap_high": math.log2(vips.get("gainmap-hdr-capacity-max"))}
+    gain = without(data[split:], iso)
+    gain = gain[:2] + segment(0xE1, xmp + MAP_XMP.format(**values).encode()) + gain[2:]
+    stripped = without(data[:split], iso, mpf)
+    head = stripped[:2] + segment(0xE1, xmp + PRIMARY_XMP.format(length=len(gain)).encode())
+    mpf_len = 2 + 2 + 4 + 8 + 2 + 36 + 4 + 32
+    size = len(head) + mpf_len + len(stripped) - 2
+    entries = (struct.pack("<IIIHH", 0x030000, size, 0, 0, 0)
+               + struct.pack("<IIIHH", 0, len(gain), size - (len(head) + 8), 0, 0))
+    ifd = (struct.pack("<H", 3) + struct.pack("<HHI4s", 0xB000, 7, 4, b"0100")
+           + struct.pack("<HHII", 0xB001, 4, 1, 2) + struct.pack("<HHII", 0xB002, 7, 32, 50)
+           + struct.pack("<I", 0))
+    index = segment(0xE2, mpf + b"II*\0" + struct.pack("<I", 8) + ifd + entries)
+    assert len(index) == mpf_len
+    path.write_bytes(head + index + stripped[2:] + gain)
+    return path
+
+
+def test_android_xmp_ultrahdr_is_kept_with_its_directory_updated(tmp_path):
+    src = xmp_ultrahdr(tmp_path / "src" / "pixel.jpg")
+    assert b"urn:iso" not in src.read_bytes()
+    reference = hdr(src)  # libultrahdr reads the XMP-only source: it is well made
+    result = invoke(src.parent, "-o", tmp_path / "out", "-s", "200", "--hdr", "keep",
+                    "--colour-space", "p3", "--exclude", "iso")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out" / "pixel.jpg"
+    assert relative_gap(hdr(out), reference.resize(0.25)) < 0.03
+    data = out.read_bytes()
+    assert b"urn:iso" not in data and data.count(b"hdrgm:Version") == 2
+    length = int(re.search(rb'Item:Length="(\d+)"', data)[1])
+    assert data[-length:].startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9")
+    assert data.find(b"\xff\xd8\xff", 4) == len(data) - length
