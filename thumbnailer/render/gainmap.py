@@ -157,7 +157,12 @@ def cut(gain: GainMap, full: tuple[int, int], geo: Geometry, orientation: int) -
         fx, fy = mw / full[0], mh / full[1]
         size = (max(1, math.ceil(geo.resize[0] * fx)), max(1, math.ceil(geo.resize[1] * fy)))
         x0, y0, x1, y1 = geo.crop
-        box = (x0 * fx, y0 * fy, x1 * fx, y1 * fy)
+        # Decoded at the smallest DCT scale that keeps twice the pixels the crop
+        # needs (the primary's draft rule), not whole: a phone's map is 3 MP.
+        cw, ch = max((x1 - x0) * fx, 1e-6), max((y1 - y0) * fy, 1e-6)
+        m.draft(m.mode, (math.ceil(mw * size[0] * 2 / cw), math.ceil(mh * size[1] * 2 / ch)))
+        dx, dy = m.size[0] / mw, m.size[1] / mh
+        box = (x0 * fx * dx, y0 * fy * dy, x1 * fx * dx, y1 * fy * dy)
         small: Image.Image = m.resize(size, Image.Resampling.LANCZOS, box=box)
         icc = m.info.get("icc_profile")
     if orientation in TRANSPOSE:
