@@ -6,6 +6,7 @@ import math
 import re
 import struct
 
+import corpora
 import pytest
 import pyvips
 from helpers import invoke
@@ -119,12 +120,14 @@ PRIMARY_XMP = (
     'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description '
     'xmlns:Container="http://ns.google.com/photos/1.0/container/" '
     'xmlns:Item="http://ns.google.com/photos/1.0/container/item/" '
-    'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0">'
+    'xmlns:xmpNote="http://ns.adobe.com/xmp/note/" '
+    'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0"\n'
+    '      xmpNote:HasExtendedXMP="18AC0B6D96A83A7066059E016278C9C8">'
     '<Container:Directory><rdf:Seq>'
     '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" '
     'Item:Mime="image/jpeg"/></rdf:li>'
-    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap" '
-    'Item:Mime="image/jpeg" Item:Length="{length}"/></rdf:li>'
+    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap"\n'
+    '        Item:Mime="image/jpeg"\n        Item:Length="{length}"/></rdf:li>'
     '</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>')
 MAP_XMP = (
     '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
@@ -191,6 +194,34 @@ def test_android_xmp_ultrahdr_is_kept_with_its_directory_updated(tmp_path):
     assert relative_gap(hdr(out), reference.resize(0.25)) < 0.03
     data = out.read_bytes()
     assert b"urn:iso" not in data and data.count(b"hdrgm:Version") == 2
+    assert b"HasExtendedXMP" not in data  # the extension is not copied: nor its pointer
     length = int(re.search(rb'Item:Length="(\d+)"', data)[1])
     assert data[-length:].startswith(b"\xff\xd8") and data.endswith(b"\xff\xd9")
     assert data.find(b"\xff\xd8\xff", 4) == len(data) - length
+
+
+def test_pillows_ultrahdr_sample_without_its_gain_map_is_left_sdr(tmp_path):
+    """Pillow's ultrahdr.jpg is a Pixel photo's header (XMP directory, MPF) with
+    the pictures cut off: the gain map it points to is not there."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "ultrahdr.jpg").write_bytes(
+        (corpora.pillow_images() / "ultrahdr.jpg").read_bytes())
+    for flag in ("sdr", "keep"):
+        result = invoke(tmp_path / "src", "-o", tmp_path / flag, "--hdr", flag,
+                        "--fail-on", "none")
+        assert result.exit_code == 0, result.output
+    made = (tmp_path / "keep" / "ultrahdr.jpg").read_bytes()
+    assert made == (tmp_path / "sdr" / "ultrahdr.jpg").read_bytes()
+
+
+def test_an_object_stores_bytes_give_the_same_gain_map_and_keep_their_place(tmp_path):
+    import io
+
+    from thumbnailer.render.gainmap import gain_map
+
+    src = ultrahdr(tmp_path / "phone.jpg", size=(200, 100))
+    held = io.BytesIO(src.read_bytes())  # what storage.readable gives for a URL
+    held.seek(123)
+    from_path, from_bytes = gain_map(str(src)), gain_map(held)
+    assert from_path is not None and from_path == from_bytes and held.tell() == 123
+    assert from_path.jpeg.startswith(b"\xff\xd8") and from_path.map_segments

@@ -199,8 +199,13 @@ def _after_app(jpeg: bytes) -> int:
     return at
 
 
+#: A pointer to extended XMP (Pixel phones keep depth maps there): not copied.
+_EXTENDED = re.compile(rb'\s*xmpNote:HasExtendedXMP="[^"]*"')
+
+
 def _with_length(segment: bytes, length: int) -> bytes:
-    """The primary's XMP with the gain map's new length in its Container:Directory."""
+    """The primary's XMP with the gain map's new length in its Container:Directory,
+    and without a pointer to extended XMP, which is not copied."""
     if not segment[4:].startswith(_XMP):
         return segment
 
@@ -209,7 +214,7 @@ def _with_length(segment: bytes, length: int) -> bytes:
             return match[1] + str(length).encode() + match[3]
         return match[4] + str(length).encode() + match[6]
 
-    payload = _LENGTH.sub(put, segment[4:])
+    payload = _EXTENDED.sub(b"", _LENGTH.sub(put, segment[4:]))
     return _whole(0xE1, payload)
 
 
