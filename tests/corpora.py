@@ -25,6 +25,10 @@ from pathlib import Path
 #: (package, version, SHA-256 of its sdist): the corpus is these exact bytes.
 PILLOW_SDIST = ("pillow", "13.0.0",
                 "cdcd1ba258178f7356d74170c9a81ba4eab6a5d55748bc402a5a2a6fe6be3510")
+#: pillow-heif's test images (``tests/images``: 8, 10 and 12-bit HEIFs, previews
+#: that are not the image's, a PQ one, truncated and corrupted files).
+PILLOW_HEIF_SDIST = ("pillow-heif", "1.9.0",
+                     "8a13d15106c9dbbd66a65966edee2ee0de3950c18dc3ea42912442cda803ea4c")
 #: scikit-image's sample photos (``skimage/data``: astronaut, chelsea, coffee, rocket,
 #: ...) come in its wheels: one wheel, pinned by platform and SHA-256, read as a zip
 #: (never installed). Its other samples are fetched by pooch at runtime: not used.
@@ -55,7 +59,24 @@ def pillow_images() -> Path:
     return images
 
 
-def _fetch(name: str, version: str, sha256: str, root: Path) -> None:
+def pillow_heif_images() -> Path:
+    """The folder of pillow-heif's ``tests/images``, fetched once per machine
+    (a 17 MB sdist)."""
+    name, version, sha256 = PILLOW_HEIF_SDIST
+    root = CACHE / f"{name}-{version}"
+    done = root / ".complete"
+    if not done.exists():
+        CACHE.mkdir(parents=True, exist_ok=True)
+        with open(CACHE / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not done.exists():
+                _fetch(name, version, sha256, root, folder="tests/images")
+                done.touch()
+    return root / "tests" / "images"
+
+
+def _fetch(name: str, version: str, sha256: str, root: Path,
+           folder: str = "Tests/images") -> None:
     with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
         command = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
                    "--no-binary", ":all:", "--dest", tmp, f"{name}=={version}"]
@@ -68,7 +89,7 @@ def _fetch(name: str, version: str, sha256: str, root: Path) -> None:
         if digest != sha256:
             raise RuntimeError(f"{archives[0].name}: SHA-256 {digest}, expected {sha256}")
         staging = Path(tmp) / "tree"
-        prefix = f"{archives[0].name.removesuffix('.tar.gz')}/Tests/images/"
+        prefix = f"{archives[0].name.removesuffix('.tar.gz')}/{folder}/"
         with tarfile.open(archives[0]) as tar:
             for member in tar.getmembers():
                 if not (member.isfile() and member.name.startswith(prefix)):
@@ -76,7 +97,7 @@ def _fetch(name: str, version: str, sha256: str, root: Path) -> None:
                 rel = Path(member.name[len(prefix):])
                 if rel.is_absolute() or ".." in rel.parts:
                     continue
-                dest = staging / "Tests" / "images" / rel
+                dest = staging / folder / rel
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 with tar.extractfile(member) as src, open(dest, "wb") as out:
                     shutil.copyfileobj(src, out)

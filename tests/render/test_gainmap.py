@@ -225,3 +225,41 @@ def test_an_object_stores_bytes_give_the_same_gain_map_and_keep_their_place(tmp_
     from_path, from_bytes = gain_map(str(src)), gain_map(held)
     assert from_path is not None and from_path == from_bytes and held.tell() == 123
     assert from_path.jpeg.startswith(b"\xff\xd8") and from_path.map_segments
+
+
+def test_an_iphone_heics_gain_map_becomes_an_apple_jpeg_gain_map(tmp_path):
+    """pillow-heif's pug.heic is an iPhone photo with Apple's gain map (an auxiliary
+    image). The headroom written is checked against libultrahdr's own reading of
+    the photo's EXIF maker note, in a copy of the thumbnail that says none."""
+    (tmp_path / "src").mkdir()
+    source = corpora.pillow_heif_images() / "heif_other" / "pug.heic"
+    (tmp_path / "src" / "pug.heic").write_bytes(source.read_bytes())
+    result = invoke(tmp_path / "src", "-o", tmp_path / "out", "--hdr", "keep")
+    assert result.exit_code == 0, result.output
+    out = tmp_path / "out" / "pug.jpg"
+    thumb = pyvips.Image.uhdrload(str(out))
+    assert (thumb.width, thumb.height) == (256, 192)
+    gain = pyvips.Image.new_from_buffer(thumb.get("gainmap-data"), "")
+    assert (gain.width, gain.height) == (128, 96)  # the iPhone's half-size map, kept
+    ours = thumb.get("gainmap-max-content-boost")[0]
+    assert hdr(out).max() > 1.2  # brighter than SDR white (1.0) somewhere
+    # The same file with the photo's EXIF instead of the headroom: libultrahdr's value.
+    import pillow_heif
+
+    exif = pillow_heif.open_heif(str(source)).info["exif"]
+    exif = exif if exif.startswith(b"Exif\0\0") else b"Exif\0\0" + exif
+    data = re.sub(rb"<HDRGainMap:HDRGainMapHeadroom>[^<]*</HDRGainMap:HDRGainMapHeadroom>",
+                  b"", out.read_bytes())
+    told = tmp_path / "told.jpg"
+    told.write_bytes(data[:2] + segment(0xE1, exif) + data[2:])
+    theirs = pyvips.Image.uhdrload(str(told)).get("gainmap-max-content-boost")[0]
+    assert ours == pytest.approx(theirs, rel=1e-4) and ours > 1
+
+
+def test_sdr_leaves_an_iphone_heic_without_its_gain_map(tmp_path):
+    (tmp_path / "src").mkdir()
+    source = corpora.pillow_heif_images() / "heif_other" / "pug.heic"
+    (tmp_path / "src" / "pug.heic").write_bytes(source.read_bytes())
+    result = invoke(tmp_path / "src", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert b"MPF\0" not in (tmp_path / "out" / "pug.jpg").read_bytes()

@@ -22,12 +22,13 @@ from ..geometry import Need, turns
 from ..read import describe, kind_of, mime_type, read, transient
 from ..read.cost import over_limit
 from ..read.errors import RenderError
+from ..read.heif import APPLE_GAIN_MAP
 from ..read.pillow import caught_warnings, fail_on_warnings, load_decoders, reading
 from ..spec import Crop, Entry, FailOn, Format, Hdr, Outcome, Settings, Status, Task
 from ..storage import store
 from .colour import declared
 from .encode import for_format, save, text
-from .gainmap import GainMap, finisher, gain_map
+from .gainmap import GainMap, apple_gain_map, finisher, gain_map
 from .links import link_all
 from .pixels import animate, keeps_animation, placed, resizable, resize_all, upright
 from .placeholders import placeholder
@@ -100,6 +101,8 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
         gain: GainMap | None = None
         if s.hdr is Hdr.KEEP and im.format in ("JPEG", "MPO") and "mp" in im.info:
             gain = gain_map(readable)
+        elif s.hdr is Hdr.KEEP and APPLE_GAIN_MAP in (im.info.get("aux") or {}):
+            gain = apple_gain_map(readable, im.getexif())  # an iPhone's HEIC
         facts = {"width": str(upright_size[0]), "height": str(upright_size[1]),
                  "mimetype": picture.mime or mime_type(task.source)}
         exif = im.getexif() if s.keep_metadata else None

@@ -28,9 +28,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from PIL import Image
+from PIL import Image, ImageFile
 
 from ..geometry import Geometry
+from ..read import heif
 from ..read.pillow import TRANSPOSE
 
 _XMP = b"http://ns.adobe.com/xap/1.0/\0"
@@ -43,12 +44,14 @@ _LENGTH = re.compile(rb'(Item:Semantic="GainMap"[^>]*?Item:Length=")(\d+)(")'
 
 @dataclass
 class GainMap:
-    """An UltraHDR source's gain map: its JPEG, and the metadata segments (whole
-    APPn segments, marker included) of the primary and of the gain map."""
+    """A source's gain map: its JPEG (or, from a HEIC, its decoded ``picture``),
+    and the metadata segments (whole APPn segments, marker included) the
+    thumbnail's primary and gain map carry."""
 
     jpeg: bytes
     primary_segments: list[bytes]
     map_segments: list[bytes]
+    picture: Image.Image | None = None
 
 
 def _segments(data: bytes, start: int = 0) -> list[tuple[int, int, bytes]]:
@@ -92,6 +95,65 @@ def gain_map(readable: str | BinaryIO) -> GainMap | None:
         return find(data)
     except (OSError, ValueError, KeyError, IndexError, struct.error):
         return None
+
+
+#: Apple's gain-map XMP, as its JPEGs carry it (libultrahdr reads it so): the
+#: headroom is the most the map brightens, in stops (log2 of the factor).
+_APPLE_XMP = (
+    '<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+    'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+    'xmlns:HDRGainMap="http://ns.apple.com/HDRGainMap/1.0/">'
+    "<HDRGainMap:HDRGainMapVersion>131072</HDRGainMap:HDRGainMapVersion>"
+    "<HDRGainMap:HDRGainMapHeadroom>{stops:.6f}</HDRGainMap:HDRGainMapHeadroom>"
+    "</rdf:Description></rdf:RDF></x:xmpmeta>")
+
+
+def apple_gain_map(readable: str | BinaryIO, exif: Image.Exif) -> GainMap | None:
+    """An iPhone HEIC's gain map (an auxiliary image) as a JPEG gain map in Apple's
+    own form: its headroom from the photo's EXIF maker note, as Apple documents it;
+    None when the maker note does not give it, or the map cannot be read."""
+    stops = apple_headroom(exif)
+    if stops is None:
+        return None
+    try:
+        picture = heif.apple_gain_map(readable)
+    except (OSError, ValueError, RuntimeError):
+        return None
+    if not isinstance(picture, Image.Image):
+        return None
+    xmp = _whole(0xE1, _XMP + _APPLE_XMP.format(stops=stops).encode())
+    return GainMap(b"", [], [xmp], picture.convert("L"))
+
+
+def apple_headroom(exif: Image.Exif) -> float | None:
+    """The headroom, in stops, of an iPhone photo's gain map, from tags 33 and 48
+    of Apple's maker note (big-endian signed rationals), by Apple's published rule
+    (as libultrahdr reads it from the EXIF when the XMP does not say)."""
+    try:
+        note = exif.get_ifd(0x8769).get(0x927C)
+    except (KeyError, ValueError, TypeError, struct.error):
+        return None
+    if not isinstance(note, bytes) or not note.startswith(b"Apple iOS\0"):
+        return None
+    values: dict[int, float] = {}
+    try:
+        (count,) = struct.unpack(">H", note[14:16])
+        for k in range(count):
+            tag, kind, _, at = struct.unpack(">HHII", note[16 + 12 * k:28 + 12 * k])
+            if tag in (33, 48) and kind == 10:
+                numerator, denominator = struct.unpack(">iI", note[at:at + 8])
+                if denominator:
+                    values[tag] = numerator / denominator
+    except struct.error:
+        return None
+    if not values:
+        return None
+    m33, m48 = values.get(33, 0.0), values.get(48, 0.0)
+    if m33 < 1.0:
+        stops = -20.0 * m48 + 1.8 if m48 <= 0.01 else -0.101 * m48 + 1.601
+    else:
+        stops = -70.0 * m48 + 3.0 if m48 <= 0.01 else -0.303 * m48 + 2.303
+    return max(stops, 0.0)
 
 
 def finisher(gain: GainMap, full: tuple[int, int], geo: Geometry, orientation: int,
@@ -152,7 +214,8 @@ def _mp_entries(tiff: bytes) -> list[tuple[int, int]]:
 def cut(gain: GainMap, full: tuple[int, int], geo: Geometry, orientation: int) -> Image.Image:
     """The gain map's part of one thumbnail: the same crop of the picture, at the
     source's ratio of map to picture, turned as the thumbnail is."""
-    with Image.open(io.BytesIO(gain.jpeg)) as m:
+    with (gain.picture.copy() if gain.picture is not None
+          else Image.open(io.BytesIO(gain.jpeg))) as m:
         mw, mh = m.size
         fx, fy = mw / full[0], mh / full[1]
         size = (max(1, math.ceil(geo.resize[0] * fx)), max(1, math.ceil(geo.resize[1] * fy)))
@@ -160,7 +223,9 @@ def cut(gain: GainMap, full: tuple[int, int], geo: Geometry, orientation: int) -
         # Decoded at the smallest DCT scale that keeps twice the pixels the crop
         # needs (the primary's draft rule), not whole: a phone's map is 3 MP.
         cw, ch = max((x1 - x0) * fx, 1e-6), max((y1 - y0) * fy, 1e-6)
-        m.draft(m.mode, (math.ceil(mw * size[0] * 2 / cw), math.ceil(mh * size[1] * 2 / ch)))
+        if isinstance(m, ImageFile.ImageFile):
+            m.draft(m.mode, (math.ceil(mw * size[0] * 2 / cw),
+                             math.ceil(mh * size[1] * 2 / ch)))
         dx, dy = m.size[0] / mw, m.size[1] / mh
         box = (x0 * fx * dx, y0 * fy * dy, x1 * fx * dx, y1 * fy * dy)
         small: Image.Image = m.resize(size, Image.Resampling.LANCZOS, box=box)
