@@ -263,3 +263,13 @@ def test_sdr_leaves_an_iphone_heic_without_its_gain_map(tmp_path):
     result = invoke(tmp_path / "src", "-o", tmp_path / "out")
     assert result.exit_code == 0, result.output
     assert b"MPF\0" not in (tmp_path / "out" / "pug.jpg").read_bytes()
+
+
+@pytest.mark.parametrize("hdr_flag", ["sdr", "keep"])
+def test_animated_does_not_take_a_gain_map_for_a_second_frame(tmp_path, hdr_flag):
+    src = ultrahdr(tmp_path / "src" / "phone.jpg")
+    result = invoke(src.parent, "-o", tmp_path / "out", "-s", "200", "--animated",
+                    "--hdr", hdr_flag)
+    assert result.exit_code == 0, result.output
+    with Image.open(tmp_path / "out" / "phone.jpg") as thumb:
+        assert thumb.size == (200, 150)

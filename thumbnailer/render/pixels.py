@@ -86,7 +86,9 @@ def upright(im: Image.Image, orientation: int, profile: bytes | None, geo: Geome
 
 
 def keeps_animation(im: Image.Image, fmt: Format, s: Settings) -> bool:
-    return (s.animated and getattr(im, "n_frames", 1) > 1
+    """Whether ``im`` is written animated: an MPO's pictures (a gain map, a stereo
+    pair's other eye, a camera's preview) are never frames of an animation."""
+    return (s.animated and getattr(im, "n_frames", 1) > 1 and im.format != "MPO"
             and (fmt is Format.AUTO or row(fmt).animation))
 
 
