@@ -273,3 +273,16 @@ def test_animated_does_not_take_a_gain_map_for_a_second_frame(tmp_path, hdr_flag
     assert result.exit_code == 0, result.output
     with Image.open(tmp_path / "out" / "phone.jpg") as thumb:
         assert thumb.size == (200, 150)
+
+
+def test_a_samsung_heic_gain_map_is_not_kept_and_costs_nothing(tmp_path):
+    """pillow-heif's aux_YCbCr.heic has Samsung's gain map, whose parameters
+    pillow-heif does not expose: its thumbnail is the SDR one, to the byte."""
+    (tmp_path / "src").mkdir()
+    source = corpora.pillow_heif_images() / "heif_special" / "aux_YCbCr.heic"
+    (tmp_path / "src" / "galaxy.heic").write_bytes(source.read_bytes())
+    for flag in ("sdr", "keep"):
+        result = invoke(tmp_path / "src", "-o", tmp_path / flag, "--hdr", flag)
+        assert result.exit_code == 0, result.output
+    made = (tmp_path / "keep" / "galaxy.jpg").read_bytes()
+    assert made == (tmp_path / "sdr" / "galaxy.jpg").read_bytes()
