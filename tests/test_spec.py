@@ -3,7 +3,7 @@ import pickle
 
 import pytest
 
-from thumbnailer.spec import Crop, Fit, Format, Settings, Size
+from thumbnailer.spec import ColourSpace, Crop, Fit, Format, Hdr, Settings, Size
 
 
 def test_labels():
@@ -15,6 +15,7 @@ def test_labels():
 OUTPUT_CHANGES = {
     "quality": 60, "fit": Fit.COVER, "upscale": True,
     "background": (0, 0, 0, 255), "keep_metadata": True, "animated": True, "max_frames": 5,
+    "colour_space": ColourSpace.P3, "hdr": Hdr.KEEP,
 }
 S256 = Size(256, 256)
 

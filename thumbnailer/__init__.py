@@ -22,14 +22,27 @@ from .plan.prune import Limit
 from .plan.state.trouble import StateError
 from .result import ExitCode, JobResult, Reporter
 from .run.engines import EngineError
-from .spec import Crop, Entry, FailOn, Fit, Format, Outcome, Settings, Size, Status, StopReason
+from .spec import (
+    ColourSpace,
+    Crop,
+    Entry,
+    FailOn,
+    Fit,
+    Format,
+    Hdr,
+    Outcome,
+    Settings,
+    Size,
+    Status,
+    StopReason,
+)
 from .storage.lock import Locked
 
 __all__ = [
     # a whole run, and what it returns
     "run_job", "Settings", "Options", "Reporter", "JobResult", "ExitCode", "StopReason",
     # the values Settings and Options take
-    "Size", "Fit", "Crop", "Format", "FailOn", "Limit",
+    "Size", "Fit", "Crop", "Format", "FailOn", "Limit", "ColourSpace", "Hdr",
     # what a run hands back: JobResult.tally's entries, the Reporter's outcomes
     "Entry", "Outcome", "Status",
     # the errors

@@ -57,6 +57,20 @@ class Crop(str, enum.Enum):
     FACES = "faces"  # the faces OpenCV finds (the [faces] extra), else attention
 
 
+class ColourSpace(str, enum.Enum):
+    """The colours a thumbnail holds: sRGB always, or Display P3 for wide-gamut sources."""
+
+    SRGB = "srgb"
+    P3 = "p3"  # sources whose gamut exceeds sRGB keep it, as Display P3; the rest sRGB
+
+
+class Hdr(str, enum.Enum):
+    """What becomes of a source's HDR (an UltraHDR JPEG's gain map)."""
+
+    SDR = "sdr"  # the SDR picture only
+    KEEP = "keep"  # JPEG outputs of a gain-map source carry its gain map (UltraHDR)
+
+
 class Format(str, enum.Enum):
     AUTO = "auto"  # JPEG when opaque, PNG when the thumbnail has transparency
     JPEG = "jpeg"
@@ -138,6 +152,9 @@ XDG_FLAVOURS = {128: "normal", 256: "large", 512: "x-large", 1024: "xx-large"}
 
 #: Marks a settings field that changes the pixels or bytes of a thumbnail.
 _SHAPES = {"output": True}
+#: An output field added later: counted only when it is not its default, so
+#: adding it left every thumbnail made before it up to date.
+_NEWER = {"output": True, "newer": True}
 
 
 @dataclass(frozen=True)
@@ -195,6 +212,10 @@ class Settings:
     #: Write into the freedesktop.org thumbnail cache (``output`` is its root):
     #: PNG, contain, the spec's sizes, names and text chunks.
     xdg_cache: bool = field(default=False, metadata=_SHAPES)
+    #: ColourSpace.P3: wide-gamut sources keep their colours (Display P3 profile).
+    colour_space: ColourSpace = field(default=ColourSpace.SRGB, metadata=_NEWER)
+    #: Hdr.KEEP: JPEG thumbnails of UltraHDR sources are UltraHDR (gain map kept).
+    hdr: Hdr = field(default=Hdr.SDR, metadata=_NEWER)
 
     def __post_init__(self) -> None:
         """Refuse settings no job can run with: a JobError (a ValueError) naming
@@ -280,6 +301,7 @@ class Settings:
             f.name: getattr(self, f.name)
             for f in dataclasses.fields(self)
             if f.metadata.get("output")
+            and not (f.metadata.get("newer") and getattr(self, f.name) == f.default)
         }
         shaping["size"] = [size.width, size.height]
         shaping["format"] = fmt.value

@@ -28,10 +28,12 @@ from ..spec import (
     DEFAULT_MAX_FRAMES,
     DEFAULT_MAX_PIXELS,
     DEFAULT_TIMEOUT,
+    ColourSpace,
     Crop,
     FailOn,
     Fit,
     Format,
+    Hdr,
     Settings,
 )
 from ..storage import is_url
@@ -107,6 +109,11 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.option("--crop", type=click.Choice([c.value for c in Crop]), default="center",
               help="What --fit cover keeps: the centre, the busiest part (entropy), "
                    "the most salient (attention), faces ([faces] extra).")
+@click.option("--colour-space", type=click.Choice([c.value for c in ColourSpace]),
+              default="srgb", show_default=False,
+              help="p3: wide-gamut sources stay P3. [default: srgb]")
+@click.option("--hdr", type=click.Choice([h.value for h in Hdr]), default="sdr",
+              show_default=False, help="keep: JPEGs keep the gain map. [default: sdr]")
 @click.option("--upscale/--no-upscale", default=False, show_default=False,
               help="Enlarge images smaller than the box.")
 @click.option("--background", type=ColorType(), default="white",
@@ -200,7 +207,8 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
         include=opts["include"], exclude=opts["exclude"], hidden=opts["hidden"],
         follow_symlinks=opts["follow_symlinks"], video=opts["video"], raw=opts["raw"],
         force=opts["force"], shard=opts["shard"], placeholders=opts["placeholders"],
-        xdg_cache=opts["xdg_cache"],
+        xdg_cache=opts["xdg_cache"], colour_space=ColourSpace(opts["colour_space"]),
+        hdr=Hdr(opts["hdr"]),
     )
     if opts["xdg_cache"]:
         fields.update(_xdg_settings(ctx, sources))

@@ -27,7 +27,8 @@ FLAGS = {
     "allow_formats": "--allow-format", "name": "--name", "include": "--include",
     "exclude": "--exclude", "hidden": "--hidden", "follow_symlinks": "--follow-symlinks",
     "video": "--video", "raw": "--raw", "placeholders": "--placeholders", "force": "--force",
-    "shard": "--shard", "xdg_cache": "--xdg-cache",
+    "shard": "--shard", "xdg_cache": "--xdg-cache", "colour_space": "--colour-space",
+    "hdr": "--hdr",
     # Options
     "workers": "--workers", "executor": "--executor", "scheduler": "--scheduler",
     "dry_run": "--dry-run", "check": "--check", "prune": "--prune",

@@ -14,7 +14,8 @@ import click
 #: in the order they are shown.
 GROUPS: dict[str, tuple[str, ...]] = {
     "Thumbnails": (
-        "output", "size", "formats", "quality", "fit", "crop", "upscale", "background",
+        "output", "size", "formats", "quality", "fit", "crop", "colour_space", "hdr",
+        "upscale", "background",
         "name", "keep_metadata", "animated", "max_frames", "xdg_cache",
     ),
     "What is read": (

@@ -29,6 +29,7 @@ from typing import Any
 from PIL import ImageFile
 
 from ..spec import Settings
+from .base import Readable
 from .draft import PREVIEW, PREVIEW_GAP, same_shape
 from .errors import StalePreview
 
@@ -59,6 +60,30 @@ def register() -> bool:
         return False
     pillow_heif.register_heif_opener()
     return True
+
+
+#: The auxiliary image in which an iPhone's HEIC holds its HDR gain map.
+APPLE_GAIN_MAP = "urn:com:apple:photo:2020:aux:hdrgainmap"
+
+
+def apple_gain_map(fp: Readable) -> object:
+    """The gain map of an iPhone's HEIC (Settings.hdr=keep) as a Pillow image, None
+    without one. pillow-heif's Pillow plugin lists auxiliary images but does not
+    open them."""
+    import pillow_heif
+
+    where = None if isinstance(fp, str) else fp.tell()
+    if not isinstance(fp, str):
+        fp.seek(0)
+    try:
+        heif_file = pillow_heif.open_heif(fp)
+        ids = (heif_file.info.get("aux") or {}).get(APPLE_GAIN_MAP)
+        if not ids:
+            return None
+        return heif_file.get_aux_image(ids[0]).to_pillow()  # type: ignore[no-untyped-call]
+    finally:
+        if where is not None and not isinstance(fp, str):
+            fp.seek(where)
 
 
 def preview(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:

@@ -23,11 +23,14 @@ from ..geometry import Need, turns
 from ..read import describe, kind_of, mime_type, read, transient
 from ..read.cost import over_limit
 from ..read.errors import RenderError
+from ..read.heif import APPLE_GAIN_MAP
 from ..read.pillow import caught_warnings, fail_on_warnings, load_decoders, reading, said
 from ..run.stderr import captured_stderr
-from ..spec import Crop, Entry, FailOn, Format, Outcome, Settings, Status, Task
+from ..spec import Crop, Entry, FailOn, Format, Hdr, Outcome, Settings, Status, Task
 from ..storage import store
+from .colour import declared
 from .encode import for_format, save, text
+from .gainmap import GainMap, apple_gain_map, finisher, gain_map
 from .links import link_all
 from .pixels import animate, keeps_animation, placed, resizable, resize_all, upright
 from .placeholders import placeholder
@@ -91,7 +94,8 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None,
     # happened to be up to date already (byte-stable output).
     need = Need.of(task)
     with reading():  # read after the size check
-        picture = read(task.source, where.readable(task.source), need, s)
+        readable = where.readable(task.source)
+        picture = read(task.source, readable, need, s)
         if s.fail_on is FailOn.WARNING:
             fail_on_warnings(caught, stderr.lines())
     im, scale, orientation = picture.image, picture.scale, picture.orientation
@@ -99,7 +103,14 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None,
         geometries = need.geometries(picture.size, orientation)
         w, h = picture.size
         upright_size = (h, w) if turns(orientation) else (w, h)
-        profile = im.info.get("icc_profile")
+        profile = declared(im.info)
+        # --hdr keep: an UltraHDR source's gain map, indexed by an MPF segment (Pillow
+        # opens those as MPO, or as JPEG when their XMP says hdrgm).
+        gain: GainMap | None = None
+        if s.hdr is Hdr.KEEP and im.format in ("JPEG", "MPO") and "mp" in im.info:
+            gain = gain_map(readable)
+        elif s.hdr is Hdr.KEEP and APPLE_GAIN_MAP in (im.info.get("aux") or {}):
+            gain = apple_gain_map(readable, im.getexif())  # an iPhone's HEIC
         facts = {"width": str(upright_size[0]), "height": str(upright_size[1]),
                  "mimetype": picture.mime or mime_type(task.source)}
         exif = im.getexif() if s.keep_metadata else None
@@ -133,8 +144,11 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None,
                                animation=(frames[1:], durations, loop))
         else:
             small, fmt = for_format(made[sizes.index(target.size)], target.format, s)
+            i = sizes.index(target.size)
+            finish = (finisher(gain, picture.size, geometries[i], orientation, s.quality)
+                      if gain is not None and fmt is Format.JPEG else None)
             entry, halt = save(task.source, target, small, fmt, profile, exif, s,
-                               text(target, facts))
+                               text(target, facts), finish=finish)
         if entry.status is Status.CREATED:
             # The manifest says which thumbnails an embedded preview served.
             entry = entry._replace(preview=picture.preview, placeholder=shade)

@@ -7,14 +7,16 @@ over a file thumbnailer did not make.
 from __future__ import annotations
 
 import errno
+import io
+from collections.abc import Callable
 
 from PIL import Image
 
 from ..formats import row
 from ..read.pillow import ORIENTATION_TAG, register_encoder
-from ..spec import Entry, Format, Settings, Status, Target
+from ..spec import ColourSpace, Entry, Format, Settings, Status, Target
 from ..storage import NotOurs, Unsafe, placement, store
-from .colour import srgb_bytes
+from .colour import keeps_p3, p3_bytes, srgb_bytes
 
 
 def for_format(im: Image.Image, fmt: Format, s: Settings) -> tuple[Image.Image, Format]:
@@ -58,10 +60,11 @@ def text(target: Target, facts: dict[str, str]) -> dict[str, str]:
 
 def save(source: str, target: Target, im: Image.Image, fmt: Format, profile: bytes | None,
           exif: Image.Exif | None, s: Settings, chunks: dict[str, str] | None = None,
-          animation: tuple[list[Image.Image], list[int], int] | None = None
-          ) -> tuple[Entry, str | None]:
+          animation: tuple[list[Image.Image], list[int], int] | None = None,
+          finish: Callable[[bytes], bytes] | None = None) -> tuple[Entry, str | None]:
     """Encode and write one thumbnail; returns (entry, reason to halt the run or None).
-    ``animation`` is (the frames after ``im``, durations, loop) for an animated one."""
+    ``animation`` is (the frames after ``im``, durations, loop) for an animated one;
+    ``finish`` turns the encoded bytes into the file's (a gain map joined on)."""
     encoder = row(fmt)
     if encoder.plugin is not None:  # an extra's encoder: registered with its reader
         register_encoder(encoder.plugin[0])
@@ -73,8 +76,9 @@ def save(source: str, target: Target, im: Image.Image, fmt: Format, profile: byt
     else:
         params = encoder.still(s.quality, im.size)
     if profile and im.mode in ("RGB", "RGBA"):
-        # The pixels are sRGB now; say so, since the source declared a profile.
-        params["icc_profile"] = srgb_bytes()
+        # The pixels are sRGB (or Display P3) now; say so, since the source declared a profile.
+        p3 = s.colour_space is ColourSpace.P3 and keeps_p3(profile, im.mode)
+        params["icc_profile"] = p3_bytes() if p3 else srgb_bytes()
     if exif is not None:
         exif[ORIENTATION_TAG] = 1  # the pixels are upright now
         params["exif"] = exif.tobytes()
@@ -87,8 +91,14 @@ def save(source: str, target: Target, im: Image.Image, fmt: Format, profile: byt
         params["pnginfo"] = info
     where, root, rel, expect = placement(output, target.root, target.owned, target.adopt)
     try:  # whole or absent: a temporary moved into place, or one PUT; never over a stranger
-        made = where.put(root, rel, lambda f: im.save(f, format=encoder.pillow, **params),
-                         expect, target.private)
+        if finish is None:
+            made = where.put(root, rel, lambda f: im.save(f, format=encoder.pillow, **params),
+                             expect, target.private)
+        else:
+            encoded = io.BytesIO()
+            im.save(encoded, format=encoder.pillow, **params)
+            whole = finish(encoded.getvalue())
+            made = where.put(root, rel, lambda f: f.write(whole), expect, target.private)
     except (NotOurs, Unsafe) as e:  # refused: this file only, nothing written
         return Entry(source, target.size.label, Status.FAILED, error=e.strerror), None
     except OSError as e:

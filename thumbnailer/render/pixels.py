@@ -13,8 +13,8 @@ from PIL import Image
 from ..formats import row
 from ..geometry import Box, Geometry, derivation, moved, scaled_box
 from ..read.pillow import TRANSPOSE
-from ..spec import Crop, Format, Settings
-from .colour import to_srgb
+from ..spec import ColourSpace, Crop, Format, Settings
+from .colour import keeps_p3, to_srgb
 
 #: Resize first by an integer factor down to this gap, then LANCZOS the rest
 #: (Pillow: >= 3.0 is indistinguishable from a full LANCZOS in most cases).
@@ -72,10 +72,11 @@ def placed(im: Image.Image, scale: float, g: Geometry, crop: Crop,
 
 def upright(im: Image.Image, orientation: int, profile: bytes | None, geo: Geometry,
             s: Settings) -> Image.Image:
-    """Upright, sRGB and padded: everything that does not depend on the format."""
+    """Upright, sRGB (or Display P3) and padded: everything that does not depend
+    on the format."""
     if orientation in TRANSPOSE:
         im = im.transpose(TRANSPOSE[orientation])
-    im = to_srgb(im, profile)
+    im = to_srgb(im, profile, s.colour_space is ColourSpace.P3 and keeps_p3(profile, im.mode))
     if geo.canvas is not None:
         canvas = Image.new("RGBA", geo.canvas, s.background)
         offset = ((geo.canvas[0] - im.width) // 2, (geo.canvas[1] - im.height) // 2)
@@ -85,7 +86,9 @@ def upright(im: Image.Image, orientation: int, profile: bytes | None, geo: Geome
 
 
 def keeps_animation(im: Image.Image, fmt: Format, s: Settings) -> bool:
-    return (s.animated and getattr(im, "n_frames", 1) > 1
+    """Whether ``im`` is written animated: an MPO's pictures (a gain map, a stereo
+    pair's other eye, a camera's preview) are never frames of an animation."""
+    return (s.animated and getattr(im, "n_frames", 1) > 1 and im.format != "MPO"
             and (fmt is Format.AUTO or row(fmt).animation))
 
 
