@@ -351,3 +351,17 @@ def test_the_table_versions_and_cost(tmp_path):
                 Settings(sizes=(Size(64, 64),)))
     # 64 px with the gap: 96 x 72 drawn, 16 bytes a pixel; the text ten times.
     assert decode_cost(task) == BASE + len(drawing()) * 10 + 96 * 72 * 16
+
+
+def test_the_timeout_fails_a_drawing_that_takes_too_long(tmp_path):
+    """resvg draws in native code, where the alarm cannot land: it is raised as
+    soon as resvg returns, and the drawing fails with the timeout's line. (On
+    the process pool, a drawing that never returns is killed at the hard limit,
+    as any native decode is: run/workers.py.) About a second of morphology."""
+    circles = "".join(f'<circle cx="{i * 37 % 400}" cy="{i * 53 % 300}" r="40" fill="#f00" '
+                      'filter="url(#m)"/>' for i in range(20))
+    source = tmp_path / "slow.svg"
+    source.write_text(f'<svg {NS} width="400" height="300"><filter id="m">'
+                      f'<feMorphology radius="5"/></filter>{circles}</svg>')
+    outcome, _ = thumb(source, tmp_path, size=512, upscale=True, timeout=0.2)
+    assert outcome.error == "took longer than 0.2 s (Settings.timeout)"
