@@ -175,3 +175,18 @@ def test_the_table_versions_and_cost(tmp_path):
     task = Task(str(source), (Target(Size(64, 64), str(tmp_path / "t")),),
                 Settings(sizes=(Size(64, 64),)))
     assert decode_cost(task) == BASE + 96 * 72 * 10  # 64 px with the gap, 10 bytes a pixel
+
+
+def test_a_drawing_beside_its_export_is_named_apart_without_a_warning(tmp_path):
+    """logo.svg and the logo.png exported from it, report.pdf and report.jpg: an
+    expected pair each, as a camera's RAW+JPEG is."""
+    folder = tmp_path / "art"
+    folder.mkdir()
+    (folder / "logo.svg").write_text(drawing())
+    picture().save(folder / "logo.png")
+    picture().save(folder / "report.pdf")
+    picture().save(folder / "report.jpg")
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli.main, [str(folder), "-o", str(out), "-w", "1"])
+    assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
+    assert len(list(out.glob("*.jpg"))) == 4
