@@ -65,7 +65,7 @@ def need(size=256, fit=Fit.CONTAIN, upscale=False):
 
 
 @pytest.mark.parametrize(("size", "view_box"), [
-    ((400, 300), None), ((400, 300), (40, 30)), (("4in", "3in"), (400, 300)),
+    ((400, 300), None), ((400, 300), (40, 30)), (("4in", "3IN"), (400, 300)),
     (("10.583333cm", "7.9375cm"), None),
 ])
 def test_a_drawing_comes_back_as_the_picture_it_holds(tmp_path, size, view_box):
