@@ -190,3 +190,19 @@ def test_a_drawing_beside_its_export_is_named_apart_without_a_warning(tmp_path):
     result = CliRunner().invoke(cli.main, [str(folder), "-o", str(out), "-w", "1"])
     assert result.exit_code == 0 and "warning" not in result.stderr, result.stderr
     assert len(list(out.glob("*.jpg"))) == 4
+
+
+def test_pillows_own_test_pdfs_are_made(tmp_path):
+    """The two PDFs in Pillow's test images (corpora.py), left out of the
+    conformance suite (Pillow, its reference, reads no PDF): one with a
+    duplicate cross-reference entry, one whose trailers refer to each other in
+    a loop. Both made, within the timeout."""
+    import corpora
+
+    sources = sorted(corpora.pillow_images().glob("*.pdf"))
+    assert [p.name for p in sources] == ["duplicate_xref_entry.pdf", "trailer_loop.pdf"]
+    out = tmp_path / "out"
+    result = CliRunner().invoke(cli.main, [*map(str, sources), "-o", str(out), "-w", "1",
+                                           "--timeout", "10"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.startswith("2 images: 2 made (2 thumbnails)")
