@@ -155,7 +155,16 @@ VIDEO = Kind("video", "video", VIDEO_EXTENSIONS, extra="video", needs="av", comp
                    ".webm": "video/webm", ".mkv": "video/x-matroska",
                    ".avi": "video/x-msvideo"})
 
-KINDS = (IMAGE, HEIF, JXL, RAW, VIDEO)
+#: SVG drawings through resvg (the [svg] extra), drawn at the size the thumbnails
+#: need; walked when resvg-py is installed. PDF documents' first page through
+#: PDFium (the [pdf] extra), likewise. Beside a PNG or JPEG of the same name,
+#: that picture is the drawing's export: an expected pair (companion).
+SVG = Kind("SVG image", "svg", (".svg", ".svgz"), extra="svg", needs="resvg_py", mark="+svg1",
+           companion=True, mime={".svg": "image/svg+xml", ".svgz": "image/svg+xml"})
+PDF = Kind("PDF document", "pdf", (".pdf",), extra="pdf", needs="pypdfium2", mark="+pdf1",
+           companion=True, mime={".pdf": "application/pdf"})
+
+KINDS = (IMAGE, HEIF, JXL, RAW, VIDEO, SVG, PDF)
 
 #: Kinds a Pillow plugin reads, in the order a file Pillow did not take is tried.
 PLUGGED = (JXL, HEIF)
@@ -187,9 +196,10 @@ IMAGE_EXTENSIONS = frozenset(ext for exts in DECODER_EXTENSIONS.values() for ext
 
 def walked(settings: Settings) -> frozenset[str]:
     """The names a walk with ``settings`` takes: those of the decoders allowed,
-    and of the kinds known by name that the settings switch on."""
+    and of the kinds known by name that the settings switch on (or that no
+    setting switches: those whose extra is installed)."""
     return image_extensions(settings.decoders) | frozenset(
-        ext for kind in KINDS if kind.switch and getattr(settings, kind.switch)
+        ext for kind in KINDS if (kind.switch is None or getattr(settings, kind.switch))
         and (kind.walked_when_missing or installed(kind))
         for ext in kind.extensions)
 

@@ -347,7 +347,8 @@ def codec_versions() -> list[str]:
     found = [f"Pillow {pillow}"] + [
         f"{codec} {features.version(codec)}"
         for codec in ("jpg", "zlib", "webp", "avif", "libtiff", "jpg_2000", "littlecms2")]
-    for extra in ("pillow-heif", "av", "rawpy", "pillow-jxl-plugin"):  # when they are there
+    for extra in ("pillow-heif", "av", "rawpy", "pillow-jxl-plugin",  # when they are there
+                  "resvg-py", "pypdfium2"):
         try:
             found.append(f"{extra} {importlib.metadata.version(extra)}")
         except importlib.metadata.PackageNotFoundError:
