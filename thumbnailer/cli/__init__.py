@@ -181,6 +181,10 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               help="For CI: list what is out of date, exit 5 if any.")
 @click.option("--wait", is_flag=True,
               help="Wait for a run using the output folder.")
+@click.option("--watch", is_flag=True,
+              help="Then watch SOURCE; make new photos' thumbnails.")
+@click.option("--watch-poll", is_flag=True,
+              help="--watch by polling (else only on network mounts).")
 @click.option("-v", "--verbose", is_flag=True, help="Also a line per thumbnail made or skipped.")
 @click.option("--quiet", is_flag=True, help="Print only failures. (-q is --quality.)")
 @click.option("--progress/--no-progress", default=None, show_default=False,
@@ -225,7 +229,8 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
                       report=report, report_append=append, deadline=opts["deadline"],
                       wait=opts["wait"], retry_failed=opts["retry_failed"], adopt=opts["adopt"],
                       strict=opts["strict"], max_memory=opts["max_memory"],
-                      keep_entries=False)
+                      keep_entries=False, watch=opts["watch"] or opts["watch_poll"],
+                      watch_poll=True if opts["watch_poll"] else None)
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])
     try:
