@@ -232,6 +232,11 @@ def _watch(watcher: Watcher, planner: Callable[..., Plan], sources: Sequence[str
         if scope is None:
             break
         begun = time.monotonic()
+        gone = [s for s in sources if not store(s).exists(s)]
+        if gone:  # removed, or a disk unmounted: what it held is not known gone
+            reporter.problem(f"thumbnailer: {', '.join(gone)} is gone; its thumbnails are kept "
+                             "(nothing pruned), and the watch goes on, for it to come back")
+            continue
         try:
             with contextlib.closing(planner(sources, settings, mark=options.prune,
                                             scope=scope)) as job:

@@ -57,10 +57,12 @@ def on_network(path: str, mounts: str = "/proc/self/mounts") -> bool:
 
 
 def available() -> bool:
-    """Whether watchdog (the ``[watch]`` extra) is installed."""
-    import importlib.util
-
-    return importlib.util.find_spec("watchdog") is not None
+    """Whether watchdog (the ``[watch]`` extra) can be imported."""
+    try:
+        import watchdog  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 class Watcher:
@@ -201,7 +203,8 @@ class Watcher:
         """The next folders to walk again, once quiet and complete; None once
         ``stop`` is true (it is looked at every ``wait`` seconds)."""
         while not stop:
-            self._wake.wait(wait)
+            # Changes pending: looked at often, so a batch starts soon after its quiet time.
+            self._wake.wait(min(wait, self.settle / 4) if self._scope else wait)
             self._wake.clear()
             self._check_roots()
             now = time.monotonic()

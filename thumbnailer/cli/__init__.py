@@ -37,7 +37,7 @@ from ..spec import (
 from ..storage import is_url
 from ..units import parse_bytes, parse_duration, parse_size
 from .console import ConsoleReporter
-from .flags import worded
+from .flags import flagged, worded
 from .groups import GroupedCommand
 from .params import (
     ColorType,
@@ -221,23 +221,32 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
     if opts["cache_key"]:
         click.echo(cache_key(settings))
         return
-    options = Options(workers=opts["workers"], executor=_executor(ctx, opts),
-                      scheduler=opts["scheduler"], dry_run=opts["dry_run"],
-                      check=opts["check"],
-                      prune=opts["prune"], prune_limit=opts["prune_limit"],
-                      manifest=opts["manifest"], gallery=opts["gallery"],
-                      report=report, report_append=append, deadline=opts["deadline"],
-                      wait=opts["wait"], retry_failed=opts["retry_failed"], adopt=opts["adopt"],
-                      strict=opts["strict"], max_memory=opts["max_memory"],
-                      keep_entries=False, watch=opts["watch"] or opts["watch_poll"],
-                      watch_poll=True if opts["watch_poll"] else None)
+    try:
+        options = _options(ctx, opts, report, append)
+    except JobError as e:  # options that do not go together (--watch and --manifest)
+        raise click.UsageError(flagged(worded(e))) from None
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])
     try:
         result = run_job(sources, settings, options, reporter)
     except JobError as e:  # found before anything was touched
-        raise click.UsageError(worded(e)) from None
+        raise click.UsageError(flagged(worded(e))) from None
     sys.exit(result.exit_code)
+
+
+def _options(ctx: click.Context, opts: dict[str, Any], report: str | None, append: bool
+             ) -> Options:
+    """The run's Options; JobError for options that do not go together."""
+    return Options(workers=opts["workers"], executor=_executor(ctx, opts),
+                   scheduler=opts["scheduler"], dry_run=opts["dry_run"],
+                   check=opts["check"],
+                   prune=opts["prune"], prune_limit=opts["prune_limit"],
+                   manifest=opts["manifest"], gallery=opts["gallery"],
+                   report=report, report_append=append, deadline=opts["deadline"],
+                   wait=opts["wait"], retry_failed=opts["retry_failed"], adopt=opts["adopt"],
+                   strict=opts["strict"], max_memory=opts["max_memory"],
+                   keep_entries=False, watch=opts["watch"] or opts["watch_poll"],
+                   watch_poll=True if opts["watch_poll"] else None)
 
 
 def _given(ctx: click.Context, name: str) -> bool:
