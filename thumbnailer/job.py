@@ -200,7 +200,6 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
 
 def _can_watch(sources: Sequence[str], settings: Settings) -> None:
     """What --watch needs, checked before anything is touched."""
-    from .storage import is_url
     from .watch import available
 
     if not available():
@@ -210,7 +209,7 @@ def _can_watch(sources: Sequence[str], settings: Settings) -> None:
         raise JobError("Settings.xdg_cache cannot be used with Options.watch: file managers "
                        "make the desktop's thumbnails of new files themselves",
                        setting="xdg_cache")
-    urls = [s for s in (*sources, settings.output) if is_url(s)]
+    urls = [s for s in (*sources, settings.output) if not store(s).watchable]
     if urls:
         raise JobError(f"Options.watch is for local folders: {urls[0]} sends no events; run "
                        "from cron instead", setting="watch")

@@ -19,10 +19,11 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 from .plan.sources import Scope, Selection
+from .storage import store
 
 #: Seconds a file may stay open for writing, unchanged, before it is taken anyway
 #: (a program that never closes it).
@@ -88,7 +89,7 @@ class Watcher:
         self._pending: dict[str, tuple[str, Look, float]] = {}
         self._open: set[str] = set()  # written and not closed yet (inotify only)
         self._observer: Any = None
-        self._roots: dict[str, tuple[int, int] | None] = {}
+        self._roots: dict[str, Hashable | None] = {}
 
     def start(self) -> None:
         from watchdog.events import (
@@ -266,18 +267,19 @@ def _covers(scope: tuple[str, bool], folder: str) -> bool:
 
 def _look(path: str) -> Look:
     try:
-        st = os.stat(path)
+        st = store(path).stat(path)
     except OSError:
         return None
     return st.st_size, st.st_mtime_ns
 
 
-def _identity(folder: str) -> tuple[int, int] | None:
+def _identity(folder: str) -> Hashable | None:
+    """What the folder is (a folder removed and made again, or a disk mounted on
+    it, is another), or None when it is not there."""
     try:
-        st = os.stat(folder)
+        return store(folder).folder_identity(folder)
     except OSError:
         return None
-    return st.st_dev, st.st_ino
 
 
 def _text(path: str | bytes) -> str:
