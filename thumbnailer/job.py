@@ -16,7 +16,6 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from ._version import __version__
 from .errors import JobError
@@ -41,9 +40,7 @@ from .run.engines import ENGINES, EngineError, engine
 from .spec import Entry, Format, Outcome, Settings, Status, StopReason, Target, Task
 from .storage import store
 from .storage.lock import Locked
-
-if TYPE_CHECKING:
-    from .watch import Watcher
+from .watch import Watcher, WatchError
 
 
 @dataclass(frozen=True)
@@ -168,7 +165,6 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
                 watcher = None
                 if options.watch:  # from before the first pass: what arrives meanwhile is seen
                     from .plan.sources import selection
-                    from .watch import Watcher
 
                     watcher = watching.enter_context(Watcher(
                         sources, selection(settings), settings.output, poll=options.watch_poll,
@@ -187,6 +183,9 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, StopReason.LOCKED)
         except EngineError as e:
+            reporter.error(e)
+            return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
+        except WatchError as e:  # the SOURCE folders cannot be watched
             reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
         except StateError as e:  # while planning: busy, or not a state that can be used

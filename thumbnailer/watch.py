@@ -22,8 +22,14 @@ import time
 from collections.abc import Hashable, Sequence
 from typing import Any
 
+from .errors import ThumbnailerError
 from .plan.sources import Scope, Selection
 from .storage import store
+
+
+class WatchError(ThumbnailerError):
+    """The SOURCE folders cannot be watched (inotify's limits)."""
+
 
 #: Seconds a file may stay open for writing, unchanged, before it is taken anyway
 #: (a program that never closes it).
@@ -97,6 +103,7 @@ class Watcher:
             DirDeletedEvent,
             DirMovedEvent,
             EventsLostEvent,
+            FileAttribEvent,
             FileClosedEvent,
             FileCreatedEvent,
             FileDeletedEvent,
@@ -118,15 +125,22 @@ class Watcher:
                           else Observer())
         # Reads (ours too: render opens every source) are not changes.
         kinds = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent,
-                 FileClosedEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
+                 FileClosedEvent, FileAttribEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
                  EventsLostEvent]
         handler = Handler()
-        for folder in self.folders:
-            self._observer.schedule(handler, folder, recursive=True, event_filter=kinds)
-            self._roots[folder] = _identity(folder)
-        for parent in sorted({os.path.dirname(f) for f in self.files}):
-            self._observer.schedule(handler, parent, recursive=False, event_filter=kinds)
-        self._observer.start()
+        try:
+            for folder in self.folders:
+                self._roots[folder] = _identity(folder)
+                self._observer.schedule(handler, folder, recursive=True, event_filter=kinds)
+            for parent in sorted({os.path.dirname(f) for f in self.files}):
+                self._observer.schedule(handler, parent, recursive=False, event_filter=kinds)
+            self._observer.start()
+        except OSError as e:  # inotify's limits: watches (one per folder) or instances
+            self._observer = None
+            raise WatchError(
+                f"cannot watch the SOURCE folders: {e.strerror or e}; raise the system's "
+                "fs.inotify.max_user_watches (one watch per folder), or use "
+                "Options.watch_poll", setting="watch_poll") from None
 
     def close(self) -> None:
         if self._observer is not None:
@@ -169,36 +183,38 @@ class Watcher:
             elif kind == "moved":
                 self._change(False, is_dir, path, now)
                 self._change(True, is_dir, dest, now)
-            elif kind in ("created", "modified", "closed", "deleted"):
+            elif kind in ("created", "modified", "closed", "attrib", "deleted"):
                 if kind == "closed":
                     self._open.discard(path)
-                elif kind in ("created", "modified") and not is_dir and not self.poll:
-                    self._open.add(path)
-                self._change(kind != "deleted", is_dir, path, now)
+                taken = self._change(kind != "deleted", is_dir, path, now)
+                if taken and kind in ("created", "modified") and not is_dir and not self.poll:
+                    self._open.add(path)  # until closed: a copy holds its file open
             else:
                 return
             self._last = now
         self._wake.set()
 
-    def _change(self, there: bool, is_dir: bool, path: str, now: float) -> None:
+    def _change(self, there: bool, is_dir: bool, path: str, now: float) -> bool:
+        """Note a change at ``path`` (now ``there`` or not); whether a walk takes it."""
         where = self._where(path)
         if where is None:
-            return
+            return False
         folder, name = where
         if is_dir:
             rel = f"{folder}/{name}" if folder and name else folder or name
             if name and not self.selection.folder(name, rel):
-                return
+                return False
             self._scope.add((rel, True))
-            return
+            return True
         if not self.selection.file(name, f"{folder}/{name}" if folder else name):
-            return
+            return False
         self._scope.add((folder, False))
         if there:
             self._pending[path] = (folder, _look(path), now)
         else:
             self._pending.pop(path, None)
             self._open.discard(path)
+        return True
 
     def batch(self, stop: object, wait: float = 0.2) -> Scope | None:
         """The next folders to walk again, once quiet and complete; None once
