@@ -272,6 +272,8 @@ def test_memory_stays_flat_over_many_batches(tmp_path):
     assert len(list(out.rglob("p*.jpg"))) == BATCHES, reporter.lines[-3:]
     assert set(sizes) == {20, BATCHES - 1}, reporter.problems
     grown = sizes[BATCHES - 1] - sizes[20]
+    print(f"traced memory after batch 20: {sizes[20]:,} B; after {BATCHES}: "
+          f"{sizes[BATCHES - 1]:,} B")
     assert grown < 256 * 1024, f"{grown:,} bytes more after {BATCHES - 20} batches"
 
 
