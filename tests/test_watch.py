@@ -300,3 +300,14 @@ def test_the_watcher_holds_a_folder_until_its_files_are_complete(tmp_path):
         (src / "notes.txt").write_bytes(b"x")
         time.sleep(0.3)
         assert watcher.pending == 0
+
+
+def test_its_own_output_inside_a_source_starts_no_batch(tmp_path, library, watched):
+    out = library / "thumbs"
+    w = watched(library, out)
+    shutil.copy(photo(tmp_path / "n.jpg", seed=8), library / "n.jpg")
+    wait_until((out / "n.jpg").exists, what="the thumbnail")
+    time.sleep(1.5)  # the thumbnail's own write, and the state's, would start one here
+    assert w.batches() == [(1, 6, 0)], w.text
+    assert not (out / "thumbs").exists()
+    assert w.stop() == 143
