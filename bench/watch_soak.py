@@ -3,7 +3,8 @@
 Starts the real command, ``thumbnailer SRC -o OUT --watch --prune``, over a
 library of 1,000 small photos in 20 folders, then, until the time is up, copies
 a photo into a random folder every ``--every`` seconds (one in five is a burst of
-five, as a phone's sync brings them) and deletes one now and then. It times each
+five, as a phone's sync brings them) and, after the first 100, deletes as many
+as arrive (the oldest of a random folder), so the library keeps its size. It times each
 photo from landing (the copy's rename into place) to its thumbnail existing,
 and samples the watcher's RSS (VmRSS, /proc/PID/status: the watcher only; each
 batch's pool comes and goes) each ``--sample`` seconds. At the end, SIGTERM:
@@ -98,8 +99,11 @@ def main() -> None:
                 os.rename(folder / f".{name}.part", folder / name)
                 waiting[out / folder.name / name] = time.monotonic()
                 arrived += 1
-            if rng.random() < 0.1:
-                old = sorted((src / f"album{rng.randrange(FOLDERS):02}").glob("*.jpg"))
+            # As many deleted as arrive, after the first 100: the library keeps its
+            # size, so what memory holds can be told from what the library holds.
+            while arrived - deleted > 100:
+                old = sorted((src / f"album{rng.randrange(FOLDERS):02}").glob("*.jpg"),
+                             key=lambda p: p.stat().st_mtime_ns)
                 if len(old) > 5:
                     old[0].unlink()
                     deleted += 1
