@@ -131,7 +131,9 @@ class Watcher:
         try:
             for folder in self.folders:
                 self._roots[folder] = _identity(folder)
-                self._observer.schedule(handler, folder, recursive=True, event_filter=kinds)
+                if self._roots[folder] is not None:  # else watched once it is back
+                    self._observer.schedule(handler, folder, recursive=True,
+                                            event_filter=kinds)
             for parent in sorted({os.path.dirname(f) for f in self.files}):
                 self._observer.schedule(handler, parent, recursive=False, event_filter=kinds)
             self._observer.start()
