@@ -105,7 +105,7 @@ def test_a_photo_copied_in_gets_its_thumbnail_and_sigterm_exits_143(
         assert im.size == (256, 85)  # from the whole 600x200 file
     wait_until(lambda: w.batches(), what="the batch's status line")
     assert w.batches() == [(1, 0, 0)], w.text
-    assert w.stop(signal.SIGTERM) == 143
+    assert w.stop(signal.SIGTERM) == 143, w.text
     assert "terminated (SIGTERM): stopped watching" in w.text
     assert temp_leftovers(out) == []
     assert took < WAIT  # measured: about 0.6 s on an idle machine (docs/watch.md)
@@ -127,7 +127,7 @@ def test_a_photo_written_slowly_is_made_once_from_the_whole_file(tmp_path, libra
     assert "failed:" not in w.text and "cannot" not in w.text, w.text
     with Image.open(out / "slow.jpg") as im:
         assert im.size == (256, 85)
-    assert w.stop() == 143
+    assert w.stop() == 143, w.text
 
 
 def test_a_temporary_renamed_into_place_is_made_once_by_its_final_name(
@@ -144,7 +144,7 @@ def test_a_temporary_renamed_into_place_is_made_once_by_its_final_name(
     assert made == 2, w.text
     assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == [
         "final0.jpg", "final1.jpg", *(f"p{n}.jpg" for n in range(6))]
-    assert w.stop(signal.SIGINT) == 130
+    assert w.stop(signal.SIGINT) == 130, w.text
     assert "interrupted: stopped watching" in w.text
     assert temp_leftovers(out) == []
 
@@ -156,7 +156,7 @@ def test_prune_removes_a_deleted_photos_thumbnail(tmp_path, library, watched):
     wait_until(lambda: not (out / "p2.jpg").exists(), what="the prune")
     assert (out / "p1.jpg").exists()
     wait_until(lambda: "1 pruned" in w.text, what="the status line")
-    assert w.stop() == 143
+    assert w.stop() == 143, w.text
 
 
 def test_the_guard_refuses_when_the_whole_source_goes(tmp_path, library, watched):
@@ -173,7 +173,7 @@ def test_the_guard_refuses_when_the_whole_source_goes(tmp_path, library, watched
     assert len(list(out.glob("*.jpg"))) == 6
     photo(library / "back.jpg", size=(320, 240))  # watched again, made again
     wait_until((out / "back.jpg").exists, what="the thumbnail of a photo in the new folder")
-    assert w.stop() == 143
+    assert w.stop() == 143, w.text
 
 
 def test_a_second_run_is_locked_out_while_watching(tmp_path, library, watched):
@@ -183,7 +183,7 @@ def test_a_second_run_is_locked_out_while_watching(tmp_path, library, watched):
                             capture_output=True, text=True, timeout=60)
     assert second.returncode == 75, second.stderr
     assert "another thumbnailer run is using" in second.stderr
-    assert w.stop() == 143
+    assert w.stop() == 143, w.text
 
 
 def test_polling_sees_a_new_photo(tmp_path, library, watched):
@@ -191,7 +191,7 @@ def test_polling_sees_a_new_photo(tmp_path, library, watched):
     w = watched(library, out, "--watch-poll")
     shutil.copy(photo(tmp_path / "n.jpg", seed=7), library / "polled.jpg")
     wait_until((out / "polled.jpg").exists, what="the polled photo's thumbnail")
-    assert w.stop(signal.SIGINT) == 130
+    assert w.stop(signal.SIGINT) == 130, w.text
 
 
 def test_watch_refuses_what_tells_of_a_whole_run(tmp_path, library):
@@ -317,4 +317,26 @@ def test_its_own_output_inside_a_source_starts_no_batch(tmp_path, library, watch
     time.sleep(1.5)  # the thumbnail's own write, and the state's, would start one here
     assert w.batches() == [(1, 6, 0)], w.text
     assert not (out / "thumbs").exists()
-    assert w.stop() == 143
+    assert w.stop() == 143, w.text
+
+
+def test_sigterm_during_a_batch_keeps_what_was_made_and_a_rerun_finishes(
+        tmp_path, library, watched):
+    out = tmp_path / "out"
+    w = watched(library, out)
+    spare = tmp_path / "spare"
+    for n in range(24):
+        photo(spare / "burst" / f"b{n:02}.jpg", size=(1600, 1200), seed=n)
+    shutil.move(spare / "burst", library / "burst")  # a folder of photos at once
+    wait_until(lambda: any((out / "burst").glob("*.jpg")), what="the batch's first thumbnail")
+    assert w.stop(signal.SIGTERM) == 143, w.text
+    assert temp_leftovers(out) == []
+    made = len(list((out / "burst").glob("*.jpg")))
+    print(f"made {made} of 24 before SIGTERM")  # 4 on an idle 2-core machine
+    assert made == 24 or "terminated (SIGTERM): pending images cancelled" in w.text, w.text
+    rerun = subprocess.run([sys.executable, "-m", "thumbnailer", str(library), "-o", str(out)],
+                           capture_output=True, text=True, timeout=120)
+    assert rerun.returncode == 0, rerun.stderr
+    created = int(rerun.stderr.strip().splitlines()[-1].split(" ")[0])
+    assert created == 24 - made, rerun.stderr  # what the batch made was recorded
+    assert len(list((out / "burst").glob("*.jpg"))) == 24

@@ -236,10 +236,12 @@ def _watch(watcher: Watcher, planner: Callable[..., Plan], sources: Sequence[str
                              "(nothing pruned), and the watch goes on, for it to come back")
             continue
         try:
-            with contextlib.closing(planner(sources, settings, mark=options.prune,
-                                            scope=scope)) as job:
+            # A signal anywhere in a batch (planning, the pool's start or end, the
+            # state's save) only sets the reason: the batch ends as a stopped run does.
+            with stop.flag_only_within(), contextlib.closing(planner(
+                    sources, settings, mark=options.prune, scope=scope)) as job:
                 result = _run(job, sources, begun, options, reporter, stop, batch=True)
-        except KeyboardInterrupt:  # while planning the batch: nothing of it made yet
+        except KeyboardInterrupt:  # a second signal: stop waiting for running work
             break
         total.counts.update(result.tally.counts)
         if result.stop is not None and result.stop not in _SAID:  # a full disk, a lost state
