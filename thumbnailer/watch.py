@@ -94,6 +94,7 @@ class Watcher:
         #: Files changed, by path: (their folder, the last look, since when).
         self._pending: dict[str, tuple[str, Look, float]] = {}
         self._open: set[str] = set()  # written and not closed yet (inotify only)
+        self._closes = False
         self._observer: Any = None
         self._roots: dict[str, Hashable | None] = {}
 
@@ -123,6 +124,8 @@ class Watcher:
 
         self._observer = (PollingObserver(timeout=self.poll_interval) if self.poll
                           else Observer())
+        # Only inotify tells when a file written is closed; elsewhere two looks decide.
+        self._closes = type(self._observer).__name__ == "InotifyObserver"
         # Reads (ours too: render opens every source) are not changes.
         kinds = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent,
                  FileClosedEvent, FileAttribEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
@@ -189,7 +192,7 @@ class Watcher:
                 if kind == "closed":
                     self._open.discard(path)
                 taken = self._change(kind != "deleted", is_dir, path, now)
-                if taken and kind in ("created", "modified") and not is_dir and not self.poll:
+                if taken and kind in ("created", "modified") and not is_dir and self._closes:
                     self._open.add(path)  # until closed: a copy holds its file open
             else:
                 return
