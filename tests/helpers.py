@@ -241,3 +241,28 @@ def linear_light(picture: Image.Image) -> np.ndarray:
 def channel_difference(a: Image.Image, b: Image.Image) -> float:
     """The largest mean absolute difference of one channel (0-255), both as RGB."""
     return max(ImageStat.Stat(ImageChops.difference(a.convert("RGB"), b.convert("RGB"))).mean)
+
+
+#: BT.2087: linear BT.709 to linear BT.2020.
+TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114],
+                      [0.0164, 0.0880, 0.8956]])
+
+
+def pq_code(picture: Image.Image) -> np.ndarray:
+    """An sRGB picture as PQ BT.2020 code values (0-1), its white at HDR
+    reference white, 203 cd/m2 (BT.2408): BT.2087's matrix, then SMPTE ST 2084's
+    inverse EOTF."""
+    y = np.maximum(linear_light(picture) @ TO_BT2020.T * 203 / 10000, 0) ** 0.1593017578125
+    return ((0.8359375 + 18.8515625 * y) / (1 + 18.6875 * y)) ** 78.84375
+
+
+def hlg_code(picture: Image.Image) -> np.ndarray:
+    """An sRGB picture as HLG BT.2020 code values (0-1), its white at reference
+    white: the display light of a 1,000 cd/m2 display, BT.2100's inverse OOTF
+    (system gamma 1.2) and its OETF."""
+    display = linear_light(picture) @ TO_BT2020.T * 203 / 1000  # of the 1,000 cd/m2 peak
+    yd = np.maximum(display @ np.array([0.2627, 0.6780, 0.0593]), 1e-9)
+    scene = display / yd[..., None] ** (0.2 / 1.2)
+    a, b, c = 0.17883277, 0.28466892, 0.55991073
+    return np.where(scene <= 1 / 12, np.sqrt(3 * scene),
+                    a * np.log(np.maximum(12 * scene - b, 1e-9)) + c)

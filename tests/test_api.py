@@ -170,5 +170,12 @@ def test_the_flag_table_covers_every_setting_the_command_line_sets():
     assert set(flags.FLAGS) == fields - {"report_append", "keep_entries", "watch_quiet"}
     given = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     assert set(flags.FLAGS.values()) <= given
-    assert flags.spelled("max_memory") == "Options.max_memory"
-    assert flags.spelled("name") == "Settings.name"
+    assert flags.flagged("Options.max_memory=1G and Settings.name") == "--max-memory 1G and --name"
+
+
+def test_every_public_name_of_a_job_result_is_documented():
+    said = between("- `JobResult`:", "\n- `ExitCode`")
+    names = {name for name, _ in inspect.getmembers(JobResult) if not name.startswith("_")}
+    names |= {f.name for f in dataclasses.fields(JobResult)}
+    assert {"sources", "failures", "tally", "exit_code"} <= names
+    assert sorted(n for n in names if f"`{n}`" not in said) == []

@@ -201,7 +201,7 @@ def thumbnail_names(source: str, template: str | None, sizes: tuple[str, ...]) -
 
 
 def summary_failed(stderr: str) -> int | None:
-    """The failed count of the summary line ("3 created, 0 skipped, 1 failed ..")."""
+    """The failed count of the summary line ("4 images: 3 made (3 thumbnails), 1 failed ..")."""
     found = re.findall(r"(\d[\d,]*) failed", stderr)
     return int(found[-1].replace(",", "")) if found else None
 

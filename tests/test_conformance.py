@@ -8,7 +8,9 @@ otherwise the thumbnail has the reference's size (+-1 px) and format, is within
 MAX_MEAN_DIFFERENCE of it, and looks more like it than like any of its flips
 and rotations. Through the process pool with the default decoders (any other
 format is refused, naming itself), and in-process with every decoder; the two
-write the same bytes for every file both make.
+write the same bytes for every file both make. Then pillow-heif's own test
+images (its sdist's), by the same rule, where a PQ or HLG one is to be
+tone-mapped (or refused, when damaged).
 
 The figures in docs/conformance.md come from ``pytest -n 0 tests/test_conformance.py -s``.
 """
@@ -178,3 +180,57 @@ def test_the_pool_and_one_process_write_the_same_bytes(pool, in_process):
                 source
             compared += 1
     assert compared > 600  # not a vacuous comparison
+
+
+#: Transfers (H.273) of HDR pictures: PQ and HLG.
+HDR_TRANSFERS = (16, 18)
+#: The mean difference allowed where a HEIF's embedded preview made the
+#: thumbnail: the preview is an encode of its own, at about the thumbnail's
+#: size. Measured worst: 4.56 (aux_YCbCr.heic's 512 px preview).
+PREVIEW_MAX_DIFFERENCE = 6.0
+
+
+def _hdr_transfer(path: Path) -> int | None:
+    """The PQ or HLG transfer a HEIF's nclx box says, as pillow-heif reads it."""
+    import pillow_heif
+
+    try:
+        nclx = pillow_heif.open_heif(path).info.get("nclx_profile") or {}
+    except Exception:
+        return None
+    transfer = nclx.get("transfer_characteristics")
+    return transfer if transfer in HDR_TRANSFERS else None
+
+
+def test_pillow_heifs_images_are_made_or_refused_and_hdr_ones_tone_mapped(tmp_path):
+    """pillow-heif's own test images (corpora.py): each SDR one as the reference
+    says; each PQ or HLG one either refused in one line where the reference
+    cannot read it either, or made and far from the reference, which shows its
+    code values as sRGB (flat)."""
+    corpus = [p for p in corpora.files(corpora.pillow_heif_images())
+              if p.suffix.lower() in (".heic", ".heif", ".hif")]
+    assert len(corpus) > 40, "the corpus is incomplete"
+    entries, lines = _run(tmp_path / "heif", corpus, "-w", "1")
+    problems, hdr_files = [], []
+    for path in corpus:
+        source, ref = str(path), reference(path, BOX, DEFAULT_MAX_PIXELS)
+        entry = entries[source]
+        if _hdr_transfer(path) is None:
+            problem, difference = _judge(entry, ref)
+            if (entry.get("preview") and problem and problem.startswith("mean difference")
+                    and difference is not None and difference <= PREVIEW_MAX_DIFFERENCE):
+                problem = None
+        elif ref.image is None:
+            hdr_files.append(path.name)
+            problem = None if entry["status"] == "failed" else "made, the reference refuses it"
+        else:
+            hdr_files.append(path.name)
+            with Image.open(entry["output"]) as thumb:
+                flat = mean_difference(ref.image, over_white(thumb))
+            problem = None if flat > 8 else f"flat: {flat:.2f} from its code values"
+        if problem:
+            problems.append(f"{source}: {problem}")
+    problems += _refusals_are_words(lines, entries)
+    assert not problems, "\n".join(problems)
+    assert hdr_files, "no PQ or HLG image in the corpus"
+    print(f"\nconformance, pillow-heif's images: {len(corpus)} files; PQ/HLG: {hdr_files}")

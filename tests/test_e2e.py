@@ -64,7 +64,7 @@ def test_the_bundled_samples(tmp_path):
         assert portrait.width < portrait.height
     with Image.open(out / "logo_transparent.png") as logo:
         assert logo.mode == "RGBA"
-    assert err.startswith("8 created, 0 skipped, 0 failed")
+    assert err.startswith("8 images: 8 made (8 thumbnails) in")
 
 
 def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path, many):
@@ -84,7 +84,9 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path, many):
     _, err = again.communicate(timeout=120)
     assert again.returncode == 0
     # What the interrupted run made was recorded, so it is not made twice.
-    assert err.startswith(f"{COPIES - made} created, {made} skipped, 0 failed")
+    left = COPIES - made
+    assert err.startswith(f"{COPIES} images: {left} made ({left} thumbnail"
+                          f"{'s' if left != 1 else ''}), {made} up to date in")
     assert len(image_files(out)) == COPIES
 
 
@@ -153,7 +155,7 @@ def test_output_is_byte_stable_across_runs_and_worker_counts(tmp_path, varied):
         (out / rel).unlink()
     proc = thumbnailer(varied, "-o", out, "-w", 2, *JOB)
     _, err = proc.communicate(timeout=120)
-    assert err.startswith("3 created, 57 skipped")
+    assert err.startswith("10 images: 3 made (3 thumbnails), 7 up to date in")
     assert contents(out) == runs["one"]
 
 

@@ -75,7 +75,7 @@ def test_a_write_error_on_one_file_does_not_stop_the_run(tmp_path, photos, monke
     monkeypatch.setattr(Image.Image, "save", save)
     result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
     assert result.exit_code == 1
-    assert "7 created, 0 skipped, 1 failed" in result.stderr
+    assert "8 images: 7 made (7 thumbnails), 1 failed in" in result.stderr
 
 
 def test_an_output_folder_that_cannot_be_made_is_a_clear_error(tmp_path, photos):
@@ -108,7 +108,7 @@ def test_a_decoder_crash_through_the_cli_costs_one_image(tmp_path, photos, monke
         f"{photos / 'oom.jpg'}: the worker process was killed by SIGKILL while reading this image",
         f"{photos / 'segv.jpg'}: the worker process was killed by SIGSEGV while reading this image",
     ]
-    assert lines[-1].startswith("8 created, 0 skipped, 2 failed")
+    assert lines[-1].startswith("10 images: 8 made (8 thumbnails), 2 failed in")
     assert len(image_files(tmp_path / "out")) == 8
     failed = [e for e in json.loads(manifest.read_text())["entries"] if e["status"] == "failed"]
     assert len(failed) == 2
@@ -157,7 +157,7 @@ def test_timeout_through_the_pool_fails_only_the_slow_image(tmp_path, photos):
                     "-s", "3000", "-f", "png")
     assert result.exit_code == 1
     assert "slow.png: took longer than 0.5 s (--timeout)" in result.stderr
-    assert "8 created, 0 skipped, 1 failed" in result.stderr
+    assert "9 images: 8 made (8 thumbnails), 1 failed in" in result.stderr
 
 
 def sleep_in_c(task):
@@ -291,7 +291,7 @@ def test_wait_runs_after_the_other_run(tmp_path, photos):
     holder.wait()
     holder.stdout.close()
     _, err = run.communicate(timeout=60)
-    assert run.returncode == 0 and err.startswith("8 created")
+    assert run.returncode == 0 and err.startswith("8 images: 8 made (8 thumbnails) in")
 
 
 def test_sigterm_stops_cleanly_with_143(tmp_path):
@@ -331,7 +331,7 @@ def test_awkward_file_names(tmp_path):
     manifest = tmp_path / "m.json"
     result = invoke(src, "-o", tmp_path / "out", "-w", "2", "--manifest", manifest)
     assert result.exit_code == 0, result.output
-    assert result.stderr.startswith("5 created")
+    assert result.stderr.startswith("5 images: 5 made (5 thumbnails) in")
     data = json.loads(manifest.read_text())
     made = {os.fsencode(e["output"]) for e in data["entries"]}
     assert os.fsencode(tmp_path / "out") + b"/bytes-\xff\xfe.jpg" in made

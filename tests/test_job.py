@@ -140,3 +140,20 @@ def test_the_memory_budget_estimates_only_when_the_worst_case_would_not_fit():
     assert tight.limit == 1 << 30 and tight.cost is decode_cost
     threads = _budget(settings, Options(max_memory=1 << 30, executor="thread"), slots=2)
     assert threads.address_space is None  # a limit would be the whole process's
+
+
+@pytest.mark.parametrize("keep", [True, False], ids=["entries kept", "no entries"])
+def test_the_result_counts_each_source_once_and_lists_each_failure_once(photos, tmp_path,
+                                                                        keep):
+    settings = Settings(output=str(tmp_path / "out"), sizes=(Size(64, 64), Size(128, 128)))
+    result = run_job([str(photos)], settings, Options(workers=1, keep_entries=keep))
+    assert result.tally.counts == {Status.CREATED: 4, Status.FAILED: 2}  # per thumbnail
+    assert result.sources == {Status.CREATED: 2, Status.FAILED: 1}  # per source
+    assert list(result.failures) == [
+        (str(photos / "bad.jpg"), "not an image, or in a format Pillow cannot read")]
+    assert result.exit_code is ExitCode.FAILED
+    again = run_job([str(photos)], settings, Options(workers=1, keep_entries=keep))
+    assert again.sources == {Status.SKIPPED: 2, Status.FAILED: 1}
+    assert again.tally.known_sources == 1 and again.known_failures == 2
+    assert [source for source, _ in again.failures] == [str(photos / "bad.jpg")]
+    assert again.exit_code is ExitCode.OK  # a known failure, as before

@@ -24,7 +24,7 @@ from thumbnailer.watch import Watcher, on_network
 
 WAIT = 15.0  # seconds for anything to happen (two cores shared by busy tests)
 #: A batch's status line: the time, then the run's summary.
-BATCH = re.compile(r"^\d\d:\d\d:\d\d (\d+) created, (\d+) skipped, (\d+) failed", re.M)
+BATCH = re.compile(r"^\d\d:\d\d:\d\d \d+ images?: (.*)$", re.M)
 
 
 def wait_until(predicate, timeout=WAIT, what="it"):
@@ -56,7 +56,10 @@ class Watching:
         return self.log.read_text()
 
     def batches(self) -> list[tuple[int, int, int]]:
-        return [tuple(map(int, m)) for m in BATCH.findall(self.text)]
+        """(made, up to date, failed) images of each batch's line."""
+        return [tuple(int(m.group(1)) if (m := re.search(rf"(\d+) {word}", counts)) else 0
+                      for word in ("made", "up to date", "failed"))
+                for counts in BATCH.findall(self.text)]
 
     def stop(self, sig=signal.SIGTERM) -> int:
         if self.proc.poll() is None:
@@ -155,7 +158,7 @@ def test_prune_removes_a_deleted_photos_thumbnail(tmp_path, library, watched):
     (library / "p2.jpg").unlink()
     wait_until(lambda: not (out / "p2.jpg").exists(), what="the prune")
     assert (out / "p1.jpg").exists()
-    wait_until(lambda: "1 pruned" in w.text, what="the status line")
+    wait_until(lambda: "1 thumbnail pruned" in w.text, what="the status line")
     assert w.stop() == 143, w.text
 
 
@@ -233,7 +236,7 @@ class Counting(Reporter):
 
     def summary(self, line: str) -> None:
         self.lines += 1
-        self.made += line.split(" ")[1] == "1"  # "12:03:04 1 created, ..."
+        self.made += " 1 made " in line  # "12:03:04 7 images: 1 made (1 thumbnail), ..."
 
     def problem(self, message: str) -> None:
         self.problems.append(message)
@@ -337,6 +340,7 @@ def test_sigterm_during_a_batch_keeps_what_was_made_and_a_rerun_finishes(
     rerun = subprocess.run([sys.executable, "-m", "thumbnailer", str(library), "-o", str(out)],
                            capture_output=True, text=True, timeout=120)
     assert rerun.returncode == 0, rerun.stderr
-    created = int(rerun.stderr.strip().splitlines()[-1].split(" ")[0])
+    counted = re.search(r"(\d+) made", rerun.stderr.strip().splitlines()[-1])
+    created = int(counted.group(1)) if counted else 0
     assert created == 24 - made, rerun.stderr  # what the batch made was recorded
     assert len(list((out / "burst").glob("*.jpg"))) == 24

@@ -7,7 +7,9 @@ whole job, lock, interrupts and all, as the command does::
 
     result = run_job(["photos"], Settings(output="thumbs", sizes=(Size(256, 256),)),
                      Options(workers=2))
-    print(result.tally.counts, result.exit_code)
+    for source, reason in result.failures:  # each broken file once
+        print(source, reason)
+    print(result.sources, result.exit_code)  # images by Status; tally.counts: thumbnails
 
 The names below are the public API (docs/api.md); everything else, the
 sub-modules included, is internal and may change in any release.

@@ -21,7 +21,7 @@ from ._version import __version__
 from .errors import JobError
 from .formats import extension
 from .outputs.markdown import MarkdownReport
-from .outputs.report import Tally, summary_line, write_manifest
+from .outputs.report import Tally, images_counted, summary_line, write_manifest
 from .outputs.spool import Spool
 from .plan import Plan, plan
 from .plan.checks import check, check_side_files
@@ -30,6 +30,7 @@ from .plan.state.ledger import judge
 from .plan.state.trouble import StateError, Trouble, moved_aside
 from .read import KINDS
 from .read.cost import decode_cost, worst
+from .read.kinds import HDR_MARK
 from .read.pillow import codec_versions
 from .render import failed_outcome, render, warm_up
 from .result import JobResult, Reporter
@@ -221,7 +222,7 @@ def _watch(watcher: Watcher, planner: Callable[..., Plan], sources: Sequence[str
     walked again as a run would: plan, render, record, prune), a status line
     each, until a signal. The lock is held throughout (run_job's)."""
     total = Tally()
-    total.counts.update(first.tally.counts)
+    _add(total, first.tally)
     started = time.monotonic()
     reporter.summary(f"watching {', '.join(sources)} for new photos (Ctrl-C to stop)")
     while True:
@@ -243,7 +244,7 @@ def _watch(watcher: Watcher, planner: Callable[..., Plan], sources: Sequence[str
                 result = _run(job, sources, begun, options, reporter, stop, batch=True)
         except KeyboardInterrupt:  # a second signal: stop waiting for running work
             break
-        total.counts.update(result.tally.counts)
+        _add(total, result.tally)
         if result.stop is not None and result.stop not in _SAID:  # a full disk, a lost state
             return JobResult(total, time.monotonic() - started, result.stop)
         if result.stop is None:
@@ -255,10 +256,17 @@ def _watch(watcher: Watcher, planner: Callable[..., Plan], sources: Sequence[str
     return JobResult(total, first.seconds + time.monotonic() - started, reason)
 
 
+def _add(total: Tally, batch: Tally) -> None:
+    """A batch's counts into the watch's (its entries are not kept)."""
+    total.counts.update(batch.counts)
+    total.sources.update(batch.sources)
+    total.known_sources += batch.known_sources
+
+
 def batch_line(result: JobResult, when: float | None = None) -> str:
     """--watch's line for one batch: the time, then what a run's summary says of it."""
     clock = time.strftime("%H:%M:%S", time.localtime(when))
-    return f"{clock} " + summary_line(result.tally.counts, result.seconds,
+    return f"{clock} " + summary_line(result.tally, result.seconds,
                                       pruned=None if result.pruned is None else len(result.pruned))
 
 
@@ -271,7 +279,7 @@ def cache_key(settings: Settings) -> str:
 
     parts = _versions()
     parts += [settings.fingerprint(size, fmt) for size in settings.sizes
-              for fmt in settings.formats] + [k.mark for k in KINDS if k.mark]
+              for fmt in settings.formats] + [k.mark for k in KINDS if k.mark] + [HDR_MARK]
     return "thumbnailer-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
@@ -300,6 +308,7 @@ def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally)
         tell(entry)
 
     job.on_skipped = skipped
+    job.on_later = tally.later
     job.on_collision = reporter.warning
     job.on_left = reporter.warning
 
@@ -316,25 +325,27 @@ def _dry_run(job: Plan, sources: Sequence[str], started: float, options: Options
     if options.check:  # the question is whether anything is to make: renames are no answer
         job.on_collision = None
     for task in job.stream():
+        entries = []  # added together: each source counted once
         for target in task.targets:
             if target.format is Format.AUTO:
                 ext = "{jpg,png,gif}" if task.settings.animated else "{jpg,png}"
             else:
                 ext = extension(target.format)
             reporter.planned(f"{task.source} -> {target.stem}.{ext}")
-            tally.add([_planned(task.source, target)])
+            entries.append(_planned(task.source, target))
         for link in task.links:
             reporter.planned(f"{link.source} -> {link.target.stem}.* (a link: same file "
                              f"as {task.source})")
-            tally.add([_planned(link.source, link.target)])
+            entries.append(_planned(link.source, link.target))
+        tally.add(entries)
     _after_walk(job, sources, reporter)
     refused = _guard(job, sources, options, reporter)
     pruned = prune(job, dry_run=True) if options.prune and refused is None else None
     for path in pruned or ():
         reporter.planned(f"prune: {path}")
-    reporter.summary(summary_line(tally.counts, time.monotonic() - started, dry_run=True,
+    reporter.summary(summary_line(tally, time.monotonic() - started, dry_run=True,
                                   pruned=None if pruned is None else len(pruned),
-                                  symlinks=job.walked.symlinks, known=job.known))
+                                  symlinks=job.walked.symlinks))
     out_of_date = None
     if options.check:
         out_of_date = tally.counts[Status.CREATED] + len(pruned or ())
@@ -460,7 +471,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     if options.manifest and tally.spool is not None:
         write_manifest(options.manifest, tally.spool, tally.counts, seconds,
                        root=job.settings.output, pruned=pruned or (),
-                       collisions=job.collisions)
+                       collisions=job.collisions, images=tally.sources)
     if options.gallery and tally.spool is not None:
         from .outputs.gallery import write_gallery  # only when asked: html and urllib cost start-up
 
@@ -489,16 +500,17 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
         reporter.problem(trouble.line)
     if summary is not None and options.report:
         text = summary.markdown(tally.counts, seconds, pruned, refused,
-                                f"Thumbnails of {', '.join(sources)}", known=job.known)
+                                f"Thumbnails of {', '.join(sources)}", known=job.known,
+                                images=images_counted(tally))
         if options.report_append:
             with open(options.report, "a", encoding="utf-8") as f:
                 f.write(text + "\n")
         else:
             store(options.report).write(options.report, text.encode())
     if not batch:
-        reporter.summary(summary_line(tally.counts, seconds,
+        reporter.summary(summary_line(tally, seconds,
                                       pruned=None if pruned is None else len(pruned),
-                                      symlinks=job.walked.symlinks, known=job.known))
+                                      symlinks=job.walked.symlinks))
     reason = (StopReason(stop.reason) if stop
               else StopReason.DEADLINE if clock is not None and clock.left else None)
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,

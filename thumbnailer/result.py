@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from .errors import ThumbnailerError
@@ -57,6 +59,20 @@ class JobResult:
     def __post_init__(self) -> None:
         if self.stop is not None:
             self.stop = StopReason(self.stop)
+
+    @property
+    def sources(self) -> Counter[Status]:
+        """Each source once (an image, a video, a RAW file), by its worst thumbnail:
+        FAILED if any failed, else CREATED if any was made, else SKIPPED (up to
+        date). ``tally.counts`` counts thumbnails."""
+        return self.tally.sources
+
+    @property
+    def failures(self) -> Iterator[tuple[str, str]]:
+        """(source, reason) of each failed source once, in the order they failed:
+        from the entries kept on disk, or (Options.keep_entries off) from a list of
+        the failures only; memory does not grow with the library."""
+        return self.tally.failures()
 
     @property
     def new_failures(self) -> int:

@@ -53,7 +53,8 @@ class Crop(str, enum.Enum):
 
     CENTER = "center"
     ENTROPY = "entropy"  # the busiest window (most information)
-    ATTENTION = "attention"  # the most salient: edges, saturated colour, skin tones
+    ATTENTION = "attention"  # the most salient: edges, colour, skin, contrast; centred
+    FACES = "faces"  # the faces OpenCV finds (the [faces] extra), else attention
 
 
 class Format(str, enum.Enum):
@@ -284,6 +285,8 @@ class Settings:
         shaping["format"] = fmt.value
         shaping["sizes"] = [[s.width, s.height] for s in self.sizes]
         shaping["render_version"] = RENDER_VERSION
+        if self.crop is Crop.ATTENTION:  # its saliency changed (2): remake only those
+            shaping["attention_version"] = 2
         blob = json.dumps(shaping, sort_keys=True, default=_jsonable)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
@@ -403,6 +406,9 @@ class Outcome:
     #: The failure may pass on its own (permission denied, the file vanished,
     #: out of memory): kept out of the failure ledger.
     transient: bool = False
+    #: What the libraries said while the source was made: Python warnings about
+    #: the file and the lines decoders and encoders wrote to stderr (-v shows them).
+    warnings: tuple[str, ...] = ()
 
     @property
     def failed(self) -> bool:

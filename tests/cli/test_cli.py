@@ -34,7 +34,7 @@ def test_main_job_makes_a_mirrored_tree_and_prints_only_the_summary(tmp_path, ph
     assert result.exit_code == 0
     assert result.stdout == ""
     assert result.stderr.strip().splitlines() == [result.stderr.strip()]
-    assert result.stderr.startswith("3 created, 0 skipped, 0 failed in ")
+    assert result.stderr.startswith("3 images: 3 made (3 thumbnails) in ")
     assert [p.relative_to(out).as_posix() for p in image_files(out)] == [
         "a.jpg", "b.jpg", "trip/c.jpg"]
     with Image.open(out / "a.jpg") as thumb:
@@ -66,7 +66,7 @@ def test_bad_files_get_one_line_each_and_the_rest_is_done(tmp_path, photos):
     assert failures[str(photos / "half.jpg")].startswith("truncated image data")
     bomb = failures[str(photos / "bomb.png")]
     assert "40000x40000 is 1,600,000,000 pixels, over the limit" in bomb
-    assert lines[-1].startswith("3 created, 0 skipped, 4 failed")
+    assert lines[-1].startswith("7 images: 3 made (3 thumbnails), 4 failed in ")
     assert "Traceback" not in result.output
     assert [p.name for p in image_files(out)] == ["a.jpg", "b.jpg", "c.jpg"]
     assert temp_leftovers(out) == []
@@ -79,7 +79,7 @@ def test_an_unchanged_rerun_writes_nothing(tmp_path, photos):
     before = snapshot(out)
     result = invoke(photos, "-o", out, "-w", "1")
     assert result.exit_code == 0
-    assert result.stderr.startswith("0 created, 3 skipped, 0 failed")
+    assert result.stderr.startswith("3 images: 3 up to date in ")
     assert snapshot(out) == before
 
 
@@ -88,7 +88,7 @@ def test_a_changed_setting_regenerates(tmp_path, photos):
     invoke(photos, "-o", out, "-w", "1")
     small = os.path.getsize(out / "a.jpg")
     result = invoke(photos, "-o", out, "-w", "1", "-q", "40")
-    assert result.stderr.startswith("3 created, 0 skipped")
+    assert result.stderr.startswith("3 images: 3 made (3 thumbnails) in ")
     assert os.path.getsize(out / "a.jpg") < small
 
 
@@ -113,27 +113,62 @@ def test_verbose_names_each_thumbnail(tmp_path, photos):
     assert f"up to date: {out / 'a.jpg'}" in result.stderr
 
 
+@pytest.fixture
+def noisy_b(monkeypatch):
+    """b.png's decoder writes to descriptor 2 from C, as libtiff does."""
+    import ctypes
+
+    import thumbnailer.render
+
+    original, libc = thumbnailer.render.read, ctypes.CDLL(None)
+
+    def read(source, *args, **kwargs):
+        if source.endswith("b.png"):
+            libc.write(2, b"libpng warning: iCCP: known incorrect sRGB profile\n", 51)
+        return original(source, *args, **kwargs)
+
+    monkeypatch.setattr(thumbnailer.render, "read", read)
+
+
+def test_what_a_decoder_says_is_shown_with_verbose_naming_the_file(tmp_path, photos, noisy_b,
+                                                                    capfd):
+    said = f"{photos / 'b.png'}: warning: libpng warning: iCCP: known incorrect sRGB profile"
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
+    assert result.exit_code == 0 and "iCCP" not in result.stderr
+    result = invoke(photos, "-o", tmp_path / "v", "-w", "1", "-v")
+    assert said in result.stderr.splitlines()
+    assert "iCCP" not in capfd.readouterr().err  # nothing reached the real descriptor 2
+
+
+def test_fail_on_warning_counts_what_a_decoder_wrote_to_stderr(tmp_path, photos, noisy_b):
+    result = invoke(photos, "-o", tmp_path / "out", "-w", "1", "--fail-on", "warning")
+    assert result.exit_code == 1
+    assert (f"{photos / 'b.png'}: warning while reading: libpng warning: iCCP: known incorrect"
+            " sRGB profile (--fail-on error lets warnings pass)") in result.stderr.splitlines()
+
+
 def test_dry_run_writes_nothing_and_lists_the_plan_on_stdout(tmp_path, photos):
     out = tmp_path / "out"
     result = invoke(photos, "-o", out, "--dry-run", "-f", "webp")
     assert result.exit_code == 0
     assert not out.exists()
     assert f"{photos / 'a.jpg'} -> {out / 'a'}.webp" in result.stdout.splitlines()
-    assert result.stderr.startswith("3 to create, 0 skipped")
+    assert result.stderr.startswith("3 images: 3 to make (3 thumbnails) in ")
 
 
 def test_jpg_is_jpeg_and_the_state_and_manifest_say_jpeg(tmp_path, photos):
     out, manifest = tmp_path / "out", tmp_path / "m.json"
     made = invoke(photos, "-o", out, "-w", "1", "-f", "jpg", "--manifest", manifest)
-    assert made.exit_code == 0 and made.stderr.startswith("3 created,")
+    assert made.exit_code == 0 and made.stderr.startswith("3 images: 3 made (3 thumbnails) in")
     assert {e["format"] for e in json.loads(manifest.read_text())["entries"]} == {"jpeg"}
     keys = {invoke(photos, "-o", out, "-f", f, "--cache-key").stdout for f in ("jpg", "JPG",
                                                                               "jpeg", "JPEG")}
     assert len(keys) == 1  # one fingerprint: nothing is made again for the alias
     again = invoke(photos, "-o", out, "-w", "1", "-f", "jpeg")
-    assert again.stderr.startswith("0 created, 3 skipped")
+    assert again.stderr.startswith("3 images: 3 up to date in")
     from_env = invoke(photos, "-o", out, "-w", "1", env={"THUMBNAILER_FORMAT": "jpg webp"})
-    assert from_env.exit_code == 0 and from_env.stderr.startswith("3 created, 3 skipped")
+    assert from_env.exit_code == 0 and from_env.stderr.startswith(
+        "3 images: 3 made (3 thumbnails) in")
     help_text = invoke("--help").stdout
     assert "[auto|jpeg|png|webp|avif|gif|jxl]" in help_text and "jpg means jpeg" in help_text
 
@@ -173,7 +208,7 @@ def test_every_option_can_come_from_the_environment(tmp_path, photos):
 
 def test_a_real_process_pool_through_the_cli(tmp_path, photos):
     result = invoke(photos, "-o", tmp_path / "out", "-w", "2")
-    assert result.exit_code == 0 and result.stderr.startswith("3 created")
+    assert result.exit_code == 0 and result.stderr.startswith("3 images: 3 made")
 
 
 def test_progress_bar_only_when_asked_or_on_a_terminal(tmp_path, photos):
@@ -203,7 +238,7 @@ def test_a_collision_is_warned_about_once_when_it_is_new(tmp_path, photos):
     assert warnings(first) == [f"warning: {photos / 'a.png'}: its thumbnail name is taken by "
                                "another source; named 'a-png' instead"]
     again = invoke(photos, "-o", out, "-w", "1", "--manifest", manifest)
-    assert warnings(again) == [] and again.stderr.startswith("0 created, 4 skipped")
+    assert warnings(again) == [] and again.stderr.startswith("4 images: 4 up to date in")
     # The manifest still lists every rename, as the run names it.
     assert [c.split(": ")[0] for c in json.loads(manifest.read_text())["collisions"]] == [
         str(photos / "a.png")]
@@ -217,7 +252,8 @@ def test_a_collision_is_warned_about_once_when_it_is_new(tmp_path, photos):
     new = invoke(photos, "-o", out, "-w", "1")
     assert warnings(new) == [f"warning: {photos / 'a.webp'}: its thumbnail name is taken by "
                              "another source; named 'a-webp' instead"]
-    assert new.stderr.splitlines()[1].startswith("1 created, 4 skipped")
+    assert new.stderr.splitlines()[1].startswith(
+        "5 images: 1 made (1 thumbnail), 4 up to date in")
     assert warnings(invoke(photos, "-o", out, "-w", "1")) == []
 
 
@@ -290,12 +326,12 @@ def test_several_formats_give_every_size_in_each(tmp_path, photos):
     out = tmp_path / "out"
     result = invoke(photos, "-o", out, "-w", "1", "-s", "64", "-s", "32", "-f", "webp",
                     "-f", "jpeg")
-    assert result.exit_code == 0 and result.stderr.startswith("12 created,")
+    assert result.exit_code == 0 and result.stderr.startswith("3 images: 3 made (12 thumbnails) in")
     assert {p.name for p in image_files(out / "trip")} == {
         "c_64.webp", "c_64.jpg", "c_32.webp", "c_32.jpg"}
     again = invoke(photos, "-o", out, "-w", "1", "-s", "64", "-s", "32", "-f", "webp",
                    "-f", "jpeg", "-f", "webp")  # a repeat is harmless
-    assert again.stderr.startswith("0 created, 12 skipped,")
+    assert again.stderr.startswith("3 images: 3 up to date in")
 
 
 def test_auto_with_jpeg_is_a_usage_error(tmp_path, photos):
@@ -326,12 +362,12 @@ def test_prune_reports_in_the_summary_and_manifest(tmp_path, photos):
     (photos / "b.png").unlink()
     dry = invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "1", "--dry-run")
     assert dry.stdout == f"prune: {out / 'b.jpg'}\n"
-    assert "0 to create, 2 skipped, 0 failed, 1 to prune" in dry.stderr
+    assert "2 images: 2 up to date; 1 thumbnail to prune in" in dry.stderr
     assert (out / "b.jpg").exists()
     manifest = tmp_path / "m.json"
     result = invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "100%",
                     "--manifest", manifest)
-    assert result.stderr.startswith("0 created, 2 skipped, 0 failed, 1 pruned in ")
+    assert result.stderr.startswith("2 images: 2 up to date; 1 thumbnail pruned in ")
     assert not (out / "b.jpg").exists()
     data = json.loads(manifest.read_text())
     assert data["pruned"] == [str(out / "b.jpg")] and data["summary"]["pruned"] == 1
@@ -370,7 +406,8 @@ def test_prune_deletes_nothing_past_its_limit_and_says_what_it_would(tmp_path):
     assert sorted(p.name for p in out.glob("*.jpg")) == [f"p{n}.jpg" for n in range(10)]
     assert invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "2").exit_code == 4
     allowed = invoke(photos, "-o", out, "-w", "1", "--prune", "--prune-limit", "30%")
-    assert allowed.exit_code == 0 and "3 pruned" in allowed.stderr
+    assert allowed.exit_code == 0
+    assert "7 images: 7 up to date; 3 thumbnails pruned in" in allowed.stderr
     assert sorted(p.name for p in out.glob("*.jpg")) == [f"p{n}.jpg" for n in range(3, 10)]
 
 
@@ -386,7 +423,8 @@ def test_check_writes_nothing_and_exits_5_while_anything_is_out_of_date(tmp_path
     assert invoke(photos, "-o", out, "-w", "1").exit_code == 0
     made = sorted(os.listdir(out))
     again = invoke(photos, "-o", out, "--check")
-    assert (again.exit_code, again.stdout) == (0, "") and "0 to create, 2 skipped" in again.stderr
+    assert (again.exit_code, again.stdout) == (0, "")
+    assert "2 images: 2 up to date in" in again.stderr
     (photos / "b.jpg").unlink()
     assert invoke(photos, "-o", out, "--check").exit_code == 0  # without --prune: still fine
     stale = invoke(photos, "-o", out, "--check", "--prune", "--prune-limit", "100%")
@@ -419,7 +457,8 @@ def test_report_writes_markdown_to_a_file_or_adds_it_to_the_step_summary(tmp_pat
     assert result.exit_code == 1  # bad.jpg
     text = report.read_text()
     assert text.startswith(f"## Thumbnails of {photos}\n")
-    assert "### Failures (1 sources)" in text and f"`{photos / 'bad.jpg'}`" in text
+    assert "**4 images: 3 made (3 thumbnails), 1 failed.**" in text
+    assert "### Failures (1 image)" in text and f"`{photos / 'bad.jpg'}`" in text
     assert "### Largest thumbnails made" in text and "### Slowest sources" in text
     summary = tmp_path / "step-summary.md"
     summary.write_text("# Build\n")
@@ -428,6 +467,7 @@ def test_report_writes_markdown_to_a_file_or_adds_it_to_the_step_summary(tmp_pat
     assert again.exit_code == 0  # bad.jpg is a known failure now
     added = summary.read_text()
     assert added.startswith("# Build\n## Thumbnails of ") and "| 0 | 3 | 1 |" in added
+    assert "**4 images: 3 up to date, 1 failed (1 known, not retried).**" in added
     assert "1 of the failed thumbnails are known failures, not tried again" in added
     monkeypatch.delenv("GITHUB_STEP_SUMMARY")
     alone = invoke(photos, "-o", tmp_path / "out", "--report")
@@ -505,7 +545,7 @@ def test_skipped_symlinks_are_counted_in_the_summary_once(tmp_path, photos):
     result = invoke(photos, "-o", tmp_path / "out", "-w", "1")
     assert result.exit_code == 0
     [line] = result.stderr.strip().splitlines()
-    assert line.startswith("3 created, 0 skipped, 0 failed in ")
+    assert line.startswith("3 images: 3 made (3 thumbnails) in ")
     assert line.endswith("; 2 symlinked entries skipped (--follow-symlinks follows them)")
     assert invoke(photos, "-o", tmp_path / "out", "--quiet").stderr == ""
     followed = invoke(photos, "-o", tmp_path / "out2", "--follow-symlinks")
@@ -520,7 +560,8 @@ def test_allow_format_takes_an_extension_for_its_format(tmp_path):
     assert refused.stderr.startswith("warning: no images found")
     made = invoke(src, "-o", tmp_path / "b", "-w", "1", "--allow-format", ".PGM",
                   "--allow-format", "tif", "--allow-format", "jpg", "--allow-format", "ppm")
-    assert made.exit_code == 0 and made.stderr.startswith("1 created,"), made.stderr
+    assert made.exit_code == 0, made.stderr
+    assert made.stderr.startswith("1 image: 1 made (1 thumbnail)"), made.stderr
     bad = invoke(src, "--allow-format", "pdf")  # Pillow writes PDF, it does not read it
     assert bad.exit_code == 2 and "'pdf' is not a format this Pillow reads" in bad.stderr
 
@@ -543,7 +584,7 @@ def test_fail_on_and_allow_format_reach_the_images(tmp_path):
     result = invoke(src, "-o", tmp_path / "b", "-w", "1", "--fail-on", "none",
                     "--allow-format", "pcx", "--allow-format", "TGA")
     assert result.exit_code == 0, result.stderr
-    assert result.stderr.startswith("3 created, 0 skipped, 0 failed")
+    assert result.stderr.startswith("3 images: 3 made (3 thumbnails) in")
     bad = invoke(src, "--allow-format", "NOPE")
     assert bad.exit_code == 2 and "'NOPE' is not a format this Pillow reads" in bad.stderr
     threads = invoke(src, "--fail-on", "warning", "--executor", "thread")
@@ -583,7 +624,7 @@ def test_a_name_template_that_gives_a_file_a_path_outside_fails_that_file(tmp_pa
     lines = result.stderr.strip().splitlines()
     assert lines[0] == (f"{src / '..ab.jpg'}: the --name template gives '../..ab' for this "
                         "file, which is outside the output folder")
-    assert lines[1].startswith("1 created, 0 skipped, 1 failed")
+    assert lines[1].startswith("2 images: 1 made (1 thumbnail), 1 failed in")
     assert sorted(p.name for p in tmp_path.glob("*.jpg")) == []
     assert [p.relative_to(tmp_path / "out").as_posix()
             for p in image_files(tmp_path / "out")] == ["cd/cd.jpg"]
@@ -637,7 +678,7 @@ def test_folders_differing_only_in_case_do_not_overwrite_each_other(tmp_path):
     assert [p.relative_to(out).as_posix() for p in image_files(out)] == [
         "Sub/x.jpg", "café/x.jpg", "sub/x-jpg.jpg"]
     again = invoke(src, "-o", out, "-w", "1")  # the rename is not news now
-    assert again.stderr.splitlines()[0].startswith("0 created, 3 skipped")
+    assert again.stderr.splitlines()[0].startswith("3 images: 3 up to date in")
 
 
 def test_a_thumbnail_where_a_folder_must_be_is_named_with_what_to_do(tmp_path, monkeypatch):
@@ -658,6 +699,6 @@ def test_a_thumbnail_where_a_folder_must_be_is_named_with_what_to_do(tmp_path, m
         "to remove it")
     assert (tmp_path / "out" / "a.jpg").is_file()
     pruned = invoke("src", "-o", "out", "-w", "1", "--prune", "--prune-limit", "100%")
-    assert "1 pruned" in pruned.stderr
+    assert "2 images: 1 up to date, 1 failed; 1 thumbnail pruned in" in pruned.stderr
     assert invoke("src", "-o", "out", "-w", "1").exit_code == 0
     assert (tmp_path / "out" / "a.jpg" / "b.jpg").is_file()

@@ -55,6 +55,21 @@ def test_a_failure_found_while_planning_is_one_line_per_source_even_when_quiet(c
     assert capsys.readouterr().err == "p/..a.jpg: bad name\n"
 
 
+@pytest.mark.parametrize(("quiet", "verbose", "printed"), [
+    (False, True, ["p/a.tif: warning: More samples per pixel than can be decoded: 65535",
+                   "p/a.tif: warning: a bell \\x07 and\\nsecond line"]),
+    (False, False, []),
+    (True, True, []),  # --quiet wins
+])
+def test_what_the_libraries_said_is_one_line_each_naming_the_file_with_verbose(
+        capsys, quiet, verbose, printed):
+    from thumbnailer.spec import Outcome
+
+    said = ("More samples per pixel than can be decoded: 65535", "a bell \x07 and\nsecond line")
+    ConsoleReporter(quiet=quiet, verbose=verbose).outcome(Outcome("p/a.tif", (), warnings=said))
+    assert capsys.readouterr().err.splitlines() == printed
+
+
 @pytest.mark.parametrize(("library", "printed"), [
     ("took longer than 5 s (Settings.timeout)", "took longer than 5 s (--timeout)"),
     ("truncated (EOFError); Settings.fail_on=none keeps what was decoded",

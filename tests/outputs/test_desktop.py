@@ -41,7 +41,7 @@ def invoke(*args):
 
 def test_fills_normal_and_large_with_the_specs_names_and_chunks(cache, pictures):
     result = invoke(pictures, "--xdg-cache", "-w", "1")
-    assert result.exit_code == 0 and result.stderr.startswith("6 created, 0 skipped")
+    assert result.exit_code == 0 and result.stderr.startswith("3 images: 3 made (6 thumbnails) in")
     for src in pictures.rglob("*.*"):
         st = src.stat()
         for flavour, side in (("normal", 128), ("large", 256)):
@@ -66,13 +66,21 @@ def test_fills_normal_and_large_with_the_specs_names_and_chunks(cache, pictures)
 def test_current_thumbnails_are_skipped_and_a_touched_file_is_remade(cache, pictures):
     invoke(pictures, "--xdg-cache", "-w", "1")
     again = invoke(pictures, "--xdg-cache", "-w", "1")
-    assert again.stderr.startswith("0 created, 6 skipped")
+    assert again.stderr.startswith("3 images: 3 up to date in")
     a = pictures / "a.jpg"
     os.utime(a, (a.stat().st_atime, a.stat().st_mtime + 10))
     third = invoke(pictures, "--xdg-cache", "-w", "1")
-    assert third.stderr.startswith("2 created, 4 skipped")
+    assert third.stderr.startswith(
+        "3 images: 1 made (2 thumbnails), 2 up to date in")
     with Image.open(cache / "normal" / md5_name(a)) as im:
         assert im.text["Thumb::MTime"] == str(int(a.stat().st_mtime))
+
+
+def test_an_image_missing_one_flavour_counts_once_as_made(cache, pictures):
+    invoke(pictures, "--xdg-cache", "-w", "1")
+    (cache / "large" / md5_name(pictures / "a.jpg")).unlink()  # normal is still current
+    again = invoke(pictures, "--xdg-cache", "-w", "1")
+    assert again.stderr.startswith("3 images: 1 made (1 thumbnail), 2 up to date in")
 
 
 def test_a_thumbnail_another_program_made_counts_when_its_mtime_matches(cache, pictures):
@@ -81,7 +89,7 @@ def test_a_thumbnail_another_program_made_counts_when_its_mtime_matches(cache, p
     foreign = cache / "normal" / md5_name(a)
     foreign.write_bytes(fail_png(glib_uri(str(a)), int(a.stat().st_mtime), "GNOME"))
     result = invoke(pictures / "a.jpg", "--xdg-cache", "-w", "1", "-s", "128")
-    assert result.stderr.startswith("0 created, 1 skipped")
+    assert result.stderr.startswith("1 image: 1 up to date in")
 
 
 def test_a_failure_leaves_the_specs_marker_and_is_not_retried_until_it_changes(
@@ -96,13 +104,14 @@ def test_a_failure_leaves_the_specs_marker_and_is_not_retried_until_it_changes(
         assert im.text["Thumb::MTime"] == str(int(bad.stat().st_mtime))
     assert stat.S_IMODE(marker.stat().st_mode) == 0o600
     second = invoke(pictures, "--xdg-cache", "-w", "1")
-    assert second.exit_code == 0 and second.stderr.startswith("0 created, 8 skipped")
+    assert second.exit_code == 0 and second.stderr.startswith("4 images: 4 up to date in")
     forced = invoke(pictures, "--xdg-cache", "-w", "1", "--force")
     assert forced.exit_code == 1
     photo(bad, (300, 200))  # fixed: a new mtime, so it is tried, and the marker goes
     os.utime(bad, (1, 2_000_000_000))
     fixed = invoke(pictures, "--xdg-cache", "-w", "1")
-    assert fixed.exit_code == 0 and fixed.stderr.startswith("2 created")
+    assert fixed.exit_code == 0 and fixed.stderr.startswith(
+        "4 images: 1 made (2 thumbnails), 3 up to date in")
     assert not marker.exists()
 
 

@@ -30,7 +30,7 @@ def test_it_keeps_the_largest_the_slowest_and_the_first_failures():
     slowest = text.split("### Slowest sources")[1]
     assert slowest.index("/p/49.jpg") < slowest.index("/p/48.jpg")  # slowest first
     assert "/p/39.jpg" not in slowest
-    assert "### Failures (105 sources)" in text and "| ... and 5 more | |" in text
+    assert "### Failures (105 images)" in text and "| ... and 5 more | |" in text
     assert "| `/p/bad0.jpg` | truncated \\| bad file 'x' |" in text  # one row, not three
     assert "| 50 | 0 | 105 | 0 | 50.0 KB | 1.5 s |" in text
 
@@ -49,3 +49,13 @@ def test_known_failures_are_counted_apart():
     assert "| 0 | 0 | 3 | not asked |" in text
     assert "2 of the failed thumbnails are known failures, not tried again" in text
     assert "known failures" not in MarkdownReport().markdown(counts, 0.2, None, None, "T")
+
+
+def test_images_are_counted_above_the_table_of_thumbnails():
+    counts = Counter({Status.CREATED: 4, Status.FAILED: 8})
+    text = MarkdownReport().markdown(counts, 0.2, None, None, "T",
+                                     images="3 images: 1 made (4 thumbnails), 2 failed")
+    above, table = text.split("| thumbnails created |")
+    assert "**3 images: 1 made (4 thumbnails), 2 failed.**" in above
+    assert "| 4 | 0 | 8 | not asked |" in table
+    assert "**" not in MarkdownReport().markdown(counts, 0.2, None, None, "T")

@@ -1,5 +1,3 @@
-from collections import Counter
-
 from thumbnailer.outputs.report import Tally, failure_line, manifest, summary_line
 from thumbnailer.outputs.spool import Spool
 from thumbnailer.spec import Entry, Status
@@ -9,12 +7,79 @@ def entry(source, size, status, **kw):
     return Entry(source, size, status, **kw)
 
 
-def test_summary_line():
-    counts = Counter({Status.CREATED: 3, Status.SKIPPED: 2, Status.FAILED: 1})
-    assert summary_line(counts, 1.234) == "3 created, 2 skipped, 1 failed in 1.2 s"
-    assert summary_line(counts, 0.0, dry_run=True).startswith("3 to create,")
-    assert summary_line(counts, 1.234, known=1) == (
-        "3 created, 2 skipped, 1 failed (1 known, not retried) in 1.2 s")
+def tally_of(*outcomes, walked=()):
+    """A Tally fed as a run feeds it: the walk's entries one by one, then each
+    outcome's entries together."""
+    tally = Tally()
+    for e in walked:
+        tally.add_one(e)
+    for entries in outcomes:
+        tally.add(entries)
+    return tally
+
+
+def made(source, size, fmt="jpeg"):
+    return entry(source, size, Status.CREATED, output=f"o/{source}_{size}.{fmt}", format=fmt)
+
+
+def broken(source, size, **kw):
+    return entry(source, size, Status.FAILED, error="truncated", **kw)
+
+
+def test_summary_line_counts_images_and_thumbnails():
+    # Two broken files and a good one, 2 sizes x 2 formats: 2 failed, not 8.
+    good = [made("c.jpg", s, f) for s in ("128", "512") for f in ("jpeg", "webp")]
+    tally = tally_of(good, [broken("a.jpg", s) for s in ("128", "512") * 2],
+                     [broken("b.jpg", s) for s in ("128", "512") * 2])
+    assert tally.counts[Status.FAILED] == 8
+    assert summary_line(tally, 1.234) == "3 images: 1 made (4 thumbnails), 2 failed in 1.2 s"
+    assert summary_line(tally, 0.0, dry_run=True).startswith(
+        "3 images: 1 to make (4 thumbnails), 2 failed in")
+
+
+def test_summary_line_says_only_what_is_not_zero_and_one_image_is_one():
+    assert summary_line(Tally(), 0.04) == "0 images in 0.0 s"
+    one = tally_of([made("a.jpg", "256")])
+    assert summary_line(one, 1.0) == "1 image: 1 made (1 thumbnail) in 1.0 s"
+    rerun = tally_of(walked=[entry(s, z, Status.SKIPPED) for s in "ab" for z in ("1", "2")])
+    assert summary_line(rerun, 0.3) == "2 images: 2 up to date in 0.3 s"
+
+
+def test_summary_line_of_known_failures_counts_images_passed_over():
+    known = [broken("a.jpg", s, since="2026-11-26T20:00:00Z") for s in ("1", "2")]
+    tally = tally_of(walked=[entry("b.jpg", "1", Status.SKIPPED), entry("b.jpg", "2",
+                                                                        Status.SKIPPED), *known])
+    assert summary_line(tally, 0.1) == (
+        "2 images: 1 up to date, 1 failed (1 known, not retried) in 0.1 s")
+
+
+def test_a_partly_failed_image_counts_as_failed_with_its_thumbnails_made():
+    tally = tally_of([made("a.jpg", "1"), made("a.jpg", "2"), broken("a.jpg", "3")])
+    assert tally.sources == {Status.FAILED: 1}
+    assert summary_line(tally, 1.0) == "1 image: 1 failed (2 thumbnails made) in 1.0 s"
+    assert list(tally.failures()) == [("a.jpg", "truncated")]
+
+
+def test_an_image_partly_up_to_date_counts_once_by_its_outcome():
+    # The walk tells a.jpg's up-to-date size, then (later) it has a size to make.
+    tally = Tally()
+    tally.add_one(entry("a.jpg", "1", Status.SKIPPED))
+    tally.later("a.jpg")
+    tally.add_one(entry("b.jpg", "1", Status.SKIPPED))
+    tally.add([made("a.jpg", "2")])
+    assert tally.sources == {Status.CREATED: 1, Status.SKIPPED: 1}
+    assert summary_line(tally, 1.0) == "2 images: 1 made (1 thumbnail), 1 up to date in 1.0 s"
+
+
+def test_failed_images_are_listed_once_with_or_without_a_spool():
+    for spool in (Spool(), None):
+        tally = Tally(spool)
+        tally.add_one(broken("z.jpg", "1", since="2026-11-26T20:00:00Z"))
+        tally.add_one(broken("z.jpg", "2", since="2026-11-26T20:00:00Z"))
+        tally.add([broken("a.jpg", "1"), broken("a.jpg", "2"), made("b.jpg", "1")])
+        assert list(tally.failures()) == [("z.jpg", "truncated"), ("a.jpg", "truncated")]
+        assert tally.sources == {Status.FAILED: 2, Status.CREATED: 1}
+        assert tally.known_sources == 1
 
 
 def test_failure_line_names_the_file_then_the_reason():
@@ -43,7 +108,8 @@ def test_manifest_is_sorted_counted_and_complete():
     assert [(e["source"], e["size"]) for e in data["entries"]] == [
         ("a.jpg", "1024"), ("a.jpg", "64"), ("b.jpg", "1024"), ("b.jpg", "64")]
     assert data["summary"] == {"created": 1, "skipped": 1, "failed": 2, "pruned": 0,
-                               "seconds": 2.5}
+                               "seconds": 2.5,
+                               "images": {"created": 1, "skipped": 0, "failed": 1}}
     assert set(data["entries"][0]) == {"source", "size", "status", "output", "format", "width",
                                        "height", "bytes", "error"}
     assert data["entries"][0]["output"] is None and data["entries"][0]["status"] == "failed"
@@ -57,12 +123,13 @@ def test_a_failure_says_since_when_and_other_entries_have_no_since():
     assert "since" not in data["entries"][1]
 
 
-def test_summary_line_counts_pruned_only_when_pruning():
-    counts = Counter({Status.CREATED: 1})
-    assert "pruned" not in summary_line(counts, 1.0)
-    assert summary_line(counts, 1.0, pruned=4) == (
-        "1 created, 0 skipped, 0 failed, 4 pruned in 1.0 s")
-    assert "2 to prune" in summary_line(counts, 1.0, dry_run=True, pruned=2)
+def test_summary_line_counts_pruned_thumbnails_only_when_pruning():
+    tally = tally_of([made("a.jpg", "1")])
+    assert "pruned" not in summary_line(tally, 1.0)
+    assert summary_line(tally, 1.0, pruned=4) == (
+        "1 image: 1 made (1 thumbnail); 4 thumbnails pruned in 1.0 s")
+    assert "; 2 thumbnails to prune in" in summary_line(tally, 1.0, dry_run=True, pruned=2)
+    assert summary_line(Tally(), 1.0, pruned=1) == "0 images; 1 thumbnail pruned in 1.0 s"
 
 
 def test_manifest_sources_list_outputs_narrowest_first_with_a_srcset_per_format():

@@ -156,7 +156,8 @@ def test_a_source_made_at_last_leaves_the_ledger(photos, tmp_path):
     assert State.load(str(out)).failure(str(photos / "bad.jpg")) is not None
     photo(photos / "bad.jpg", (200, 100), seed=5)  # repaired
     result = invoke(photos, "-o", out, "-w", "1")
-    assert result.exit_code == 0 and result.stderr.startswith("1 created, 2 skipped, 0 failed")
+    assert result.exit_code == 0 and result.stderr.startswith(
+        "3 images: 1 made (1 thumbnail), 2 up to date in")
     state = State.load(str(out))
     assert state.failure(str(photos / "bad.jpg")) is None and not list(state.failed_sources())
 
@@ -184,7 +185,7 @@ def test_a_broken_file_fails_one_run_not_every_night(photos, tmp_path, renders):
     third = invoke(photos, "-o", out, "-w", "1", "-v")
     assert third.exit_code == 0
     assert third.stderr.splitlines()[-1].startswith(
-        "0 created, 2 skipped, 1 failed (1 known, not retried) in")
+        "3 images: 2 up to date, 1 failed (1 known, not retried) in")
     assert (f"known failure, not retried: {photos / 'bad.jpg'}: not an image, or in a format "
             f"Pillow cannot read (since {since})") in third.stderr
 
@@ -258,6 +259,6 @@ def test_a_state_made_before_the_ledger_gains_it(photos, tmp_path):
     db.close()
     again = invoke(photos, "-o", out, "-w", "1")
     assert again.exit_code == 1 and again.stderr.splitlines()[-1].startswith(
-        "0 created, 2 skipped, 1 failed in")
+        "3 images: 2 up to date, 1 failed in")
     third = invoke(photos, "-o", out, "-w", "1")
     assert third.exit_code == 0 and "1 failed (1 known, not retried)" in third.stderr

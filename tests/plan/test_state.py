@@ -422,7 +422,7 @@ def test_a_busy_state_exits_75_with_one_line_and_loses_nothing(tmp_path, photos,
             "process (waited 0.3 s); nothing was lost: try again later"]
         assert invoke(photos, "-o", out, "--dry-run").exit_code == 75
     again = invoke(photos, "-o", out, "-w", "1")
-    assert again.exit_code == 0 and again.stderr.startswith("0 created, 4 skipped")
+    assert again.exit_code == 0 and again.stderr.startswith("4 images: 4 up to date in")
 
 
 def test_a_full_state_exits_3_and_the_next_run_makes_only_what_is_missing(
@@ -446,7 +446,8 @@ def test_a_full_state_exits_3_and_the_next_run_makes_only_what_is_missing(
         "full; what was recorded before is kept, and the next run makes what is missing"]
     monkeypatch.setattr(State, "_connect", connect)  # space again
     again = invoke(photos, "-o", out, "-w", "1")
-    assert again.exit_code == 0 and again.stderr.startswith("40 created, 4 skipped"), again.stderr
+    assert again.exit_code == 0 and again.stderr.startswith(
+        "44 images: 40 made (40 thumbnails), 4 up to date in"), again.stderr
 
 
 def test_a_folder_at_the_state_path_exits_3_with_one_line(tmp_path, photos):
@@ -479,6 +480,19 @@ def test_a_reader_mid_run_stops_it_with_75_and_what_was_made_is_recorded(
     assert about_the_state(result) == [
         f"thumbnailer: the state database {out / STATE_NAME} is in use by another "
         "process (waited 0.3 s); nothing was lost: try again later"]
-    assert result.stderr.splitlines()[-1].startswith("1 created, ")  # it stopped there
+    assert ": 1 made (1 thumbnail)" in result.stderr.splitlines()[-1]  # it stopped there
     again = invoke(photos, "-o", out, "-w", "1")  # the one it made was recorded
-    assert again.exit_code == 0 and again.stderr.startswith("3 created, 5 skipped")
+    assert again.exit_code == 0 and again.stderr.startswith(
+        "8 images: 3 made (3 thumbnails), 5 up to date in")
+
+
+@pytest.mark.parametrize("error", [trouble.StateError, trouble.StateBusy,
+                                   trouble.StateUnwritable])
+def test_state_errors_survive_pickling(error: type[trouble.StateError]) -> None:
+    """An error crossing a process (a Dask worker, a pool) keeps its line and its
+    errno: OSError's own pickling swapped them."""
+    import pickle
+
+    copy = pickle.loads(pickle.dumps(error("the state is locked", 5)))
+    assert type(copy) is error
+    assert (str(copy), copy.errno, copy.stop) == ("the state is locked", 5, error.stop)

@@ -136,3 +136,40 @@ def test_a_videos_estimate_covers_its_poster(clip, tmp_path, side):
     taken, estimate = int(ran.stdout), decode_cost(task(clip, side=side))
     assert taken <= estimate * 1.05, (taken / MB, estimate / MB)
     assert estimate <= 2.5 * taken + BASE, (taken / MB, estimate / MB)
+
+
+def invalid_apng(path):
+    """A PNG with an acTL chunk of zero frames: Pillow warns "Invalid APNG" on open."""
+    import struct
+    import zlib
+
+    photo(path, (64, 48))
+    data = path.read_bytes()
+    body = struct.pack(">II", 0, 0)
+    actl = struct.pack(">I", 8) + b"acTL" + body + struct.pack(">I", zlib.crc32(b"acTL" + body))
+    at = 8 + 25  # after the signature and IHDR
+    path.write_bytes(data[:at] + actl + data[at:])
+    return path
+
+
+def test_reading_a_header_for_the_budget_says_nothing(tmp_path, recwarn, capfd, monkeypatch):
+    """The parent reads headers for --max-memory; whatever their readers say, the
+    worker says again with the file's name: here it is dropped, never printed."""
+    import ctypes
+
+    from thumbnailer.read import image
+
+    src = invalid_apng(tmp_path / "odd.png")
+    with pytest.warns(UserWarning, match="Invalid APNG"):
+        Image.open(src).close()
+    original, libc = image.memory, ctypes.CDLL(None)
+
+    def memory(*args):
+        libc.write(2, b"libpng warning: from C\n", 23)
+        return original(*args)
+
+    monkeypatch.setattr(image, "memory", memory)
+    capfd.readouterr()
+    assert decode_cost(task(src)) > BASE
+    assert not recwarn.list
+    assert capfd.readouterr().err == ""

@@ -231,14 +231,15 @@ def test_the_manifest_says_what_a_preview_made_and_a_new_preview_rule_remakes_it
         return result.stderr, {e["source"].rsplit("/", 1)[1]: e for e in entries}
 
     said, entries = run()
-    assert said.startswith("2 created")
+    assert said.startswith("2 images: 2 made (2 thumbnails) in")
     assert entries["IMG_1.HEIC"]["preview"] is True and "preview" not in entries["IMG_2.HEIC"]
     said, entries = run()  # up to date: still said, from the state
-    assert said.startswith("0 created, 2 skipped") and entries["IMG_1.HEIC"]["preview"] is True
+    assert said.startswith("2 images: 2 up to date in") and entries["IMG_1.HEIC"]["preview"] is True
     # A new rule: recorded, and checked.
     monkeypatch.setattr(plan_module, "PREVIEW_MARK", "+preview2")
     said, _ = run()
-    assert said.startswith("1 created, 1 skipped")  # only what a preview made
+    # Only what a preview made:
+    assert said.startswith("2 images: 1 made (1 thumbnail), 1 up to date in")
 
 
 def test_a_heif_sequence_is_decoded_whole(tmp_path):

@@ -10,7 +10,7 @@ OETF and inverse OOTF), so the poster can be compared with the picture.
 import av
 import numpy as np
 import pytest
-from helpers import channel_difference, linear_light
+from helpers import channel_difference, hlg_code
 from PIL import Image
 
 from thumbnailer.geometry import Need
@@ -65,22 +65,6 @@ def test_colours_keep_their_hue_and_a_wide_gamut_red_is_clipped_to_srgb_red():
     assert red2020[0] > 200 and red2020[1] < 10 and red2020[2] < 10
     # BT.709 primaries (rare in HDR) are not converted: grey stays grey either way.
     assert sdr(WHITE[hdr.HLG], hdr.HLG, primaries=1) == sdr(WHITE[hdr.HLG], hdr.HLG)
-
-
-# BT.2087: linear BT.709 to linear BT.2020.
-TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114],
-                      [0.0164, 0.0880, 0.8956]])
-
-
-def hlg_code(picture: Image.Image) -> np.ndarray:
-    """An sRGB picture as HLG BT.2020 code values, its white at reference white."""
-    linear = linear_light(picture) @ TO_BT2020.T
-    display = linear * 203 / 1000  # of the 1,000 cd/m2 peak
-    yd = np.maximum(display @ np.array([0.2627, 0.6780, 0.0593]), 1e-9)
-    scene = display / yd[..., None] ** (0.2 / 1.2)  # the inverse OOTF, gamma 1.2
-    a, b, c = 0.17883277, 0.28466892, 0.55991073
-    return np.where(scene <= 1 / 12, np.sqrt(3 * scene),
-                    a * np.log(np.maximum(12 * scene - b, 1e-9)) + c)
 
 
 def hlg_clip(path, picture: Image.Image, frames=3, dark=0):
@@ -178,11 +162,11 @@ def test_video_thumbnails_made_by_the_old_poster_rule_are_made_again(tmp_path, m
     monkeypatch.setattr(plan_module, "kind_of",
                         lambda path: old if kinds.kind_of(path) is kinds.VIDEO
                         else kinds.kind_of(path))
-    assert CliRunner().invoke(cli.main, run).stderr.startswith("2 created")
+    assert CliRunner().invoke(cli.main, run).stderr.startswith("2 images: 2 made (2 thumbnails) in")
     monkeypatch.undo()
     again = CliRunner().invoke(cli.main, run)
-    assert again.stderr.startswith("1 created, 1 skipped"), again.stderr
-    assert CliRunner().invoke(cli.main, run).stderr.startswith("0 created, 2 skipped")
+    assert again.stderr.startswith("2 images: 1 made (1 thumbnail), 1 up to date in"), again.stderr
+    assert CliRunner().invoke(cli.main, run).stderr.startswith("2 images: 2 up to date in")
 
 
 def test_without_numpy_an_hdr_clip_says_what_to_install(tmp_path, monkeypatch):

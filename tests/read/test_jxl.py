@@ -142,6 +142,6 @@ def test_the_walk_takes_jxl_files(tmp_path):
     (tmp_path / "p" / "a.jxl").write_bytes(encode(quadrants((80, 60))))
     result = CliRunner().invoke(cli.main, [str(tmp_path / "p"), "-o", str(tmp_path / "o"),
                                            "-w", "1"])
-    assert result.exit_code == 0 and result.stderr.startswith("1 created")
+    assert result.exit_code == 0 and result.stderr.startswith("1 image: 1 made (1 thumbnail) in")
     with Image.open(tmp_path / "o" / "a.jpg") as made:
         assert made.size == (80, 60)

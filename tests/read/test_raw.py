@@ -175,10 +175,10 @@ def test_no_raw_leaves_raw_files_out(tmp_path):
     folder.mkdir()
     write_dng(folder / "IMG_1.NEF", scene())  # LibRaw reads by content, not by name
     result = CliRunner().invoke(cli.main, [str(folder), "-o", str(tmp_path / "o1"), "-w", "1"])
-    assert result.exit_code == 0 and result.stderr.startswith("1 created")
+    assert result.exit_code == 0 and result.stderr.startswith("1 image: 1 made (1 thumbnail) in")
     skipped = CliRunner().invoke(cli.main, [str(folder), "-o", str(tmp_path / "o2"), "-w", "1",
                                             "--no-raw"])
-    assert "\n0 created" in skipped.stderr and "no images found" in skipped.stderr
+    assert "\n0 images in" in skipped.stderr and "no images found" in skipped.stderr
     assert not list((tmp_path / "o2").glob("*.jpg"))
 
 

@@ -137,6 +137,18 @@ def test_fail_on_warning_fails_what_pillow_warns_about(tmp_path):
         is Status.CREATED
 
 
+def test_a_warning_about_the_file_is_the_sources_whatever_fail_on_says(tmp_path, recwarn):
+    """Caught per image always, not only for --fail-on warning: -v shows it with
+    the file's name; it never reaches the terminal as Python prints warnings."""
+    src = jpeg_with_bad_exif(tmp_path / "odd.jpg")
+    outcome = render(make(src, tmp_path / "a"))
+    assert [e.status for e in outcome.entries] == [Status.CREATED]
+    assert not recwarn.list
+    [first, *_] = outcome.warnings  # Pillow's words, which vary by version
+    assert entry_of(make(src, tmp_path / "b", fail_on=FailOn.WARNING)).error \
+        == f"warning while reading: {first} (Settings.fail_on=error lets warnings pass)"
+
+
 def test_other_formats_are_refused_by_content_and_named(tmp_path):
     """Image.open tried every plugin: a PCX (or DDS, PSD) file named .gif reached it."""
     src = tmp_path / "scan.gif"

@@ -245,15 +245,15 @@ def test_the_walk_takes_videos_only_with_the_extra_and_without_no_video(tmp_path
     picture(0, (80, 60)).save(folder / "IMG_0002.JPG")
     out = tmp_path / "out"
     result = CliRunner().invoke(cli.main, [str(folder), "-o", str(out), "-w", "1"])
-    assert result.exit_code == 0 and result.stderr.startswith("2 created")
+    assert result.exit_code == 0 and result.stderr.startswith("2 images: 2 made (2 thumbnails) in")
     assert (out / "IMG_0001.jpg").exists()
     skipped = CliRunner().invoke(cli.main, [str(folder), "-o", str(tmp_path / "o2"), "-w", "1",
                                             "--no-video"])
-    assert skipped.stderr.startswith("1 created")
+    assert skipped.stderr.startswith("1 image: 1 made (1 thumbnail) in")
     assert not (tmp_path / "o2" / "IMG_0001.jpg").exists()
     monkeypatch.setattr(kinds, "installed", lambda kind: kind is not kinds.VIDEO)  # no extra
     without = CliRunner().invoke(cli.main, [str(folder), "-o", str(tmp_path / "o3"), "-w", "1"])
-    assert without.stderr.startswith("1 created")
+    assert without.stderr.startswith("1 image: 1 made (1 thumbnail) in")
 
 
 def test_a_named_video_without_the_extra_says_what_to_install(tmp_path, monkeypatch):

@@ -1,3 +1,4 @@
+import ctypes
 import io
 import os
 import random
@@ -17,7 +18,7 @@ from PIL import Image, ImageChops, ImageCms, ImageDraw, ImageStat, features
 from thumbnailer.formats import extension, writable_formats
 from thumbnailer.geometry import fit_geometry
 from thumbnailer.render import render
-from thumbnailer.spec import Crop, Fit, Format, Settings, Size, Status, Target, Task
+from thumbnailer.spec import Crop, FailOn, Fit, Format, Settings, Size, Status, Target, Task
 
 
 def task_for(source, out, settings=None, sizes=None):
@@ -315,6 +316,65 @@ def test_a_write_failure_is_reported_and_leaves_no_temporary(tmp_path):
     assert second.status is Status.CREATED
     assert outcome.failed
     assert temp_leftovers(tmp_path) == []
+
+
+# --- what the libraries say: the source's, never the terminal's ----------------------------
+
+def c_stderr(text: bytes) -> None:
+    """What libtiff or libjpeg does: write(2, ...) from C, past Python's sys.stderr."""
+    libc = ctypes.CDLL(None)
+    assert libc.write(2, text, len(text)) == len(text)
+
+
+@pytest.fixture
+def noisy_decoder(monkeypatch):
+    """The reader writes a libtiff message to descriptor 2 from C before reading."""
+    import thumbnailer.render
+
+    original = thumbnailer.render.read
+
+    def read(*args, **kwargs):
+        c_stderr(b"tempfile.tif: Unknown field with tag 50741 (0xc635) encountered.\n")
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(thumbnailer.render, "read", read)
+
+
+def test_what_a_decoder_writes_to_stderr_is_said_by_the_source(tmp_path, noisy_decoder, capfd):
+    src = photo(tmp_path / "scan.jpg", (100, 100))
+    before = os.fstat(2).st_ino
+    outcome = render(task_for(src, tmp_path / "out"))
+    assert only_entry(outcome).status is Status.CREATED
+    # libtiff's name for Pillow's in-memory file is not the file's: left out.
+    assert outcome.warnings == ("Unknown field with tag 50741 (0xc635) encountered.",)
+    assert os.fstat(2).st_ino == before
+    assert "Unknown field" not in capfd.readouterr().err
+
+
+def test_fail_on_warning_fails_a_source_that_only_wrote_to_c_stderr(tmp_path, noisy_decoder):
+    src = photo(tmp_path / "scan.jpg", (100, 100))
+    outcome = render(task_for(src, tmp_path / "out", Settings(fail_on=FailOn.WARNING)))
+    assert outcome.error == ("warning while reading: Unknown field with tag 50741 (0xc635) "
+                             "encountered. (Settings.fail_on=error lets warnings pass)")
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_source_that_fails_keeps_what_its_decoder_said(tmp_path, monkeypatch):
+    import thumbnailer.render
+
+    def read(*args, **kwargs):
+        c_stderr(b"More samples per pixel than can be decoded: 65535\n")
+        raise OSError("decoder error -2")
+
+    monkeypatch.setattr(thumbnailer.render, "read", read)
+    outcome = render(task_for(photo(tmp_path / "p.tif", (50, 50)), tmp_path / "out"))
+    assert outcome.failed
+    assert outcome.warnings == ("More samples per pixel than can be decoded: 65535",)
+
+
+def test_a_clean_source_says_nothing(tmp_path):
+    outcome = render(task_for(photo(tmp_path / "p.jpg", (100, 100)), tmp_path / "out"))
+    assert outcome.warnings == ()
 
 
 # --- several formats from one decode ---------------------------------------------------------

@@ -70,6 +70,9 @@ def test_a_local_dask_cluster_makes_what_the_process_pool_makes(tmp_path, photos
     assert local.exit_code == dask.exit_code == 1  # bad.jpg, in both
     assert dask.stderr.splitlines()[0] == f"{photos / 'bad.jpg'}: " + (
         "not an image, or in a format Pillow cannot read")
+    # One line for bad.jpg and its four thumbnails; the summary counts it once.
+    assert len(dask.stderr.splitlines()) == 2
+    assert dask.stderr.splitlines()[1].startswith("13 images: 12 made (48 thumbnails), 1 failed")
     assert contents(tmp_path / "dask") == contents(tmp_path / "local")
     assert len(contents(tmp_path / "dask")) == 12 * 4
     assert relative_manifest(tmp_path / "dask.json", tmp_path / "dask") == relative_manifest(
@@ -78,11 +81,13 @@ def test_a_local_dask_cluster_makes_what_the_process_pool_makes(tmp_path, photos
     rerun = invoke(photos, "-o", tmp_path / "dask", "--executor", "dask", *job)
     assert rerun.exit_code == 0 and rerun.stderr.splitlines() == [
         rerun.stderr.splitlines()[0]]
-    assert rerun.stderr.startswith("0 created, 48 skipped, 4 failed (4 known, not retried)")
+    assert rerun.stderr.startswith(
+        "13 images: 12 up to date, 1 failed (1 known, not retried) in")
     retried = invoke(photos, "-o", tmp_path / "dask", "--executor", "dask", *job,
                      "--retry-failed")
     assert retried.exit_code == 0  # the same file failing again is not a new failure
-    assert retried.stderr.splitlines()[1].startswith("0 created, 48 skipped, 4 failed in")
+    assert retried.stderr.splitlines()[1].startswith(
+        "13 images: 12 up to date, 1 failed in")
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +194,7 @@ def test_the_default_path_never_imports_dask(tmp_path, photos):
     proc = subprocess.run([sys.executable, "-c", code, str(photos), "-o", str(tmp_path / "o"),
                            "-w", "2"], capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "[]"
-    assert "12 created" in proc.stderr
+    assert "12 made (12 thumbnails)" in proc.stderr
 
 
 def test_an_unchanged_rerun_starts_no_cluster(tmp_path, photos, monkeypatch):
@@ -197,4 +202,28 @@ def test_an_unchanged_rerun_starts_no_cluster(tmp_path, photos, monkeypatch):
     invoke(photos, "-o", tmp_path / "out", "-w", "1")
     monkeypatch.setattr("thumbnailer.job.engine", None)  # any use would raise TypeError
     result = invoke(photos, "-o", tmp_path / "out", "--executor", "dask")
-    assert result.stderr.startswith("0 created, 12 skipped")
+    assert result.stderr.startswith("12 images: 12 up to date in")
+
+
+def test_a_local_dask_clusters_workers_say_what_their_decoders_wrote_naming_the_file(
+        tmp_path, capfd, recwarn):
+    """Our own cluster's workers run one task at a time, on a thread: each task's
+    stderr is still its own (run/stderr.py), shown with -v, never printed raw. And
+    Dask's warning that port 8787 is taken (by another cluster) is not printed."""
+    import socket
+
+    import corpora
+
+    tif = corpora.pillow_images() / "oom-225817ca0f8c663be7ab4b9e717b02c661e66834.tif"
+    said = f"{tif}: warning: More samples per pixel than can be decoded: 303169682"
+    capfd.readouterr()
+    with socket.socket() as taken:
+        try:
+            taken.bind(("", 8787))
+            taken.listen()
+        except OSError:
+            pass  # taken already, as it should be for this test
+        result = invoke(tif, "-o", tmp_path / "out", "-w", "1", "--executor", "dask", "-v")
+    assert said in result.stderr.splitlines()
+    assert "More samples" not in capfd.readouterr().err  # not from the worker, raw
+    assert not [w for w in recwarn.list if "already in use" in str(w.message)]

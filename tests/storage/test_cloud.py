@@ -113,13 +113,14 @@ def test_an_unchanged_rerun_on_s3_writes_nothing_and_a_changed_object_is_remade(
     fs.invalidate_cache()
     before = fs.info(state)["LastModified"]
     again = thumbnailer(s3_env, *args)
-    assert again.stderr.splitlines()[-1].startswith("0 created, 6 skipped, 1 failed")
+    assert again.stderr.splitlines()[-1].startswith("7 images: 6 up to date, 1 failed")
     fs.invalidate_cache()
     assert fs.info(state)["LastModified"] == before  # not even the state was written
     photo(local / "p0.jpg", (300, 300), seed=99)  # a new version of one object
     fs.put_file(str(local / "p0.jpg"), f"{BUCKET}/photos/p0.jpg")
     third = thumbnailer(s3_env, *args)
-    assert third.stderr.splitlines()[-1].startswith("1 created, 5 skipped")
+    assert third.stderr.splitlines()[-1].startswith(
+        "7 images: 1 made (1 thumbnail), 5 up to date")
 
 
 def test_prune_deletes_objects_whose_source_is_gone(s3, s3_env):
@@ -128,7 +129,7 @@ def test_prune_deletes_objects_whose_source_is_gone(s3, s3_env):
     thumbnailer(s3_env, *args)
     fs.rm_file(f"{BUCKET}/photos/trip/p1.jpg")
     result = thumbnailer(s3_env, *args, "--prune")
-    assert "1 pruned" in result.stderr.splitlines()[-1]
+    assert "; 1 thumbnail pruned in" in result.stderr.splitlines()[-1]
     assert "trip/p1.jpg" not in s3_contents(fs, f"{BUCKET}/thumbs")
     assert "trip/p3.jpg" in s3_contents(fs, f"{BUCKET}/thumbs")
 
@@ -225,4 +226,4 @@ def test_a_damaged_state_on_s3_is_moved_aside_not_deleted(s3, s3_env):
     assert f"moved it aside to s3://{aside[0]}" in result.stderr
     again = thumbnailer(s3_env, f"s3://{BUCKET}/photos", "-o", f"s3://{BUCKET}/thumbs",
                         "-w", "1")
-    assert "0 created, 6 skipped" in again.stderr  # the fresh state was put back
+    assert "7 images: 6 up to date, 1 failed" in again.stderr  # the fresh state was put back

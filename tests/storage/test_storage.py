@@ -254,7 +254,7 @@ def test_a_local_run_never_imports_fsspec(tmp_path):
                            str(tmp_path / "m.json"), "-w", "1"],
                           capture_output=True, text=True, timeout=120)
     assert proc.stdout.strip() == "[]", proc.stderr
-    assert "1 created" in proc.stderr
+    assert "1 image: 1 made (1 thumbnail)" in proc.stderr
 
 
 # --- the safety seam: put, put_link, delete inside an output root -------------------

@@ -106,7 +106,7 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
                    "fill: stretch; pad: contain, then pad to the box.")
 @click.option("--crop", type=click.Choice([c.value for c in Crop]), default="center",
               help="What --fit cover keeps: the centre, the busiest part (entropy), "
-                   "the most salient (attention).")
+                   "the most salient (attention), faces ([faces] extra).")
 @click.option("--upscale/--no-upscale", default=False, show_default=False,
               help="Enlarge images smaller than the box.")
 @click.option("--background", type=ColorType(), default="white",

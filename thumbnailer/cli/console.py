@@ -58,7 +58,7 @@ class ConsoleReporter(Reporter):
         self.quiet, self.verbose = quiet, verbose and not quiet
         self.wanted = progress
         self.bar: Any = None  # a tqdm bar while the tasks run
-        self._failed: str | None = None  # the last source told failed while planning
+        self._failed: str | None = None  # the last source told failed on the walk
 
     def _say(self, message: str) -> None:
         """Every line for stderr comes here: names in it are made printable, and
@@ -84,8 +84,10 @@ class ConsoleReporter(Reporter):
         if not self.verbose:
             return
         if entry.status is Status.FAILED:
-            self._say(f"known failure, not retried: {failure_line(entry.source, entry.error or '')}"
-                      f" (since {entry.since})")
+            if entry.source != self._failed:  # one line per source, whatever its sizes
+                self._failed = entry.source
+                self._say("known failure, not retried: "
+                          f"{failure_line(entry.source, entry.error or '')} (since {entry.since})")
         else:
             self._say(f"up to date: {entry.output}")
 
@@ -123,6 +125,8 @@ class ConsoleReporter(Reporter):
         if outcome.failed:
             self._say(failure_line(outcome.source, outcome.error or ""))
         if self.verbose:
+            for message in outcome.warnings:
+                self._say(f"{outcome.source}: warning: {message}")
             for entry in outcome.entries:
                 if entry.status is Status.CREATED:
                     self._say(f"created: {entry.output} ({entry.width}x{entry.height}, "

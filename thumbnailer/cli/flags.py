@@ -13,12 +13,7 @@ Markdown report) is the library's and keeps its words.
 
 from __future__ import annotations
 
-import dataclasses
 import re
-
-from ..errors import ThumbnailerError
-from ..job import Options
-from ..spec import Settings
 
 #: The flag of every field a person sets on the command line (Options'
 #: report_append, keep_entries and watch_quiet have none: the command line
@@ -43,26 +38,10 @@ FLAGS = {
     "adopt": "--adopt", "watch": "--watch", "watch_poll": "--watch-poll",
 }
 
-_SETTINGS = frozenset(f.name for f in dataclasses.fields(Settings))
-_OPTIONS = frozenset(f.name for f in dataclasses.fields(Options))
-
-
-def spelled(setting: str) -> str:
-    """How the library's messages name a field: ``Settings.name``, ``Options.wait``."""
-    if setting in _SETTINGS:
-        return f"Settings.{setting}"
-    if setting in _OPTIONS:
-        return f"Options.{setting}"
-    raise KeyError(setting)
-
-
 def worded(error: Exception) -> str:
-    """``str(error)``, with the setting a ThumbnailerError is about named by its flag."""
-    message = str(error)
-    setting = error.setting if isinstance(error, ThumbnailerError) else None
-    if setting is None or setting not in FLAGS:
-        return message
-    return message.replace(spelled(setting), FLAGS[setting])
+    """``str(error)`` as the command line tells it: each field named by its flag,
+    a value given after ``=`` as the flag's argument (``--crop faces``)."""
+    return flagged(str(error))
 
 
 #: ``Settings.field`` or ``Options.field``, with ``=value`` after it where the

@@ -45,10 +45,12 @@ class MarkdownReport:
             _keep(self.slowest, (outcome.seconds, outcome.source))
 
     def markdown(self, counts: Counter[Status], seconds: float, pruned: Sequence[str] | None,
-                 refused: str | None, title: str, known: int = 0) -> str:
-        """``known``: failed thumbnails that are known failures, not tried again."""
-        lines = [f"## {title}", "",
-                 "| created | up to date | failed | pruned | bytes written | time |",
+                 refused: str | None, title: str, known: int = 0, images: str = "") -> str:
+        """``known``: failed thumbnails that are known failures, not tried again;
+        ``images``: the summary line's count of images (report.images_counted),
+        each once, above the table's counts of thumbnails."""
+        lines = [f"## {title}", "", *([f"**{images}.**", ""] if images else []),
+                 "| thumbnails created | up to date | failed | pruned | bytes written | time |",
                  "|---:|---:|---:|---:|---:|---:|",
                  f"| {counts[Status.CREATED]:,} | {counts[Status.SKIPPED]:,} | "
                  f"{counts[Status.FAILED]:,} | "
@@ -60,7 +62,7 @@ class MarkdownReport:
             lines += [f"{known:,} of the failed thumbnails are known failures, not tried "
                       "again (`Options.retry_failed` tries them).", ""]
         if self.failures:
-            lines += [f"### Failures ({self.failed:,} sources)", "",
+            lines += [f"### Failures ({self.failed:,} image{'s' if self.failed != 1 else ''})", "",
                       "| source | reason |", "|---|---|"]
             lines += [f"| `{_cell(source)}` | {_cell(reason)} |"
                       for source, reason in self.failures]

@@ -18,30 +18,100 @@ MANIFEST_VERSION = 1
 
 
 class Tally:
-    """The counts of a run and, with a spool, every entry (kept on disk)."""
+    """The counts of a run, per thumbnail (``counts``) and per source (``sources``),
+    and, with a spool, every entry (kept on disk).
+
+    A source counts once, by the worst of its thumbnails: failed if any failed
+    (a partly failed source needs a look, and its line was printed), else created
+    if any was made now, else skipped (up to date). The walk tells a source's
+    up-to-date thumbnails one after another, so a source is counted when its
+    first entry comes and moved if a later one is worse: no set of names that
+    grows with the library. A source whose remaining thumbnails are still to
+    make (``later``) is counted when its outcome comes instead."""
 
     def __init__(self, spool: Spool | None = None) -> None:
         self.counts: Counter[Status] = Counter()
+        #: Each source once, by its worst status.
+        self.sources: Counter[Status] = Counter()
+        #: Sources passed over as known failures (a subset of sources[FAILED]).
+        self.known_sources = 0
         self.spool = spool
+        self._source: str | None = None  # the walk's last source, and its status
+        self._status = Status.SKIPPED
+        #: (source, reason) of the failed sources, when there is no spool to ask.
+        self._failures: list[tuple[str, str]] | None = [] if spool is None else None
 
     def add(self, entries: Iterable[Entry]) -> None:
+        """The entries of one outcome (a source, and the other paths of its file):
+        each source in them counted once."""
         entries = tuple(entries)
+        worst: dict[str, Entry] = {}
         for entry in entries:
             self.counts[entry.status] += 1
+            had = worst.get(entry.source)
+            if had is None or _RANK[entry.status] > _RANK[had.status]:
+                worst[entry.source] = entry
+        for entry in worst.values():
+            self.sources[entry.status] += 1
+            if entry.status is Status.FAILED and self._failures is not None:
+                self._failures.append((entry.source, entry.error or "failed"))
         if self.spool is not None:
             self.spool.add(entries)
 
     def add_one(self, entry: Entry) -> None:
         """add([entry]) for the walk's up-to-date thumbnails, one by one (a rerun's
-        hot path)."""
-        self.counts[entry.status] += 1
+        hot path): a source's entries come together."""
+        status = entry.status
+        self.counts[status] += 1
+        if entry.source != self._source:  # a new source: counted, as this entry says
+            self._source = entry.source
+            self._status = status
+            self.sources[status] += 1
+            if status is _FAILED:
+                self._failed(entry)
+        elif status is not self._status and _RANK[status] > _RANK[self._status]:
+            self.sources[self._status] -= 1  # a worse entry of the same source
+            self.sources[status] += 1
+            self._status = status
+            if status is _FAILED:
+                self._failed(entry)
         if self.spool is not None:
             self.spool.add((entry,))
+
+    def _failed(self, entry: Entry) -> None:
+        if entry.since is not None:
+            self.known_sources += 1
+        if self._failures is not None:
+            self._failures.append((entry.source, entry.error or "failed"))
+
+    def later(self, source: str) -> None:
+        """``source``, whose up-to-date thumbnails the walk just told, has others to
+        make: it is counted by its outcome, not as up to date."""
+        if source == self._source and self._status is Status.SKIPPED:
+            self.sources[Status.SKIPPED] -= 1
+            self._source = None
+
+    @property
+    def thumbnails(self) -> int:
+        """How many thumbnails the run made (or, in a dry run, would make)."""
+        return self.counts[Status.CREATED]
 
     @property
     def entries(self) -> Iterator[Entry]:
         """Every entry, in the order they came (none if the run kept none)."""
         return iter(self.spool) if self.spool is not None else iter(())
+
+    def failures(self) -> Iterator[tuple[str, str]]:
+        """Each failed source once, with its reason, in the order they failed: read
+        from the spool, or (without one) from the list kept of failures only."""
+        if self.spool is not None:
+            return self.spool.failed_sources()
+        return iter(self._failures or ())
+
+
+#: The worse of two statuses decides a source's.
+_RANK = {Status.SKIPPED: 0, Status.CREATED: 1, Status.FAILED: 2}
+_FAILED = Status.FAILED  # a module global: add_one's test is one lookup
 
 
 def human_bytes(count: int) -> str:
@@ -59,24 +129,47 @@ def failure_line(source: str, reason: str) -> str:
     return f"{source}: {reason}"
 
 
-def summary_line(counts: Counter[Status], seconds: float, *, dry_run: bool = False,
-                 pruned: int | None = None, symlinks: int = 0, known: int = 0) -> str:
-    """``pruned`` is None when --prune was not asked for; ``symlinks`` counts the
-    symlinks the walk did not follow; ``known``, the failed thumbnails that are
-    known failures, not tried again."""
-    created = "to create" if dry_run else "created"
-    prune = ""
+def summary_line(tally: Tally, seconds: float, *, dry_run: bool = False,
+                 pruned: int | None = None, symlinks: int = 0) -> str:
+    """The run's last line, counting images (sources: photos, videos, RAW files,
+    each once) and thumbnails: ``3 images: 1 made (4 thumbnails), 2 failed in
+    1.2 s``. Only the counts that are not zero are said; ``(N thumbnails)`` is
+    every thumbnail written, a partly failed image's too. ``pruned`` (thumbnails
+    deleted) is None when --prune was not asked for; ``symlinks`` counts the
+    symlinks the walk did not follow."""
+    line = images_counted(tally, dry_run=dry_run)
     if pruned is not None:
-        prune = f", {pruned} {'to prune' if dry_run else 'pruned'}"
-    links = ""
+        line += (f"; {pruned:,} thumbnail{'s' if pruned != 1 else ''} "
+                 f"{'to prune' if dry_run else 'pruned'}")
+    line += f" in {seconds:.1f} s"
     if symlinks:
-        links = (f"; {symlinks:,} symlinked {'entry' if symlinks == 1 else 'entries'} "
+        line += (f"; {symlinks:,} symlinked {'entry' if symlinks == 1 else 'entries'} "
                  "skipped (Settings.follow_symlinks follows them)")
-    return (
-        f"{counts[Status.CREATED]} {created}, {counts[Status.SKIPPED]} skipped, "
-        f"{counts[Status.FAILED]} failed{f' ({known} known, not retried)' if known else ''}"
-        f"{prune} in {seconds:.1f} s{links}"
-    )
+    return line
+
+
+def images_counted(tally: Tally, *, dry_run: bool = False) -> str:
+    """``3 images: 1 made (4 thumbnails), 2 failed``: the summary line's counts
+    (and --report's)."""
+    sources, made = tally.sources, tally.thumbnails
+    total = sum(sources.values())
+    parts = []
+    thumbnails = f"{made:,} thumbnail{'s' if made != 1 else ''}"
+    if sources[Status.CREATED]:
+        parts.append(f"{sources[Status.CREATED]:,} {'to make' if dry_run else 'made'} "
+                     f"({thumbnails})")
+    if sources[Status.SKIPPED]:
+        parts.append(f"{sources[Status.SKIPPED]:,} up to date")
+    if sources[Status.FAILED]:
+        notes = []
+        if tally.known_sources:
+            notes.append(f"{tally.known_sources:,} known, not retried")
+        if made and not sources[Status.CREATED]:  # only partly failed images made some
+            notes.append(f"{thumbnails} {'to make' if dry_run else 'made'}")
+        parts.append(f"{sources[Status.FAILED]:,} failed"
+                     + (f" ({'; '.join(notes)})" if notes else ""))
+    return f"{total:,} image{'s' if total != 1 else ''}" + (f": {', '.join(parts)}"
+                                                              if parts else "")
 
 
 def manifest(
@@ -93,18 +186,21 @@ def manifest(
     tally.add(entries)
     try:
         return {key: list(value) if isinstance(value, Iterator) else value
-                for key, value in _parts(spool, tally.counts, seconds, root, pruned, collisions)}
+                for key, value in _parts(spool, tally.counts, seconds, root, pruned, collisions,
+                                         tally.sources)}
     finally:
         spool.close()
 
 
 def write_manifest(path: str, spool: Spool, counts: Counter[Status], seconds: float,
                    root: str | None = None, pruned: Sequence[str] = (),
-                   collisions: Sequence[str] | None = None) -> None:
+                   collisions: Sequence[str] | None = None,
+                   images: Counter[Status] | None = None) -> None:
     """Write the manifest, entry by entry, from a run's spool: entries sorted by
     source, size and format, so equal runs give equal files (but for
     ``seconds``); with the output ``root``, a per-source list of outputs for web
-    builds (see sources()). UTF-8 JSON; an item holding a file name that is not
+    builds (see sources()); with ``images`` (Tally.sources), the summary counts
+    images too. UTF-8 JSON; an item holding a file name that is not
     valid UTF-8 (Linux allows any bytes) is written with \\u escapes instead, which
     json.loads and os.fsencode turn back into the exact bytes. Written whole or
     not at all, like a thumbnail."""
@@ -112,7 +208,7 @@ def write_manifest(path: str, spool: Spool, counts: Counter[Status], seconds: fl
     def save(f: BinaryIO) -> None:
         f.write(b"{")
         for n, (key, value) in enumerate(_parts(spool, counts, seconds, root, pruned,
-                                                collisions)):
+                                                collisions, images)):
             f.write(b"," if n else b"")
             f.write(b"\n  " + _json(key) + b": ")
             if isinstance(value, Iterator):
@@ -130,13 +226,18 @@ def write_manifest(path: str, spool: Spool, counts: Counter[Status], seconds: fl
 
 
 def _parts(spool: Spool, counts: Counter[Status], seconds: float, root: str | None,
-           pruned: Sequence[str], collisions: Sequence[str] | None
-           ) -> Iterator[tuple[str, Any]]:
-    """The manifest's keys in order; long lists as iterators, read from the spool."""
+           pruned: Sequence[str], collisions: Sequence[str] | None,
+           images: Counter[Status] | None = None) -> Iterator[tuple[str, Any]]:
+    """The manifest's keys in order; long lists as iterators, read from the spool.
+    The summary's counts are of thumbnails; "images" (added in 1.x, version 1
+    still: a new field, none changed) counts each source once, by its worst."""
     yield "version", MANIFEST_VERSION
     yield "entries", (e.as_dict() for e in spool.ordered())
-    yield "summary", {**{status.value: counts[status] for status in Status},
-                      "pruned": len(pruned), "seconds": round(seconds, 3)}
+    summary: dict[str, Any] = {**{status.value: counts[status] for status in Status},
+                               "pruned": len(pruned), "seconds": round(seconds, 3)}
+    if images is not None:
+        summary["images"] = {status.value: images[status] for status in Status}
+    yield "summary", summary
     yield "pruned", list(pruned)
     if root is not None:
         yield "sources", sources(spool.ordered(), root)

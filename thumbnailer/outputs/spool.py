@@ -96,6 +96,15 @@ class Spool:
             "GROUP BY source ORDER BY source LIMIT ?", (limit,))]
         return int(total), first
 
+    def failed_sources(self) -> Iterator[tuple[str, str]]:
+        """Each failed source once, with the reason of its first failed entry, in the
+        order they failed (SQLite gives a bare column the row of its min())."""
+        self._db.commit()
+        for source, error, _ in self._db.cursor().execute(
+                "SELECT source, error, min(seq) FROM entries WHERE status = 'failed' "
+                "GROUP BY source ORDER BY min(seq)"):
+            yield _s(source), _s(error or b"failed")
+
     def failures_by_place(self, limit: int) -> Iterator[tuple[str, int, list[tuple[str, str]]]]:
         """For each folder holding thumbnails beside which sources failed (in places()
         order): how many failed, and the first ``limit`` of them with a reason. A

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from .. import storage
 from ..formats import TABLE, extension, from_extension
-from ..read.kinds import kind_of
+from ..read.kinds import hdr_mark, kind_of
 from ..spec import (
     PREVIEW_MARK,
     Entry,
@@ -95,6 +95,9 @@ class Plan:
         #: finds them.
         self.on_skipped: Callable[[Entry], None] | None = None
         self.on_collision: Callable[[str], None] | None = None
+        #: Told the path of a source some of whose thumbnails were just told up to
+        #: date and whose others are to make (Tally.later: counted once, by its outcome).
+        self.on_later: Callable[[str], None] | None = None
         #: Told each file left as it is where this tool would have deleted one of its
         #: own (storage.NotOurs): a user's file under an old thumbnail's name.
         self.on_left: Callable[[str], None] | None = None
@@ -469,9 +472,10 @@ class FolderPlan(Plan):
             shade = shades.get(source.absolute)
             redo = settings.placeholders and shade is None
             pending, done_here = [], {}
+            rule = kind.mark + hdr_mark(source.path)
             for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here,
                                                                    strict=True):
-                fingerprint += kind.mark  # its reader's own rule: a video's poster
+                fingerprint += rule  # its reader's own rule: a video's poster, HDR stills
                 record = rows.get(key)
                 if record is None and state.legacy:  # migrated from 1.x: no folder yet
                     record = state.get(key)
@@ -495,6 +499,8 @@ class FolderPlan(Plan):
                 continue  # all up to date: an unchanged rerun, file after file
             if pending and self._known_failure(source, pending):
                 continue
+            if pending and done_here and self.on_later is not None:
+                self.on_later(source.path)
             targets = tuple(Target(size, storage.join(settings.output, stem), fmt,
                                    root=settings.output, owned=self._owned(rows, record, stem, fmt),
                                    adopt=self.adopt)

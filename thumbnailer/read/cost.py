@@ -13,11 +13,13 @@ from __future__ import annotations
 
 from ..geometry import Need
 from ..run.budget import ADDRESS_SLACK, mapped
+from ..run.stderr import captured_stderr
 from ..spec import Settings, Task
 from ..storage import store
 from . import reader
 from .image import COPIES, OTHER_COPIES, box_bytes
 from .kinds import kind_of
+from .pillow import caught_warnings
 
 #: What a task holds besides its pixels: the encoder's buffers, Python objects.
 BASE = 8 << 20
@@ -42,7 +44,10 @@ def decode_cost(task: Task) -> int:
         readable = store(task.source).readable(task.source)
     except Exception:
         return BASE
-    return BASE + reader(kind_of(task.source)).memory(readable, Need.of(task), s)
+    # What a header's reader says (a warning, libtiff on stderr) is said again,
+    # with the file's name, when the worker reads it: here it is dropped.
+    with captured_stderr(), caught_warnings():
+        return BASE + reader(kind_of(task.source)).memory(readable, Need.of(task), s)
 
 
 def over_limit(task: Task) -> str | None:

@@ -145,11 +145,11 @@ def served(im: ImageFile.ImageFile, scale: float) -> bool:
     return scale > 1 and PREVIEW in im.info
 
 
-def blank(im: ImageFile.ImageFile) -> bool:
+def blank(im: Image.Image) -> bool:
     """A preview of one flat colour: a placeholder an editor left, not the image."""
     return all(high - low <= 2 for low, high in _extrema(im))
 
 
-def _extrema(im: ImageFile.ImageFile) -> list[tuple[int, int]]:
+def _extrema(im: Image.Image) -> list[tuple[int, int]]:
     found = im.getextrema()
     return [found] if isinstance(found[0], (int, float)) else list(found)  # type: ignore[list-item]

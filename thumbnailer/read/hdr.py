@@ -1,11 +1,12 @@
-"""HDR video frames (PQ or HLG, BT.2020 primaries: what phones have recorded by
-default since 2020) to SDR sRGB pixels, for a poster frame.
+"""HDR pictures (PQ or HLG, BT.2020 primaries: what phones have recorded by
+default since 2020, in videos and in HEIC, AVIF and JPEG XL stills) to SDR
+sRGB pixels, for a video's poster frame and for a still's thumbnails.
 
-Shown as it is, an HLG frame is flat and desaturated and a PQ frame dark: its
+Shown as it is, an HLG picture is flat and desaturated and a PQ one dark: its
 code values mean light levels and colours sRGB does not have. FFmpeg's own tone
-mapping needs zimg, which PyAV's wheels do not ship; so the conversion is here,
-in numpy, on the frame already scaled down to about the thumbnail's size (see
-docs/usage.md for what it costs):
+mapping needs zimg, which PyAV's wheels do not ship, and Pillow has none; so
+the conversion is here, in numpy, on the picture already scaled down to about
+the thumbnail's size (see docs/images.md for what it costs):
 
 - the code values to display light, by ITU-R BT.2100 (PQ's EOTF; HLG's inverse
   OETF, then its OOTF for a 1,000 cd/m2 display, system gamma 1.2);
@@ -20,12 +21,15 @@ docs/usage.md for what it costs):
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # numpy is imported when an HDR frame is met: not on the default path
+if TYPE_CHECKING:  # numpy is imported when an HDR picture is met: not on the default path
     import numpy as np
+    from PIL import Image
 
-#: FFmpeg's codes for the transfers (AVColorTransferCharacteristic) and primaries.
+#: The codes of the transfers and primaries (ITU-T H.273, "CICP": FFmpeg's
+#: AVColorTransferCharacteristic, HEIF's and AVIF's nclx, PNG's cICP, ICC's cicp).
 PQ, HLG, BT2020 = 16, 18, 9
 
 #: HDR reference white in cd/m2 (BT.2408).
@@ -46,18 +50,142 @@ Y2020, Y709 = (0.2627, 0.6780, 0.0593), (0.2126, 0.7152, 0.0722)
 
 
 def is_hdr(transfer: int | None) -> bool:
-    """Whether a frame with this transfer (FFmpeg's code) needs tone mapping."""
+    """Whether a picture with this transfer (its H.273 code) needs tone mapping."""
     return transfer in (PQ, HLG)
 
 
-def to_sdr(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarray:
-    """``code`` (height x width x 3, 16-bit code values in the transfer's
-    encoding) as 8-bit sRGB, ROWS rows at a time: a frame kept at full size (a
-    large --size) then needs its 16-bit copy, the result and a bounded scratch,
-    not a dozen float copies. Primaries other than BT.2020 (rare in HDR) are
-    kept as they are. Raises ImportError without numpy."""
+#: What a source says of its light: (transfer, primaries), H.273's codes.
+Signal = tuple[int, int | None]
+
+
+def from_nclx(nclx: Any) -> Signal | None:
+    """The signal of a HEIF's nclx colour box, as pillow-heif gives it (a dict)."""
+    if not isinstance(nclx, dict) or not is_hdr(nclx.get("transfer_characteristics")):
+        return None
+    return nclx["transfer_characteristics"], nclx.get("color_primaries")
+
+
+def from_cicp(data: bytes) -> Signal | None:
+    """The signal of H.273's four bytes (primaries, transfer, matrix, full
+    range), as PNG's cICP chunk and ICC's cicp tag hold them."""
+    if len(data) < 4 or not is_hdr(data[1]):
+        return None
+    return data[1], data[0]
+
+
+def from_boxes(head: bytes) -> Signal | None:
+    """The signal of the first nclx colour box (ISO/IEC 23008-12 ``colr``) in
+    the first bytes of an ISO BMFF file (an AVIF: Pillow's reader says nothing
+    of it). The boxes that describe the items come before their data."""
+    at = head.find(b"colrnclx")
+    if at < 0 or at + 14 > len(head):
+        return None
+    primaries, transfer = (int.from_bytes(head[at + i:at + i + 2], "big") for i in (8, 10))
+    return (transfer, primaries) if is_hdr(transfer) else None
+
+
+def from_icc(profile: bytes | None) -> Signal | None:
+    """The signal of an ICC profile's ``cicp`` tag (ICC.1 v4.4): how macOS, libjxl
+    and Chrome tag a PQ or HLG picture that has a profile. A profile whose curve
+    is PQ or HLG without the tag is not recognised."""
+    if not profile or len(profile) < 132:
+        return None
+    count = int.from_bytes(profile[128:132], "big")
+    for i in range(min(count, 256)):
+        entry = profile[132 + 12 * i:144 + 12 * i]
+        if entry[:4] == b"cicp":
+            offset = int.from_bytes(entry[4:8], "big")
+            return from_cicp(profile[offset + 8:offset + 12])
+    return None
+
+
+def png_cicp(f: Any) -> Signal | None:
+    """The signal of a PNG's cICP chunk (PNG third edition), which Pillow does
+    not read: the chunks before the first IDAT, walked by their lengths from
+    the file's start (``f``, left where it was)."""
+    position = f.tell()
+    try:
+        f.seek(8)
+        while len(header := f.read(8)) == 8:
+            length, kind = int.from_bytes(header[:4], "big"), header[4:]
+            if kind in (b"IDAT", b"IEND"):
+                return None
+            if kind == b"cICP":
+                return from_cicp(f.read(4))
+            f.seek(length + 4, 1)  # the data and its CRC
+        return None
+    finally:
+        f.seek(position)
+
+
+def reduction(size: tuple[int, int], need: tuple[float, float]) -> int:
+    """The whole factor a decoded still is boxed down by before its mapping:
+    as far as keeps ``need`` with the widest draft gap, as a JPEG draft does."""
+    from ..geometry import DRAFT_GAPS
+
+    gap = DRAFT_GAPS[1]
+    return max(1, math.floor(min(size[0] / (need[0] * gap), size[1] / (need[1] * gap))))
+
+
+def still(pixels: Any, signal: Signal, factor: int) -> Image.Image:
+    """A decoded HDR still as an 8-bit sRGB Pillow image (RGB, or RGBA with its
+    alpha kept), ``factor`` times smaller (by box averages of the code values,
+    as a video's frame is scaled before its mapping). ``pixels`` is a Pillow
+    image (8-bit codes: AVIF, PNG, JPEG XL as Pillow decodes them) or anything
+    numpy takes as height x width x 3 or 4 16-bit codes (a HEIF decoded at 16
+    bits). Raises ImportError without numpy."""
+    import numpy as np
+    from PIL import Image
+
+    if isinstance(pixels, Image.Image):
+        im = pixels if pixels.mode in ("RGB", "RGBA") else pixels.convert(
+            "RGBA" if "A" in pixels.getbands() else "RGB")
+        code = np.asarray(im.reduce(factor) if factor > 1 else im)
+    else:
+        code = _boxed(np.asarray(pixels), factor)
+    rgb = to_sdr(np.ascontiguousarray(code[..., :3]), *signal)
+    if code.shape[2] == 4:
+        alpha = code[..., 3] if code.dtype == np.uint8 else (code[..., 3] >> 8).astype(np.uint8)
+        return Image.fromarray(np.dstack((rgb, alpha)), "RGBA")
+    return Image.fromarray(rgb, "RGB")
+
+
+def _boxed(code: np.ndarray, factor: int) -> np.ndarray:
+    """16-bit codes averaged in ``factor`` x ``factor`` boxes (the last row and
+    column of boxes filled out by the edge's pixels), a band of rows at a time:
+    integer sums, the rows of a box first (they are contiguous), then its
+    columns; a third of the time of a float mean over both at once."""
     import numpy as np
 
+    if factor == 1:
+        return code
+    h, w, c = code.shape
+    wide = -(-w // factor)
+    total = np.uint32 if factor * factor * 65535 < 2**32 else np.uint64
+    out = np.empty((-(-h // factor), wide, c), dtype=np.uint16)
+    for top in range(0, h, factor * ROWS):
+        band = code[top:top + factor * ROWS]
+        tall = -(-band.shape[0] // factor) * factor - band.shape[0]
+        if wide * factor > w or tall:
+            band = np.pad(band, ((0, tall), (0, wide * factor - w), (0, 0)), mode="edge")
+        rows = band.reshape(band.shape[0] // factor, factor, -1).sum(axis=1, dtype=total)
+        sums = rows.reshape(rows.shape[0], wide, factor, c).sum(axis=2, dtype=total)
+        out[top // factor:top // factor + sums.shape[0]] = (
+            (sums + factor * factor // 2) // (factor * factor))
+    return out
+
+
+def to_sdr(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarray:
+    """``code`` (height x width x 3, code values in the transfer's encoding:
+    16-bit, or 8-bit where a decoder gives no more) as 8-bit sRGB, ROWS rows at
+    a time: a picture kept at full size (a large --size) then needs its 16-bit
+    copy, the result and a bounded scratch, not a dozen float copies. Primaries
+    other than BT.2020 (rare in HDR) are kept as they are. Raises ImportError
+    without numpy."""
+    import numpy as np
+
+    if code.dtype == np.uint8:  # 8-bit codes to 16-bit ones: 255 becomes 65535
+        code = code.astype(np.uint16) * np.uint16(257)
     out = np.empty(code.shape, dtype=np.uint8)
     for top in range(0, code.shape[0], ROWS):
         rows = code[top:top + ROWS]

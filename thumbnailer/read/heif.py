@@ -11,6 +11,11 @@ is some 25 times faster. Here it must also keep the pixels needed with the
 widest draft gap, and its aspect ratio must be within 1%; the image reader
 refuses a blank one after loading it (draft.blank).
 
+A PQ or HLG HEIC (10 bits or more) is decoded again here at 16 bits for its
+tone mapping (read/hdr.py): pillow-heif's Pillow plugin gives 8 bits, too few
+for the shadows of a PQ picture. Its preview, when one serves, is decoded the
+same way.
+
 AVIF shares the container (ISO BMFF) and is Pillow's own (11.3 and newer): an
 AVIF file that no allowed Pillow format took is named, with what to upgrade.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 from PIL import ImageFile
 
@@ -68,3 +74,23 @@ def preview(im: ImageFile.ImageFile, need: tuple[float, float]) -> float:
         raise StalePreview(f"a {pw}x{ph} preview of a {w}x{h} image")
     im.info[PREVIEW] = "heif"
     return w / pw
+
+
+def pixels16(fp: Any, size: tuple[int, int]) -> Any:
+    """The HDR image in ``fp`` at 16 bits a channel (pillow-heif's image, which
+    numpy reads as height x width x 3 or 4): the primary image, or its preview
+    of ``size`` when draft() chose one."""
+    import pillow_heif
+
+    if not isinstance(fp, str):
+        fp.seek(0)
+    heif_file = pillow_heif.open_heif(fp, convert_hdr_to_8bit=False)
+    image = heif_file[heif_file.primary_index]
+    if image.size != size:
+        listed = image.info.get("thumbnails")
+        for index in range(len(listed) if isinstance(listed, list) else 0):
+            preview = image.get_thumbnail(index)
+            if preview.size == size:
+                return preview
+        raise StalePreview(f"no {size[0]}x{size[1]} preview at 16 bits")
+    return image

@@ -81,6 +81,15 @@ VIDEO_EXTENSIONS = (".mp4", ".mov", ".m4v", ".webm", ".mkv", ".avi")
 #: at or before it, and past a blank one.
 POSTER_MARK = "+poster3"
 
+#: In the fingerprint of the thumbnails of stills in the formats that carry PQ
+#: and HLG pictures (HEIF, AVIF, JPEG XL), walked by these names: the HDR rule's
+#: version. 1: PQ and HLG stills are tone-mapped (read/hdr.py), so that those
+#: made before, shown as their code values, are made again once. Which of them
+#: is HDR is known only by reading it: a mark by name costs no read on an
+#: unchanged rerun, and leaves JPEG, PNG and every other photo as they are.
+HDR_MARK = "+hdr1"
+HDR_EXTENSIONS = frozenset((".heic", ".heif", ".hif", ".avif", ".jxl"))
+
 #: Camera RAW files, read through rawpy (the [raw] extra): walked whether or not
 #: it is installed, so that each is named with what to install.
 RAW_EXTENSIONS = (".cr2", ".cr3", ".nef", ".nrw", ".arw", ".dng", ".raf", ".orf", ".rw2",
@@ -158,6 +167,12 @@ def kind_of(path: str) -> Kind:
     """The kind of the source at ``path`` by its name, as the walk chose it; IMAGE
     for everything known by content (Pillow's formats and the plugged kinds)."""
     return _BY_EXTENSION.get(path[path.rfind("."):].lower(), IMAGE)
+
+
+def hdr_mark(path: str) -> str:
+    """What the fingerprint of the thumbnails of ``path`` adds, besides its
+    kind's mark: HDR_MARK for a still in a format that carries PQ and HLG."""
+    return HDR_MARK if path[path.rfind("."):].lower() in HDR_EXTENSIONS else ""
 
 
 def mime_type(path: str) -> str:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import io
-import threading
 import warnings
 from collections.abc import Iterable
 from types import TracebackType
@@ -22,6 +21,7 @@ from typing import Any
 
 from PIL import Image, ImageFile, UnidentifiedImageError
 
+from ..run.stderr import capturable
 from ..spec import DEFAULT_DECODERS, FailOn, Settings
 from . import heif, jxl
 from .base import Readable
@@ -58,10 +58,11 @@ def describe_read(exc: BaseException) -> str:
                 "Settings.fail_on=none keeps what was decoded")
     if isinstance(exc, NotImplementedError):
         return f"a variant of its format that Pillow cannot decode ({exc})"
-    if isinstance(exc, OSError) and str(exc):
-        detail = str(exc)  # Pillow's decoder errors say it in words
+    words = str(exc).strip()  # libheif ends its messages with a newline
+    if isinstance(exc, OSError) and words:
+        detail = words  # Pillow's decoder errors say it in words
     else:
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        detail = f"{type(exc).__name__}: {words}" if words else type(exc).__name__
     return f"damaged or unsupported image data ({detail})"
 
 
@@ -261,16 +262,17 @@ def _pixels(im: Image.Image) -> object:
 
 
 class caught_warnings:
-    """Warnings raised while this image is made, for --fail-on warning (and so that
-    a worker never prints one). Python's warning filters are process-wide before
-    3.14, and catching them per image from several threads would tangle them.
-    So they are caught only in a process's main thread (the process pool, -w 1);
-    in any other thread (the thread engine, Dask workers) Pillow's and our
-    warnings are silenced for the whole process, once."""
+    """Warnings raised while this image is made: said with its name (Outcome.warnings,
+    shown by -v), counted by --fail-on warning, never printed by Python. Python's
+    warning filters are process-wide before 3.14, and catching them per image from
+    several threads would tangle them. So they are caught only where one task runs
+    at a time (run.stderr.capturable: the process pool, -w 1, a local Dask
+    cluster); in any other thread (the thread engine, a Dask cluster of someone
+    else's) Pillow's and our warnings are silenced for the whole process, once."""
 
     def __enter__(self) -> list[warnings.WarningMessage] | None:
         self.inner: warnings.catch_warnings[list[warnings.WarningMessage]] | None = None
-        if threading.current_thread() is not threading.main_thread():
+        if not capturable():
             _silence_in_threads()
             return None
         self.inner = warnings.catch_warnings(record=True)
@@ -295,16 +297,31 @@ _NOT_ABOUT_THE_FILE = (ResourceWarning, DeprecationWarning, PendingDeprecationWa
                        Image.DecompressionBombWarning)
 
 
-def fail_on_warnings(caught: list[warnings.WarningMessage] | None) -> None:
+#: The name Pillow gives libtiff for the file it decodes, which libtiff puts
+#: before its messages: it is not the file's name, so it is left out.
+_LIBTIFF_NAME = "tempfile.tif: "
+
+
+def said(caught: list[warnings.WarningMessage] | None,
+         stderr: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """What the libraries said about the file, each once: the warnings in
+    ``caught`` about it, then the lines decoders wrote to stderr (run.stderr)."""
+    return tuple(dict.fromkeys(
+        [str(w.message).strip() for w in caught or ()
+         if not issubclass(w.category, _NOT_ABOUT_THE_FILE)]
+        + [line.removeprefix(_LIBTIFF_NAME) for line in stderr]))
+
+
+def fail_on_warnings(caught: list[warnings.WarningMessage] | None,
+                     stderr: tuple[str, ...] = ()) -> None:
     """--fail-on warning: the first warning about the file raised while reading it
-    fails the image."""
+    fails the image, or else the first line a decoder wrote to stderr."""
     if caught is None:
         raise RenderError("Settings.fail_on=warning needs worker processes or "
                           "Options.workers=1: threads cannot tell their warnings apart")
-    for w in caught:
-        if not issubclass(w.category, _NOT_ABOUT_THE_FILE):
-            raise RenderError(f"warning while reading: {w.message} "
-                              "(Settings.fail_on=error lets warnings pass)")
+    for message in said(caught, stderr)[:1]:
+        raise RenderError(f"warning while reading: {message} "
+                          "(Settings.fail_on=error lets warnings pass)")
 
 
 def read_orientation(im: Image.Image) -> int:

@@ -92,7 +92,7 @@ def _preview(raw: Any, size: tuple[int, int], need: tuple[float, float]) -> Imag
         im.load()
     except Exception:  # a damaged preview: the mosaic may still be whole
         return None
-    if blank(im):  # type: ignore[arg-type]
+    if blank(im):
         return None
     return im.convert("RGB")
 

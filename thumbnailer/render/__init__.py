@@ -8,7 +8,8 @@ identical sources last (links.py). It writes files, arms a SIGALRM time limit
 (timeout.py) and, on a pool worker, runs under the address-space limit the
 worker set; it never raises for a bad source and never prints, so it can run
 anywhere: in-process, in a pool, on a cluster. What goes wrong is the source's,
-worded for a person, in the Outcome it returns.
+worded for a person, in the Outcome it returns; so is what the libraries say
+meanwhile (their warnings, and their stderr, run/stderr.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from ..geometry import Need, turns
 from ..read import describe, kind_of, mime_type, read, transient
 from ..read.cost import over_limit
 from ..read.errors import RenderError
-from ..read.pillow import caught_warnings, fail_on_warnings, load_decoders, reading
+from ..read.pillow import caught_warnings, fail_on_warnings, load_decoders, reading, said
+from ..run.stderr import captured_stderr
 from ..spec import Crop, Entry, FailOn, Format, Outcome, Settings, Status, Task
 from ..storage import store
 from .encode import for_format, save, text
@@ -40,20 +42,26 @@ def warm_up(settings: Settings) -> None:
 def render(task: Task) -> Outcome:
     """Write every target of ``task``; a bad source gives a failed Outcome, not an exception."""
     started = time.perf_counter()
+    # The libraries' stderr is the source's to tell (with -v), never the terminal's:
+    # captured outside the time limit, so no alarm lands while it is put back.
+    stderr = captured_stderr()
+    caught: list[warnings.WarningMessage] | None = None
     try:
-        with time_limit(task.settings.timeout), caught_warnings() as caught:
-            signature, entries, halt = _render(task, caught)
+        with stderr, time_limit(task.settings.timeout), caught_warnings() as caught:
+            signature, entries, halt = _render(task, caught, stderr)
         if task.links:
             entries += link_all(task, entries, halt)
         # A write can fail for one size and not another; the first reason stands for the source.
         error = next((e.error for e in entries if e.error), None)
-        return Outcome(task.source, entries, error, signature, halt,
-                       time.perf_counter() - started)
+        outcome = Outcome(task.source, entries, error, signature, halt,
+                          time.perf_counter() - started)
     except Exception as exc:
         memory = over_limit(task)  # a decoder's words for a failed allocation are its own
-        return dataclasses.replace(failed_outcome(task, memory or describe(exc)),
-                                   transient=bool(memory) or transient(exc),
-                                   seconds=time.perf_counter() - started)
+        outcome = dataclasses.replace(failed_outcome(task, memory or describe(exc)),
+                                      transient=bool(memory) or transient(exc),
+                                      seconds=time.perf_counter() - started)
+    words = said(caught, stderr.lines())
+    return dataclasses.replace(outcome, warnings=words) if words else outcome
 
 
 def failed_outcome(task: Task, reason: str) -> Outcome:
@@ -65,8 +73,8 @@ def failed_outcome(task: Task, reason: str) -> Outcome:
     return Outcome(task.source, failed, reason)
 
 
-def _render(task: Task, caught: list[warnings.WarningMessage] | None
-            ) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
+def _render(task: Task, caught: list[warnings.WarningMessage] | None,
+            stderr: captured_stderr) -> tuple[tuple[int, int], tuple[Entry, ...], str | None]:
     s = task.settings
     where = store(task.source)
     st = where.stat(task.source)
@@ -85,7 +93,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
     with reading():  # read after the size check
         picture = read(task.source, where.readable(task.source), need, s)
         if s.fail_on is FailOn.WARNING:
-            fail_on_warnings(caught)
+            fail_on_warnings(caught, stderr.lines())
     im, scale, orientation = picture.image, picture.scale, picture.orientation
     with im:
         geometries = need.geometries(picture.size, orientation)
@@ -97,7 +105,7 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None
         exif = im.getexif() if s.keep_metadata else None
         decoded = resizable(im)
         if s.crop is not Crop.CENTER:
-            geometries = [placed(decoded, scale, g, s.crop) for g in geometries]
+            geometries = [placed(decoded, scale, g, s.crop, orientation) for g in geometries]
         sizes = list(need.sizes)
         wanted = {sizes.index(t.size) for t in task.targets}
         # --placeholders: from the smallest thumbnail, made even when up to date.

@@ -7,14 +7,20 @@ window along the axis that overflows to the part worth keeping:
 - entropy: the window whose pixels carry the most information (histogram entropy):
   texture and detail win over sky, walls and studio backdrops.
 - attention: the window with the most salient pixels, scored by edges, colour
-  saturation and skin tones, the cues libvips' attention strategy uses.
+  saturation and skin tones (the cues libvips' attention strategy uses) and by the
+  contrast of each region with its surroundings, weighed towards the centre.
+  On the photos of bench/crop.py it keeps at least the subjects center keeps.
+- faces: the window that holds the faces OpenCV finds (render/faces.py), or the
+  largest of them that fit together; attention where it finds none.
 
-Scoring runs on a copy at most ANALYSIS_SIDE pixels wide, so it costs about a
-millisecond whatever the image size. Ties keep the window nearest the centre, so a
+Scoring runs on a copy at most ANALYSIS_SIDE pixels wide, so it costs a few
+milliseconds whatever the image size. Ties keep the window nearest the centre, so a
 featureless image crops exactly as center does.
 """
 
 from __future__ import annotations
+
+import importlib.util
 
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
@@ -25,10 +31,26 @@ ANALYSIS_SIDE = 256
 #: Candidate window positions along the overflowing axis.
 STEPS = 64
 
+#: How much each cue counts in attention's saliency map. Edges and saturation
+#: alone light up grass, wood grain and leaves; the contrast of a region with its
+#: surroundings finds objects. Chosen on the photos of bench/crop.py, among the
+#: neighbouring weights that all keep as many subjects (docs/performance.md).
+WEIGHTS = {"edges": 0.5, "saturation": 0.25, "skin": 0.5, "contrast": 2.0}
+#: Columns (rows) weigh 1 - CENTRE_PRIOR * (2 * offset from the centre)^2: 1 in the
+#: middle, 0.25 at the edges. Photographers frame their subject; a busy border is
+#: less likely to be it.
+CENTRE_PRIOR = 0.75
+
 Box = tuple[float, float, float, float]
 
 
-def place(im: Image.Image, box: Box, crop: Crop) -> Box:
+def available(crop: Crop) -> bool:
+    """Whether this installation can place ``crop``: faces needs the [faces] extra
+    (OpenCV), found, not imported."""
+    return crop is not Crop.FACES or importlib.util.find_spec("cv2") is not None
+
+
+def place(im: Image.Image, box: Box, crop: Crop, orientation: int = 1) -> Box:
     """``box`` (a window on ``im``, in its pixels) moved along the axis where it is
     smaller than the image, to the best position for ``crop``."""
     if crop is Crop.CENTER:
@@ -39,6 +61,17 @@ def place(im: Image.Image, box: Box, crop: Crop) -> Box:
     horizontal = w - cw > 0.5
     if not horizontal and h - ch <= 0.5:
         return box  # the window is the whole image
+    room = (w - cw) if horizontal else (h - ch)
+    if crop is Crop.FACES:
+        from .faces import faces  # the [faces] extra, imported only here
+
+        found = faces(im, orientation)
+        if found:
+            length = cw if horizontal else ch
+            offset = _on_faces(found, 0 if horizontal else 1, length)
+            offset = min(max(0.0, offset), room)
+            return (offset, y0, offset + cw, y1) if horizontal else (x0, offset, x1, offset + ch)
+        crop = Crop.ATTENTION  # no face: the subject is something else
     factor = max(1.0, max(w, h) / ANALYSIS_SIDE)
     small = im.convert("RGB").resize(
         (max(1, round(w / factor)), max(1, round(h / factor))), Image.Resampling.BOX
@@ -50,10 +83,29 @@ def place(im: Image.Image, box: Box, crop: Crop) -> Box:
     )
     # Positions are fractions of the room the window has, so the centre (0.5)
     # maps back exactly, whatever the rounding on the small copy.
-    offset = _best(scores) * ((w - cw) if horizontal else (h - ch))
+    offset = _best(scores) * room
     if horizontal:
         return (offset, y0, offset + cw, y1)
     return (x0, offset, x1, offset + ch)
+
+
+def _on_faces(found: list[tuple[Box, Box]], axis: int, length: float) -> float:
+    """Where a window of ``length`` starts along ``axis`` (0: x, 1: y) to show the
+    faces (each a face's box and its head's, largest first): centred on the
+    faces, moved as little as it takes to hold their heads. All of them if their
+    heads fit together, else the largest ones that do; a single head too big for
+    the window gets the window centred on its face."""
+    faces_lo, faces_hi = found[0][0][axis], found[0][0][axis + 2]
+    heads_lo, heads_hi = found[0][1][axis], found[0][1][axis + 2]
+    for face, head in found[1:]:
+        lo, hi = min(heads_lo, head[axis]), max(heads_hi, head[axis + 2])
+        if hi - lo <= length:
+            heads_lo, heads_hi = lo, hi
+            faces_lo, faces_hi = min(faces_lo, face[axis]), max(faces_hi, face[axis + 2])
+    offset = (faces_lo + faces_hi - length) / 2
+    if heads_hi - heads_lo <= length:
+        offset = min(max(offset, heads_hi - length), heads_lo)
+    return offset
 
 
 def _positions(room: int) -> dict[float, int]:
@@ -80,22 +132,27 @@ def _entropy_scores(small: Image.Image, window: int, horizontal: bool) -> dict[f
 
 
 def _attention_scores(small: Image.Image, window: int, horizontal: bool) -> dict[float, float]:
-    """Sum of a saliency map over each window, from its per-column (or row) totals."""
+    """Sum of a saliency map over each window, each column (row) weighed by the
+    centre prior, from the per-column (row) totals."""
     saliency = _saliency(small).convert("F")
     # Squash the other axis to one pixel: each value is a column's (row's) mean.
     n = saliency.width if horizontal else saliency.height
     line = saliency.resize((n, 1) if horizontal else (1, n), Image.Resampling.BOX)
     prefix = [0.0]
     for i in range(n):
-        value = line.getpixel((i, 0) if horizontal else (0, i))
-        prefix.append(prefix[-1] + float(value))  # type: ignore[arg-type]  # mode F: a float
+        value = float(line.getpixel((i, 0) if horizontal else (0, i)))  # type: ignore[arg-type]
+        off = (i + 0.5) / n - 0.5  # -0.5 at one edge, 0.5 at the other
+        prefix.append(prefix[-1] + value * (1.0 - CENTRE_PRIOR * 4 * off * off))
     return {t: prefix[p + window] - prefix[p] for t, p in _positions(n - window).items()}
 
 
 def _saliency(rgb: Image.Image) -> Image.Image:
-    """A greyscale map where bright means "look here": edges, saturation, skin."""
+    """A greyscale map where bright means "look here": edges, saturation, skin
+    (libvips' cues), and centre-surround contrast (what differs from its
+    surroundings at the scale of objects, not of texture)."""
+    grey = rgb.convert("L")
     if min(rgb.size) >= 3:
-        edges = rgb.convert("L").filter(ImageFilter.FIND_EDGES)
+        edges = grey.filter(ImageFilter.FIND_EDGES)
         # Pillow leaves a 3x3 filter's border pixels unfiltered: they are not edges.
         edges = ImageOps.expand(edges.crop((1, 1, edges.width - 1, edges.height - 1)), 1, 0)
     else:
@@ -107,5 +164,13 @@ def _saliency(rgb: Image.Image) -> Image.Image:
         cb.point(lambda v: 255 if 77 <= v <= 127 else 0),
         cr.point(lambda v: 255 if 133 <= v <= 173 else 0),
     )
-    # Saturation alone lights up any colourful flat area; halve it against edges and skin.
-    return ImageChops.add(ImageChops.add(edges, saturation.point(lambda v: v // 2)), skin)
+    side = max(rgb.size)
+    fine = rgb.filter(ImageFilter.GaussianBlur(0.01 * side))
+    coarse = rgb.filter(ImageFilter.GaussianBlur(0.1 * side))
+    contrast = ImageChops.difference(fine, coarse).convert("L")
+    cues = [(edges, WEIGHTS["edges"]), (saturation, WEIGHTS["saturation"]),
+            (skin, WEIGHTS["skin"]), (contrast, WEIGHTS["contrast"])]
+    out = Image.new("L", rgb.size)
+    for cue, weight in cues:
+        out = ImageChops.add(out, cue.point(lambda v, w=weight: min(255, int(v * w))))
+    return out

@@ -60,11 +60,13 @@ def resize_all(im: Image.Image, scale: float, full: Box, geometries: Sequence[Ge
             yield i, small
 
 
-def placed(im: Image.Image, scale: float, g: Geometry, crop: Crop) -> Geometry:
-    """Move a cover crop's window to where the picture's subject is (crop.py)."""
-    from .crop import place  # only for the entropy and attention crops
+def placed(im: Image.Image, scale: float, g: Geometry, crop: Crop,
+           orientation: int = 1) -> Geometry:
+    """Move a cover crop's window to where the picture's subject is (crop.py);
+    ``orientation`` turns ``im`` upright (faces are found upright)."""
+    from .crop import place  # only for the subject-aware crops
 
-    x0, y0, _, _ = place(im, scaled_box(g.crop, scale, im.size), crop)
+    x0, y0, _, _ = place(im, scaled_box(g.crop, scale, im.size), crop, orientation)
     return moved(g, x0 * scale - g.crop[0], y0 * scale - g.crop[1])
 
 

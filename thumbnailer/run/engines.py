@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, NamedTuple
 
 from ..errors import ThumbnailerError
+from .stderr import one_task_at_a_time
 
 if TYPE_CHECKING:
     from concurrent.futures import Executor
@@ -65,6 +66,7 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
     """A Client of the scheduler at ``scheduler``, or of a LocalCluster of
     ``workers`` single-threaded worker processes on loopback."""
     import logging  # not at start-up: only a Dask run needs it
+    import warnings
 
     try:
         from distributed import Client, LocalCluster
@@ -83,10 +85,14 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
         stack.enter_context(dask.config.set({"distributed.admin.low-level-log-length":
                                              DASK_LOG_LENGTH}))
         if scheduler is None:
-            cluster = stack.enter_context(LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address=None, silence_logs=logging.ERROR,
-            ))
+            with warnings.catch_warnings():
+                # Its HTTP server (health checks) takes another port when 8787 is
+                # taken, and says so in a warning that would name no file of the run.
+                warnings.filterwarnings("ignore", message="Port .* is already in use")
+                cluster = stack.enter_context(LocalCluster(
+                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                    dashboard_address=None, silence_logs=logging.ERROR,
+                ))
             where = f"a local Dask cluster of {workers}"
         else:
             cluster, where = scheduler, f"the Dask scheduler at {scheduler}"
@@ -94,5 +100,7 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
             client = stack.enter_context(Client(cluster, timeout=CONNECT_TIMEOUT))
         except OSError as e:
             raise EngineError(f"cannot reach {where}: {e}") from None
+        if scheduler is None:  # our workers, one thread each: their stderr is the task's
+            client.run(one_task_at_a_time)
         threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
         yield Engine(client.get_executor, max(1, threads), DASK_BATCH_SECONDS)

@@ -74,6 +74,8 @@ class DesktopPlan(Plan):
                     # cache between programs: one there is replaced, as they do.
                     targets.append(Target(size, path[:-4], Format.PNG, text,
                                           IMAGE_TEXT, private=True, adopt=True))
+            if targets and len(targets) < len(folders) and self.on_later is not None:
+                self.on_later(source.path)  # counted once, by its outcome
             if targets:
                 yield Task(source.path, tuple(targets), settings,
                            mtime_ns=source.stat.st_mtime_ns)

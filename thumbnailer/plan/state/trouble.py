@@ -68,6 +68,11 @@ class StateError(ThumbnailerError, OSError):
     def __str__(self) -> str:
         return self.message
 
+    def __reduce__(self) -> tuple[type[StateError], tuple[str, int | None]]:
+        # OSError pickles its args, (code, message), which are not this
+        # __init__'s order: without this a copy would read its code as its message.
+        return type(self), (self.message, self.errno)
+
 
 class StateBusy(StateError):
     """Another process holds the database longer than the state waits: try again later."""
