@@ -167,7 +167,7 @@ def test_the_command_line_still_names_the_flag(photos, tmp_path):
 def test_the_flag_table_covers_every_setting_the_command_line_sets():
     fields = {f.name for f in dataclasses.fields(Settings)} | {
         f.name for f in dataclasses.fields(Options)}
-    assert set(flags.FLAGS) == fields - {"report_append", "keep_entries"}
+    assert set(flags.FLAGS) == fields - {"report_append", "keep_entries", "watch_quiet"}
     given = {opt for param in command.params for opt in (*param.opts, *param.secondary_opts)}
     assert set(flags.FLAGS.values()) <= given
     assert flags.flagged("Options.max_memory=1G and Settings.name") == "--max-memory 1G and --name"

@@ -41,6 +41,7 @@ from .run.engines import ENGINES, EngineError, engine
 from .spec import Entry, Format, Outcome, Settings, Status, StopReason, Target, Task
 from .storage import store
 from .storage.lock import Locked
+from .watch import Watcher, WatchError
 
 
 @dataclass(frozen=True)
@@ -80,11 +81,34 @@ class Options:
     #: Keep every entry for JobResult.tally.entries (on disk, in a temporary
     #: database); the command line keeps them only for --manifest and --gallery.
     keep_entries: bool = True
+    #: After the run, keep watching the SOURCE folders and make the thumbnails of
+    #: what arrives or changes, in batches, until SIGINT or SIGTERM (watch.py; the
+    #: ``[watch]`` extra). With prune, what is deleted is pruned, guard and all.
+    watch: bool = False
+    #: Watch by looking at every folder each second, not by the kernel's events
+    #: (network mounts: NFS, SMB, FUSE, where inotify hears nothing); None: so
+    #: where a SOURCE is on such a mount (watch.on_network).
+    watch_poll: bool | None = None
+    #: Seconds a folder must be quiet after its last change before a batch.
+    watch_quiet: float = 0.4
 
     def __post_init__(self) -> None:
         if self.executor not in ENGINES:
             raise JobError(f"Options.executor {self.executor!r} is not an engine; use one of "
                            f"{', '.join(ENGINES)}", setting="executor")
+        if self.watch_poll and not self.watch:
+            raise JobError("Options.watch_poll is a way to watch: give Options.watch too",
+                           setting="watch_poll")
+        if self.watch:
+            # Each of these tells of a whole job; a batch walks only the folders that
+            # changed, and walking the whole library for every photo would not keep up.
+            whole = [name for name in ("dry_run", "check", "manifest", "gallery", "report",
+                                       "deadline") if getattr(self, name)]
+            if whole:
+                raise JobError(f"Options.{whole[0]} cannot be used with Options.watch: it "
+                               "tells of a whole run, and a watch's batches walk only the "
+                               "folders that changed; run it on its own (from cron)",
+                               setting=whole[0])
 
 
 #: The signals that stop a run (cron and systemd send SIGTERM), and the stop
@@ -113,6 +137,8 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
         raise
     except ValueError as e:  # a store's own refusal of a path
         raise JobError(str(e)) from None
+    if options.watch:
+        _can_watch(sources, settings)
     planner: Callable[..., Plan]
     lock_folder = settings.output
     if settings.xdg_cache:
@@ -136,8 +162,20 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
                 make_private_folder(lock_folder)
             # An object store has no file locks: there, one job per output prefix.
             with store(lock_folder).lock(lock_folder, wait=options.wait), \
-                    contextlib.closing(planner(sources, settings, mark=options.prune)) as job:
-                return _run(job, sources, started, options, reporter, stop)
+                    contextlib.ExitStack() as watching:
+                watcher = None
+                if options.watch:  # from before the first pass: what arrives meanwhile is seen
+                    from .plan.sources import selection
+
+                    watcher = watching.enter_context(Watcher(
+                        sources, selection(settings), settings.output, poll=options.watch_poll,
+                        quiet=options.watch_quiet))
+                with contextlib.closing(planner(sources, settings, mark=options.prune)) as job:
+                    result = _run(job, sources, started, options, reporter, stop)
+                if watcher is None or result.stop is not None:
+                    return result
+                return _watch(watcher, planner, sources, settings, options, reporter, stop,
+                              result)
         except KeyboardInterrupt:  # while planning or waiting for the lock: nothing made
             reason = StopReason(stop.reason or StopReason.INTERRUPTED)
             reporter.problem(f"{_SAID[reason]} before any image was made")
@@ -148,6 +186,9 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
         except EngineError as e:
             reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
+        except WatchError as e:  # the SOURCE folders cannot be watched
+            reporter.error(e)
+            return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
         except StateError as e:  # while planning: busy, or not a state that can be used
             reporter.error(e)
             return JobResult(Tally(), time.monotonic() - started, e.stop)
@@ -155,6 +196,78 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
                              f"{e.strerror or e}")
             return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
+
+
+def _can_watch(sources: Sequence[str], settings: Settings) -> None:
+    """What --watch needs, checked before anything is touched."""
+    from .watch import available
+
+    if not available():
+        raise JobError("Options.watch needs the optional extra: pip install 'thumbnailer[watch]'",
+                       setting="watch")
+    if settings.xdg_cache:
+        raise JobError("Settings.xdg_cache cannot be used with Options.watch: file managers "
+                       "make the desktop's thumbnails of new files themselves",
+                       setting="xdg_cache")
+    urls = [s for s in (*sources, settings.output) if not store(s).watchable]
+    if urls:
+        raise JobError(f"Options.watch is for local folders: {urls[0]} sends no events; run "
+                       "from cron instead", setting="watch")
+
+
+def _watch(watcher: Watcher, planner: Callable[..., Plan], sources: Sequence[str],
+           settings: Settings, options: Options, reporter: Reporter, stop: Stop,
+           first: JobResult) -> JobResult:
+    """After the first pass, one batch per change (the folders that changed,
+    walked again as a run would: plan, render, record, prune), a status line
+    each, until a signal. The lock is held throughout (run_job's)."""
+    total = Tally()
+    _add(total, first.tally)
+    started = time.monotonic()
+    reporter.summary(f"watching {', '.join(sources)} for new photos (Ctrl-C to stop)")
+    while True:
+        with stop.flag_only_within():  # a signal here only sets the reason
+            scope = watcher.batch(stop)
+        if scope is None:
+            break
+        begun = time.monotonic()
+        gone = [s for s in sources if not store(s).exists(s)]
+        if gone:  # removed, or a disk unmounted: what it held is not known gone
+            reporter.problem(f"thumbnailer: {', '.join(gone)} is gone; its thumbnails are kept "
+                             "(nothing pruned), and the watch goes on, for it to come back")
+            continue
+        try:
+            # A signal anywhere in a batch (planning, the pool's start or end, the
+            # state's save) only sets the reason: the batch ends as a stopped run does.
+            with stop.flag_only_within(), contextlib.closing(planner(
+                    sources, settings, mark=options.prune, scope=scope)) as job:
+                result = _run(job, sources, begun, options, reporter, stop, batch=True)
+        except KeyboardInterrupt:  # a second signal: stop waiting for running work
+            break
+        _add(total, result.tally)
+        if result.stop is not None and result.stop not in _SAID:  # a full disk, a lost state
+            return JobResult(total, time.monotonic() - started, result.stop)
+        if result.stop is None:
+            reporter.summary(batch_line(result))
+        if stop:
+            break
+    reason = StopReason(stop.reason or StopReason.INTERRUPTED)
+    reporter.problem(f"{_SAID[reason]}: stopped watching; what was made is kept")
+    return JobResult(total, first.seconds + time.monotonic() - started, reason)
+
+
+def _add(total: Tally, batch: Tally) -> None:
+    """A batch's counts into the watch's (its entries are not kept)."""
+    total.counts.update(batch.counts)
+    total.sources.update(batch.sources)
+    total.known_sources += batch.known_sources
+
+
+def batch_line(result: JobResult, when: float | None = None) -> str:
+    """--watch's line for one batch: the time, then what a run's summary says of it."""
+    clock = time.strftime("%H:%M:%S", time.localtime(when))
+    return f"{clock} " + summary_line(result.tally, result.seconds,
+                                      pruned=None if result.pruned is None else len(result.pruned))
 
 
 def cache_key(settings: Settings) -> str:
@@ -258,7 +371,9 @@ def _guard(job: Plan, sources: Sequence[str], options: Options, reporter: Report
 
 
 def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
-         reporter: Reporter, stop: Stop) -> JobResult:
+         reporter: Reporter, stop: Stop, batch: bool = False) -> JobResult:
+    """The run of a plan; a ``batch`` (--watch's) tells no summary: its caller
+    tells its own line."""
     tally = _tally(job, options)
     _listen(job, sources, reporter, tally)
     job.stop = stop  # the walk ends early too once the run is stopped
@@ -337,7 +452,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     if halt is not None:
         reporter.problem(f"stopping early: {halt}; the images not attempted are left for "
                          "the next run")
-    else:
+    elif not batch:
         _after_walk(job, sources, reporter)
     if clock is not None and clock.left:
         reporter.problem(f"Options.deadline reached: {clock.left:,} images not started, left for "
@@ -392,9 +507,10 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                 f.write(text + "\n")
         else:
             store(options.report).write(options.report, text.encode())
-    reporter.summary(summary_line(tally, seconds,
-                                  pruned=None if pruned is None else len(pruned),
-                                  symlinks=job.walked.symlinks))
+    if not batch:
+        reporter.summary(summary_line(tally, seconds,
+                                      pruned=None if pruned is None else len(pruned),
+                                      symlinks=job.walked.symlinks))
     reason = (StopReason(stop.reason) if stop
               else StopReason.DEADLINE if clock is not None and clock.left else None)
     return JobResult(tally, seconds, reason, pruned, job.state.seconds, refused,

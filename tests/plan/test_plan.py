@@ -521,3 +521,33 @@ def test_taken_keeps_spellings_not_names_of_folders_left():
     assert "x" in taken.of("SUB") and recalled == ["Sub"]  # sub was on the path: kept
     taken.of("c")
     assert "x" in taken.of("SUb") and recalled == ["Sub", "Sub", "sub", "SUB"]
+
+
+@pytest.mark.parametrize("exclude", [(), ("trip/skip*",), ("deep",)])
+def test_a_scoped_walk_meets_what_the_whole_walk_meets_there(tmp_path, exclude):
+    """--watch's batches walk a folder (or a folder and its subfolders) of two SOURCE
+    folders: the same files, with the same relative paths, in the same order."""
+    from thumbnailer.plan.sources import Selection, walk, walk_scope
+
+    one, two = tmp_path / "one", tmp_path / "two"
+    for root in (one, two):
+        for rel in ("a.jpg", "trip/b.jpg", "trip/skip.jpg", "trip/deep/c.jpg", ".hid/d.jpg",
+                    "trip/.e.jpg", "trip/notes.txt"):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_bytes(b"x")
+    (tmp_path / "file.jpg").write_bytes(b"x")
+    args = [str(one), str(tmp_path / "file.jpg"), str(two)]
+    chosen = Selection(exclude=exclude)
+    whole = [(s.path, s.rel) for s in walk(args, chosen)]
+    for folder in ("", "trip", "trip/deep", ".hid", "gone"):
+        for below in (False, True):
+            def inside(rel, folder=folder, below=below):
+                where = rel.rpartition("/")[0]
+                return where == folder or (below and (
+                    folder == "" or where.startswith(folder + "/")))
+            expected = [(p, r) for p, r in whole if inside(r)]
+            met = [(s.path, s.rel) for s in walk_scope(args, ((folder, below),), chosen)]
+            assert met == expected, (folder, below)
+    # A folder inside a recursive one in the same scope is met once.
+    met = [s.path for s in walk_scope(args, (("trip", True), ("trip/deep", False)), chosen)]
+    assert met == [s.path for s in walk_scope(args, (("trip", True),), chosen)]

@@ -1,6 +1,7 @@
 import contextlib
 import dataclasses
 import os
+import shutil
 import sqlite3
 
 import pytest
@@ -183,3 +184,67 @@ def test_a_limit_is_a_share_or_a_count(text, limit):
 def test_a_limit_that_is_neither_is_refused(text):
     with pytest.raises(ValueError):
         Limit.parse(text)
+
+
+def scoped(sources, settings, scope):
+    """A --watch batch: plan only the folders of ``scope``, render, record, save."""
+    job = plan([str(s) for s in sources], settings, mark=True, scope=scope)
+    for task in job.tasks:
+        job.record(render(task))
+    job.save()
+    return job
+
+
+def test_a_scoped_plan_prunes_only_within_its_folders(tmp_path, library, settings):
+    out = tmp_path / "out"
+    with contextlib.closing(make([library], settings)):
+        pass
+    (library / "a.jpg").unlink()
+    (library / "trip" / "b.jpg").unlink()
+    with contextlib.closing(scoped([library], settings, (("trip", False),))) as job:
+        assert job.tasks == []  # deep/c.jpg is not walked: below a folder not recursive
+        assert stale(job) == ["trip/b"]  # a.jpg is gone too, but outside the scope
+        assert prune(job) == [str(out / "trip" / "b.jpg")]
+    assert files(out) == [STATE_NAME, "a.jpg", "trip/deep/c.jpg"]
+    with contextlib.closing(scoped([library], settings, (("", False),))) as job:
+        assert stale(job) == ["a"]
+
+
+def test_a_recursive_scope_takes_a_whole_folder_removed(tmp_path, library, settings):
+    out = tmp_path / "out"
+    with contextlib.closing(make([library], settings)):
+        pass
+    shutil.rmtree(library / "trip")
+    with contextlib.closing(scoped([library], settings, (("trip", True),))) as job:
+        assert stale(job) == ["trip/b", "trip/deep/c"]
+        assert guard(job, [str(library)], Limit(share=1.0)) is None  # a.jpg still there
+        prune(job)
+    assert files(out) == [STATE_NAME, "a.jpg"]
+
+
+def test_a_scoped_plan_names_as_the_whole_walk_did(tmp_path, settings):
+    """Two SOURCE folders with the same file name: the scope walks both, in order,
+    and gives the second the renamed name the whole walk gave it."""
+    one, two = tmp_path / "one", tmp_path / "two"
+    photo(one / "x.jpg", (100, 80))
+    photo(two / "x.jpg", (100, 80), seed=1)
+    with contextlib.closing(make([one, two], settings)):
+        pass
+    first = files(tmp_path / "out")
+    assert first == [STATE_NAME, "x-jpg.jpg", "x.jpg"]  # the second one renamed
+    photo(two / "x.jpg", (90, 80), seed=2)  # changed
+    with contextlib.closing(scoped([one, two], settings, (("", False),))) as job:
+        assert [t.source for t in job.tasks] == [str(two / "x.jpg")]
+        assert job.collisions  # the same rename as before
+        assert stale(job) == []
+    assert files(tmp_path / "out") == first
+
+
+def test_the_guard_of_a_scoped_plan_asks_each_source_again(tmp_path, library, settings):
+    with contextlib.closing(make([library], settings)):
+        pass
+    for p in library.rglob("*.jpg"):
+        p.unlink()
+    with contextlib.closing(scoped([library], settings, (("", True),))) as job:
+        refused = guard(job, [str(library)], Limit(share=1.0))
+        assert refused is not None and "no images were found" in refused.reason

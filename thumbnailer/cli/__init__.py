@@ -39,7 +39,7 @@ from ..spec import (
 from ..storage import is_url
 from ..units import parse_bytes, parse_duration, parse_size
 from .console import ConsoleReporter
-from .flags import worded
+from .flags import flagged, worded
 from .groups import GroupedCommand
 from .params import (
     ColorType,
@@ -104,11 +104,11 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
 @click.option("-q", "--quality", type=QualityType(), default=85, metavar="N",
               help="Encoder quality.")
 @click.option("--fit", type=click.Choice([f.value for f in Fit]), default="contain",
-              help="contain: inside the box; cover: fill it, crop the overflow; "
-                   "fill: stretch; pad: contain, then pad to the box.")
+              help="contain: fit inside; cover: fill, crop; "
+                   "fill: stretch; pad: contain, pad.")
 @click.option("--crop", type=click.Choice([c.value for c in Crop]), default="center",
-              help="What --fit cover keeps: the centre, the busiest part (entropy), "
-                   "the most salient (attention), faces ([faces] extra).")
+              help="What cover keeps: centre, busiest part, most salient, faces "
+                   "([faces] extra).")
 @click.option("--colour-space", type=click.Choice([c.value for c in ColourSpace]),
               default="srgb", show_default=False,
               help="p3: wide-gamut sources stay P3. [default: srgb]")
@@ -188,6 +188,10 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               help="For CI: list what is out of date, exit 5 if any.")
 @click.option("--wait", is_flag=True,
               help="Wait for a run using the output folder.")
+@click.option("--watch", is_flag=True,
+              help="Then watch SOURCE; make new photos' thumbnails.")
+@click.option("--watch-poll", is_flag=True,
+              help="--watch by polling (else only on network mounts).")
 @click.option("-v", "--verbose", is_flag=True, help="Also a line per thumbnail made or skipped.")
 @click.option("--quiet", is_flag=True, help="Print only failures. (-q is --quality.)")
 @click.option("--progress/--no-progress", default=None, show_default=False,
@@ -225,22 +229,32 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
     if opts["cache_key"]:
         click.echo(cache_key(settings))
         return
-    options = Options(workers=opts["workers"], executor=_executor(ctx, opts),
-                      scheduler=opts["scheduler"], dry_run=opts["dry_run"],
-                      check=opts["check"],
-                      prune=opts["prune"], prune_limit=opts["prune_limit"],
-                      manifest=opts["manifest"], gallery=opts["gallery"],
-                      report=report, report_append=append, deadline=opts["deadline"],
-                      wait=opts["wait"], retry_failed=opts["retry_failed"], adopt=opts["adopt"],
-                      strict=opts["strict"], max_memory=opts["max_memory"],
-                      keep_entries=False)
+    try:
+        options = _options(ctx, opts, report, append)
+    except JobError as e:  # options that do not go together (--watch and --manifest)
+        raise click.UsageError(flagged(worded(e))) from None
     reporter = ConsoleReporter(quiet=opts["quiet"], verbose=opts["verbose"],
                                progress=opts["progress"])
     try:
         result = run_job(sources, settings, options, reporter)
     except JobError as e:  # found before anything was touched
-        raise click.UsageError(worded(e)) from None
+        raise click.UsageError(flagged(worded(e))) from None
     sys.exit(result.exit_code)
+
+
+def _options(ctx: click.Context, opts: dict[str, Any], report: str | None, append: bool
+             ) -> Options:
+    """The run's Options; JobError for options that do not go together."""
+    return Options(workers=opts["workers"], executor=_executor(ctx, opts),
+                   scheduler=opts["scheduler"], dry_run=opts["dry_run"],
+                   check=opts["check"],
+                   prune=opts["prune"], prune_limit=opts["prune_limit"],
+                   manifest=opts["manifest"], gallery=opts["gallery"],
+                   report=report, report_append=append, deadline=opts["deadline"],
+                   wait=opts["wait"], retry_failed=opts["retry_failed"], adopt=opts["adopt"],
+                   strict=opts["strict"], max_memory=opts["max_memory"],
+                   keep_entries=False, watch=opts["watch"] or opts["watch_poll"],
+                   watch_poll=True if opts["watch_poll"] else None)
 
 
 def _given(ctx: click.Context, name: str) -> bool:

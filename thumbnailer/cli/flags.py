@@ -16,7 +16,8 @@ from __future__ import annotations
 import re
 
 #: The flag of every field a person sets on the command line (Options'
-#: report_append and keep_entries have none: the command line decides them).
+#: report_append, keep_entries and watch_quiet have none: the command line
+#: decides them).
 FLAGS = {
     # Settings
     "output": "--output", "sizes": "--size", "formats": "--format", "quality": "--quality",
@@ -35,7 +36,7 @@ FLAGS = {
     "prune_limit": "--prune-limit", "manifest": "--manifest", "deadline": "--deadline",
     "report": "--report", "gallery": "--gallery", "wait": "--wait",
     "retry_failed": "--retry-failed", "strict": "--strict", "max_memory": "--max-memory",
-    "adopt": "--adopt",
+    "adopt": "--adopt", "watch": "--watch", "watch_poll": "--watch-poll",
 }
 
 def worded(error: Exception) -> str:

@@ -25,6 +25,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
     "Workers": ("workers", "executor", "scheduler"),
     "Runs and state": (
         "force", "retry_failed", "adopt", "prune", "prune_limit", "wait", "dry_run",
+        "watch", "watch_poll",
     ),
     "CI and cron": ("strict", "check", "cache_key", "shard", "deadline", "report"),
     "Manifest, gallery, messages": (

@@ -33,7 +33,7 @@ from ..spec import (
 )
 from .checks import check
 from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
-from .sources import Source, WalkCounts, hard_link_key, selection, walk
+from .sources import Scope, Source, WalkCounts, hard_link_key, selection, walk, walk_scope
 from .state import State
 from .state.ledger import Failure, since_text
 from .state.records import Record, made_text
@@ -139,6 +139,11 @@ class Plan:
             self.planned += len(task.targets) + len(task.links)
             yield task
         self.finished = not self.stop
+
+    def gave_nothing(self, sources: Sequence[str]) -> list[str]:
+        """The SOURCE arguments that gave no image (prune.guard asks: an empty
+        mount point); the walk must have finished."""
+        return [s for s in sources if not self.walked.found[s]]
 
     def stop_walking(self) -> None:
         """End the walk at the next file (the run's stop, or --deadline)."""
@@ -292,7 +297,7 @@ class Plan:
 
 def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = False,
          mark: bool = False, judge: Callable[[], str] | None = None,
-         retry_failed: bool = False, adopt: bool = False) -> Plan:
+         retry_failed: bool = False, adopt: bool = False, scope: Scope | None = None) -> Plan:
     """The plan of a job into an output folder (nothing is walked until it is
     streamed). ``read_only`` (--dry-run) writes nothing where the output is, not
     even a migration of a 1.x state. ``mark`` notes every key the job names, up
@@ -300,7 +305,9 @@ def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = Fals
     asked). With a ``judge`` (giving ledger.judge's string), failures are kept in the failure
     ledger, and a source whose failure still holds is passed over as a known
     failure unless ``retry_failed``. ``adopt`` takes files found at thumbnails'
-    paths as this tool's own (--adopt). Close the plan when done with it.
+    paths as this tool's own (--adopt). A ``scope`` walks only those folders
+    (--watch's batch: sources.walk_scope), and ``mark`` then finds stale only
+    what they held. Close the plan when done with it.
 
     Raises ValueError for a job that cannot be run at all (checks.py); per-file
     problems are left for render to report.
@@ -310,6 +317,7 @@ def plan(arguments: Sequence[str], settings: Settings, *, read_only: bool = Fals
     if mark:
         state.start_marking()
     folder_plan = FolderPlan(arguments, settings, state, read_only, mark)
+    folder_plan.scope = scope
     folder_plan.judge, folder_plan.retry_failed = judge, retry_failed
     folder_plan.adopt = adopt and not read_only
     if not read_only:
@@ -325,6 +333,18 @@ class FolderPlan(Plan):
         super().__init__(settings, state)
         self.arguments = list(arguments)
         self.read_only, self.mark = read_only, mark
+        #: Walk only these folders (sources.walk_scope), not the whole job.
+        self.scope: Scope | None = None
+
+    def gave_nothing(self, sources: Sequence[str]) -> list[str]:
+        """A scope's walk met only its folders: then each SOURCE is asked again
+        whether it holds an image at all (a removed folder, an unmounted disk)."""
+        if self.scope is None:
+            return super().gave_nothing(sources)
+        chosen = selection(self.settings)
+        return [s for s in sources
+                if not storage.store(s).exists(s)
+                or next(walk([s], chosen, skip_dirs=[self.settings.output]), None) is None]
 
     def _owned(self, rows: dict[str, Record], record: Record | None, stem: str, fmt: Format
                ) -> tuple[tuple[str, tuple[int, int, int]], ...]:
@@ -406,8 +426,13 @@ class FolderPlan(Plan):
         rows_of: str | None = None  # the folder whose records are in rows
         rows: dict[str, Record] = {}
         shades: dict[str, str] = {}  # --placeholders: the folder's, by source
-        for source in walk(self.arguments, chosen, skip_dirs=[settings.output],
-                           counts=self.walked):
+        if self.scope is not None and mark:
+            state.protect_all_but(self.scope)
+        found = (walk(self.arguments, chosen, skip_dirs=[settings.output], counts=self.walked)
+                 if self.scope is None else
+                 walk_scope(self.arguments, self.scope, chosen, skip_dirs=[settings.output],
+                            counts=self.walked))
+        for source in found:
             folder, _, filename = source.rel.rpartition("/")
             stem, ext = split_name(filename)
             here = taken.of(folder)

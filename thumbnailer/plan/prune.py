@@ -75,7 +75,7 @@ def guard(job: Plan, sources: Sequence[str], limit: Limit | None) -> Refusal | N
     SOURCE that gave no image, or more to delete than ``limit`` allows (None:
     no limit). Reads only; call it before prune."""
     job.walk_all()
-    empty = [s for s in sources if not job.walked.found[s]]
+    empty = job.gave_nothing(sources)
     if empty:
         return Refusal(f"no images were found in {', '.join(empty)} (a disk that did not "
                        "mount leaves an empty folder)")

@@ -106,20 +106,70 @@ def walk(
                 yield source
 
 
+#: A part of a job to walk again (--watch): a folder relative to the SOURCE
+#: folders ("" for their tops and the files named as arguments), and whether its
+#: subfolders too.
+Scope = tuple[tuple[str, bool], ...]
+
+
+def walk_scope(
+    arguments: Sequence[str],
+    scope: Scope,
+    selection: Selection = Selection(),
+    skip_dirs: Sequence[str] = (),
+    counts: WalkCounts | None = None,
+) -> Iterator[Source]:
+    """``walk`` over the folders of ``scope`` only, as the whole walk would meet
+    their files (the same relative paths, each folder's files from the arguments
+    in order, so the same names): what a watched folder's change needs, not a
+    walk of the whole library. A folder inside a recursive one is walked once."""
+    counts = counts if counts is not None else WalkCounts()
+    deep = sorted(rel for rel, recursive in scope if recursive)
+    chosen = sorted({(rel, recursive) for rel, recursive in scope
+                     if not any(_under(rel, top) and (rel, recursive) != (top, True)
+                                for top in deep)})
+    seen: set[Hashable] = set()
+    for rel, recursive in chosen:
+        prefix = f"{rel}/" if rel else ""
+        names = _Names(selection, counts, prefix, recursive)
+        for arg in arguments:
+            where = store(arg)
+            if not where.is_dir(arg):
+                if rel == "" and where.exists(arg):
+                    counts.found[arg] += 1
+                    yield from where.walk(arg, names, skip_dirs, seen)
+                continue
+            root = where.join(arg, rel) if rel else arg
+            if any(not selection.folder(part, "/".join(rel.split("/")[:i + 1]))
+                   for i, part in enumerate(rel.split("/")) if rel) or not where.is_dir(root):
+                continue
+            for source in where.walk(root, names, skip_dirs, seen):
+                counts.found[arg] += 1
+                yield source._replace(rel=prefix + source.rel)
+
+
+def _under(rel: str, top: str) -> bool:
+    return top == "" or rel == top or rel.startswith(top + "/")
+
+
 class _Names:
     """A selection as the stores' walks ask for it, counting what it passes over."""
 
-    def __init__(self, selection: Selection, counts: WalkCounts) -> None:
-        self.selection, self.counts = selection, counts
+    def __init__(self, selection: Selection, counts: WalkCounts, prefix: str = "",
+                 recursive: bool = True) -> None:
+        self.selection, self.counts, self.prefix = selection, counts, prefix
         self.follow_symlinks = selection.follow_symlinks
         self.folder, self.file = selection.folder, selection.file
+        if prefix or not recursive:  # a scope's folder: its paths are relative to it
+            self.folder = lambda name, rel: recursive and selection.folder(name, prefix + rel)
+            self.file = lambda name, rel: selection.file(name, prefix + rel)
 
     def unreadable(self, path: str, rel: str, reason: str) -> None:
-        self.counts.unreadable.append((path, rel, reason))
+        self.counts.unreadable.append((path, (self.prefix + rel).rstrip("/"), reason))
 
     def passed(self, name: str, rel: str, is_dir: bool) -> None:
         """Count a symlink not followed, if it would otherwise have been walked."""
-        s = self.selection
+        s, rel = self.selection, self.prefix + rel
         if s.folder(name, rel) and (is_dir or is_image_name(name, s.extensions)):
             self.counts.symlinks += 1
 

@@ -256,12 +256,13 @@ class Stop:
     @contextlib.contextmanager
     def flag_only_within(self) -> Iterator[None]:
         """Around the loop that takes results and records them: there a signal
-        must not raise, or the result in hand would be made but never recorded."""
-        self.flag_only = True
+        must not raise, or the result in hand would be made but never recorded.
+        Nested (a watch's batch, run whole within one), it leaves it as it was."""
+        before, self.flag_only = self.flag_only, True
         try:
             yield
         finally:
-            self.flag_only = False
+            self.flag_only = before
 
 
 @contextlib.contextmanager

@@ -125,6 +125,7 @@ class Local(Store):
     """This machine's file systems, through ``os``."""
 
     sep = os.sep
+    watchable = True
 
     def join(self, root: str, rel: str) -> str:
         if os.sep == "/" and root:  # os.path.join's result, at a fifth of its cost

@@ -119,6 +119,9 @@ class Store:
 
     #: What separates a folder from its names in this store's paths.
     sep = "/"
+    #: Whether this machine's kernel tells of changes here (--watch): not on an
+    #: object store.
+    watchable = False
 
     def check(self) -> None:
         """Raise OSError if this store cannot be used here."""

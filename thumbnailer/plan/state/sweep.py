@@ -70,6 +70,28 @@ class Sweep:
         if not self._writable:
             self._db.commit()
 
+    @guarded
+    def protect_all_but(self, folders: Iterable[tuple[str, bool]]) -> None:
+        """Mark every row but those of sources in these folders (each with its
+        subfolders, or not): a job that walks only part of itself (--watch's
+        batch) can find stale only what it walked."""
+        if self._db is None:
+            return
+        self.protect("")
+        for folder, below in folders:
+            top = _b(folder)
+            if below and not folder:
+                self._db.execute("DELETE FROM temp.seen")
+            elif below:
+                self._db.execute("DELETE FROM temp.seen WHERE key IN (SELECT key FROM records "
+                                 "WHERE folder = ? OR (folder >= ? AND folder < ?))",
+                                 (top, top + b"/", top + b"0"))
+            else:
+                self._db.execute("DELETE FROM temp.seen WHERE key IN (SELECT key FROM records "
+                                 "WHERE folder = ?)", (top,))
+        if not self._writable:
+            self._db.commit()
+
     def _flush_marks(self) -> None:
         if self._db is None:
             return
