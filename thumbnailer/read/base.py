@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from ..geometry import Need
 from ..spec import Settings
@@ -30,6 +30,9 @@ class Picture:
     preview: bool = False
     #: The source's MIME type, where the reader knows it.
     mime: str = ""
+    #: A PQ or HLG still's HDR luminance (a numpy array of the pixels' height x
+    #: width, in units of SDR white), kept for its gain map (Settings.hdr=keep).
+    light: Any = None
 
 
 class Reader(Protocol):
