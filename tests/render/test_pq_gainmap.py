@@ -199,7 +199,10 @@ def test_keep_thumbnails_of_an_older_keep_are_made_again_once(tmp_path, monkeypa
     assert "2 up to date" in third.stderr, third.stderr
 
 
-def test_sdr_writes_no_map_and_keeps_no_light(tmp_path):
+def test_the_gains_are_one_below_the_knee_and_the_highlights_above(tmp_path):
+    """read/hdr.py keeps each pixel's gain (stops) for keep only: none where the
+    tone mapping leaves luminance as it is (below 0.8 of white), about log2(4)
+    in the highlight, whose SDR tops out at white."""
     from thumbnailer.geometry import Need
     from thumbnailer.read import image
 
@@ -207,12 +210,17 @@ def test_sdr_writes_no_map_and_keeps_no_light(tmp_path):
     for flag, kept in ((spec.Hdr.SDR, False), (spec.Hdr.KEEP, True)):
         s = spec.Settings(sizes=(spec.Size(64, 64),), hdr=flag)
         picture = image.read(str(src), Need(s.sizes, s.fit, s.upscale), s)
-        assert (picture.light is not None) is kept
-        if kept:
-            h, w = picture.light.shape
-            assert (w, h) == picture.image.size
-            f = round(picture.scale)  # the box the codes were averaged in; whole boxes only
-            y = boxed(light()[:480 // f * f, :640 // f * f], f) @ np.array([0.2126, 0.7152, 0.0722])
-            near = picture.light[:y.shape[0], :y.shape[1]]
-            assert np.abs(near - y).mean() < 0.02 * y.mean()
-            assert picture.light.max() > 3  # the highlight, in units of SDR white
+        assert (picture.stops is not None) is kept
+    h, w = picture.stops.shape
+    assert (w, h) == picture.image.size
+    f = round(picture.scale)  # the box the codes were averaged in; whole boxes only
+    rgb = boxed(light()[:480 // f * f, :640 // f * f], f)
+    y = rgb @ np.array([0.2126, 0.7152, 0.0722])
+    stops = picture.stops[:y.shape[0], :y.shape[1]]
+    # Where no channel clips: a red at 4x white (R 2.3) clips though its luminance is
+    # 0.63, and there its one gain is the luminance's (a paler red on an HDR screen).
+    unclipped = (y < 0.7) & (rgb.max(axis=2) < 0.95)
+    assert np.abs(stops[unclipped]).max() < 0.02
+    assert stops[(y < 0.7) & (rgb.max(axis=2) > 1.5)].min() > 0.5
+    bright = y > 3  # the highlight's light ramp, 3 to 3.4 times white
+    assert bright.any() and np.all(np.abs(stops[bright] - np.log2(y[bright])) < 0.1)

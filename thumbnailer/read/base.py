@@ -30,9 +30,10 @@ class Picture:
     preview: bool = False
     #: The source's MIME type, where the reader knows it.
     mime: str = ""
-    #: A PQ or HLG still's HDR luminance (a numpy array of the pixels' height x
-    #: width, in units of SDR white), kept for its gain map (Settings.hdr=keep).
-    light: Any = None
+    #: A PQ or HLG still's gain from its SDR to its HDR rendition, per pixel, in
+    #: stops (a numpy array of the pixels' height x width: read/hdr.py's
+    #: to_sdr), kept for its gain map (Settings.hdr=keep).
+    stops: Any = None
 
 
 class Reader(Protocol):

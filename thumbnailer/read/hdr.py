@@ -128,11 +128,12 @@ def reduction(size: tuple[int, int], need: tuple[float, float]) -> int:
 
 
 def still(pixels: Any, signal: Signal, factor: int,
-          light: bool = False) -> tuple[Image.Image, np.ndarray | None]:
+          gain: bool = False) -> tuple[Image.Image, np.ndarray | None]:
     """A decoded HDR still as an 8-bit sRGB Pillow image (RGB, or RGBA with its
     alpha kept), ``factor`` times smaller (by box averages of the code values,
-    as a video's frame is scaled before its mapping), and with ``light`` its HDR
-    luminance there (for a gain map, Settings.hdr=keep), else None. ``pixels``
+    as a video's frame is scaled before its mapping), and with ``gain`` each
+    pixel's gain in stops (to_sdr's, for a gain map: Settings.hdr=keep), else
+    None. ``pixels``
     is a Pillow image (8-bit codes: AVIF, PNG, JPEG XL as Pillow decodes them)
     or anything numpy takes as height x width x 3 or 4 16-bit codes (a HEIF
     decoded at 16 bits). Raises ImportError without numpy."""
@@ -145,12 +146,12 @@ def still(pixels: Any, signal: Signal, factor: int,
         code = np.asarray(im.reduce(factor) if factor > 1 else im)
     else:
         code = _boxed(np.asarray(pixels), factor)
-    luminance = np.empty(code.shape[:2], dtype=np.float32) if light else None
-    rgb = to_sdr(np.ascontiguousarray(code[..., :3]), *signal, luminance=luminance)
+    stops = np.empty(code.shape[:2], dtype=np.float32) if gain else None
+    rgb = to_sdr(np.ascontiguousarray(code[..., :3]), *signal, stops=stops)
     if code.shape[2] == 4:
         alpha = code[..., 3] if code.dtype == np.uint8 else (code[..., 3] >> 8).astype(np.uint8)
-        return Image.fromarray(np.dstack((rgb, alpha)), "RGBA"), luminance
-    return Image.fromarray(rgb, "RGB"), luminance
+        return Image.fromarray(np.dstack((rgb, alpha)), "RGBA"), stops
+    return Image.fromarray(rgb, "RGB"), stops
 
 
 #: A computed gain map's offsets (Adobe's gain map specification: OffsetSDR and
@@ -162,35 +163,19 @@ OFFSET = 1 / 64
 LEAST_RANGE = 1 / 64
 
 
-def gain_map(light: np.ndarray, sdr: Image.Image) -> tuple[Image.Image, float, float]:
-    """A gain map (Settings.hdr=keep) from a still's HDR luminance ``light``
-    (still's, in units of SDR white, 203 cd/m2) and its SDR rendition ``sdr``
-    (the 8-bit sRGB RGB picture still made, the same size): per pixel, log2 of
-    the ratio of the two luminances, each plus OFFSET; returned as a grey
-    picture of that scaled between its least and greatest (gamma 1), and those
-    two, in stops. One channel: the mapping scales luminance only, so the ratio
-    is the same in each channel but where one clipped, and a grey map is a
-    third of a colour one's size."""
+def gain_map(stops: np.ndarray) -> tuple[Image.Image, float, float]:
+    """A gain map (Settings.hdr=keep) from a still's gains in stops (still's):
+    a grey picture of them scaled between their least and greatest (gamma 1),
+    and those two. One channel: the mapping scales luminance only, so the ratio
+    of HDR to SDR is the same in each channel but where one clipped, and a
+    grey map is a third of a colour one's size."""
     import numpy as np
     from PIL import Image
 
-    y_sdr = _linear()[np.asarray(sdr)] @ np.array(Y709, dtype=np.float32)
-    stops = np.log2((np.asarray(light, dtype=np.float32) + OFFSET) / (y_sdr + OFFSET))
     low = float(stops.min())
     high = max(float(stops.max()), low + LEAST_RANGE)
     code = np.clip((stops - low) * (255 / (high - low)) + 0.5, 0, 255).astype(np.uint8)
     return Image.fromarray(code, "L"), low, high
-
-
-@functools.cache
-def _linear() -> np.ndarray:
-    """sRGB bytes as linear light (IEC 61966-2-1's curve undone): 256 values."""
-    import numpy as np
-
-    v = np.arange(256, dtype=np.float64) / 255
-    table: np.ndarray = np.where(v <= 0.04045, v / 12.92,
-                                 ((v + 0.055) / 1.055) ** 2.4).astype(np.float32)
-    return table
 
 
 def _boxed(code: np.ndarray, factor: int) -> np.ndarray:
@@ -219,15 +204,17 @@ def _boxed(code: np.ndarray, factor: int) -> np.ndarray:
 
 
 def to_sdr(code: np.ndarray, transfer: int, primaries: int | None,
-           luminance: np.ndarray | None = None) -> np.ndarray:
+           stops: np.ndarray | None = None) -> np.ndarray:
     """``code`` (height x width x 3, code values in the transfer's encoding:
     16-bit, or 8-bit where a decoder gives no more) as 8-bit sRGB, ROWS rows at
     a time: a picture kept at full size (a large --size) then needs its 16-bit
     copy, the result and a bounded scratch, not a dozen float copies. Primaries
-    other than BT.2020 (rare in HDR) are kept as they are. ``luminance``
-    (height x width floats), when given, is filled with the HDR picture's
-    luminance in BT.709 primaries, in units of SDR white. Raises ImportError
-    without numpy."""
+    other than BT.2020 (rare in HDR) are kept as they are. ``stops`` (height x
+    width floats), when given, is filled with each pixel's gain: log2 of the
+    HDR luminance over the SDR one (linear, BT.709 primaries, in units of SDR
+    white; each plus OFFSET), the SDR's taken before its 8-bit rounding, so
+    that the map is as smooth as the picture. Raises ImportError without
+    numpy."""
     import numpy as np
 
     if code.dtype == np.uint8:  # 8-bit codes to 16-bit ones: 255 becomes 65535
@@ -235,7 +222,7 @@ def to_sdr(code: np.ndarray, transfer: int, primaries: int | None,
     out = np.empty(code.shape, dtype=np.uint8)
     for top in range(0, code.shape[0], ROWS):
         rows = code[top:top + ROWS]
-        y = None if luminance is None else luminance[top:top + ROWS].reshape(-1)
+        y = None if stops is None else stops[top:top + ROWS].reshape(-1)
         out[top:top + ROWS] = _mapped(rows.reshape(-1, 3), transfer, primaries,
                                       y).reshape(rows.shape)
     return out
@@ -243,8 +230,8 @@ def to_sdr(code: np.ndarray, transfer: int, primaries: int | None,
 
 def _mapped(code: np.ndarray, transfer: int, primaries: int | None,
             y: np.ndarray | None = None) -> np.ndarray:
-    """N x 3 code values to N x 3 sRGB bytes (and their HDR luminance into
-    ``y``). The two curves are tables of all 65,536 codes and levels: exact for
+    """N x 3 code values to N x 3 sRGB bytes (and their gains into ``y``). The
+    two curves are tables of all 65,536 codes and levels: exact for
     16-bit input, and the whole mapping took 2.6 times as long with the curves
     computed per value."""
     import numpy as np
@@ -257,10 +244,11 @@ def _mapped(code: np.ndarray, transfer: int, primaries: int | None,
         light = light @ np.array(TO_BT709, dtype=np.float32).T
     np.maximum(light, 0.0, out=light)
     luminance = light @ np.array(Y709, dtype=np.float32)
-    if y is not None:
-        y[:] = luminance
     light *= (_roll_off(luminance) / np.maximum(luminance, 1e-6))[:, None]
     np.minimum(light, 1.0, out=light)
+    if y is not None:
+        sdr = light @ np.array(Y709, dtype=np.float32)
+        y[:] = np.log2((luminance + OFFSET) / (sdr + OFFSET))
     light *= 65535
     light += 0.5
     srgb: np.ndarray = _encoding()[light.astype(np.uint16)]

@@ -111,8 +111,8 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None,
             gain = gain_map(readable)
         elif s.hdr is Hdr.KEEP and APPLE_GAIN_MAP in (im.info.get("aux") or {}):
             gain = apple_gain_map(readable, im.getexif())  # an iPhone's HEIC
-        elif picture.light is not None:  # a PQ or HLG still read for keep: made here
-            gain = computed(picture.light, im)
+        elif picture.stops is not None:  # a PQ or HLG still read for keep: made here
+            gain = computed(picture.stops, im)
         facts = {"width": str(upright_size[0]), "height": str(upright_size[1]),
                  "mimetype": picture.mime or mime_type(task.source)}
         exif = im.getexif() if s.keep_metadata else None

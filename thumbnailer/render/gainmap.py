@@ -185,16 +185,16 @@ _MAP_XMP = _HDRGM.format(more=(
     ' hdrgm:BaseRenditionIsHDR="False"/></rdf:RDF></x:xmpmeta>'))
 
 
-def computed(light: Any, sdr: Image.Image) -> GainMap | None:
-    """The gain map of a PQ or HLG still (Settings.hdr=keep), from its HDR
-    luminance ``light`` and its SDR rendition ``sdr`` (read/hdr.py's
-    gain_map: one grey channel, log2 of their ratio), made at the
-    thumbnail's own size; its parameters in Adobe's hdrgm XMP, which
-    Android's Ultra HDR takes up. None for a translucent picture (its JPEG
-    is flattened onto the background, whose gain the map does not know)."""
+def computed(stops: Any, sdr: Image.Image) -> GainMap | None:
+    """The gain map of a PQ or HLG still (Settings.hdr=keep), from each pixel's
+    gain in stops from its SDR rendition ``sdr`` to its HDR one (read/hdr.py:
+    one grey channel), made at the thumbnail's own size; its parameters in
+    Adobe's hdrgm XMP, which Android's Ultra HDR takes up. None for a
+    translucent picture (its JPEG is flattened onto the background, whose gain
+    the map does not know)."""
     if sdr.mode != "RGB":
         return None
-    picture, low, high = hdr.gain_map(light, sdr)
+    picture, low, high = hdr.gain_map(stops)
     xmp = _MAP_XMP.format(low=low, high=high, offset=hdr.OFFSET,
                           capacity=max(high, hdr.LEAST_RANGE))
     return GainMap(b"", [_whole(0xE1, _XMP + _PRIMARY_XMP.encode())],
