@@ -16,6 +16,10 @@ the thumbnail's size (see docs/images.md for what it costs):
 - luminance above KNEE of white rolled off smoothly towards white (so
   reference white itself ends at 243 of 255, and brighter highlights keep
   their detail; luminance only, so hues keep), then the sRGB curve.
+
+With Settings.hdr=keep, a still's mapping also gives each pixel's gain from
+its SDR to its HDR luminance, from which render/gainmap.py makes its
+thumbnail's gain map (``gain_map``: numpy is known here only).
 """
 
 from __future__ import annotations
@@ -133,10 +137,9 @@ def still(pixels: Any, signal: Signal, factor: int,
     alpha kept), ``factor`` times smaller (by box averages of the code values,
     as a video's frame is scaled before its mapping), and with ``gain`` each
     pixel's gain in stops (to_sdr's, for a gain map: Settings.hdr=keep), else
-    None. ``pixels``
-    is a Pillow image (8-bit codes: AVIF, PNG, JPEG XL as Pillow decodes them)
-    or anything numpy takes as height x width x 3 or 4 16-bit codes (a HEIF
-    decoded at 16 bits). Raises ImportError without numpy."""
+    None. ``pixels`` is a Pillow image (8-bit codes: AVIF, PNG, JPEG XL as
+    Pillow decodes them) or anything numpy takes as height x width x 3 or 4
+    16-bit codes (a HEIF decoded at 16 bits). Raises ImportError without numpy."""
     import numpy as np
     from PIL import Image
 
