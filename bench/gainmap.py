@@ -9,7 +9,8 @@ thumbnail, in this process, the median of 15 interleaved runs: of the
 UltraHDR file with --hdr sdr and with --hdr keep, and of its SDR base saved as
 a plain JPEG (no gain map, no MPF) at the same quality. Then the same for an
 iPhone's 12 MP HEIC with Apple's gain map (pillow-heif's pug.heic, from the tests'
-corpus cache), --hdr sdr and keep.
+corpus cache), --hdr sdr and keep; and for bench/hdr.py's 12 MP 10-bit PQ HEIC
+(no preview), whose gain map keep computes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from pathlib import Path
 
 import pyvips
 from corpus import FULL, ROOT, build
+from hdr import FOLDER as HDR_FOLDER
+from hdr import make as make_hdr
 from PIL import Image
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
@@ -52,11 +55,14 @@ def main() -> None:
     with Image.open(hdr) as im:
         print(f"UltraHDR source: {im.size[0]}x{im.size[1]}, {hdr.stat().st_size:,} bytes")
     iphone = corpora.pillow_heif_images() / "heif_other" / "pug.heic"
+    pq = make_hdr(HDR_FOLDER / "pq.heic", True, [])
     cases = (("plain JPEG (its SDR base)", plain, Hdr.SDR),
              ("UltraHDR, --hdr sdr", hdr, Hdr.SDR),
              ("UltraHDR, --hdr keep", hdr, Hdr.KEEP),
              ("iPhone HEIC, --hdr sdr", iphone, Hdr.SDR),
-             ("iPhone HEIC, --hdr keep", iphone, Hdr.KEEP))
+             ("iPhone HEIC, --hdr keep", iphone, Hdr.KEEP),
+             ("10-bit PQ HEIC, --hdr sdr", pq, Hdr.SDR),
+             ("10-bit PQ HEIC, --hdr keep (map computed)", pq, Hdr.KEEP))
     runs: list[list[float]] = [[] for _ in cases]
     sizes = [0] * len(cases)
     with tempfile.TemporaryDirectory() as root:

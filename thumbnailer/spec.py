@@ -19,6 +19,10 @@ from .errors import JobError
 #: so that every existing thumbnail is regenerated once. 3: TIFFs turned by their
 #: decoder were turned twice, and PNG colour keys (tRNS) showed in JPEGs.
 RENDER_VERSION = 3
+#: In the fingerprint of Hdr.KEEP thumbnails only: the version of what keep
+#: writes. 2: PQ and HLG stills get a gain map computed from their HDR and SDR
+#: renditions, so their keep thumbnails made before (SDR only) are made again.
+KEEP_VERSION = 2
 
 #: Pillow's own hard stop (twice its warning threshold): lets real panoramas of
 #: about 16000 x 11000 through, refuses decompression bombs before decoding.
@@ -68,7 +72,7 @@ class Hdr(str, enum.Enum):
     """What becomes of a source's HDR (an UltraHDR JPEG's gain map)."""
 
     SDR = "sdr"  # the SDR picture only
-    KEEP = "keep"  # JPEG outputs of a gain-map source carry its gain map (UltraHDR)
+    KEEP = "keep"  # JPEG outputs of an HDR source carry a gain map (UltraHDR)
 
 
 class Format(str, enum.Enum):
@@ -214,7 +218,8 @@ class Settings:
     xdg_cache: bool = field(default=False, metadata=_SHAPES)
     #: ColourSpace.P3: wide-gamut sources keep their colours (Display P3 profile).
     colour_space: ColourSpace = field(default=ColourSpace.SRGB, metadata=_NEWER)
-    #: Hdr.KEEP: JPEG thumbnails of UltraHDR sources are UltraHDR (gain map kept).
+    #: Hdr.KEEP: JPEG thumbnails of HDR sources are UltraHDR (a gain-map source's
+    #: map kept; a PQ or HLG still's computed).
     hdr: Hdr = field(default=Hdr.SDR, metadata=_NEWER)
 
     def __post_init__(self) -> None:
@@ -309,6 +314,8 @@ class Settings:
         shaping["render_version"] = RENDER_VERSION
         if self.crop is Crop.ATTENTION:  # its saliency changed (2): remake only those
             shaping["attention_version"] = 2
+        if self.hdr is Hdr.KEEP:  # what keep writes changed: remake those made with keep
+            shaping["keep_version"] = KEEP_VERSION
         blob = json.dumps(shaping, sort_keys=True, default=_jsonable)
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import IO, TYPE_CHECKING, Protocol
+from typing import IO, TYPE_CHECKING, Any, Protocol
 
 from ..geometry import Need
 from ..spec import Settings
@@ -30,6 +30,10 @@ class Picture:
     preview: bool = False
     #: The source's MIME type, where the reader knows it.
     mime: str = ""
+    #: A PQ or HLG still's gain from its SDR to its HDR rendition, per pixel, in
+    #: stops (a numpy array of the pixels' height x width: read/hdr.py's
+    #: to_sdr), kept for its gain map (Settings.hdr=keep).
+    stops: Any = None
 
 
 class Reader(Protocol):

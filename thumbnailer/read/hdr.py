@@ -16,6 +16,10 @@ the thumbnail's size (see docs/images.md for what it costs):
 - luminance above KNEE of white rolled off smoothly towards white (so
   reference white itself ends at 243 of 255, and brighter highlights keep
   their detail; luminance only, so hues keep), then the sRGB curve.
+
+With Settings.hdr=keep, a still's mapping also gives each pixel's gain from
+its SDR to its HDR luminance, from which render/gainmap.py makes its
+thumbnail's gain map (``gain_map``: numpy is known here only).
 """
 
 from __future__ import annotations
@@ -127,13 +131,15 @@ def reduction(size: tuple[int, int], need: tuple[float, float]) -> int:
     return max(1, math.floor(min(size[0] / (need[0] * gap), size[1] / (need[1] * gap))))
 
 
-def still(pixels: Any, signal: Signal, factor: int) -> Image.Image:
+def still(pixels: Any, signal: Signal, factor: int,
+          gain: bool = False) -> tuple[Image.Image, np.ndarray | None]:
     """A decoded HDR still as an 8-bit sRGB Pillow image (RGB, or RGBA with its
     alpha kept), ``factor`` times smaller (by box averages of the code values,
-    as a video's frame is scaled before its mapping). ``pixels`` is a Pillow
-    image (8-bit codes: AVIF, PNG, JPEG XL as Pillow decodes them) or anything
-    numpy takes as height x width x 3 or 4 16-bit codes (a HEIF decoded at 16
-    bits). Raises ImportError without numpy."""
+    as a video's frame is scaled before its mapping), and with ``gain`` each
+    pixel's gain in stops (to_sdr's, for a gain map: Settings.hdr=keep), else
+    None. ``pixels`` is a Pillow image (8-bit codes: AVIF, PNG, JPEG XL as
+    Pillow decodes them) or anything numpy takes as height x width x 3 or 4
+    16-bit codes (a HEIF decoded at 16 bits). Raises ImportError without numpy."""
     import numpy as np
     from PIL import Image
 
@@ -143,11 +149,36 @@ def still(pixels: Any, signal: Signal, factor: int) -> Image.Image:
         code = np.asarray(im.reduce(factor) if factor > 1 else im)
     else:
         code = _boxed(np.asarray(pixels), factor)
-    rgb = to_sdr(np.ascontiguousarray(code[..., :3]), *signal)
+    stops = np.empty(code.shape[:2], dtype=np.float32) if gain else None
+    rgb = to_sdr(np.ascontiguousarray(code[..., :3]), *signal, stops=stops)
     if code.shape[2] == 4:
         alpha = code[..., 3] if code.dtype == np.uint8 else (code[..., 3] >> 8).astype(np.uint8)
-        return Image.fromarray(np.dstack((rgb, alpha)), "RGBA")
-    return Image.fromarray(rgb, "RGB")
+        return Image.fromarray(np.dstack((rgb, alpha)), "RGBA"), stops
+    return Image.fromarray(rgb, "RGB"), stops
+
+
+#: A computed gain map's offsets (Adobe's gain map specification: OffsetSDR and
+#: OffsetHDR), added to both renditions' linear light before their ratio so that
+#: black has a finite gain: libultrahdr's 1/64.
+OFFSET = 1 / 64
+#: The least range of a computed gain map, in stops: a picture with no
+#: highlight has about the same gain everywhere, and the encoding divides by it.
+LEAST_RANGE = 1 / 64
+
+
+def gain_map(stops: np.ndarray) -> tuple[Image.Image, float, float]:
+    """A gain map (Settings.hdr=keep) from a still's gains in stops (still's):
+    a grey picture of them scaled between their least and greatest (gamma 1),
+    and those two. One channel: the mapping scales luminance only, so the ratio
+    of HDR to SDR is the same in each channel but where one clipped, and a
+    grey map is a third of a colour one's size."""
+    import numpy as np
+    from PIL import Image
+
+    low = float(stops.min())
+    high = max(float(stops.max()), low + LEAST_RANGE)
+    code = np.clip((stops - low) * (255 / (high - low)) + 0.5, 0, 255).astype(np.uint8)
+    return Image.fromarray(code, "L"), low, high
 
 
 def _boxed(code: np.ndarray, factor: int) -> np.ndarray:
@@ -175,13 +206,18 @@ def _boxed(code: np.ndarray, factor: int) -> np.ndarray:
     return out
 
 
-def to_sdr(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarray:
+def to_sdr(code: np.ndarray, transfer: int, primaries: int | None,
+           stops: np.ndarray | None = None) -> np.ndarray:
     """``code`` (height x width x 3, code values in the transfer's encoding:
     16-bit, or 8-bit where a decoder gives no more) as 8-bit sRGB, ROWS rows at
     a time: a picture kept at full size (a large --size) then needs its 16-bit
     copy, the result and a bounded scratch, not a dozen float copies. Primaries
-    other than BT.2020 (rare in HDR) are kept as they are. Raises ImportError
-    without numpy."""
+    other than BT.2020 (rare in HDR) are kept as they are. ``stops`` (height x
+    width floats), when given, is filled with each pixel's gain: log2 of the
+    HDR luminance over the SDR one (linear, BT.709 primaries, in units of SDR
+    white; each plus OFFSET), the SDR's taken before its 8-bit rounding, so
+    that the map is as smooth as the picture. Raises ImportError without
+    numpy."""
     import numpy as np
 
     if code.dtype == np.uint8:  # 8-bit codes to 16-bit ones: 255 becomes 65535
@@ -189,14 +225,18 @@ def to_sdr(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarray
     out = np.empty(code.shape, dtype=np.uint8)
     for top in range(0, code.shape[0], ROWS):
         rows = code[top:top + ROWS]
-        out[top:top + ROWS] = _mapped(rows.reshape(-1, 3), transfer, primaries).reshape(rows.shape)
+        y = None if stops is None else stops[top:top + ROWS].reshape(-1)
+        out[top:top + ROWS] = _mapped(rows.reshape(-1, 3), transfer, primaries,
+                                      y).reshape(rows.shape)
     return out
 
 
-def _mapped(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarray:
-    """N x 3 code values to N x 3 sRGB bytes. The two curves are tables of all
-    65,536 codes and levels: exact for 16-bit input, and the whole mapping took
-    2.6 times as long with the curves computed per value."""
+def _mapped(code: np.ndarray, transfer: int, primaries: int | None,
+            y: np.ndarray | None = None) -> np.ndarray:
+    """N x 3 code values to N x 3 sRGB bytes (and their gains into ``y``). The
+    two curves are tables of all 65,536 codes and levels: exact for
+    16-bit input, and the whole mapping took 2.6 times as long with the curves
+    computed per value."""
     import numpy as np
 
     light = _decoding(transfer)[code]
@@ -209,6 +249,9 @@ def _mapped(code: np.ndarray, transfer: int, primaries: int | None) -> np.ndarra
     luminance = light @ np.array(Y709, dtype=np.float32)
     light *= (_roll_off(luminance) / np.maximum(luminance, 1e-6))[:, None]
     np.minimum(light, 1.0, out=light)
+    if y is not None:
+        sdr = light @ np.array(Y709, dtype=np.float32)
+        y[:] = np.log2((luminance + OFFSET) / (sdr + OFFSET))
     light *= 65535
     light += 0.5
     srgb: np.ndarray = _encoding()[light.astype(np.uint16)]

@@ -19,7 +19,7 @@ import contextlib
 from PIL import Image, ImageFile
 
 from ..geometry import Need
-from ..spec import Settings
+from ..spec import Hdr, Settings
 from . import hdr, heif, jxl
 from .base import Picture, Readable
 from .draft import PREVIEW, blank, draft, served
@@ -83,7 +83,8 @@ def _load_hdr(im: ImageFile.ImageFile, fp: Readable, need: Need, s: Settings, pr
     """A PQ or HLG still, tone-mapped: a HEIC of more than 8 bits decoded again
     at 16 (or its preview, as for any HEIC), anything else at the 8 bits
     Pillow's decoder gives; boxed down to keep what ``need`` asks with the
-    draft gap, then mapped. The new image keeps the EXIF and no ICC profile (its
+    draft gap, then mapped (with Settings.hdr=keep, each pixel's gain from SDR
+    to HDR kept for a gain map). The new image keeps the EXIF and no ICC profile (its
     pixels are sRGB now)."""
     w, h = im.size
     if (refused := s.pixels_refused(w, h)) is not None:
@@ -101,7 +102,7 @@ def _load_hdr(im: ImageFile.ImageFile, fp: Readable, need: Need, s: Settings, pr
     wanted = need.pixels((w, h), orientation)
     factor = hdr.reduction(im.size, (wanted[0] / scale, wanted[1] / scale))
     try:
-        mapped = hdr.still(pixels, signal, factor)
+        mapped, stops = hdr.still(pixels, signal, factor, gain=s.hdr is Hdr.KEEP)
     except ImportError:
         raise RenderError(NO_NUMPY) from None
     preview = served(im, scale)
@@ -113,7 +114,7 @@ def _load_hdr(im: ImageFile.ImageFile, fp: Readable, need: Need, s: Settings, pr
         mapped.info[PREVIEW] = im.info[PREVIEW]
     im.close()
     return Picture(mapped, (w, h), scale * factor, orientation, preview,
-                   Image.MIME.get(im.format or "", ""))
+                   Image.MIME.get(im.format or "", ""), stops)
 
 
 def _load(im: ImageFile.ImageFile, need: Need, s: Settings, previews: bool) -> Picture:

@@ -30,7 +30,7 @@ from ..spec import Crop, Entry, FailOn, Format, Hdr, Outcome, Settings, Status, 
 from ..storage import store
 from .colour import declared
 from .encode import for_format, save, text
-from .gainmap import GainMap, apple_gain_map, finisher, gain_map
+from .gainmap import GainMap, apple_gain_map, computed, finisher, gain_map
 from .links import link_all
 from .pixels import animate, keeps_animation, placed, resizable, resize_all, upright
 from .placeholders import placeholder
@@ -111,6 +111,8 @@ def _render(task: Task, caught: list[warnings.WarningMessage] | None,
             gain = gain_map(readable)
         elif s.hdr is Hdr.KEEP and APPLE_GAIN_MAP in (im.info.get("aux") or {}):
             gain = apple_gain_map(readable, im.getexif())  # an iPhone's HEIC
+        elif picture.stops is not None:  # a PQ or HLG still read for keep: made here
+            gain = computed(picture.stops, im)
         facts = {"width": str(upright_size[0]), "height": str(upright_size[1]),
                  "mimetype": picture.mime or mime_type(task.source)}
         exif = im.getexif() if s.keep_metadata else None

@@ -16,6 +16,10 @@ crop, size ratio and orientation), re-encoded with its metadata segments
 copied unchanged (its values still hold: only the geometry changed), and
 joined behind the SDR thumbnail with the primary's metadata and a new MPF
 index. pyvips' ``uhdrload`` (libultrahdr) checks the result in the tests.
+
+A PQ or HLG still has no map to keep: one is computed (``computed``) from the
+HDR luminance its tone mapping had and the SDR picture it made, and joined the
+same way.
 """
 
 from __future__ import annotations
@@ -26,12 +30,12 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageFile
 
 from ..geometry import Geometry
-from ..read import heif
+from ..read import hdr, heif
 from ..read.pillow import TRANSPOSE
 
 _XMP = b"http://ns.adobe.com/xap/1.0/\0"
@@ -52,6 +56,9 @@ class GainMap:
     primary_segments: list[bytes]
     map_segments: list[bytes]
     picture: Image.Image | None = None
+    #: The map's size as a share of the thumbnail's, for a map made from the
+    #: decoded pixels (computed); None: the source's map-to-picture ratio.
+    ratio: float | None = None
 
 
 def _segments(data: bytes, start: int = 0) -> list[tuple[int, int, bytes]]:
@@ -156,6 +163,44 @@ def apple_headroom(exif: Image.Exif) -> float | None:
     return max(stops, 0.0)
 
 
+#: A computed map's XMP (Adobe's hdrgm, as Android's first Ultra HDR files): the
+#: primary's names the gain map's JPEG in a Container:Directory (its length put
+#: in by _with_length); the map's holds the values, in stops but the offsets.
+_HDRGM = ('<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF '
+          'xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description rdf:about="" '
+          'xmlns:hdrgm="http://ns.adobe.com/hdr-gain-map/1.0/" hdrgm:Version="1.0"{more}')
+_PRIMARY_XMP = _HDRGM.format(more=(
+    '\n xmlns:Container="http://ns.google.com/photos/1.0/container/"'
+    '\n xmlns:Item="http://ns.google.com/photos/1.0/container/item/">'
+    "<Container:Directory><rdf:Seq>"
+    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="Primary" '
+    'Item:Mime="image/jpeg"/></rdf:li>'
+    '<rdf:li rdf:parseType="Resource"><Container:Item Item:Semantic="GainMap" '
+    'Item:Mime="image/jpeg" Item:Length="0"/></rdf:li>'
+    "</rdf:Seq></Container:Directory></rdf:Description></rdf:RDF></x:xmpmeta>"))
+_MAP_XMP = _HDRGM.format(more=(
+    ' hdrgm:GainMapMin="{low:.6f}" hdrgm:GainMapMax="{high:.6f}" hdrgm:Gamma="1.0"'
+    ' hdrgm:OffsetSDR="{offset:.6f}" hdrgm:OffsetHDR="{offset:.6f}"'
+    ' hdrgm:HDRCapacityMin="0.0" hdrgm:HDRCapacityMax="{capacity:.6f}"'
+    ' hdrgm:BaseRenditionIsHDR="False"/></rdf:RDF></x:xmpmeta>'))
+
+
+def computed(stops: Any, sdr: Image.Image) -> GainMap | None:
+    """The gain map of a PQ or HLG still (Settings.hdr=keep), from each pixel's
+    gain in stops from its SDR rendition ``sdr`` to its HDR one (read/hdr.py:
+    one grey channel), made at the thumbnail's own size; its parameters in
+    Adobe's hdrgm XMP, which Android's Ultra HDR takes up. None for a
+    translucent picture (its JPEG is flattened onto the background, whose gain
+    the map does not know)."""
+    if sdr.mode != "RGB":
+        return None
+    picture, low, high = hdr.gain_map(stops)
+    xmp = _MAP_XMP.format(low=low, high=high, offset=hdr.OFFSET,
+                          capacity=max(high, hdr.LEAST_RANGE))
+    return GainMap(b"", [_whole(0xE1, _XMP + _PRIMARY_XMP.encode())],
+                   [_whole(0xE1, _XMP + xmp.encode())], picture, ratio=1.0)
+
+
 def finisher(gain: GainMap, full: tuple[int, int], geo: Geometry, orientation: int,
              quality: int) -> Callable[[bytes], bytes] | None:
     """What makes one encoded SDR thumbnail UltraHDR (for encode.save), or None
@@ -218,7 +263,8 @@ def cut(gain: GainMap, full: tuple[int, int], geo: Geometry, orientation: int) -
           else Image.open(io.BytesIO(gain.jpeg))) as m:
         mw, mh = m.size
         fx, fy = mw / full[0], mh / full[1]
-        size = (max(1, math.ceil(geo.resize[0] * fx)), max(1, math.ceil(geo.resize[1] * fy)))
+        rx, ry = (fx, fy) if gain.ratio is None else (gain.ratio, gain.ratio)
+        size = (max(1, math.ceil(geo.resize[0] * rx)), max(1, math.ceil(geo.resize[1] * ry)))
         x0, y0, x1, y1 = geo.crop
         # Decoded at the smallest DCT scale that keeps twice the pixels the crop
         # needs (the primary's draft rule), not whole: a phone's map is 3 MP.
