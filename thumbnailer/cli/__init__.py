@@ -113,7 +113,7 @@ GITHUB_SUMMARY = "$GITHUB_STEP_SUMMARY"
               default="srgb", show_default=False,
               help="p3: wide-gamut sources stay P3. [default: srgb]")
 @click.option("--hdr", type=click.Choice([h.value for h in Hdr]), default="sdr",
-              show_default=False, help="keep: HDR photos make UltraHDR JPEGs. [default: sdr]")
+              show_default=False, help="keep: HDR as UltraHDR JPEGs. [default: sdr]")
 @click.option("--upscale/--no-upscale", default=False, show_default=False,
               help="Enlarge images smaller than the box.")
 @click.option("--background", type=ColorType(), default="white",
