@@ -399,11 +399,14 @@ def chart(results: dict, path: Path) -> None:
             ax.text(r[key] + 0.02, i, label, va="center", fontsize=7)
         ax.axvline(1.0, color="black", lw=0.8)
         ax.set_xlim(0, max(r[key] for r in rows) * 1.45)
+        when = (f"\n{s['date']}, load average {s['loadavg_1min_before']} before it"
+                if "date" in s else "")
         ax.set_title(f"{s['name']}: relative to "
-                     f"{peer.split(' (')[0] if peer else 'vipsthumbnail'}", fontsize=9, loc="left")
+                     f"{peer.split(' (')[0] if peer else 'vipsthumbnail'}{when}", fontsize=9,
+                     loc="left")
         ax.tick_params(labelsize=8)
-    axes[-1, 0].set_xlabel("speed relative to the faster of sharp and pyvips (vipsthumbnail "
-                           "where no peer ran); 2 processes each; higher is faster", fontsize=8)
+    axes[-1, 0].set_xlabel("speed relative to the faster of sharp and pyvips (else vipsthumbnail)"
+                           "\n2 processes each; higher is faster", fontsize=8)
     v = results["versions"]
     fig.text(0.01, 0.005, f"{v['machine']}; Pillow {v['pillow']}, {v['vipsthumbnail']}, "
              f"{v.get('sharp', '')}, {v.get('pyvips', '')}", fontsize=6)
