@@ -3,14 +3,18 @@
 Every tool runs as a whole program with two processes (or two workers), on the
 same files, interleaved (A B C A B C ...) over several rounds after an untimed
 warm-up; the figure for each tool is the median over rounds of its per-round
-speed relative to vipsthumbnail. Wall time is the whole program's; CPU and peak
-memory cover every process it starts (read from /proc: VmHWM is each process's
-exact peak). Quality is PSNR and SSIM against a full-decode float LANCZOS
-reference of the same size, next to what that reference itself scores after a
-q85 save. Results go to bench/results/ (JSON, table) and docs/chart.png.
+speed relative to vipsthumbnail, and to the faster of the two peers users pick
+today: sharp (npm, its own libvips) and a pyvips pool (pip, pyvips-binary's
+libvips), whichever has the lower median wall time in that scenario. Wall time
+is the whole program's; CPU and peak memory cover every process it starts (read
+from /proc: VmHWM is each process's exact peak). Quality is PSNR and SSIM
+against a full-decode float LANCZOS reference of the same size, next to what
+that reference itself scores after a q85 save. Results go to bench/results/
+(JSON, table) and docs/chart.png.
 
-Needs: pip install '.[bench]'; apt-get install libvips-tools graphicsmagick imagemagick
-(``--install`` runs the apt-get).
+Needs: pip install '.[bench]'; apt-get install libvips-tools graphicsmagick imagemagick;
+Node 20 with npm for sharp (``--install`` runs the apt-get, ``npm ci`` in bench/node/
+and the pip install of pyvips and pyvips-binary).
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +45,11 @@ PY = sys.executable
 THUMB = [PY, "-m", "thumbnailer"]
 RECIPES = [PY, str(HERE / "recipes.py")]
 APT = ["libvips-tools", "graphicsmagick", "imagemagick"]
+PIP = ["pyvips>=3.2", "pyvips-binary>=8.18"]
+NODE = HERE / "node"  # package.json and package-lock.json pin sharp
+SHARP = "sharp 0.35 (Node, 2 in flight)"
+PYVIPS = "pyvips 8.18 pool"
+PEERS = (SHARP, PYVIPS)
 
 
 # --- the tools: each returns the command lines to run at once -------------------
@@ -80,6 +90,15 @@ def magick(src, files, out, sizes):
             for h in halves(files)]
 
 
+def sharp(src, files, out, sizes):
+    return [["node", str(HERE / "sharp_thumbs.mjs"), out, ",".join(map(str, sizes)), "2",
+             *files]]
+
+
+def pyvips_pool(src, files, out, sizes):
+    return [[PY, str(HERE / "pyvips_pool.py"), out, ",".join(map(str, sizes)), "2", *files]]
+
+
 def recipe(name):
     def command(src, files, out, sizes):
         (s,) = sizes
@@ -91,6 +110,8 @@ def recipe(name):
 TOOLS = {
     "thumbnailer": thumbnailer,
     "vipsthumbnail": vips,
+    SHARP: sharp,
+    PYVIPS: pyvips_pool,
     "gm mogrify -size": gm,
     "ImageMagick mogrify -define jpeg:size": magick,
     "Pillow decode floor (1/8, no resize)": recipe("floor"),
@@ -102,9 +123,10 @@ TOOLS = {
 SCENARIOS = [
     # name, corpus set, sizes, tools
     ("12 MP JPEG -> 256", "jpeg12", [256], list(TOOLS)),
-    ("12 MP JPEG -> 1024+512+128", "jpeg12", [1024, 512, 128], ["thumbnailer", "vipsthumbnail"]),
+    ("12 MP JPEG -> 1024+512+128", "jpeg12", [1024, 512, 128],
+     ["thumbnailer", "vipsthumbnail", *PEERS]),
     ("2 MP JPEG -> 256", "jpeg2", [256],
-     ["thumbnailer", "vipsthumbnail", "Pillow decode floor (1/8, no resize)",
+     ["thumbnailer", "vipsthumbnail", *PEERS, "Pillow decode floor (1/8, no resize)",
       "Pillow best recipe (draft, LANCZOS)", "Pool.map + Image.thumbnail (classic)"]),
     ("3 MP PNG -> 256", "png3", [256],
      ["thumbnailer", "vipsthumbnail", "Pool.map + Image.thumbnail (classic)"]),
@@ -211,9 +233,10 @@ def rerun(src: Path, work: Path, rounds: int) -> dict:
 # --- the whole benchmark -------------------------------------------------------------
 
 def versions() -> dict:
-    def first_line(cmd):
+    def first_line(cmd, cwd=None):
         try:
-            return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
+            return subprocess.run(cmd, capture_output=True, text=True,
+                                  cwd=cwd).stdout.splitlines()[0]
         except (OSError, IndexError):
             return "missing"
     import PIL
@@ -225,6 +248,10 @@ def versions() -> dict:
         "vipsthumbnail": first_line(["vipsthumbnail", "--version"]),
         "graphicsmagick": first_line(["gm", "version"]),
         "imagemagick": first_line(["/usr/bin/mogrify", "-version"]),
+        "sharp": first_line(["node", "-p", "const v = require('sharp').versions; "
+                             "`sharp ${v.sharp}, libvips ${v.vips}`"], cwd=NODE),
+        "pyvips": first_line([PY, "-c", "import pyvips as p; print(f'pyvips {p.__version__}, "
+                              "libvips {p.version(0)}.{p.version(1)}.{p.version(2)}')"]),
     }
 
 
@@ -232,16 +259,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Benchmark thumbnailer against the C tools.")
     parser.add_argument("--quick", action="store_true", help="small corpus, 2 rounds (smoke test)")
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--only", help="run only scenarios whose name contains this")
+    parser.add_argument("--only", help="run only scenarios whose name contains this (the "
+                        "others are kept in the results file)")
     parser.add_argument("--install", action="store_true", help="apt-get install the anchors")
     args = parser.parse_args()
     if args.install:
         subprocess.run(["apt-get", "update", "-qq"], check=True)
         subprocess.run(["apt-get", "install", "-y", "-qq", *APT], check=True)
-    missing = [t for t in ("vipsthumbnail", "gm", "/usr/bin/mogrify") if not shutil.which(t)]
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE, check=True)
+        subprocess.run([PY, "-m", "pip", "install", "-q", *PIP], check=True)
+    missing = [t for t in ("vipsthumbnail", "gm", "/usr/bin/mogrify", "node")
+               if not shutil.which(t)]
+    if not (NODE / "node_modules" / "sharp").is_dir():
+        missing.append("sharp (npm ci in bench/node)")
+    try:
+        import pyvips  # noqa: F401
+    except (ImportError, OSError):
+        missing.append("pyvips with pyvips-binary")
     if missing:
         sys.exit(f"missing anchors: {missing}; run with --install "
-                 f"(apt-get install {' '.join(APT)})")
+                 f"(apt-get install {' '.join(APT)}; npm ci; pip install {' '.join(PIP)})")
     import thumbnailer
 
     if "site-packages" not in thumbnailer.__file__:
@@ -249,7 +286,11 @@ def main() -> None:
               "PYTHONDONTWRITEBYTECODE set it recompiles at every start. For figures to "
               "publish: pip install '.[bench]' in a fresh venv.", file=sys.stderr)
     rounds = 2 if args.quick else args.rounds
-    sets = corpus.build(corpus.QUICK if args.quick else corpus.FULL)
+    counts = corpus.QUICK if args.quick else corpus.FULL
+    wanted = {s[1] for s in SCENARIOS if not args.only or args.only in s[0]}
+    if not args.only or "rerun" in args.only:
+        wanted.add("tiny")
+    sets = corpus.build({k: v for k, v in counts.items() if k in wanted})
     results = {"versions": versions(), "rounds": rounds, "scenarios": []}
     work = Path(tempfile.mkdtemp(prefix="thumbnailer-bench-"))
     try:
@@ -257,6 +298,7 @@ def main() -> None:
             if args.only and args.only not in name:
                 continue
             src = sets[set_name]
+            load = round(os.getloadavg()[0], 1)  # other work on the machine: ratios still hold
             print(f"\n== {name}  ({sum(1 for _ in src.glob('*.*')) - 1} files, {rounds} rounds)",
                   flush=True)
             outs = {t: work / f"{set_name}-{i}" for i, t in enumerate(tools)}
@@ -268,11 +310,16 @@ def main() -> None:
                 for tool in order:
                     runs[tool].append(run_tool(tool, src, outs[tool], sizes))
             rows = []
+            peers = [t for t in tools if t in PEERS]
+            peer = min(peers, key=lambda t: statistics.median(x["wall"] for x in runs[t]),
+                       default=None)
             for tool in tools:
-                speed = statistics.median(
-                    v["wall"] / t["wall"]
-                    for v, t in zip(runs["vipsthumbnail"], runs[tool], strict=True))
-                rows.append({"tool": tool, "speed_vs_vips": speed,
+                # Each round's ratio to each anchor, then the median over rounds.
+                vs = {a: statistics.median(x["wall"] / t["wall"]
+                                           for x, t in zip(runs[a], runs[tool], strict=True))
+                      for a in ["vipsthumbnail", *peers]}
+                rows.append({"tool": tool, "speed_vs_vips": vs["vipsthumbnail"], "speed_vs": vs,
+                             **({"speed_vs_peer": vs[peer]} if peer else {}),
                              "wall": statistics.median(x["wall"] for x in runs[tool]),
                              "cpu": statistics.median(x["cpu"] for x in runs[tool]),
                              "peak_rss_mb": max(x["rss"] for x in runs[tool]) / 2**20})
@@ -282,8 +329,11 @@ def main() -> None:
                     row.update({k: q[row["tool"]][k] for k in ("psnr", "ssim")}
                                if row["tool"] in q else {})
                 results["reference_after_q85"] = q["reference after q85"]
-            results["scenarios"].append({"name": name, "rows": rows})
-            print_table(name, rows, results.get("reference_after_q85"))
+            results["scenarios"].append({
+                "name": name, "rows": rows, "faster_peer": peer,
+                "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                "loadavg_1min_before": load})
+            print_table(name, rows, results.get("reference_after_q85"), peer)
         if not args.only or "rerun" in args.only:
             r = rerun(sets["tiny"], work, rounds)
             results["rerun"] = r
@@ -295,22 +345,34 @@ def main() -> None:
     out = HERE / "results"
     out.mkdir(exist_ok=True)
     stamp = "quick" if args.quick else "full"
-    (out / f"results-{stamp}.json").write_text(json.dumps(results, indent=2))
+    path = out / f"results-{stamp}.json"
+    if args.only and path.exists():  # keep the scenarios not rerun, each with its own date
+        old = json.loads(path.read_text())
+        fresh = {s["name"]: s for s in results["scenarios"]}
+        results["scenarios"] = [fresh.pop(s["name"], s) for s in old["scenarios"]]
+        results["scenarios"] += fresh.values()
+        for key in ("rerun", "reference_after_q85"):
+            results.setdefault(key, old.get(key))
+    path.write_text(json.dumps(results, indent=2))
     if not args.quick:
         chart(results, HERE.parent / "docs" / "chart.png")
     print(f"\nresults: {out / f'results-{stamp}.json'}")
 
 
-def print_table(name, rows, ref) -> None:
-    print(f"{'tool':42} {'x vips':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} "
+def print_table(name, rows, ref, peer) -> None:
+    print(f"{'tool':42} {'x vips':>7} {'x peer':>7} {'wall s':>7} {'cpu s':>7} {'peak MB':>8} "
           f"{'PSNR':>7} {'SSIM':>7}")
     for r in sorted(rows, key=lambda r: -r["speed_vs_vips"]):
         q = (f"{r['psnr']:7.2f} {r['ssim']:7.4f}" if "psnr" in r else "")
-        print(f"{r['tool']:42} {r['speed_vs_vips']:7.2f} {r['wall']:7.2f} {r['cpu']:7.2f} "
-              f"{r['peak_rss_mb']:8.1f} {q}")
+        print(f"{r['tool']:42} {r['speed_vs_vips']:7.2f} {r.get('speed_vs_peer', math.nan):7.2f} "
+              f"{r['wall']:7.2f} {r['cpu']:7.2f} {r['peak_rss_mb']:8.1f} {q}")
     if ref and any("psnr" in r for r in rows):
-        print(f"{'(reference after a q85 save)':42} {'':7} {'':7} {'':7} {'':8} "
+        print(f"{'(reference after a q85 save)':42} {'':7} {'':7} {'':7} {'':7} {'':8} "
               f"{ref['psnr']:7.2f} {ref['ssim']:7.4f}")
+    if peer:
+        me = next(r for r in rows if r["tool"] == "thumbnailer")
+        print(f"(x peer: against {peer}, the faster peer here.) thumbnailer: " + ", ".join(
+            f"{v:.2f}x {a}" for a, v in me["speed_vs"].items()))
 
 
 def chart(results: dict, path: Path) -> None:
@@ -323,20 +385,31 @@ def chart(results: dict, path: Path) -> None:
     fig, axes = plt.subplots(len(scenarios), 1, figsize=(8, 1.1 + 0.42 * sum(
         len(s["rows"]) for s in scenarios)), squeeze=False)
     for ax, s in zip(axes[:, 0], scenarios, strict=True):
-        rows = sorted(s["rows"], key=lambda r: r["speed_vs_vips"])
+        # Against the faster peer where the scenario has peers, else vipsthumbnail.
+        peer = s.get("faster_peer")
+        key = "speed_vs_peer" if peer else "speed_vs_vips"
+        rows = sorted(s["rows"], key=lambda r: r[key])
         colours = ["#d62728" if r["tool"] == "thumbnailer" else
-                   "#7f7f7f" if r["tool"] == "vipsthumbnail" else "#1f77b4" for r in rows]
-        ax.barh([r["tool"] for r in rows], [r["speed_vs_vips"] for r in rows], color=colours)
+                   "#7f7f7f" if r["tool"] == "vipsthumbnail" else
+                   "#ff7f0e" if r["tool"] in PEERS else "#1f77b4" for r in rows]
+        ax.barh([r["tool"] for r in rows], [r[key] for r in rows], color=colours)
         for i, r in enumerate(rows):
-            ax.text(r["speed_vs_vips"] + 0.02, i, f"{r['speed_vs_vips']:.2f}x", va="center",
-                    fontsize=8)
+            label = f"{r[key]:.2f}x" + (f"  ({r['speed_vs_vips']:.2f}x vipsthumbnail)"
+                                        if peer and r["tool"] != "vipsthumbnail" else "")
+            ax.text(r[key] + 0.02, i, label, va="center", fontsize=7)
         ax.axvline(1.0, color="black", lw=0.8)
-        ax.set_title(s["name"], fontsize=10, loc="left")
+        ax.set_xlim(0, max(r[key] for r in rows) * 1.45)
+        when = (f"\n{s['date']}, load average {s['loadavg_1min_before']} before it"
+                if "date" in s else "")
+        ax.set_title(f"{s['name']}: relative to "
+                     f"{peer.split(' (')[0] if peer else 'vipsthumbnail'}{when}", fontsize=9,
+                     loc="left")
         ax.tick_params(labelsize=8)
-    axes[-1, 0].set_xlabel("speed relative to vipsthumbnail (2 processes each; higher is faster)")
+    axes[-1, 0].set_xlabel("speed relative to the faster of sharp and pyvips (else vipsthumbnail)"
+                           "\n2 processes each; higher is faster", fontsize=8)
     v = results["versions"]
-    fig.text(0.01, 0.005, f"{v['machine']}; Pillow {v['pillow']}, {v['vipsthumbnail']}",
-             fontsize=6)
+    fig.text(0.01, 0.005, f"{v['machine']}; Pillow {v['pillow']}, {v['vipsthumbnail']}, "
+             f"{v.get('sharp', '')}, {v.get('pyvips', '')}", fontsize=6)
     fig.tight_layout(rect=(0, 0.02, 1, 1))
     fig.savefig(path, dpi=110)
 
