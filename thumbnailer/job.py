@@ -183,7 +183,8 @@ def _tally(job: Plan, options: Options) -> Tally:
     """Counts, and every entry on disk when the manifest, the gallery or the
     caller needs them."""
     keep = options.keep_entries or options.manifest or options.gallery
-    return Tally(Spool([s.label for s in job.settings.sizes]) if keep else None)
+    return Tally(Spool([s.label for s in job.settings.sizes], digests=bool(options.gallery))
+                 if keep else None)
 
 
 def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally) -> None:
@@ -373,11 +374,20 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                     and not (clock is not None and clock.left)
                     and all(job.walked.found[s] for s in sources))
         pages = set(had or ()) if complete else set()
+        # Each folder's digest of its pages: those unchanged are not even rendered.
+        digests: dict[str, bytes] | None = None
+        if had is not None:
+            try:
+                digests = job.state.page_digests()
+            except StateError as e:
+                trouble.met(e)
         write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}",
-                      left, pages=pages)
+                      left, pages=pages, digests=digests)
         if had is not None:
             trouble.survive(functools.partial(job.state.keep_gallery_folders,
                                               pages if complete else pages | had))
+        if digests is not None:
+            trouble.survive(functools.partial(job.state.keep_page_digests, digests))
         for message in left:
             reporter.warning(message)
     trouble.survive(job.close)

@@ -131,6 +131,25 @@ CREATE TABLE IF NOT EXISTS pages (
 """
 
 
+#: --gallery: each folder's digest of what its pages show (outputs/gallery.py), so
+#: that a rerun renders only the folders whose digest changed.
+PAGE_DIGESTS = """
+CREATE TABLE IF NOT EXISTS page_digests (
+    folder BLOB PRIMARY KEY,
+    digest BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def page_digests(db: sqlite3.Connection) -> dict[str, bytes]:
+    """Each folder's page digest."""
+    try:
+        return {_s(folder): bytes(digest)
+                for folder, digest in db.execute("SELECT folder, digest FROM page_digests")}
+    except sqlite3.OperationalError:  # a database from before the table: none known
+        return {}
+
+
 def pages_in(db: sqlite3.Connection) -> set[str]:
     """The folders holding gallery pages."""
     try:
