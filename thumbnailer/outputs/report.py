@@ -8,7 +8,7 @@ import json
 import shutil
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from ..spec import Entry, Status
@@ -259,7 +259,7 @@ def _lines(spool: Spool, f: BinaryIO, later: BinaryIO | None, root: str | None) 
     separators=(", ", ": ")) would write it, a batch joined and encoded at once.
     A line whose text is not valid UTF-8 (a surrogate-escaped file name) is
     written ASCII-escaped, as json.dumps(ensure_ascii=True) would."""
-    where = store(root) if root is not None else None
+    link = _linker(root) if root is not None else None
     out: list[str] = []
     side: list[str] = []
     made: list[tuple[Any, ...]] = []
@@ -267,19 +267,19 @@ def _lines(spool: Spool, f: BinaryIO, later: BinaryIO | None, root: str | None) 
     for batch in spool.ordered_rows():
         for row in batch:
             if made and row[0] != made[0][0]:
-                assert where is not None and root is not None
-                side.append(_source_line(made, where, root, _q))
+                assert link is not None
+                side.append(_source_line(made, link, _q))
                 made = []
             out.append(_entry_line(row, _q))
-            if where is not None and row[2] != "failed" and row[3] is not None:
+            if link is not None and row[2] != "failed" and row[3] is not None:
                 made.append(row)
         first = _put_lines(f, out, first)
         if later is not None:
             second = _put_lines(later, side, second)
         out, side = [], []
     if made:
-        assert where is not None and root is not None
-        side.append(_source_line(made, where, root, _q))
+        assert link is not None
+        side.append(_source_line(made, link, _q))
         second = _put_lines(later, side, second) if later else second
     f.write(b"[]" if first else b"\n  ]")
     if later is not None:
@@ -331,16 +331,18 @@ def _entry_line(row: tuple[Any, ...], q: Any) -> str:
     return line + "}"
 
 
-def _source_line(made: list[tuple[Any, ...]], where: Any, root: str, q: Any) -> str:
+def _source_line(made: list[tuple[Any, ...]], link: Callable[[str], str],
+                 q: Callable[[str | None], str]) -> str:
     """One source's item of ``sources`` (as _source() gives it), from its rows."""
-    made.sort(key=lambda r: (r[5] or 0, r[6] or 0, r[4] or ""))
+    if len(made) > 1:
+        made.sort(key=lambda r: (r[5] or 0, r[6] or 0, r[4] or ""))
     outputs = []
     srcset: dict[str, dict[int, str]] = {}
     for r in made:
-        link = url_path(where.relative(r[3], root))
-        outputs.append(f'{{"url": {q(link)}, "size": {q(r[1])}, "format": {q(r[4])}, '
+        url = link(r[3])
+        outputs.append(f'{{"url": {q(url)}, "size": {q(r[1])}, "format": {q(r[4])}, '
                        f'"width": {_n(r[5])}, "height": {_n(r[6])}, "bytes": {_n(r[7])}}}')
-        srcset.setdefault(r[4] or "", {}).setdefault(r[5] or 0, link)
+        srcset.setdefault(r[4] or "", {}).setdefault(r[5] or 0, url)
     sets = ", ".join(f'{q(fmt)}: {q(", ".join(f"{u} {w}w" for w, u in widths.items()))}'
                      for fmt, widths in srcset.items())
     line = (f'{{"source": {q(made[0][0])}, "outputs": [{", ".join(outputs)}], '
@@ -351,6 +353,25 @@ def _source_line(made: list[tuple[Any, ...]], where: Any, root: str, q: Any) -> 
         line += (f', "placeholder": {{"thumbhash": {q(thumbhash)}, "blurhash": {q(blurhash)}, '
                  f'"color": {q(color)}}}')
     return line + "}"
+
+
+def _linker(root: str) -> Callable[[str], str]:
+    """url(path, root), its folder's part worked out once per folder (quoting
+    each character alone, a folder's URL is the same whatever the name after it)."""
+    where = store(root)
+    folders: dict[str, str | None] = {}
+
+    def link(path: str) -> str:
+        head, slash, name = path.rpartition("/")
+        base = folders.get(head, "")
+        if base == "":
+            rel = where.relative(f"{head}/_", root) if slash else ""
+            base = folders[head] = rel[:-1] if rel.endswith("/_") or rel == "_" else None
+        if base is None:
+            return url_path(where.relative(path, root))
+        return url_path(base + name) if base else url_path(name)
+
+    return link
 
 
 def _json(value: Any, indent: int = 0) -> bytes:
