@@ -204,7 +204,7 @@ def test_the_written_manifest_is_the_manifest_as_data_one_item_a_line(tmp_path):
     assert '"preview": true' in text and '"since": "2026-01-01T00:00Z"' in text
 
 
-def test_an_unchanged_reruns_manifest_differs_only_in_its_seconds(tmp_path):
+def test_an_unchanged_rerun_leaves_the_manifest_as_it_is(tmp_path):
     import json
 
     from click.testing import CliRunner
@@ -221,15 +221,21 @@ def test_an_unchanged_reruns_manifest_differs_only_in_its_seconds(tmp_path):
         CliRunner().invoke(cli.main, [str(src), "-o", str(out), "-w", "1", "-s", "64",
                                       "-s", "32", "--manifest", str(path), "--gallery"],
                            catch_exceptions=False)
-        data = json.loads(path.read_text())
-        seconds = data["summary"].pop("seconds")
-        assert isinstance(seconds, float)
-        return data
+        st = path.stat()
+        return path.read_bytes(), (st.st_ino, st.st_mtime_ns)
 
     first, second, third = run(), run(), run()
-    assert first["summary"]["created"] == 4 and second["summary"]["skipped"] == 4
-    assert [e["status"] for e in second["entries"]] == ["skipped", "skipped", "failed",
-                                                        "failed", "skipped", "skipped"]
-    assert second == third  # all but the seconds: the same file
-    assert {k: v for k, v in first.items() if k not in ("entries", "summary")} == {
-        k: v for k, v in second.items() if k not in ("entries", "summary")}
+    data = [json.loads(text) for text, _ in (first, second)]
+    assert data[0]["summary"]["created"] == 4 and data[1]["summary"]["skipped"] == 4
+    assert [e["status"] for e in data[1]["entries"]] == ["skipped", "skipped", "failed",
+                                                         "failed", "skipped", "skipped"]
+    assert second[1] != first[1]  # its statuses and counts changed: written
+    assert third == second  # nothing would change but "seconds": left as it is
+    edited = second[0].replace(b'"version": 1', b'"version": 1 ')
+    path.write_bytes(edited)  # edited by hand: its size changed
+    again = run()[0]
+    assert again != edited and b'"version": 1,' in again  # written again
+    path.unlink()
+    assert json.loads(run()[0])["entries"] == data[1]["entries"]  # deleted: written again
+    (src / "c.jpg").write_bytes((src / "a.jpg").read_bytes())
+    assert len(json.loads(run()[0])["entries"]) == 8  # a new photo: written

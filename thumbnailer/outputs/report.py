@@ -4,6 +4,7 @@ code and the Reporter hooks are in ``result``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import tempfile
@@ -229,6 +230,19 @@ def write_manifest(path: str, spool: Spool, counts: Counter[Status], seconds: fl
         f.write(b"\n}\n")
 
     store(path).encode(path, save)
+
+
+def manifest_digest(spool: Spool, root: str | None, pruned: Sequence[str],
+                    collisions: Sequence[str] | None) -> bytes | None:
+    """What write_manifest would write, but for ``seconds``, as a digest: the
+    spool's entries in the order they came (the counts follow from them), and the
+    rest of the file's inputs. None if the spool keeps no digest."""
+    entries = spool.digest()
+    if entries is None:
+        return None
+    rest = repr((MANIFEST_VERSION, "lines 2", root, list(pruned), collisions))
+    return hashlib.blake2b(entries + rest.encode("utf-8", "surrogateescape"),
+                           digest_size=16).digest()
 
 
 def _parts(spool: Spool, counts: Counter[Status], seconds: float, root: str | None,

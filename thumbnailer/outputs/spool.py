@@ -36,7 +36,8 @@ _FIELDS = ("source, size, status, output, format, width, height, bytes, error, s
 class Spool:
     """Entries of one run: appended in any order, read back in the manifest's."""
 
-    def __init__(self, size_order: Sequence[str] = (), *, digests: bool = True) -> None:
+    def __init__(self, size_order: Sequence[str] = (), *, digests: bool = True,
+                 stream: bool = True) -> None:
         #: A size's place in the job's own order (--size 1024 -s 256: 1024 first).
         self.rank = {label: i for i, label in enumerate(size_order)}
         folder = tempfile.mkdtemp(prefix="thumbnailer-entries-")
@@ -56,6 +57,9 @@ class Spool:
         self._sums: dict[bytes, list[int]] = {}
         self._made: set[bytes] = set()
         self._digests = digests  # only the gallery asks for them
+        #: Every row in the order they came: equal for an equal run (the manifest's
+        #: "unchanged": run_job leaves the file as it is).
+        self._stream = hashlib.blake2b(digest_size=16) if stream else None
         self._finalizer = weakref.finalize(self, _remove, self._db, folder)
 
     def add(self, entries: Iterable[Entry]) -> None:
@@ -84,6 +88,8 @@ class Spool:
                  e.bytes, None if e.error is None else _b(e.error), e.since, e.preview,
                  e.placeholder)
                 for e in entries]
+        if self._stream is not None:
+            self._stream.update(repr(rows).encode("utf-8", "surrogateescape"))
         sums, made, blake = self._sums, self._made, hashlib.blake2b
         for row in rows if self._digests else ():
             place = row[1]
@@ -106,6 +112,13 @@ class Spool:
 
     def __len__(self) -> int:
         return self._count + len(self._pending)
+
+    def digest(self) -> bytes | None:
+        """A digest of every entry in the order they came (None if not kept)."""
+        self._flush()
+        if self._stream is None:
+            return None
+        return self._stream.digest() + self._count.to_bytes(8, "little")
 
     def place_digests(self) -> dict[str, tuple[bytes, bool]]:
         """Each folder holding thumbnails: a digest of its entries (the same for the

@@ -329,6 +329,17 @@ class State(Sweep):
                        ((_b(f), d) for f, d in digests.items() if had.get(f) != d))
         self._changed_one()
 
+    def manifest(self, path: str) -> tuple[bytes, int, int] | None:
+        """--manifest: the (digest, size, mtime_ns) of the file at ``path`` as a
+        run last wrote it."""
+        return table.manifest_in(self._db, _b(path)) if self._db is not None else None
+
+    def keep_manifest(self, path: str, digest: bytes, size: int, mtime_ns: int) -> None:
+        """Remember the manifest just written at ``path``."""
+        self._writer().execute("INSERT OR REPLACE INTO manifests VALUES (?, ?, ?, ?)",
+                               (_b(path), digest, size, mtime_ns))
+        self._changed_one()
+
     # --- opening ---------------------------------------------------------------
 
     def _open_existing(self) -> None:
@@ -417,7 +428,7 @@ class State(Sweep):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
         self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS + table.PAGES
-                               + table.PAGE_DIGESTS)
+                               + table.PAGE_DIGESTS + table.MANIFESTS)
         if self._columns == COLUMNS_3:  # records of 1.1: their files are trusted as then
             self._db.execute("ALTER TABLE records ADD COLUMN made TEXT")
             self._columns = COLUMNS
@@ -466,5 +477,5 @@ class State(Sweep):
 for _name in ("folder", "get", "__len__", "put", "drop", "placeholders", "shade",
               "forget_orphan_placeholders", "commit", "save", "failure", "fail", "forgive",
               "failed_sources", "gallery_folders", "keep_gallery_folders", "page_digests",
-              "keep_page_digests", "_open_existing"):
+              "keep_page_digests", "manifest", "keep_manifest", "_open_existing"):
     setattr(State, _name, guarded(getattr(State, _name)))
