@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -202,8 +201,9 @@ def _manifest(job: Plan, path: str, tally: Tally, seconds: float, pruned: Sequen
     unchanged rerun of a million photos reads and writes no line)."""
     assert tally.spool is not None
     digest = manifest_digest(tally.spool, job.settings.output, pruned, job.collisions)
-    local = digest is not None and store(path) is LOCAL
-    key = os.path.abspath(path)
+    where = store(path)
+    local = digest is not None and where is LOCAL  # a store's file is always written
+    key = where.canonical(path) if local else path
     if local:
         try:
             had = job.state.manifest(key)
@@ -212,7 +212,7 @@ def _manifest(job: Plan, path: str, tally: Tally, seconds: float, pruned: Sequen
             had = None
         if had is not None and had[0] == digest:
             try:
-                st = os.stat(path)
+                st = where.stat(path)
             except OSError:
                 pass
             else:
@@ -222,7 +222,7 @@ def _manifest(job: Plan, path: str, tally: Tally, seconds: float, pruned: Sequen
                    pruned=pruned, collisions=job.collisions, images=tally.sources)
     if local and digest is not None:
         try:
-            st = os.stat(path)
+            st = where.stat(path)
         except OSError:
             return
         trouble.survive(functools.partial(job.state.keep_manifest, key, digest, st.st_size,
