@@ -29,6 +29,7 @@ import os
 from collections.abc import Iterable, Iterator
 
 from .. import storage
+from .._version import __version__
 from ..formats import TABLE
 from ..spec import Entry
 from ..storage.urls import url_path
@@ -185,7 +186,8 @@ def _digests(where: storage.Store, root: str, spool: Spool, rel: dict[str, str],
     pages' count, the folders below, which folders above have pages, its
     failures), and whether one of its thumbnails was made now."""
     sums = spool.place_digests()
-    look = (_CSS + _SCRIPT).encode()  # a change to how pages look changes every digest
+    # A new release, or a change to how pages look, changes every digest.
+    look = (__version__ + _CSS + _SCRIPT).encode()
     found = {}
     for place, f in rel.items():
         parts = f.split("/") if f else []
