@@ -21,7 +21,13 @@ from ._version import __version__
 from .errors import JobError
 from .formats import extension
 from .outputs.markdown import MarkdownReport
-from .outputs.report import Tally, images_counted, summary_line, write_manifest
+from .outputs.report import (
+    Tally,
+    images_counted,
+    manifest_digest,
+    summary_line,
+    write_manifest,
+)
 from .outputs.spool import Spool
 from .plan import Plan, plan
 from .plan.checks import check, check_side_files
@@ -39,7 +45,7 @@ from .run.budget import Budget
 from .run.deadline import Deadline
 from .run.engines import ENGINES, EngineError, engine
 from .spec import Entry, Format, Outcome, Settings, Status, StopReason, Target, Task
-from .storage import store
+from .storage import LOCAL, store
 from .storage.lock import Locked
 from .watch import Watcher, WatchError
 
@@ -296,7 +302,44 @@ def _tally(job: Plan, options: Options) -> Tally:
     """Counts, and every entry on disk when the manifest, the gallery or the
     caller needs them."""
     keep = options.keep_entries or options.manifest or options.gallery
-    return Tally(Spool([s.label for s in job.settings.sizes]) if keep else None)
+    return Tally(Spool([s.label for s in job.settings.sizes], digests=bool(options.gallery),
+                       stream=bool(options.manifest)) if keep else None)
+
+
+def _manifest(job: Plan, path: str, tally: Tally, seconds: float, pruned: Sequence[str],
+              trouble: Trouble) -> None:
+    """Write the manifest, unless the file there is the one a run before wrote
+    (its size and mtime, as the state keeps them) and this run's would differ
+    only in summary.seconds: then it is left as it is, seconds and all (an
+    unchanged rerun of a million photos reads and writes no line)."""
+    assert tally.spool is not None
+    digest = manifest_digest(tally.spool, job.settings.output, pruned, job.collisions)
+    where = store(path)
+    local = digest is not None and where is LOCAL  # a store's file is always written
+    key = where.canonical(path) if local else path
+    if local:
+        try:
+            had = job.state.manifest(key)
+        except StateError as e:
+            trouble.met(e)
+            had = None
+        if had is not None and had[0] == digest:
+            try:
+                st = where.stat(path)
+            except OSError:
+                pass
+            else:
+                if (st.st_size, st.st_mtime_ns) == had[1:]:
+                    return
+    write_manifest(path, tally.spool, tally.counts, seconds, root=job.settings.output,
+                   pruned=pruned, collisions=job.collisions, images=tally.sources)
+    if local and digest is not None:
+        try:
+            st = where.stat(path)
+        except OSError:
+            return
+        trouble.survive(functools.partial(job.state.keep_manifest, key, digest, st.st_size,
+                                          st.st_mtime_ns))
 
 
 def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally) -> None:
@@ -469,9 +512,7 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     trouble.survive(job.save)
     seconds = time.monotonic() - started
     if options.manifest and tally.spool is not None:
-        write_manifest(options.manifest, tally.spool, tally.counts, seconds,
-                       root=job.settings.output, pruned=pruned or (),
-                       collisions=job.collisions, images=tally.sources)
+        _manifest(job, options.manifest, tally, seconds, pruned or (), trouble)
     if options.gallery and tally.spool is not None:
         from .outputs.gallery import write_gallery  # only when asked: html and urllib cost start-up
 
@@ -488,11 +529,20 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                     and not (clock is not None and clock.left)
                     and all(job.walked.found[s] for s in sources))
         pages = set(had or ()) if complete else set()
+        # Each folder's digest of its pages: those unchanged are not even rendered.
+        digests: dict[str, bytes] | None = None
+        if had is not None:
+            try:
+                digests = job.state.page_digests()
+            except StateError as e:
+                trouble.met(e)
         write_gallery(job.settings.output, tally.spool, f"Thumbnails of {', '.join(sources)}",
-                      left, pages=pages)
+                      left, pages=pages, digests=digests)
         if had is not None:
             trouble.survive(functools.partial(job.state.keep_gallery_folders,
                                               pages if complete else pages | had))
+        if digests is not None:
+            trouble.survive(functools.partial(job.state.keep_page_digests, digests))
         for message in left:
             reporter.warning(message)
     trouble.survive(job.close)

@@ -243,6 +243,96 @@ def test_an_unchanged_rerun_keeps_every_page_and_its_failures(tmp_path):
     assert "bad.jpg</code>: empty file (0 bytes)" in (out / "trip" / "gallery.html").read_text()
 
 
+def counting_cards(monkeypatch):
+    """Count the cards rendered (by the folder they are on) from here on."""
+    from thumbnailer.outputs import gallery as module
+
+    rendered: list[str] = []
+    card = module._card
+
+    def counted(root, folder, made):
+        rendered.append(folder)
+        return card(root, folder, made)
+
+    monkeypatch.setattr(module, "_card", counted)
+    return rendered
+
+
+def stamps(paths):
+    return [(p.stat().st_ino, p.stat().st_mtime_ns) for p in paths]
+
+
+def test_an_unchanged_rerun_renders_no_card(tmp_path, monkeypatch):
+    src, out = tmp_path / "photos", tmp_path / "out"
+    for folder in ("a", "b"):
+        photo(src / folder / "x.jpg", (120, 90))
+    rendered = counting_cards(monkeypatch)
+    assert run(src, out).exit_code == 0
+    assert sorted(rendered) == ["a", "b"]
+    pages = sorted(out.rglob("*.html"))
+    before = stamps(pages)
+    rendered.clear()
+    assert run(src, out).exit_code == 0
+    assert rendered == []  # nothing read from the spool, nothing rendered
+    assert stamps(pages) == before
+
+
+def test_a_changed_folder_rewrites_only_its_pages_and_the_index(tmp_path, monkeypatch):
+    from thumbnailer.outputs import gallery as module
+
+    monkeypatch.setattr(module, "PAGE_CARDS", 1)  # a page per photo: b/ grows a page
+    src, out = tmp_path / "photos", tmp_path / "out"
+    for folder in ("a", "b", "c"):
+        photo(src / folder / "x.jpg", (120, 90))
+    photo(src / "b" / "y.jpg", (120, 90), seed=1)
+    assert run(src, out).exit_code == 0
+    others = [out / "a" / "gallery.html", out / "c" / "gallery.html"]
+    kept = stamps(others)
+    first_of_b = (out / "b" / "gallery.html").read_text()
+    assert "of 2" in first_of_b
+    photo(src / "b" / "z.jpg", (120, 90), seed=2)
+    rendered = counting_cards(monkeypatch)
+    assert run(src, out).exit_code == 0
+    assert rendered == ["b"] * 3  # b/'s three cards, nobody else's
+    assert stamps(others) == kept
+    assert "of 3" in (out / "b" / "gallery.html").read_text()  # its nav: a page more
+    assert (out / "b" / "gallery-3.html").exists()
+    assert "5 images in 3 folders" in (out / "index.html").read_text()
+
+
+def test_a_remade_thumbnail_renders_its_folder_again(tmp_path, monkeypatch):
+    src, out = tmp_path / "photos", tmp_path / "out"
+    photo(src / "a" / "x.jpg", (120, 90))
+    assert run(src, out).exit_code == 0
+    from thumbnailer.outputs.report import human_bytes
+
+    was = (src / "a" / "x.jpg").stat().st_size
+    photo(src / "a" / "x.jpg", (120, 90), seed=3)  # the same name and size, other pixels
+    size = (src / "a" / "x.jpg").stat().st_size
+    assert human_bytes(size) != human_bytes(was)
+    rendered = counting_cards(monkeypatch)
+    assert run(src, out).exit_code == 0
+    assert rendered == ["a"]  # its card shows the source's size: rendered again
+    assert f"source {human_bytes(size)}" in (out / "a" / "gallery.html").read_text()
+
+
+def test_a_deleted_page_is_written_again_and_an_edited_one_kept_until_its_folder_changes(
+        tmp_path):
+    src, out = tmp_path / "photos", tmp_path / "out"
+    photo(src / "a" / "x.jpg", (120, 90))
+    photo(src / "b" / "x.jpg", (120, 90))
+    assert run(src, out).exit_code == 0
+    (out / "a" / "gallery.html").unlink()
+    edited = (out / "b" / "gallery.html").read_text().replace("</h1>", "</h1><p>mine</p>")
+    (out / "b" / "gallery.html").write_text(edited)
+    assert run(src, out).exit_code == 0
+    assert "x.jpg" in (out / "a" / "gallery.html").read_text()  # missing: written again
+    assert (out / "b" / "gallery.html").read_text() == edited  # trusted: its digest is the same
+    photo(src / "b" / "y.jpg", (120, 90), seed=1)
+    assert run(src, out).exit_code == 0
+    assert "<p>mine</p>" not in (out / "b" / "gallery.html").read_text()  # b/ changed
+
+
 # --- in a real browser -----------------------------------------------------------------------
 
 COLOURS = {"red": (230, 30, 30), "green": (30, 200, 60), "blue": (40, 60, 230)}

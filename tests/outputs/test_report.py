@@ -163,3 +163,79 @@ def test_srcset_urls_are_quoted_and_never_repeat_a_width():
     ]
     [a] = manifest(made, 1.0, ["256", "256x"], root="o")["sources"]
     assert a["srcset"] == {"jpeg": "my%20pics/a%20%231.jpg 256w"}
+
+
+def test_the_written_manifest_is_the_manifest_as_data_one_item_a_line(tmp_path):
+    # write_manifest formats each line from the spool's row (no dict): it must say what
+    # json.dumps of manifest()'s data says, for every kind of value.
+    import json
+    import os
+
+    from thumbnailer.outputs.report import write_manifest
+
+    root = str(tmp_path / "out")
+    odd = os.fsdecode(b"caf\xe9 \"q\".jpg")  # not UTF-8: written \u-escaped
+    entries = [
+        entry("p/a.jpg", "1024", Status.SKIPPED, output=f"{root}/a_1024.webp", format="webp",
+              width=1024, height=683, bytes=19120, placeholder="TH BH #aabbcc"),
+        entry("p/a.jpg", "256", Status.CREATED, output=f"{root}/a.jpg", format="jpeg",
+              width=256, height=171, bytes=9120, preview=True),
+        entry("p/a.jpg", "1024", Status.SKIPPED, output=f"{root}/a_1024.jpg", format="jpeg",
+              width=1024, height=683, bytes=29120),
+        entry("p/b é\t.jpg", "256", Status.FAILED, error="bad\nthing", since="2026-01-01T00:00Z"),
+        entry(f"p/{odd}", "256", Status.SKIPPED, output=f"{root}/sub dir/{odd}", format="png",
+              width=10, height=10, bytes=100),
+    ]
+    tally = Tally(Spool(["256", "1024"]))
+    tally.add(entries)
+    path = tmp_path / "m.json"
+    write_manifest(str(path), tally.spool, tally.counts, 1.5, root=root, pruned=["x"],
+                   collisions=["y"], images=tally.sources)
+    text = path.read_bytes().decode("utf-8")
+    expected = manifest(entries, 1.5, ["256", "1024"], root=root, pruned=["x"],
+                        collisions=["y"])
+    expected["summary"]["images"] = {s.value: tally.sources[s] for s in Status}
+    assert json.loads(text) == json.loads(json.dumps(expected))
+    items = [line.rstrip(",") for line in text.splitlines() if line.startswith("    {")]
+    assert len(items) == 5 + 2  # each entry and each source with a thumbnail, a line each
+    for line in items:
+        json.loads(line)
+    assert "\\udce9" in text and "sub%20dir/caf%E9%20%22q%22.jpg 10w" in text
+    assert '"preview": true' in text and '"since": "2026-01-01T00:00Z"' in text
+
+
+def test_an_unchanged_rerun_leaves_the_manifest_as_it_is(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+    from helpers import photo
+
+    from thumbnailer import cli
+
+    src, out, path = tmp_path / "photos", tmp_path / "out", tmp_path / "m.json"
+    photo(src / "a.jpg", (120, 90))
+    photo(src / "trip" / "b.jpg", (120, 90), seed=1)
+    (src / "bad.jpg").write_bytes(b"")
+
+    def run():
+        CliRunner().invoke(cli.main, [str(src), "-o", str(out), "-w", "1", "-s", "64",
+                                      "-s", "32", "--manifest", str(path), "--gallery"],
+                           catch_exceptions=False)
+        st = path.stat()
+        return path.read_bytes(), (st.st_ino, st.st_mtime_ns)
+
+    first, second, third = run(), run(), run()
+    data = [json.loads(text) for text, _ in (first, second)]
+    assert data[0]["summary"]["created"] == 4 and data[1]["summary"]["skipped"] == 4
+    assert [e["status"] for e in data[1]["entries"]] == ["skipped", "skipped", "failed",
+                                                         "failed", "skipped", "skipped"]
+    assert second[1] != first[1]  # its statuses and counts changed: written
+    assert third == second  # nothing would change but "seconds": left as it is
+    edited = second[0].replace(b'"version": 1', b'"version": 1 ')
+    path.write_bytes(edited)  # edited by hand: its size changed
+    again = run()[0]
+    assert again != edited and b'"version": 1,' in again  # written again
+    path.unlink()
+    assert json.loads(run()[0])["entries"] == data[1]["entries"]  # deleted: written again
+    (src / "c.jpg").write_bytes((src / "a.jpg").read_bytes())
+    assert len(json.loads(run()[0])["entries"]) == 8  # a new photo: written

@@ -17,16 +17,19 @@ a page has one small script: it paints each thumbnail's ThumbHash behind it
 while it loads, and takes it away once it has (a transparent thumbnail must not
 show it); without scripts, the page is the same less the placeholders. Pages are
 written from the run's spool, a page at a time; an unchanged page is not
-rewritten.
+rewritten, and with the digests run_job keeps in the state, a folder whose
+entries and surroundings are unchanged is not even rendered.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import os
 from collections.abc import Iterable, Iterator
 
 from .. import storage
+from .._version import __version__
 from ..formats import TABLE
 from ..spec import Entry
 from ..storage.urls import url_path
@@ -74,7 +77,8 @@ table.folders td.n { text-align: right; color: var(--muted); }
 
 def write_gallery(root: str, entries: Spool | Iterable[Entry],
                   title: str = "Thumbnails", left: list[str] | None = None, *,
-                  pages: set[str] | None = None) -> str:
+                  pages: set[str] | None = None,
+                  digests: dict[str, bytes] | None = None) -> str:
     """Write the index and every folder's pages for ``entries`` (made, skipped and
     failed: a run's spool, or any entries); return the index's path. A page's
     path that holds a file this tool did not write (a page of its own says so in
@@ -84,20 +88,26 @@ def write_gallery(root: str, entries: Spool | Iterable[Entry],
     that held pages before (run_job keeps them in the state); each that has no
     thumbnails among ``entries`` loses its pages (only this tool's). On return it
     holds the folders that have pages now, and those whose pages could not be
-    deleted this time (an I/O error): to try again."""
+    deleted this time (an I/O error): to try again.
+
+    ``digests``: each folder's digest of what its pages show, as the last run left
+    them (run_job keeps them in the state): a folder whose digest is the same, none
+    of whose thumbnails was made now, and whose pages are all there, is neither
+    rendered nor written (an unchanged rerun reads no card). On return it holds
+    the digests of the pages there are now."""
     left = [] if left is None else left
     if isinstance(entries, Spool):
-        return _write_all(root, entries, title, left, pages)
+        return _write_all(root, entries, title, left, pages, digests)
     spool = Spool()
     try:
         spool.add(entries)
-        return _write_all(root, spool, title, left, pages)
+        return _write_all(root, spool, title, left, pages, digests)
     finally:
         spool.close()
 
 
 def _write_all(root: str, spool: Spool, title: str, left: list[str],
-               pages: set[str] | None) -> str:
+               pages: set[str] | None, digests: dict[str, bytes] | None) -> str:
     where = storage.store(root)
     places = spool.places()
     rel = {place: _rel(where, place, root) for place, _ in places}
@@ -118,22 +128,30 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str],
     _put(where, root, GALLERY_NAME, _html(title, [f"<h1>{_e(title)}</h1>", *body]), left)
     count_of = {rel[place]: -(-count // PAGE_CARDS) for place, count in places}
     # Each folder's failures, on its first page; only where some source failed.
-    beside = iter(() if not failed else
-                  ((rel[place], _failures(total, first))
-                   for place, total, first in spool.failures_by_place(MAX_FAILURES)))
-    pending = next(beside, None)
+    beside = {} if not failed else {
+        rel[place]: _failures(total, first)
+        for place, total, first in spool.failures_by_place(MAX_FAILURES)}
+    fresh = _digests(where, root, spool, rel, title, paged, children, count_of, beside)
+    todo = set(rel) if digests is None else {
+        place for place, f in rel.items()
+        if fresh[f][1] or digests.get(f) != fresh[f][0]
+        or not all(where.exists(where.join(root, _page(f, n)))
+                   for n in range(1, count_of[f] + 1))}
     folder: str | None = None
     cards: list[str] = []
     top: list[str] = []
     written = 0
-    for here, made in _sources_by_folder(spool, rel):
+    spoiled: set[str] = set()  # folders with a page left (not this tool's): told again next run
+    said = len(left)
+    for here, made in _sources_by_folder(spool, rel, todo if len(todo) < len(rel) else None):
         if here != folder:
             if folder is not None:
                 _finish(where, root, folder, cards, written, count_of[folder], title, paged,
                         children, top, left)
-            folder, cards, written, top = here, [], 0, []
-            if pending is not None and pending[0] == here:  # both in the places' order
-                top, pending = pending[1], next(beside, None)
+            if len(left) > said:
+                spoiled.add(folder or "")
+                said = len(left)
+            folder, cards, written, top = here, [], 0, beside.get(here, [])
         cards.append(_card(root, here, made))
         if len(cards) == PAGE_CARDS:
             written += 1
@@ -143,6 +161,8 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str],
     if folder is not None:
         _finish(where, root, folder, cards, written, count_of[folder], title, paged, children,
                 top, left)
+        if len(left) > said:
+            spoiled.add(folder)
     if pages is not None:
         kept = set()
         for gone in sorted(pages - paged):
@@ -152,7 +172,31 @@ def _write_all(root: str, spool: Spool, title: str, left: list[str],
                 where.remove_empty([gone], root)  # emptied by --prune, but for its pages
         pages.clear()
         pages.update(paged | kept)
+    if digests is not None:
+        digests.clear()
+        digests.update((f, digest) for f, (digest, _) in fresh.items() if f not in spoiled)
     return index
+
+
+def _digests(where: storage.Store, root: str, spool: Spool, rel: dict[str, str], title: str,
+             paged: set[str], children: dict[str, list[str]], count_of: dict[str, int],
+             beside: dict[str, list[str]]) -> dict[str, tuple[bytes, bool]]:
+    """For each folder with pages: a digest of everything its pages show (its
+    entries, as the spool sums them, and what is around them: the title, the
+    pages' count, the folders below, which folders above have pages, its
+    failures), and whether one of its thumbnails was made now."""
+    sums = spool.place_digests()
+    # A new release, or a change to how pages look, changes every digest.
+    look = (__version__ + _CSS + _SCRIPT).encode()
+    found = {}
+    for place, f in rel.items():
+        parts = f.split("/") if f else []
+        above = ["/".join(parts[:depth + 1]) in paged for depth in range(len(parts))]
+        context = repr((root, title, f, count_of[f], children.get(f, []), above,
+                        beside.get(f, []))).encode("utf-8", "surrogateescape")
+        entries, made = sums.get(place, (b"", True))
+        found[f] = (hashlib.blake2b(look + entries + context, digest_size=16).digest(), made)
+    return found
 
 
 def _failures(failed: int, failures: list[tuple[str, str]]) -> list[str]:
@@ -225,12 +269,15 @@ def _write_page(where: storage.Store, root: str, folder: str, cards: list[str], 
     _put(where, root, _page(folder, n), _html(f"{folder or '.'} - {title}", out), left)
 
 
-def _sources_by_folder(spool: Spool, rel: dict[str, str]
+def _sources_by_folder(spool: Spool, rel: dict[str, str], only: set[str] | None = None
                        ) -> Iterator[tuple[str, list[Entry]]]:
-    """(folder relative to the root, one source's thumbnails there), in folder order."""
+    """(folder relative to the root, one source's thumbnails there), in folder order;
+    only in the folders (places) ``only`` if given."""
     made: list[Entry] = []
     key: tuple[str, str] | None = None
-    for e in spool.by_place():
+    if only is not None and not only:
+        return
+    for e in spool.by_place(only):
         here = (rel[(e.output or "").rpartition("/")[0]], e.source)
         if here != key and made:
             assert key is not None

@@ -4,15 +4,21 @@ code and the Reporter hooks are in ``result``)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import shutil
+import tempfile
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, BinaryIO
 
 from ..spec import Entry, Status
 from ..storage import store
 from ..storage.urls import url_path
 from .spool import Spool
+
+#: json's own string encoder (C): what json.dumps(ensure_ascii=False) puts in quotes.
+_encode_string = json.encoder.encode_basestring
 
 MANIFEST_VERSION = 1
 
@@ -76,7 +82,7 @@ class Tally:
             if status is _FAILED:
                 self._failed(entry)
         if self.spool is not None:
-            self.spool.add((entry,))
+            self.spool.add_one(entry)
 
     def _failed(self, entry: Entry) -> None:
         if entry.since is not None:
@@ -206,33 +212,48 @@ def write_manifest(path: str, spool: Spool, counts: Counter[Status], seconds: fl
     not at all, like a thumbnail."""
 
     def save(f: BinaryIO) -> None:
-        f.write(b"{")
-        for n, (key, value) in enumerate(_parts(spool, counts, seconds, root, pruned,
-                                                collisions, images)):
-            f.write(b"," if n else b"")
-            f.write(b"\n  " + _json(key) + b": ")
-            if isinstance(value, Iterator):
-                wrote = False
-                for item in value:
-                    f.write(b",\n    " if wrote else b"[\n    ")
-                    f.write(_json(item, indent=4))
-                    wrote = True
-                f.write(b"\n  ]" if wrote else b"[]")
-            else:
-                f.write(_json(value, indent=2))
+        f.write(b'{\n  "version": ' + _json(MANIFEST_VERSION) + b',\n  "entries": ')
+        # One sorted read gives both lists: the sources' lines wait in a scratch
+        # file while the entries' are written (a second sort cost as much as the first).
+        with tempfile.TemporaryFile() as later:
+            _lines(spool, f, later if root is not None else None, root)
+            rest = [(key, value) for key, value in _parts(
+                spool, counts, seconds, root, pruned, collisions, images, entries=False)
+                if key not in ("version", "entries")]
+            for key, value in rest:
+                f.write(b",\n  " + _json(key) + b": ")
+                if key == "sources":
+                    later.seek(0)
+                    shutil.copyfileobj(later, f, 1 << 20)
+                else:
+                    f.write(_json(value, indent=2))
         f.write(b"\n}\n")
 
     store(path).encode(path, save)
 
 
+def manifest_digest(spool: Spool, root: str | None, pruned: Sequence[str],
+                    collisions: Sequence[str] | None) -> bytes | None:
+    """What write_manifest would write, but for ``seconds``, as a digest: the
+    spool's entries in the order they came (the counts follow from them), and the
+    rest of the file's inputs. None if the spool keeps no digest."""
+    entries = spool.digest()
+    if entries is None:
+        return None
+    rest = repr((MANIFEST_VERSION, "lines 2", root, list(pruned), collisions))
+    return hashlib.blake2b(entries + rest.encode("utf-8", "surrogateescape"),
+                           digest_size=16).digest()
+
+
 def _parts(spool: Spool, counts: Counter[Status], seconds: float, root: str | None,
            pruned: Sequence[str], collisions: Sequence[str] | None,
-           images: Counter[Status] | None = None) -> Iterator[tuple[str, Any]]:
+           images: Counter[Status] | None = None, *, entries: bool = True
+           ) -> Iterator[tuple[str, Any]]:
     """The manifest's keys in order; long lists as iterators, read from the spool.
     The summary's counts are of thumbnails; "images" (added in 1.x, version 1
     still: a new field, none changed) counts each source once, by its worst."""
     yield "version", MANIFEST_VERSION
-    yield "entries", (e.as_dict() for e in spool.ordered())
+    yield "entries", (e.as_dict() for e in spool.ordered()) if entries else iter(())
     summary: dict[str, Any] = {**{status.value: counts[status] for status in Status},
                                "pruned": len(pruned), "seconds": round(seconds, 3)}
     if images is not None:
@@ -240,9 +261,131 @@ def _parts(spool: Spool, counts: Counter[Status], seconds: float, root: str | No
     yield "summary", summary
     yield "pruned", list(pruned)
     if root is not None:
-        yield "sources", sources(spool.ordered(), root)
+        yield "sources", sources(spool.ordered(), root) if entries else iter(())
     if collisions is not None:
         yield "collisions", list(collisions)
+
+
+def _lines(spool: Spool, f: BinaryIO, later: BinaryIO | None, root: str | None) -> None:
+    """The entries' list to ``f`` and (with the output ``root``) the sources' to
+    ``later``, from one sorted read of the spool's rows: each line formatted
+    from the row's values (no dict, no Entry), as json.dumps(ensure_ascii=False,
+    separators=(", ", ": ")) would write it, a batch joined and encoded at once.
+    A line whose text is not valid UTF-8 (a surrogate-escaped file name) is
+    written ASCII-escaped, as json.dumps(ensure_ascii=True) would."""
+    link = _linker(root) if root is not None else None
+    out: list[str] = []
+    side: list[str] = []
+    made: list[tuple[Any, ...]] = []
+    first = second = True
+    for batch in spool.ordered_rows():
+        for row in batch:
+            if made and row[0] != made[0][0]:
+                assert link is not None
+                side.append(_source_line(made, link, _q))
+                made = []
+            out.append(_entry_line(row, _q))
+            if link is not None and row[2] != "failed" and row[3] is not None:
+                made.append(row)
+        first = _put_lines(f, out, first)
+        if later is not None:
+            second = _put_lines(later, side, second)
+        out, side = [], []
+    if made:
+        assert link is not None
+        side.append(_source_line(made, link, _q))
+        second = _put_lines(later, side, second) if later else second
+    f.write(b"[]" if first else b"\n  ]")
+    if later is not None:
+        later.write(b"[]" if second else b"\n  ]")
+
+
+def _put_lines(f: BinaryIO, lines: list[str], first: bool) -> bool:
+    """Write ``lines`` as items of a list begun (``first``: not yet) in ``f``;
+    whether the list is still empty."""
+    if not lines:
+        return first
+    text = ",\n    ".join(lines)
+    try:
+        data = text.encode()
+    except UnicodeEncodeError:  # a name that is not UTF-8: those lines ASCII-escaped
+        data = ",\n    ".join(_ascii(item) for item in lines).encode()
+    f.write((b"[\n    " if first else b",\n    ") + data)
+    return False
+
+
+def _ascii(line: str) -> str:
+    """A line whose text may hold surrogates, with json's ASCII escapes instead."""
+    try:
+        line.encode()
+        return line
+    except UnicodeEncodeError:
+        return json.dumps(json.loads(line), separators=(", ", ": "))
+
+
+def _q(text: str | None) -> str:
+    return "null" if text is None else _encode_string(text)
+
+
+def _n(number: int | None) -> str:
+    return "null" if number is None else str(number)
+
+
+def _entry_line(row: tuple[Any, ...], q: Any) -> str:
+    """One entry (as Entry.as_dict() would give it): source, size, status, output,
+    format, width, height, bytes, error, since and preview only when set."""
+    source, size, status, output, fmt, width, height, size_bytes, error, since, preview = row[:11]
+    line = (f'{{"source": {q(source)}, "size": {q(size)}, "status": "{status}", '
+            f'"output": {q(output)}, "format": {q(fmt)}, "width": {_n(width)}, '
+            f'"height": {_n(height)}, "bytes": {_n(size_bytes)}, "error": {q(error)}')
+    if since is not None:
+        line += f', "since": {q(since)}'
+    if preview:
+        line += ', "preview": true'
+    return line + "}"
+
+
+def _source_line(made: list[tuple[Any, ...]], link: Callable[[str], str],
+                 q: Callable[[str | None], str]) -> str:
+    """One source's item of ``sources`` (as _source() gives it), from its rows."""
+    if len(made) > 1:
+        made.sort(key=lambda r: (r[5] or 0, r[6] or 0, r[4] or ""))
+    outputs = []
+    srcset: dict[str, dict[int, str]] = {}
+    for r in made:
+        url = link(r[3])
+        outputs.append(f'{{"url": {q(url)}, "size": {q(r[1])}, "format": {q(r[4])}, '
+                       f'"width": {_n(r[5])}, "height": {_n(r[6])}, "bytes": {_n(r[7])}}}')
+        srcset.setdefault(r[4] or "", {}).setdefault(r[5] or 0, url)
+    sets = ", ".join(f'{q(fmt)}: {q(", ".join(f"{u} {w}w" for w, u in widths.items()))}'
+                     for fmt, widths in srcset.items())
+    line = (f'{{"source": {q(made[0][0])}, "outputs": [{", ".join(outputs)}], '
+            f'"srcset": {{{sets}}}')
+    shade = next((r[11] for r in made if r[11]), None)
+    if shade is not None:  # --placeholders
+        thumbhash, blurhash, color = shade.split(" ")
+        line += (f', "placeholder": {{"thumbhash": {q(thumbhash)}, "blurhash": {q(blurhash)}, '
+                 f'"color": {q(color)}}}')
+    return line + "}"
+
+
+def _linker(root: str) -> Callable[[str], str]:
+    """url(path, root), its folder's part worked out once per folder (quoting
+    each character alone, a folder's URL is the same whatever the name after it)."""
+    where = store(root)
+    folders: dict[str, str | None] = {}
+
+    def link(path: str) -> str:
+        head, slash, name = path.rpartition("/")
+        base = folders.get(head, "")
+        if base == "":
+            rel = where.relative(f"{head}/_", root) if slash else ""
+            base = folders[head] = rel[:-1] if rel.endswith("/_") or rel == "_" else None
+        if base is None:
+            return url_path(where.relative(path, root))
+        return url_path(base + name) if base else url_path(name)
+
+    return link
 
 
 def _json(value: Any, indent: int = 0) -> bytes:

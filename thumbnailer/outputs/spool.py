@@ -5,17 +5,25 @@ by folder; at a million photos neither can be built in memory. Entries are
 appended here as the run goes, to a temporary SQLite database (no journal, no
 fsync: it is scratch, gone with the run), and read back sorted, a row at a time;
 SQLite sorts on disk past its cache.
+
+A rerun tells its up-to-date thumbnails one at a time: they are buffered and
+inserted a batch at a time (an insert per entry cost 15 us). The spool also
+keeps, per folder of thumbnails, a digest of its entries (order-independent,
+status aside) and whether any was made now: the gallery renders only the pages
+of folders whose digest changed (outputs/gallery.py).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import os
 import shutil
 import sqlite3
 import tempfile
 import weakref
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any
 
 from ..spec import Entry, Status
 from ..storage import path_bytes as _b
@@ -28,7 +36,8 @@ _FIELDS = ("source, size, status, output, format, width, height, bytes, error, s
 class Spool:
     """Entries of one run: appended in any order, read back in the manifest's."""
 
-    def __init__(self, size_order: Sequence[str] = ()) -> None:
+    def __init__(self, size_order: Sequence[str] = (), *, digests: bool = True,
+                 stream: bool = True) -> None:
         #: A size's place in the job's own order (--size 1024 -s 256: 1024 first).
         self.rank = {label: i for i, label in enumerate(size_order)}
         folder = tempfile.mkdtemp(prefix="thumbnailer-entries-")
@@ -42,12 +51,33 @@ class Spool:
         self._db.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, rank INTEGER, "
                          f"place BLOB, home BLOB, {_FIELDS})")
         self._count = 0
+        self._pending: list[Entry] = []
+        #: place -> [sum of its rows' hashes mod 2**128, rows]; and the places with
+        #: a thumbnail made now (a changed source: its card's source size may differ).
+        self._sums: dict[bytes, list[int]] = {}
+        self._made: set[bytes] = set()
+        self._digests = digests  # only the gallery asks for them
+        #: Every row in the order they came: equal for an equal run (the manifest's
+        #: "unchanged": run_job leaves the file as it is).
+        self._stream = hashlib.blake2b(digest_size=16) if stream else None
         self._finalizer = weakref.finalize(self, _remove, self._db, folder)
 
     def add(self, entries: Iterable[Entry]) -> None:
         """Append entries (any number: read and written a batch at a time)."""
+        self._flush()
         it = iter(entries)
-        while batch := list(itertools.islice(it, 10_000)):
+        while batch := list(itertools.islice(it, _BATCH)):
+            self._add(batch)
+
+    def add_one(self, entry: Entry) -> None:
+        """Append one entry (the rerun's hot path): buffered, inserted in batches."""
+        self._pending.append(entry)
+        if len(self._pending) >= _BATCH:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._pending:
+            batch, self._pending = self._pending, []
             self._add(batch)
 
     def _add(self, entries: list[Entry]) -> None:
@@ -58,12 +88,46 @@ class Spool:
                  e.bytes, None if e.error is None else _b(e.error), e.since, e.preview,
                  e.placeholder)
                 for e in entries]
+        if self._stream is not None:
+            self._stream.update(repr(rows).encode("utf-8", "surrogateescape"))
+        sums, made, blake = self._sums, self._made, hashlib.blake2b
+        for row in rows if self._digests else ():
+            place = row[1]
+            if place is None or row[5] == "failed":
+                continue
+            # rank, source, size, output ... placeholder: what a card shows, not the status
+            h = int.from_bytes(blake(repr((row[0], row[3], row[4], *row[6:])).encode(
+                "utf-8", "surrogateescape"), digest_size=16).digest(), "little")
+            acc = sums.get(place)
+            if acc is None:
+                sums[place] = [h, 1]
+            else:
+                acc[0] = (acc[0] + h) & _MASK
+                acc[1] += 1
+            if row[5] == "created":
+                made.add(place)
         self._db.executemany(f"INSERT INTO entries (rank, place, home, {_FIELDS}) "
                              "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         self._count += len(rows)
 
     def __len__(self) -> int:
-        return self._count
+        return self._count + len(self._pending)
+
+    def digest(self) -> bytes | None:
+        """A digest of every entry in the order they came (None if not kept)."""
+        self._flush()
+        if self._stream is None:
+            return None
+        return self._stream.digest() + self._count.to_bytes(8, "little")
+
+    def place_digests(self) -> dict[str, tuple[bytes, bool]]:
+        """Each folder holding thumbnails: a digest of its entries (the same for the
+        same entries in any order, whatever their status) and whether one of its
+        thumbnails was made now."""
+        self._flush()
+        return {_s(place): (acc[0].to_bytes(16, "little") + acc[1].to_bytes(8, "little"),
+                            place in self._made)
+                for place, acc in self._sums.items()}
 
     def __iter__(self) -> Iterator[Entry]:
         """In the order they came."""
@@ -73,14 +137,35 @@ class Spool:
         """By source, then size in the job's order, then format: equal runs read equal."""
         return self._read("ORDER BY source, rank, size, coalesce(format, '')")
 
-    def by_place(self) -> Iterator[Entry]:
+    def ordered_rows(self) -> Iterator[list[tuple[Any, ...]]]:
+        """As ordered(), in batches of plain tuples (the fields of Entry, status as
+        its text, paths as str): what the manifest's writer formats directly."""
+        self._flush()
+        self._db.commit()
+        cursor = self._db.cursor().execute(
+            f"SELECT {_FIELDS} FROM entries ORDER BY source, rank, size, coalesce(format, '')")
+        s = _s
+        while rows := cursor.fetchmany(_BATCH):
+            yield [(s(r[0]), r[1], r[2], None if r[3] is None else s(r[3]), r[4], r[5], r[6],
+                    r[7], None if r[8] is None else s(r[8]), r[9], r[10], r[11]) for r in rows]
+
+    def by_place(self, only: Collection[str] | None = None) -> Iterator[Entry]:
         """The thumbnails there are (made now or up to date), by the folder they
-        are in, then as ordered()."""
-        return self._read("WHERE place IS NOT NULL AND status != 'failed' "
+        are in, then as ordered(); only those in the folders ``only`` if given."""
+        where = "place IS NOT NULL"
+        if only is not None:
+            self._flush()
+            self._db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (place BLOB PRIMARY KEY)")
+            self._db.execute("DELETE FROM chosen")
+            self._db.executemany("INSERT OR IGNORE INTO chosen VALUES (?)",
+                                 ((_b(place),) for place in only))
+            where = "place IN (SELECT place FROM chosen)"
+        return self._read(f"WHERE {where} AND status != 'failed' "
                           "ORDER BY place, source, rank, size, coalesce(format, '')")
 
     def places(self) -> list[tuple[str, int]]:
         """Each folder holding thumbnails, with how many sources have some there."""
+        self._flush()
         self._db.commit()
         return [(_s(place), count) for place, count in self._db.execute(
             "SELECT place, count(DISTINCT source) FROM entries WHERE place IS NOT NULL "
@@ -88,6 +173,7 @@ class Spool:
 
     def failures(self, limit: int) -> tuple[int, list[tuple[str, str]]]:
         """How many sources failed, and the first ``limit`` of them with a reason."""
+        self._flush()
         self._db.commit()
         total = self._db.execute("SELECT count(DISTINCT source) FROM entries "
                                  "WHERE status = 'failed'").fetchone()[0]
@@ -99,6 +185,7 @@ class Spool:
     def failed_sources(self) -> Iterator[tuple[str, str]]:
         """Each failed source once, with the reason of its first failed entry, in the
         order they failed (SQLite gives a bare column the row of its min())."""
+        self._flush()
         self._db.commit()
         for source, error, _ in self._db.cursor().execute(
                 "SELECT source, error, min(seq) FROM entries WHERE status = 'failed' "
@@ -110,6 +197,7 @@ class Spool:
         order): how many failed, and the first ``limit`` of them with a reason. A
         failed source is beside the thumbnails of the other sources of its own
         folder (it has no output to place it by)."""
+        self._flush()
         self._db.commit()
         rows = self._db.cursor().execute(
             "WITH failed AS (SELECT home, source, min(coalesce(error, '')) AS error "
@@ -127,6 +215,7 @@ class Spool:
             yield _s(place), total, first
 
     def _read(self, order: str) -> Iterator[Entry]:
+        self._flush()
         self._db.commit()
         # A cursor of its own: reading while another read is under way is fine.
         for row in self._db.cursor().execute(f"SELECT {_FIELDS} FROM entries {order}"):
@@ -137,6 +226,10 @@ class Spool:
 
     def close(self) -> None:
         self._finalizer()
+
+
+_BATCH = 10_000
+_MASK = 2**128 - 1
 
 
 def _folder(path: str) -> str:

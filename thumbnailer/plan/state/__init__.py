@@ -312,6 +312,34 @@ class State(Sweep):
         db.executemany("INSERT INTO pages VALUES (?)", ((_b(f),) for f in sorted(folders)))
         self._changed_one()
 
+    def page_digests(self) -> dict[str, bytes]:
+        """Each folder's digest of what its gallery pages show, as the last run left them."""
+        return table.page_digests(self._db) if self._db is not None else {}
+
+    def keep_page_digests(self, digests: dict[str, bytes]) -> None:
+        """Remember the folders' page digests; writes only the changed rows (an
+        unchanged rerun writes nothing)."""
+        had = self.page_digests()
+        if had == digests:
+            return
+        db = self._writer()
+        db.executemany("DELETE FROM page_digests WHERE folder = ?",
+                       ((_b(f),) for f in had.keys() - digests.keys()))
+        db.executemany("INSERT OR REPLACE INTO page_digests VALUES (?, ?)",
+                       ((_b(f), d) for f, d in digests.items() if had.get(f) != d))
+        self._changed_one()
+
+    def manifest(self, path: str) -> tuple[bytes, int, int] | None:
+        """--manifest: the (digest, size, mtime_ns) of the file at ``path`` as a
+        run last wrote it."""
+        return table.manifest_in(self._db, _b(path)) if self._db is not None else None
+
+    def keep_manifest(self, path: str, digest: bytes, size: int, mtime_ns: int) -> None:
+        """Remember the manifest just written at ``path``."""
+        self._writer().execute("INSERT OR REPLACE INTO manifests VALUES (?, ?, ?, ?)",
+                               (_b(path), digest, size, mtime_ns))
+        self._changed_one()
+
     # --- opening ---------------------------------------------------------------
 
     def _open_existing(self) -> None:
@@ -399,7 +427,8 @@ class State(Sweep):
         self._db.commit()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
-        self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS + table.PAGES)
+        self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS + table.PAGES
+                               + table.PAGE_DIGESTS + table.MANIFESTS)
         if self._columns == COLUMNS_3:  # records of 1.1: their files are trusted as then
             self._db.execute("ALTER TABLE records ADD COLUMN made TEXT")
             self._columns = COLUMNS
@@ -447,5 +476,6 @@ class State(Sweep):
 # at once once the state is in trouble (trouble.py); close() tries once more.
 for _name in ("folder", "get", "__len__", "put", "drop", "placeholders", "shade",
               "forget_orphan_placeholders", "commit", "save", "failure", "fail", "forgive",
-              "failed_sources", "gallery_folders", "keep_gallery_folders", "_open_existing"):
+              "failed_sources", "gallery_folders", "keep_gallery_folders", "page_digests",
+              "keep_page_digests", "manifest", "keep_manifest", "_open_existing"):
     setattr(State, _name, guarded(getattr(State, _name)))

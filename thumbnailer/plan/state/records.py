@@ -131,6 +131,48 @@ CREATE TABLE IF NOT EXISTS pages (
 """
 
 
+#: --gallery: each folder's digest of what its pages show (outputs/gallery.py), so
+#: that a rerun renders only the folders whose digest changed.
+PAGE_DIGESTS = """
+CREATE TABLE IF NOT EXISTS page_digests (
+    folder BLOB PRIMARY KEY,
+    digest BLOB NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+#: --manifest: each manifest file a run wrote, with the digest of what it holds
+#: (report.manifest_digest) and the file's size and mtime as written: a rerun that
+#: would write the same leaves it as it is.
+MANIFESTS = """
+CREATE TABLE IF NOT EXISTS manifests (
+    path BLOB PRIMARY KEY,
+    digest BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    mtime_ns INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+def manifest_in(db: sqlite3.Connection, path: bytes) -> tuple[bytes, int, int] | None:
+    """A manifest's (digest, size, mtime_ns) as last written, if known."""
+    try:
+        row = db.execute("SELECT digest, size, mtime_ns FROM manifests WHERE path = ?",
+                         (path,)).fetchone()
+    except sqlite3.OperationalError:  # a database from before the table: none known
+        return None
+    return None if row is None else (bytes(row[0]), int(row[1]), int(row[2]))
+
+
+def page_digests(db: sqlite3.Connection) -> dict[str, bytes]:
+    """Each folder's page digest."""
+    try:
+        return {_s(folder): bytes(digest)
+                for folder, digest in db.execute("SELECT folder, digest FROM page_digests")}
+    except sqlite3.OperationalError:  # a database from before the table: none known
+        return {}
+
+
 def pages_in(db: sqlite3.Connection) -> set[str]:
     """The folders holding gallery pages."""
     try:
