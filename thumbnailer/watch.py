@@ -117,7 +117,7 @@ class Watcher:
 
         watcher = self
 
-        class Handler(FileSystemEventHandler):
+        class Handler(FileSystemEventHandler):  # type: ignore[misc,unused-ignore]
             def dispatch(self, event: Any) -> None:
                 watcher._event(event.event_type, event.is_directory, _text(event.src_path),
                                _text(getattr(event, "dest_path", "")))

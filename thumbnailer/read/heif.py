@@ -80,7 +80,7 @@ def apple_gain_map(fp: Readable) -> object:
         ids = (heif_file.info.get("aux") or {}).get(APPLE_GAIN_MAP)
         if not ids:
             return None
-        return heif_file.get_aux_image(ids[0]).to_pillow()  # type: ignore[no-untyped-call]
+        return heif_file.get_aux_image(ids[0]).to_pillow()  # type: ignore[no-untyped-call,unused-ignore]
     finally:
         if where is not None and not isinstance(fp, str):
             fp.seek(where)
