@@ -200,8 +200,12 @@ def _hdr_transfer(path: Path) -> int | None:
 
     try:
         nclx = pillow_heif.open_heif(path).info.get("nclx_profile") or {}
-    except Exception:
-        return None
+    except Exception:  # a file this pillow-heif cannot open (older ones refuse more):
+        nclx = {}  # its first nclx colour box says (ISO/IEC 23008-12 colr)
+        head = path.read_bytes()[:1 << 16]
+        at = head.find(b"colrnclx")
+        if 0 <= at and at + 12 <= len(head):
+            nclx = {"transfer_characteristics": int.from_bytes(head[at + 10:at + 12], "big")}
     transfer = nclx.get("transfer_characteristics")
     return transfer if transfer in HDR_TRANSFERS else None
 

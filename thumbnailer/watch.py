@@ -99,11 +99,11 @@ class Watcher:
         self._roots: dict[str, Hashable | None] = {}
 
     def start(self) -> None:
+        from watchdog import events
         from watchdog.events import (
             DirCreatedEvent,
             DirDeletedEvent,
             DirMovedEvent,
-            EventsLostEvent,
             FileAttribEvent,
             FileClosedEvent,
             FileCreatedEvent,
@@ -128,8 +128,10 @@ class Watcher:
         self._closes = type(self._observer).__name__ == "InotifyObserver"
         # Reads (ours too: render opens every source) are not changes.
         kinds = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent,
-                 FileClosedEvent, FileAttribEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent,
-                 EventsLostEvent]
+                 FileClosedEvent, FileAttribEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
+        lost = getattr(events, "EventsLostEvent", None)  # watchdog 7 (6 on Python 3.10)
+        if lost is not None:  # inotify's queue overflowed: the folders are walked again
+            kinds.append(lost)
         handler = Handler()
         try:
             for folder in self.folders:
