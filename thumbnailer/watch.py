@@ -104,7 +104,6 @@ class Watcher:
             DirCreatedEvent,
             DirDeletedEvent,
             DirMovedEvent,
-            FileAttribEvent,
             FileClosedEvent,
             FileCreatedEvent,
             FileDeletedEvent,
@@ -128,10 +127,11 @@ class Watcher:
         self._closes = type(self._observer).__name__ == "InotifyObserver"
         # Reads (ours too: render opens every source) are not changes.
         kinds = [FileCreatedEvent, FileModifiedEvent, FileMovedEvent, FileDeletedEvent,
-                 FileClosedEvent, FileAttribEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
-        lost = getattr(events, "EventsLostEvent", None)  # watchdog 7 (6 on Python 3.10)
-        if lost is not None:  # inotify's queue overflowed: the folders are walked again
-            kinds.append(lost)
+                 FileClosedEvent, DirCreatedEvent, DirDeletedEvent, DirMovedEvent]
+        # watchdog 7's (Python 3.10 has 6, which says an attribute change as a
+        # modification and cannot say that inotify's queue overflowed).
+        kinds += [getattr(events, name) for name in ("FileAttribEvent", "EventsLostEvent")
+                  if hasattr(events, name)]
         handler = Handler()
         try:
             for folder in self.folders:
