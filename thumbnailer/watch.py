@@ -64,12 +64,13 @@ def on_network(path: str, mounts: str = "/proc/self/mounts") -> bool:
 
 
 def available() -> bool:
-    """Whether watchdog (the ``[watch]`` extra) can be imported."""
+    """Whether watchdog 7 or newer (the ``[watch]`` extra) can be imported: 6,
+    the last for Python 3.10, misses batches here."""
     try:
-        import watchdog  # noqa: F401
+        from watchdog import events
     except ImportError:
         return False
-    return True
+    return hasattr(events, "FileAttribEvent")
 
 
 class Watcher:
