@@ -248,6 +248,19 @@ TO_BT2020 = np.array([[0.6274, 0.3293, 0.0433], [0.0691, 0.9195, 0.0114],
                       [0.0164, 0.0880, 0.8956]])
 
 
+def patches(size: tuple[int, int]) -> Image.Image:
+    """A grey ramp over skin, sky, foliage, red and greys: the known picture the
+    HDR tests encode by the standard's formulas."""
+    w, h = size
+    im = Image.new("RGB", size, (120, 120, 120))
+    ramp = np.tile(np.linspace(0, 255, w).astype(np.uint8)[None, :, None], (h // 3, 1, 3))
+    im.paste(Image.fromarray(ramp), (0, 0))
+    for i, colour in enumerate([(224, 172, 140), (90, 150, 220), (70, 130, 60), (200, 60, 50),
+                                (30, 30, 30), (180, 180, 180)]):
+        im.paste(colour, (i * w // 6, h // 3, (i + 1) * w // 6, h))
+    return im
+
+
 def pq_code(picture: Image.Image) -> np.ndarray:
     """An sRGB picture as PQ BT.2020 code values (0-1), its white at HDR
     reference white, 203 cd/m2 (BT.2408): BT.2087's matrix, then SMPTE ST 2084's

@@ -17,7 +17,7 @@ import zlib
 import numpy as np
 import pillow_heif
 import pytest
-from helpers import channel_difference, hlg_code, invoke, pq_code, quadrants
+from helpers import channel_difference, hlg_code, invoke, patches, pq_code, quadrants
 from PIL import Image
 
 from thumbnailer.plan.state import STATE_NAME
@@ -30,15 +30,7 @@ WITHIN = 10.0
 
 
 def picture(size=(320, 240)) -> Image.Image:
-    """A grey ramp over skin, sky, foliage, red and greys."""
-    w, h = size
-    im = Image.new("RGB", size, (120, 120, 120))
-    ramp = np.tile(np.linspace(0, 255, w).astype(np.uint8)[None, :, None], (h // 3, 1, 3))
-    im.paste(Image.fromarray(ramp), (0, 0))
-    for i, colour in enumerate([(224, 172, 140), (90, 150, 220), (70, 130, 60), (200, 60, 50),
-                                (30, 30, 30), (180, 180, 180)]):
-        im.paste(colour, (i * w // 6, h // 3, (i + 1) * w // 6, h))
-    return im
+    return patches(size)
 
 
 def code16(im: Image.Image, transfer: int) -> np.ndarray:

@@ -18,7 +18,7 @@ import numpy as np
 import pillow_heif
 import pytest
 import pyvips
-from helpers import TO_BT2020, invoke, linear_light
+from helpers import TO_BT2020, invoke, linear_light, patches
 from PIL import Image
 
 from thumbnailer import spec
@@ -34,15 +34,7 @@ WITHIN = 0.05
 
 
 def picture(size=(640, 480)) -> Image.Image:
-    """A grey ramp over skin, sky, foliage, red and greys (as tests/read/test_hdr_stills.py's)."""
-    w, h = size
-    im = Image.new("RGB", size, (120, 120, 120))
-    ramp = np.tile(np.linspace(0, 255, w).astype(np.uint8)[None, :, None], (h // 3, 1, 3))
-    im.paste(Image.fromarray(ramp), (0, 0))
-    for i, colour in enumerate([(224, 172, 140), (90, 150, 220), (70, 130, 60), (200, 60, 50),
-                                (30, 30, 30), (180, 180, 180)]):
-        im.paste(colour, (i * w // 6, h // 3, (i + 1) * w // 6, h))
-    return im
+    return patches(size)
 
 
 def light() -> np.ndarray:
