@@ -107,6 +107,12 @@ class Reporter:
         """A thumbnail passed over: up to date, or (status failed) a known failure
         not tried again."""
 
+    def tells_skipped(self) -> bool:
+        """Whether skipped() wants every up-to-date thumbnail: if not, a folder
+        taken whole from its memo is counted, not told entry by entry (a rerun's
+        fast path). A subclass that overrides skipped() wants them."""
+        return type(self).skipped is not Reporter.skipped
+
     def planned(self, line: str) -> None:
         """A line of data: with dry_run, what would be made or pruned."""
 

@@ -73,6 +73,9 @@ class ConsoleReporter(Reporter):
         if not self.quiet:
             self._say(f"warning: {message}")
 
+    def tells_skipped(self) -> bool:
+        return self.verbose  # its other lines (failures) never come from a memo
+
     def skipped(self, entry: Entry) -> None:
         if entry.status is Status.FAILED and entry.since is None:
             # Failed while planning (a --name that gives a bad name for this file):

@@ -90,6 +90,14 @@ class Tally:
         if self._failures is not None:
             self._failures.append((entry.source, entry.error or "failed"))
 
+    def add_many(self, sources: int, thumbnails: int) -> None:
+        """``sources`` whose ``thumbnails`` are all up to date, told at once (a
+        folder taken whole from its memo, when no entry is kept)."""
+        assert self.spool is None
+        self.counts[Status.SKIPPED] += thumbnails
+        self.sources[Status.SKIPPED] += sources
+        self._source = None
+
     def later(self, source: str) -> None:
         """``source``, whose up-to-date thumbnails the walk just told, has others to
         make: it is counted by its outcome, not as up to date."""

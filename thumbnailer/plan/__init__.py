@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 
 from .. import storage
-from ..formats import TABLE, extension, from_extension
+from ..formats import TABLE, extension
 from ..read.kinds import hdr_mark, kind_of
 from ..spec import (
     PREVIEW_MARK,
@@ -32,6 +32,7 @@ from ..spec import (
     Task,
 )
 from .checks import check
+from .memo import Draft, Item, Memos, by_folder, eligible, format_of
 from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
 from .sources import Scope, Source, WalkCounts, hard_link_key, selection, walk, walk_scope
 from .state import State
@@ -67,11 +68,9 @@ def up_to_date(
     if found is None:
         return None
     output, st = found
-    ext = output.rpartition(".")[2].lower()
-    fmt = from_extension(ext)
     return Entry(
         source.path, label, Status.SKIPPED, output,
-        fmt.value if fmt is not None else ext, record.width, record.height, st.st_size,
+        format_of(output), record.width, record.height, st.st_size,
         preview=record.fingerprint.endswith(PREVIEW_MARK),
     )
 
@@ -119,6 +118,11 @@ class Plan:
         #: again that failed again (neither is a new failure).
         self.known = self.again = 0
         self._pending: dict[str, Pending] = {}
+        #: Memos drafted (memo.Draft), by the source whose outcome they wait for.
+        self._drafts: dict[str, Draft] = {}
+        #: Told (sources, thumbnails) for each folder taken whole from its memo,
+        #: instead of on_skipped per thumbnail, when that is all a caller needs.
+        self.on_skipped_many: Callable[[int, int], None] | None = None
         self._signatures: dict[str, tuple[int, int]] = {}  # (size, mtime) when planned
         self._last_save = time.monotonic()
         self._streamed = False
@@ -205,15 +209,19 @@ class Plan:
         signature = self._signatures.pop(outcome.source, None)
         if signature is not None and pending:
             entries = self._ledger(outcome, pending[0][0], signature)
+        draft = self._drafts.pop(outcome.source, None)
+        made: list[tuple[str, Entry] | None] = []
         for (absolute, folder, key, fingerprint, auto), entry in zip(
                 pending, outcome.entries, strict=True):
             old = self.state.get(key)
             if entry.status is not Status.CREATED or outcome.signature is None:
+                made.append(None)
                 if old is not None and old.fingerprint:  # ours (for --prune), not up to date
                     self.state.put(key, old._replace(fingerprint=""), folder)
                 continue
             # The output is root/key, plus the extension for format auto.
             rel = key + os.path.splitext(entry.output or "")[1] if auto else key
+            made.append((rel, entry))
             if old is not None and old.output != rel:  # .jpg became .png
                 self._delete(old.output, old.identity)
             self.state.put(  # the mark: a preview made it (up_to_date)
@@ -223,6 +231,8 @@ class Plan:
                        None if entry.made is None else made_text(entry.made)),
                 folder,
             )
+        if draft is not None:  # after the records: each put lets go of the folder's memo
+            draft.made(outcome.source, outcome.signature, made)
         shade = next((e.placeholder for e in outcome.entries if e.placeholder), None)
         if shade is not None and pending:
             self.state.shade(pending[0][0], pending[0][1], shade)
@@ -432,107 +442,148 @@ class FolderPlan(Plan):
                  if self.scope is None else
                  walk_scope(self.arguments, self.scope, chosen, skip_dirs=[settings.output],
                             counts=self.walked))
-        for source in found:
-            folder, _, filename = source.rel.rpartition("/")
-            stem, ext = split_name(filename)
-            here = taken.of(folder)
-            stems, renamed = free_keys(named, folder, stem, ext, here)
-            # A phone's Live Photo (IMG_1.HEIC, IMG_1.MOV) or a camera's RAW+JPEG:
-            # expected, so kept in the manifest but not warned about.
-            kind = kind_of(source.path)
-            pair = paired(here, stem, kind.companion)
+        # A folder as it was is taken whole from its memo (memo.py), else planned
+        # thumbnail by thumbnail below, and its memo drafted.
+        memos = (Memos(settings, state,
+                       [f"{fp}\0{suffix}" for *_, fp, _, suffix in plans] + [PREVIEW_MARK],
+                       [label for *_, label, _ in plans],
+                       {ext: kind_of(ext).mark + hdr_mark(ext) for ext in chosen.extensions},
+                       self.read_only, self._drafts)
+                 if eligible(self.arguments, settings, state, self.adopt) else None)
+        for folder, batch in by_folder(found):
             if self.stop:
                 return
-            problem = checked and next(
-                (f"the Settings.name template gives {name!r} for this file, {why}"
-                 for name in (s[len(folder) + bool(folder):] for s in stems)
-                 if (why := name_problem(name)) is not None), None)
-            if problem:  # this source fails, and nothing is written; the run goes on
-                for _, size, fmt, *_ in plans:
-                    self._skip(Entry(source.path, size.label, Status.FAILED,
-                                     format=None if fmt is Format.AUTO else fmt.value,
-                                     error=problem))
-                continue
-            # State keys: the output paths, less the extension only for format auto
-            # (whose extension is known once the image is seen). Every shard's are
-            # marked: --prune keeps what any shard of the job names.
-            keys_here = [stems[i] + suffix for i, suffix in suffixes]
-            if renamed:  # told when new: not a pair, not the name this source had last time
-                self._collide(f"{source.path}: its thumbnail name is taken by another source; "
-                              f"named {stems[0]!r} instead",
-                              tell=not pair and not self._named_before(source, keys_here))
-            if mark:
-                state.mark(keys_here)
-            if shard is not None and not in_shard(stems[0], shard):
-                continue
-            if folder != rows_of:  # one query per source folder
-                rows_of, rows = folder, state.folder(folder)
-                shades = state.placeholders(folder) if settings.placeholders else {}
-            # A source without its placeholder yet has its first thumbnail made again.
-            shade = shades.get(source.absolute)
-            redo = settings.placeholders and shade is None
-            pending, done_here = [], {}
-            rule = kind.mark + hdr_mark(source.path)
-            for (i, size, fmt, fingerprint, label, _), key in zip(plans, keys_here,
-                                                                   strict=True):
-                fingerprint += rule  # its reader's own rule: a video's poster, HDR stills
-                record = rows.get(key)
-                if record is None and state.legacy:  # migrated from 1.x: no folder yet
-                    record = state.get(key)
-                    if record is not None and not self.read_only:
-                        state.put(key, record, folder)
-                done = None if force or redo else up_to_date(
-                    record, source, label, fingerprint, find
-                )
-                redo = False
-                if done is not None and record is not None and (
-                        record.made is None or self.adopt) and not self.read_only:
-                    self._refresh(key, record, folder, find)
-                if done is not None:
-                    done = done._replace(placeholder=shade) if shade else done
-                    self._skip(done)
-                    done_here[size, fmt] = done
+            took = memos.take(folder, batch, taken) if memos is not None else None
+            if took is not None:
+                items, listings = took
+                if mark:
+                    state.mark([item.key for item in items])
+                if self.on_skipped_many is not None:
+                    self.planned += len(items)
+                    self.on_skipped_many(len(batch), len(items))
                 else:
-                    pending.append((size, fmt, stems[i], key, fingerprint, record))
-            inode = hard_link_key(source)
-            if not pending and inode is None:
-                continue  # all up to date: an unchanged rerun, file after file
-            if pending and self._known_failure(source, pending):
+                    for entry in memos.entries(batch, items, listings):  # type: ignore[union-attr]
+                        self._skip(entry)
                 continue
-            if pending and done_here and self.on_later is not None:
-                self.on_later(source.path)
-            targets = tuple(Target(size, storage.join(settings.output, stem), fmt,
-                                   root=settings.output, owned=self._owned(rows, record, stem, fmt),
-                                   adopt=self.adopt)
-                            for size, fmt, stem, _, _, record in pending)
-            # Keys in target order, so record() can zip them with the entries.
-            keys = tuple((source.absolute, folder, key, fp, fmt is Format.AUTO)
-                         for _, fmt, _, key, fp, _ in pending)
-            first = firsts.get(inode) if inode is not None else None
-            if first is not None and pending:
-                # Another path of a file met before: link its thumbnails, decode nothing.
-                task, existing = first
-                links = tuple(Link(source.path, t, existing.get((t.size, t.format)))
-                              for t in targets)
-                if task is None:  # the first path was all up to date: a task of links only
-                    self._pending[source.path] = keys
-                    yield Task(source.path, (), settings, links, source.stat.st_mtime_ns)
+            draft = memos.draft(folder, batch, taken) if memos is not None else None
+            for place, source in enumerate(batch):
+                _, _, filename = source.rel.rpartition("/")
+                stem, ext = split_name(filename)
+                here = taken.of(folder)
+                stems, renamed = free_keys(named, folder, stem, ext, here)
+                # A phone's Live Photo (IMG_1.HEIC, IMG_1.MOV) or a camera's RAW+JPEG:
+                # expected, so kept in the manifest but not warned about.
+                kind = kind_of(source.path)
+                pair = paired(here, stem, kind.companion)
+                if self.stop:
+                    return
+                problem = checked and next(
+                    (f"the Settings.name template gives {name!r} for this file, {why}"
+                     for name in (s[len(folder) + bool(folder):] for s in stems)
+                     if (why := name_problem(name)) is not None), None)
+                if problem:  # this source fails, and nothing is written; the run goes on
+                    if draft is not None:
+                        draft.spoil()
+                    for _, size, fmt, *_ in plans:
+                        self._skip(Entry(source.path, size.label, Status.FAILED,
+                                         format=None if fmt is Format.AUTO else fmt.value,
+                                         error=problem))
                     continue
-                assert inode is not None
-                firsts[inode] = (dataclasses.replace(task, links=task.links + links), existing)
-                self._pending[task.source] += keys
-                continue
-            task = (Task(source.path, targets, settings, mtime_ns=source.stat.st_mtime_ns)
-                    if pending else None)
-            if task is not None:
-                self._pending[source.path] = keys
-                if self.judge is not None:
-                    self._signatures[source.path] = (source.stat.st_size,
-                                                     source.stat.st_mtime_ns)
-            if inode is not None and first is None:
-                firsts[inode] = (task, done_here)  # held: later paths may add links
-            elif task is not None:
-                yield task
+                # State keys: the output paths, less the extension only for format auto
+                # (whose extension is known once the image is seen). Every shard's are
+                # marked: --prune keeps what any shard of the job names.
+                keys_here = [stems[i] + suffix for i, suffix in suffixes]
+                if renamed and draft is not None:
+                    draft.spoil()
+                if renamed:  # told when new: not a pair, not the name this source had last time
+                    self._collide(f"{source.path}: its thumbnail name is taken by another source; "
+                                  f"named {stems[0]!r} instead",
+                                  tell=not pair and not self._named_before(source, keys_here))
+                if mark:
+                    state.mark(keys_here)
+                if shard is not None and not in_shard(stems[0], shard):
+                    continue
+                if folder != rows_of:  # one query per source folder
+                    rows_of, rows = folder, state.folder(folder)
+                    shades = state.placeholders(folder) if settings.placeholders else {}
+                # A source without its placeholder yet has its first thumbnail made again.
+                shade = shades.get(source.absolute)
+                redo = settings.placeholders and shade is None
+                pending, done_here, waits = [], {}, []
+                rule = kind.mark + hdr_mark(source.path)
+                for n, ((i, size, fmt, fingerprint, label, _), key) in enumerate(
+                        zip(plans, keys_here, strict=True)):
+                    fingerprint += rule  # its reader's own rule: a video's poster, HDR stills
+                    record = rows.get(key)
+                    if record is None and state.legacy:  # migrated from 1.x: no folder yet
+                        record = state.get(key)
+                        if record is not None and not self.read_only:
+                            state.put(key, record, folder)
+                    done = None if force or redo else up_to_date(
+                        record, source, label, fingerprint, find
+                    )
+                    redo = False
+                    if done is not None and record is not None and (
+                            record.made is None or self.adopt) and not self.read_only:
+                        self._refresh(key, record, folder, find)
+                    if done is not None:
+                        done = done._replace(placeholder=shade) if shade else done
+                        self._skip(done)
+                        done_here[size, fmt] = done
+                        if draft is not None and record is not None:
+                            draft.done(place, Item(filename, n, key, record.output, done.format,
+                                                   record.width, record.height, done.preview))
+                    else:
+                        pending.append((size, fmt, stems[i], key, fingerprint, record))
+                        waits.append((n, key))
+                inode = hard_link_key(source)
+                if inode is not None and draft is not None:
+                    draft.spoil()
+                if not pending and inode is None:
+                    continue  # all up to date: an unchanged rerun, file after file
+                if pending and self._known_failure(source, pending):
+                    if draft is not None:
+                        draft.spoil()
+                    continue
+                if pending and done_here and self.on_later is not None:
+                    self.on_later(source.path)
+                targets = tuple(Target(size, storage.join(settings.output, stem), fmt,
+                                       root=settings.output,
+                                       owned=self._owned(rows, record, stem, fmt),
+                                       adopt=self.adopt)
+                                for size, fmt, stem, _, _, record in pending)
+                # Keys in target order, so record() can zip them with the entries.
+                keys = tuple((source.absolute, folder, key, fp, fmt is Format.AUTO)
+                             for _, fmt, _, key, fp, _ in pending)
+                first = firsts.get(inode) if inode is not None else None
+                if first is not None and pending:
+                    # Another path of a file met before: link its thumbnails, decode nothing.
+                    task, existing = first
+                    links = tuple(Link(source.path, t, existing.get((t.size, t.format)))
+                                  for t in targets)
+                    if task is None:  # the first path was all up to date: a task of links only
+                        self._pending[source.path] = keys
+                        yield Task(source.path, (), settings, links, source.stat.st_mtime_ns)
+                        continue
+                    assert inode is not None
+                    firsts[inode] = (dataclasses.replace(task, links=task.links + links), existing)
+                    self._pending[task.source] += keys
+                    continue
+                task = (Task(source.path, targets, settings, mtime_ns=source.stat.st_mtime_ns)
+                        if pending else None)
+                if task is not None:
+                    self._pending[source.path] = keys
+                    if draft is not None and inode is None:
+                        draft.wait(source, place, waits)
+                    if self.judge is not None:
+                        self._signatures[source.path] = (source.stat.st_size,
+                                                         source.stat.st_mtime_ns)
+                if inode is not None and first is None:
+                    firsts[inode] = (task, done_here)  # held: later paths may add links
+                elif task is not None:
+                    yield task
+            if draft is not None:
+                draft.end_walk()
         for path, rel, reason in self.walked.unreadable:
             if mark:
                 state.protect(rel)

@@ -170,6 +170,12 @@ class Taken:
         self._folder, self._names = folder, names
         return names
 
+    def let_go(self, folder: str) -> None:
+        """Forget ``folder``'s names, taken whole rather than named one by one
+        (plan/memo.py): another spelling of it met later has them recalled."""
+        self.groups.pop(fold(folder), None)
+        self._folder = None
+
 
 def free_keys(namers: Sequence[Namer], folder: str, stem: str, ext: str, taken: set[str]
               ) -> tuple[tuple[str, ...], bool]:

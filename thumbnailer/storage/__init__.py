@@ -281,19 +281,7 @@ class Local(Store):
         or a link itself, is not a thumbnail of this tool's (so it is made again,
         and that write is refused, loudly, rather than counted as up to date)."""
         join, lstat, is_link = self.join, os.lstat, stat_module.S_ISLNK
-        safe: set[str] = {""}
-
-        def plain(folder: str) -> bool:
-            if folder in safe:
-                return True
-            parent, _, _ = folder.rpartition("/")
-            try:
-                if not plain(parent) or is_link(lstat(join(root, folder)).st_mode):
-                    return False
-            except OSError:
-                return False
-            safe.add(folder)
-            return True
+        plain = _plain_folders(root)
 
         def find(rel: str) -> tuple[str, Stat] | None:
             path = join(root, rel)
@@ -305,6 +293,23 @@ class Local(Store):
                 return None
             return path, st
         return find
+
+    def lister(self, root: str) -> Callable[[str], dict[str, os.DirEntry[str]]] | None:
+        """The regular files of a folder below ``root`` in one listing, no stat
+        each (a link is not one, nor is a file reached through a linked folder:
+        the same rules as finder); {} for a folder that is not there."""
+        plain = _plain_folders(root)
+        join = self.join
+
+        def files(rel: str) -> dict[str, os.DirEntry[str]]:
+            if not plain(rel):
+                return {}
+            try:
+                with os.scandir(join(root, rel) if rel else root) as it:
+                    return {e.name: e for e in it if e.is_file(follow_symlinks=False)}
+            except OSError:
+                return {}
+        return files
 
     def cheap_size(self, path: str) -> int | None:
         try:
@@ -371,6 +376,26 @@ class Local(Store):
                 yield Found(entry.path, rel, st, absolute_root + rel.replace("/", os.sep))
             # depth-first in name order: push reversed so the first name pops first
             stack.extend(reversed(subdirs))
+
+
+def _plain_folders(root: str) -> Callable[[str], bool]:
+    """Whether a folder below ``root`` ("/"-separated, "" for the root) is reached
+    through no symbolic link: an lstat per folder, remembered."""
+    lstat, is_link = os.lstat, stat_module.S_ISLNK
+    safe: set[str] = {""}
+
+    def plain(folder: str) -> bool:
+        if folder in safe:
+            return True
+        parent, _, _ = folder.rpartition("/")
+        try:
+            if not plain(parent) or is_link(lstat(LOCAL.join(root, folder)).st_mode):
+                return False
+        except OSError:
+            return False
+        safe.add(folder)
+        return True
+    return plain
 
 
 def _open_folder(root: str, parts: Sequence[str], create: bool, mode: int = 0o777) -> int:

@@ -234,6 +234,11 @@ class Store:
         path: (path, stat), or None if there is no such file."""
         raise NotImplementedError
 
+    def lister(self, root: str) -> Callable[[str], dict[str, os.DirEntry[str]]] | None:
+        """Lists the regular files of a folder below ``root`` by name, where one
+        listing is cheaper than a look-up each (plan/memo.py); None where not."""
+        return None
+
     def lock(self, root: str, wait: bool = False) -> contextlib.AbstractContextManager[None]:
         """Hold ``root`` against other runs (where the store can lock)."""
         return contextlib.nullcontext()

@@ -340,6 +340,22 @@ class State(Sweep):
                                (_b(path), digest, size, mtime_ns))
         self._changed_one()
 
+    def memo(self, folder: str) -> tuple[bytes, bytes] | None:
+        """A source folder's memo (plan/memo.py): its (digest, body), if kept and
+        none of its records changed since."""
+        if self._db is None:
+            return None
+        if self._rows:  # a put not yet written would have let go of it
+            self._flush()
+        return table.memo_in(self._db, _b(folder))
+
+    def keep_memo(self, folder: str, digest: bytes, body: bytes) -> None:
+        """Remember a folder's memo, after its records (whose triggers let go of it)."""
+        self._flush()
+        self._writer().execute("INSERT OR REPLACE INTO memos VALUES (?, ?, ?)",
+                               (_b(folder), digest, body))
+        self._changed_one()
+
     # --- opening ---------------------------------------------------------------
 
     def _open_existing(self) -> None:
@@ -428,7 +444,7 @@ class State(Sweep):
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")  # WAL: durable at checkpoints, never torn
         self._db.executescript(SCHEMA + ledger.SCHEMA + table.PLACEHOLDERS + table.PAGES
-                               + table.PAGE_DIGESTS + table.MANIFESTS)
+                               + table.PAGE_DIGESTS + table.MANIFESTS + table.MEMOS)
         if self._columns == COLUMNS_3:  # records of 1.1: their files are trusted as then
             self._db.execute("ALTER TABLE records ADD COLUMN made TEXT")
             self._columns = COLUMNS
@@ -477,5 +493,6 @@ class State(Sweep):
 for _name in ("folder", "get", "__len__", "put", "drop", "placeholders", "shade",
               "forget_orphan_placeholders", "commit", "save", "failure", "fail", "forgive",
               "failed_sources", "gallery_folders", "keep_gallery_folders", "page_digests",
-              "keep_page_digests", "manifest", "keep_manifest", "_open_existing"):
+              "keep_page_digests", "manifest", "keep_manifest", "memo", "keep_memo",
+              "_open_existing"):
     setattr(State, _name, guarded(getattr(State, _name)))

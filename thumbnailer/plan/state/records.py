@@ -154,6 +154,43 @@ CREATE TABLE IF NOT EXISTS manifests (
 """
 
 
+#: Each source folder whose thumbnails were all up to date or made, with the
+#: digest of what decided it (plan/memo.py: the settings, the folder's listing)
+#: and what its thumbnails are: a rerun whose listing gives the same digest takes
+#: the folder whole, without a record or a stat per thumbnail. The triggers let
+#: go of a folder's memo whenever one of its records changes, whatever writes
+#: it (a run of another version, the sqlite3 shell), so a memo never outlives
+#: the records it was made from.
+MEMOS = """
+CREATE TABLE IF NOT EXISTS memos (
+    folder BLOB PRIMARY KEY,
+    digest BLOB NOT NULL,
+    body BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS memo_insert BEFORE INSERT ON records BEGIN
+    DELETE FROM memos WHERE folder = NEW.folder;
+    DELETE FROM memos WHERE folder = (SELECT folder FROM records WHERE key = NEW.key);
+END;
+CREATE TRIGGER IF NOT EXISTS memo_update BEFORE UPDATE ON records BEGIN
+    DELETE FROM memos WHERE folder = OLD.folder;
+    DELETE FROM memos WHERE folder = NEW.folder;
+END;
+CREATE TRIGGER IF NOT EXISTS memo_delete BEFORE DELETE ON records BEGIN
+    DELETE FROM memos WHERE folder = OLD.folder;
+END;
+"""
+
+
+def memo_in(db: sqlite3.Connection, folder: bytes) -> tuple[bytes, bytes] | None:
+    """A folder's (digest, body) as last kept, if any."""
+    try:
+        row = db.execute("SELECT digest, body FROM memos WHERE folder = ?",
+                         (folder,)).fetchone()
+    except sqlite3.OperationalError:  # a database from before the table: none known
+        return None
+    return None if row is None else (bytes(row[0]), bytes(row[1]))
+
+
 def manifest_in(db: sqlite3.Connection, path: bytes) -> tuple[bytes, int, int] | None:
     """A manifest's (digest, size, mtime_ns) as last written, if known."""
     try:
