@@ -35,10 +35,7 @@ from .plan.prune import DEFAULT_LIMIT, Limit, guard, prune
 from .plan.state.ledger import judge
 from .plan.state.trouble import StateError, Trouble, moved_aside
 from .read import KINDS
-from .read.cost import decode_cost, worst
 from .read.kinds import HDR_MARK
-from .read.pillow import codec_versions
-from .render import failed_outcome, render, warm_up
 from .result import JobResult, Reporter
 from .run import Stop, budget, default_workers, run_tasks, stopping_on
 from .run.budget import Budget
@@ -289,8 +286,21 @@ def cache_key(settings: Settings) -> str:
     return "thumbnailer-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:32]
 
 
+def __getattr__(name: str) -> Callable[[Task], Outcome]:
+    """``job.render``, the function the engine runs, imported when first asked
+    for (it loads Pillow, which an unchanged rerun never needs); a test may set
+    another in its place."""
+    if name == "render":
+        from .render import render
+
+        return render
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def _versions() -> list[str]:
     """thumbnailer's, Pillow's and its codecs' versions."""
+    from .read.pillow import codec_versions
+
     return [__version__, *codec_versions()]
 
 
@@ -453,6 +463,12 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
     try:
         with contextlib.ExitStack() as stack:
             if first is not None:
+                # Pillow and the readers load only now: an unchanged rerun never needs them.
+                from .render import failed_outcome, warm_up
+
+                render: Callable[[Task], Outcome] = globals().get("render") or __getattr__(
+                    "render")
+
                 output = job.settings.output
                 stack.enter_context(store(output).writing(output, _marker_folder(job.settings)))
                 # Recorded before the running mark goes: its journal is the proof that
@@ -573,6 +589,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
 def _budget(settings: Settings, options: Options, slots: int) -> Budget[Task] | None:
     """--max-memory: admission by estimated cost when the worst case would not
     fit (else no header is read twice), and each local worker's address space."""
+    from .read.cost import decode_cost, worst
+
     limit = options.max_memory if options.max_memory is not None else budget.default()
     if limit is None:
         return None

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import click
-from PIL import ImageColor
 
 from ..formats import from_extension, row, writable_formats
 from ..run.budget import available
@@ -92,6 +91,10 @@ class QualityType(click.IntRange):
         return super().convert(value, param, ctx)
 
 
+#: Colours named without Pillow's table (ImageColor gives the same).
+_PLAIN = {"white": (255, 255, 255, 255), "black": (0, 0, 0, 255)}
+
+
 class ColorType(click.ParamType):
     name = "COLOR"
 
@@ -99,6 +102,10 @@ class ColorType(click.ParamType):
                 ) -> Any:
         if isinstance(value, tuple):
             return value
+        if value.lower() in _PLAIN:  # the default: a run with nothing to make loads no Pillow
+            return _PLAIN[value.lower()]
+        from PIL import ImageColor
+
         try:
             rgba = ImageColor.getrgb(value)
         except ValueError:

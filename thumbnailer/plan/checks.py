@@ -12,8 +12,7 @@ from collections.abc import Sequence
 
 from .. import storage
 from ..errors import JobError
-from ..render.crop import available
-from ..spec import Settings
+from ..spec import Crop, Settings
 from .names import check_template
 
 
@@ -88,7 +87,7 @@ def check(arguments: Sequence[str], settings: Settings) -> None:
     if settings.placeholders and importlib.util.find_spec("blurhash") is None:
         raise JobError("Settings.placeholders needs the optional extra: "
                        "pip install 'thumbnailer[placeholders]'", setting="placeholders")
-    if not available(settings.crop):
+    if settings.crop is Crop.FACES and importlib.util.find_spec("cv2") is None:
         raise JobError(f"Settings.crop={settings.crop.value} needs the optional extra: "
                        "pip install 'thumbnailer[faces]'", setting="crop")
     check_output(arguments, settings.output)
