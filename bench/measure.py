@@ -64,22 +64,23 @@ def measure(commands: list[list[str]], env: dict[str, str] | None = None) -> dic
             "rss_total": sum(r for _, r in seen.values()), "stdout": out}
 
 
-#: The floor of an unchanged rerun: a bare Python process that imports what
-#: thumbnailer imports, walks the sources and stats every source and its output
-#: path. ``python -c BARE SOURCE OUTPUT``.
+#: The floor of an unchanged rerun: a fresh Python that imports Pillow, click
+#: and tqdm and walks the sources and the outputs with os.scandir, a stat per
+#: entry (what any tool that checks mtimes must do at least). Listing the
+#: outputs rather than stat-ing each output path one call at a time makes this
+#: floor about twice as fast as the one before 2.1 at 10,000 files.
+#: ``python -c BARE SOURCE OUTPUT``.
 BARE = """
 import os, sys, PIL.Image, click, tqdm
-src, out = sys.argv[1], sys.argv[2]
-stack = [src]
-while stack:
-    d = stack.pop()
-    for e in os.scandir(d):
-        if e.is_dir():
-            stack.append(e.path)
-        elif e.name.endswith(".jpg"):
-            e.stat()
-            try:
-                os.stat(os.path.join(out, os.path.relpath(e.path, src)))
-            except OSError:
-                pass
+def walk(top):
+    stack = [top]
+    while stack:
+        with os.scandir(stack.pop()) as it:
+            for e in it:
+                if e.is_dir(follow_symlinks=False):
+                    stack.append(e.path)
+                else:
+                    e.stat(follow_symlinks=False)
+walk(sys.argv[1])
+walk(sys.argv[2])
 """

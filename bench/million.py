@@ -2,9 +2,9 @@
 
 Makes a synthetic library of N tiny JPEGs (default 1,000,000) in M folders
 (default 10,000) and a small one of 10,000, runs thumbnailer over them as a cron
-job would (two workers, quiet), and measures, against
-a bare Python walk that stats every source and its output path (timed in the
-same run, interleaved):
+job would (two workers, quiet), and measures, against the scandir walk floor of
+measure.BARE (sources and outputs, a stat per entry; timed in the same run,
+interleaved):
 
 - the first run, with --manifest and --gallery: wall time, the peak memory of
   the whole command (the sum of every process's peak: parent and workers), and

@@ -361,8 +361,8 @@ def _listen(job: Plan, sources: Sequence[str], reporter: Reporter, tally: Tally)
         tell(entry)
 
     job.on_skipped = skipped
-    if tally.spool is None and not reporter.tells_skipped():
-        job.on_skipped_many = tally.add_many
+    if not reporter.tells_skipped():
+        job.on_whole = tally.add_whole
     job.on_later = tally.later
     job.on_collision = reporter.warning
     job.on_left = reporter.warning

@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sqlite3
+import zlib
 from pathlib import Path
 
 import pytest
@@ -172,6 +173,22 @@ def test_a_memo_is_let_go_when_any_record_of_its_folder_changes(tmp_path):
     db.close()
 
 
+@pytest.mark.parametrize("body", [b"", b"not zlib", zlib.compress(b"[1, 2]"),
+                                  zlib.compress(b'{"items": 1}')])
+def test_a_memo_that_is_not_ours_is_no_memo(tmp_path, body):
+    """A body of another format with the same digest (a damaged row, a version
+    that forgot to change memo.VERSION) is passed over, not a traceback."""
+    src = library(tmp_path)
+    out = tmp_path / "out"
+    run(src, out)
+    db = sqlite3.connect(out / STATE_NAME)
+    db.execute("UPDATE memos SET body = ?", (body,))
+    db.commit()
+    db.close()
+    counts, _, _ = run(src, out)
+    assert counts == {"thumbnails": {"skipped": 9}, "images": {"skipped": 9}, "exit": 0}
+
+
 def test_verbose_tells_every_thumbnail_up_to_date(tmp_path):
     src = library(tmp_path)
     out = tmp_path / "out"
@@ -202,4 +219,32 @@ def test_a_dry_run_takes_memos_and_keeps_none(tmp_path):
 
 def test_the_memo_body_round_trips_any_name():
     items = [memo.Item("caf\u00e9 \udcff\n.jpg", 0, "k", "o/caf\u00e9.jpg", "jpeg", 1, 2, True)]
-    assert memo.decode(memo.encode(items)) == items
+    body = memo.Body(items, [123], "/p/\udcff/", "/out", {"o": (2**127 + 5, 1, 1)})
+    assert memo.decode(memo.encode(body)) == body
+
+
+@pytest.mark.parametrize("resized", [False, True])
+def test_a_whole_folder_sums_as_its_entries_would(tmp_path, resized):
+    """The gallery's page digests from a folder taken whole (the memo's sums, or,
+    once an output changed size, each entry hashed) equal those of its entries
+    told one by one: an unchanged rerun renders no page, whichever way it came."""
+    from thumbnailer.outputs.spool import Spool
+
+    src = library(tmp_path)
+    out = tmp_path / "out"
+    run(src, out)
+    if resized:
+        with open(out / "trip" / "a.jpg", "ab") as f:
+            f.write(b"\0")
+    job = plan_module.plan([str(src)], Settings(output=str(out)))
+    wholes = []
+    job.on_whole = wholes.append
+    assert job.tasks == [] and len(wholes) == 3
+    by_whole, by_entry = Spool(["256"]), Spool(["256"])
+    for whole in wholes:
+        by_whole.add_whole(whole)
+        by_entry.add(list(whole.entries()))
+    assert by_whole.place_digests() == by_entry.place_digests()
+    assert by_whole.places() == by_entry.places()
+    assert list(by_whole.ordered()) == list(by_entry.ordered())  # made when read
+    job.close()

@@ -10,12 +10,15 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from ..spec import Entry, Status
 from ..storage import store
 from ..storage.urls import url_path
 from .spool import Spool
+
+if TYPE_CHECKING:
+    from ..plan.memo import Whole
 
 #: json's own string encoder (C): what json.dumps(ensure_ascii=False) puts in quotes.
 _encode_string = json.encoder.encode_basestring
@@ -90,13 +93,14 @@ class Tally:
         if self._failures is not None:
             self._failures.append((entry.source, entry.error or "failed"))
 
-    def add_many(self, sources: int, thumbnails: int) -> None:
-        """``sources`` whose ``thumbnails`` are all up to date, told at once (a
-        folder taken whole from its memo, when no entry is kept)."""
-        assert self.spool is None
-        self.counts[Status.SKIPPED] += thumbnails
-        self.sources[Status.SKIPPED] += sources
+    def add_whole(self, whole: Whole) -> None:
+        """A folder taken whole from its memo: all up to date; its entries kept
+        (by the spool, unmade until read) only if a spool keeps entries."""
+        self.counts[Status.SKIPPED] += len(whole.items)
+        self.sources[Status.SKIPPED] += whole.sources
         self._source = None
+        if self.spool is not None:
+            self.spool.add_whole(whole)
 
     def later(self, source: str) -> None:
         """``source``, whose up-to-date thumbnails the walk just told, has others to

@@ -7,14 +7,21 @@ fsync: it is scratch, gone with the run), and read back sorted, a row at a time;
 SQLite sorts on disk past its cache.
 
 A rerun tells its up-to-date thumbnails one at a time: they are buffered and
-inserted a batch at a time (an insert per entry cost 15 us). The spool also
-keeps, per folder of thumbnails, a digest of its entries (order-independent,
-status aside) and whether any was made now: the gallery renders only the pages
-of folders whose digest changed (outputs/gallery.py).
+inserted a batch at a time (an insert per entry cost 15 us). A folder the plan
+took whole from its memo (plan/memo.py) comes as one row, the memo's body and
+the outputs' sizes, and its entries are made only if something reads them (a
+manifest that changed, a gallery page to render): an unchanged rerun with
+--manifest and --gallery reads none. The spool also keeps, per folder of
+thumbnails, a digest of its entries (order-independent, status aside) and
+whether any was made now: the gallery renders only the pages of folders whose
+digest changed (outputs/gallery.py). A whole folder's digest is taken over its
+row, not over each entry, so a folder taken whole after a run that planned it
+thumbnail by thumbnail renders its page once more.
 """
 
 from __future__ import annotations
 
+import array
 import hashlib
 import itertools
 import os
@@ -25,7 +32,9 @@ import weakref
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any
 
+from ..plan.memo import MASK, Whole, decode, entries_of, entry_hash
 from ..spec import Entry, Status
+from ..storage import LOCAL
 from ..storage import path_bytes as _b
 from ..storage import path_text as _s
 
@@ -50,6 +59,15 @@ class Spool:
         # home: the folder of the source, what puts a failure on its folder's page
         self._db.execute("CREATE TABLE entries (seq INTEGER PRIMARY KEY, rank INTEGER, "
                          f"place BLOB, home BLOB, {_FIELDS})")
+        # Folders taken whole (add_whole), their entries not made yet: the first
+        # entry's seq, the sources' folder, the memo's body, the outputs' sizes.
+        self._db.execute("CREATE TABLE wholes (seq INTEGER PRIMARY KEY, prefix TEXT, "
+                         "body BLOB, sizes BLOB)")
+        self._wholes = False  # wholes holds rows
+        #: For wholes: the output root and the job's labels (each target's size),
+        #: and how many sources each place holds (what places() adds to its query).
+        self._root, self._labels = "", list[str]()
+        self._whole_places: dict[bytes, int] = {}
         self._count = 0
         self._pending: list[Entry] = []
         #: place -> [sum of its rows' hashes mod 2**128, rows]; and the places with
@@ -80,34 +98,99 @@ class Spool:
             batch, self._pending = self._pending, []
             self._add(batch)
 
-    def _add(self, entries: list[Entry]) -> None:
-        rows = [(self.rank.get(e.size, len(self.rank)),
+    def add_whole(self, whole: Whole) -> None:
+        """A folder taken whole: kept as one row; its entries are made if read."""
+        self._flush()
+        sizes = whole.sizes()
+        self._root, self._labels = whole.root, whole.labels
+        self._db.execute("INSERT INTO wholes VALUES (?, ?, ?, ?)",
+                         (self._count, whole.prefix, whole.body,
+                          array.array("q", sizes).tobytes()))
+        self._wholes = True
+        self._count += len(sizes)
+        if self._stream is not None:
+            self._stream.update(repr((whole.prefix, whole.root, whole.labels, sizes)).encode(
+                "utf-8", "surrogateescape") + whole.body)
+        if not self._digests:
+            return
+        sums, seen, root = self._sums, self._whole_places, whole.root
+        kept = whole.kept
+        if (kept.sizes, kept.prefix, kept.root) == (sizes, whole.prefix, root):
+            # The folder's outputs are as its memo was made: its sums are the memo's.
+            for where, (h, n, m) in kept.places.items():
+                place = _b(_folder(LOCAL.join(root, where + "/x" if where else "x")))
+                acc = sums.setdefault(place, [0, 0])
+                acc[0] = (acc[0] + h) & MASK
+                acc[1] += n
+                seen[place] = seen.get(place, 0) + m
+            return
+        # Each entry's hash as _add takes it (the same entries give the same pages'
+        # digests, whether their folder came whole or entry by entry), without
+        # making the entry.
+        join, rank, prefix, labels = LOCAL.join, self.rank, whole.prefix, whole.labels
+        last: tuple[bytes, str] | None = None
+        for item, size in zip(whole.items, sizes, strict=True):
+            output = _b(join(root, item.output))
+            place = output.rpartition(b"/")[0]
+            label = labels[item.target]
+            h = entry_hash((rank.get(label, len(rank)), _b(prefix + item.name), label, output,
+                            item.format, item.width, item.height, size, None, None,
+                            item.preview, None))
+            acc = sums.setdefault(place, [0, 0])
+            acc[0] = (acc[0] + h) & MASK
+            acc[1] += 1
+            if (place, item.name) != last:  # a source's items come together
+                last = (place, item.name)
+                seen[place] = seen.get(place, 0) + 1
+
+    def _materialize(self) -> None:
+        """Make the entries of the folders taken whole, in their places in seq."""
+        self._flush()
+        if not self._wholes:
+            return
+        for seq, prefix, body, sizes in self._db.execute(
+                "SELECT seq, prefix, body, sizes FROM wholes ORDER BY seq").fetchall():
+            entries = list(entries_of(prefix, self._root, self._labels, decode(body).items,
+                                      array.array("q", sizes).tolist()))
+            self._insert(self._rows(entries, seq))
+        self._db.execute("DELETE FROM wholes")
+        self._wholes = False
+        self._whole_places = {}
+
+    def _rows(self, entries: list[Entry], seq: int) -> list[tuple[Any, ...]]:
+        return [(seq + n, self.rank.get(e.size, len(self.rank)),
                  None if e.output is None else _b(_folder(e.output)), _b(_folder(e.source)),
                  _b(e.source), e.size, e.status.value,
                  None if e.output is None else _b(e.output), e.format, e.width, e.height,
                  e.bytes, None if e.error is None else _b(e.error), e.since, e.preview,
                  e.placeholder)
-                for e in entries]
+                for n, e in enumerate(entries)]
+
+    def _insert(self, rows: list[tuple[Any, ...]]) -> None:
+        self._db.executemany(f"INSERT INTO entries (seq, rank, place, home, {_FIELDS}) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def _add(self, entries: list[Entry]) -> None:
+        full = self._rows(entries, self._count)
+        rows = [row[1:] for row in full]  # what the digests have always been taken over
         if self._stream is not None:
             self._stream.update(repr(rows).encode("utf-8", "surrogateescape"))
-        sums, made, blake = self._sums, self._made, hashlib.blake2b
+        sums, made = self._sums, self._made
         for row in rows if self._digests else ():
             place = row[1]
             if place is None or row[5] == "failed":
                 continue
             # rank, source, size, output ... placeholder: what a card shows, not the status
-            h = int.from_bytes(blake(repr((row[0], row[3], row[4], *row[6:])).encode(
-                "utf-8", "surrogateescape"), digest_size=16).digest(), "little")
+            h = entry_hash((row[0], row[3], row[4], *row[6:]))
             acc = sums.get(place)
             if acc is None:
                 sums[place] = [h, 1]
             else:
-                acc[0] = (acc[0] + h) & _MASK
+                acc[0] = (acc[0] + h) & MASK
                 acc[1] += 1
             if row[5] == "created":
                 made.add(place)
-        self._db.executemany(f"INSERT INTO entries (rank, place, home, {_FIELDS}) "
-                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        self._insert(full)
         self._count += len(rows)
 
     def __len__(self) -> int:
@@ -140,7 +223,7 @@ class Spool:
     def ordered_rows(self) -> Iterator[list[tuple[Any, ...]]]:
         """As ordered(), in batches of plain tuples (the fields of Entry, status as
         its text, paths as str): what the manifest's writer formats directly."""
-        self._flush()
+        self._materialize()
         self._db.commit()
         cursor = self._db.cursor().execute(
             f"SELECT {_FIELDS} FROM entries ORDER BY source, rank, size, coalesce(format, '')")
@@ -153,6 +236,8 @@ class Spool:
         """The thumbnails there are (made now or up to date), by the folder they
         are in, then as ordered(); only those in the folders ``only`` if given."""
         where = "place IS NOT NULL"
+        if only is None or only:
+            self._materialize()
         if only is not None:
             self._flush()
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (place BLOB PRIMARY KEY)")
@@ -167,9 +252,12 @@ class Spool:
         """Each folder holding thumbnails, with how many sources have some there."""
         self._flush()
         self._db.commit()
-        return [(_s(place), count) for place, count in self._db.execute(
-            "SELECT place, count(DISTINCT source) FROM entries WHERE place IS NOT NULL "
-            "AND status != 'failed' GROUP BY place ORDER BY place")]
+        counts = dict(self._whole_places)  # a source is in a whole or in entries, not both
+        for place, count in self._db.execute(
+                "SELECT place, count(DISTINCT source) FROM entries WHERE place IS NOT NULL "
+                "AND status != 'failed' GROUP BY place"):
+            counts[place] = counts.get(place, 0) + count
+        return [(_s(place), counts[place]) for place in sorted(counts)]
 
     def failures(self, limit: int) -> tuple[int, list[tuple[str, str]]]:
         """How many sources failed, and the first ``limit`` of them with a reason."""
@@ -215,7 +303,7 @@ class Spool:
             yield _s(place), total, first
 
     def _read(self, order: str) -> Iterator[Entry]:
-        self._flush()
+        self._materialize()
         self._db.commit()
         # A cursor of its own: reading while another read is under way is fine.
         for row in self._db.cursor().execute(f"SELECT {_FIELDS} FROM entries {order}"):
@@ -229,7 +317,6 @@ class Spool:
 
 
 _BATCH = 10_000
-_MASK = 2**128 - 1
 
 
 def _folder(path: str) -> str:

@@ -32,7 +32,7 @@ from ..spec import (
     Task,
 )
 from .checks import check
-from .memo import Draft, Item, Memos, by_folder, eligible, format_of
+from .memo import Draft, Item, Memos, Whole, by_folder, eligible, format_of
 from .names import Taken, free_keys, in_shard, is_plain, name_problem, namers, paired, split_name
 from .sources import Scope, Source, WalkCounts, hard_link_key, selection, walk, walk_scope
 from .state import State
@@ -120,9 +120,9 @@ class Plan:
         self._pending: dict[str, Pending] = {}
         #: Memos drafted (memo.Draft), by the source whose outcome they wait for.
         self._drafts: dict[str, Draft] = {}
-        #: Told (sources, thumbnails) for each folder taken whole from its memo,
-        #: instead of on_skipped per thumbnail, when that is all a caller needs.
-        self.on_skipped_many: Callable[[int, int], None] | None = None
+        #: Told each folder taken whole from its memo (memo.Whole), instead of
+        #: on_skipped for each of its thumbnails, when set.
+        self.on_whole: Callable[[Whole], None] | None = None
         self._signatures: dict[str, tuple[int, int]] = {}  # (size, mtime) when planned
         self._last_save = time.monotonic()
         self._streamed = False
@@ -446,23 +446,22 @@ class FolderPlan(Plan):
         # thumbnail by thumbnail below, and its memo drafted.
         memos = (Memos(settings, state,
                        [f"{fp}\0{suffix}" for *_, fp, _, suffix in plans] + [PREVIEW_MARK],
-                       [label for *_, label, _ in plans],
+                       [label for *_, label, _ in plans], [i for i, *_ in plans],
                        {ext: kind_of(ext).mark + hdr_mark(ext) for ext in chosen.extensions},
                        self.read_only, self._drafts)
                  if eligible(self.arguments, settings, state, self.adopt) else None)
         for folder, batch in by_folder(found):
             if self.stop:
                 return
-            took = memos.take(folder, batch, taken) if memos is not None else None
-            if took is not None:
-                items, listings = took
+            whole = memos.take(folder, batch, taken) if memos is not None else None
+            if whole is not None:
                 if mark:
-                    state.mark([item.key for item in items])
-                if self.on_skipped_many is not None:
-                    self.planned += len(items)
-                    self.on_skipped_many(len(batch), len(items))
+                    state.mark([item.key for item in whole.items])
+                if self.on_whole is not None:
+                    self.planned += len(whole.items)
+                    self.on_whole(whole)
                 else:
-                    for entry in memos.entries(batch, items, listings):  # type: ignore[union-attr]
+                    for entry in whole.entries():
                         self._skip(entry)
                 continue
             draft = memos.draft(folder, batch, taken) if memos is not None else None
@@ -532,7 +531,8 @@ class FolderPlan(Plan):
                         done_here[size, fmt] = done
                         if draft is not None and record is not None:
                             draft.done(place, Item(filename, n, key, record.output, done.format,
-                                                   record.width, record.height, done.preview))
+                                                   record.width, record.height, done.preview),
+                                       done.bytes or 0)
                     else:
                         pending.append((size, fmt, stems[i], key, fingerprint, record))
                         waits.append((n, key))

@@ -24,6 +24,7 @@ before.
 
 from __future__ import annotations
 
+import array
 import hashlib
 import json
 import os
@@ -34,14 +35,42 @@ from typing import TYPE_CHECKING, NamedTuple
 from .. import storage
 from ..formats import from_extension
 from ..spec import Entry, Settings, Status
+from ..storage import path_bytes
 from .names import Taken
 from .sources import Source
 
 if TYPE_CHECKING:
     from .state import State
 
-#: Part of every digest: a memo of another version of this module is never taken.
-VERSION = b"memo 1"
+#: Part of every digest: a memo of another version of this module is never
+#: taken. Change it with the body's format (encode).
+VERSION = b"memo 2"
+
+
+def entry_hash(row: tuple[object, ...]) -> int:
+    """The hash the spool sums per folder of thumbnails for the gallery's page
+    digests (outputs/spool.py), of what a card shows: (rank, source, size,
+    output, format, width, height, bytes, error, since, preview, placeholder),
+    paths as path_bytes. Here so that a memo can keep its folder's sums."""
+    return int.from_bytes(hashlib.blake2b(repr(row).encode("utf-8", "surrogateescape"),
+                                          digest_size=16).digest(), "little")
+
+
+#: The sums entry_hash adds up to: modulo 2**128.
+MASK = 2**128 - 1
+
+
+class Body(NamedTuple):
+    """A memo's body: its items, and what the spool needs to keep them unmade:
+    the outputs' sizes then, the spellings of the sources' folder and the output
+    root then, and per output folder (relative) the sum of its items'
+    entry_hash, how many items and how many sources."""
+
+    items: list[Item]
+    sizes: list[int]
+    prefix: str
+    root: str
+    places: dict[str, tuple[int, int, int]]
 
 
 class Item(NamedTuple):
@@ -79,11 +108,12 @@ class Memos:
     (Draft) where it is planned thumbnail by thumbnail."""
 
     def __init__(self, settings: Settings, state: State, marks: Sequence[str],
-                 labels: Sequence[str], rules: dict[str, str], read_only: bool,
-                 waiting: dict[str, Draft]) -> None:
+                 labels: Sequence[str], ranks: Sequence[int], rules: dict[str, str],
+                 read_only: bool, waiting: dict[str, Draft]) -> None:
         self.state, self.read_only = state, read_only
         self.root = settings.output
         self.labels = list(labels)
+        self.ranks = list(ranks)  # each target's size's place in the job's order
         self.job = hashlib.blake2b(json.dumps(
             [VERSION.decode(), settings.name_template, list(marks), self.labels,
              sorted(rules.items())]).encode()).digest()
@@ -97,23 +127,27 @@ class Memos:
         """What decides a folder's thumbnails, from its listing; None if a file
         has other hard links (their thumbnails are linked across folders)."""
         # Local sources only (eligible): a stat_result, never a store's ObjectStat.
-        if any(s.stat.st_nlink > 1 for s in sources):  # type: ignore[union-attr]
+        stats = [s.stat for s in sources]
+        if max([st.st_nlink for st in stats]) > 1:  # type: ignore[union-attr]
             return None
         h = hashlib.blake2b(self.job)
-        h.update("\n".join([f"{s.absolute}\0{s.stat.st_size}\0{s.stat.st_mtime_ns}"
-                            for s in sources]).encode("utf-8", "surrogateescape"))
+        h.update("\0".join([s.absolute for s in sources]).encode("utf-8", "surrogateescape"))
+        h.update(array.array("q", [st.st_size for st in stats]).tobytes())
+        h.update(array.array("q", [st.st_mtime_ns for st in stats]).tobytes())
         return h.digest()
 
-    def take(self, folder: str, sources: Sequence[Source], taken: Taken
-             ) -> tuple[list[Item], dict[str, dict[str, os.DirEntry[str]]]] | None:
-        """The folder's thumbnails if its memo holds, with the listings of the
-        output folders that hold them (for entries()), else None."""
+    def take(self, folder: str, sources: Sequence[Source], taken: Taken) -> Whole | None:
+        """The folder, whole, if its memo holds; else None."""
         if taken.of(folder):  # names another spelling of the folder took first
             return None
         kept = self.state.memo(folder)
         if kept is None or kept[0] != self.digest(sources):
             return None
-        items = decode(kept[1])
+        try:
+            body = decode(kept[1])
+        except (ValueError, TypeError, KeyError, zlib.error):  # not a body of ours: no memo
+            return None
+        items = body.items
         listings: dict[str, dict[str, os.DirEntry[str]]] = {}
         for item in items:
             where, _, name = item.output.rpartition("/")
@@ -123,7 +157,8 @@ class Memos:
             if name not in files:
                 return None
         taken.let_go(folder)
-        return items, listings
+        return Whole(prefix_of(sources), self.root, self.labels, body, len(sources),
+                     kept[1], listings)
 
     def draft(self, folder: str, sources: Sequence[Source], taken: Taken) -> Draft | None:
         """A draft of the folder's memo, for the folder about to be planned one
@@ -132,17 +167,52 @@ class Memos:
             return None
         return Draft(self, folder, sources)
 
-    def entries(self, sources: Sequence[Source], items: list[Item],
-                listings: dict[str, dict[str, os.DirEntry[str]]]) -> Iterable[Entry]:
-        """A taken folder's entries, as up_to_date gives them (a stat per output)."""
-        path = {s.rel.rpartition("/")[2]: s.path for s in sources}
-        join, root, labels = storage.LOCAL.join, self.root, self.labels
-        for item in items:
+
+
+class Whole:
+    """A folder taken whole: its up-to-date thumbnails, not yet made entries (a
+    caller that keeps them may keep the memo's body instead, and make them only
+    if it is asked for them: outputs/spool.py)."""
+
+    def __init__(self, prefix: str, root: str, labels: list[str], kept: Body,
+                 sources: int, body: bytes,
+                 listings: dict[str, dict[str, os.DirEntry[str]]]) -> None:
+        #: The sources' folder as the walk spells their paths (a path less its name).
+        self.prefix = prefix
+        self.root, self.labels, self.sources = root, labels, sources
+        self.items, self.kept = kept.items, kept
+        self.body = body  # kept, encoded
+        self._listings = listings
+
+    def sizes(self) -> list[int]:
+        """Each item's output size in bytes, as a stat gives it now."""
+        listings = self._listings
+        sizes = []
+        for item in self.items:
             where, _, name = item.output.rpartition("/")
-            st = listings[where][name].stat(follow_symlinks=False)
-            yield Entry(path[item.name], labels[item.target], Status.SKIPPED,
-                        join(root, item.output), item.format, item.width, item.height,
-                        st.st_size, preview=item.preview)
+            sizes.append(listings[where][name].stat(follow_symlinks=False).st_size)
+        return sizes
+
+    def entries(self, sizes: Sequence[int] | None = None) -> Iterator[Entry]:
+        """The entries, as up_to_date gives them."""
+        return entries_of(self.prefix, self.root, self.labels, self.items,
+                          self.sizes() if sizes is None else sizes)
+
+
+def prefix_of(sources: Sequence[Source]) -> str:
+    """The folder of sources as the walk spells their paths (one's path less its name)."""
+    first = sources[0]
+    return first.path[:len(first.path) - len(first.rel.rpartition("/")[2])]
+
+
+def entries_of(prefix: str, root: str, labels: Sequence[str], items: Sequence[Item],
+               sizes: Sequence[int]) -> Iterator[Entry]:
+    """A taken folder's entries, from what Whole keeps of it."""
+    join = storage.LOCAL.join
+    for item, size in zip(items, sizes, strict=True):
+        yield Entry(prefix + item.name, labels[item.target], Status.SKIPPED,
+                    join(root, item.output), item.format, item.width, item.height, size,
+                    preview=item.preview)
 
 
 class Draft:
@@ -152,7 +222,7 @@ class Draft:
 
     def __init__(self, memos: Memos, folder: str, sources: Sequence[Source]) -> None:
         self.memos, self.folder, self.sources = memos, folder, sources
-        self.items: list[tuple[int, Item]] = []  # (source's place, item)
+        self.items: list[tuple[int, Item, int]] = []  # (source's place, item, its bytes)
         self.spoiled = False
         self.outstanding = 0
         self.walked = False
@@ -162,8 +232,8 @@ class Draft:
     def spoil(self) -> None:
         self.spoiled = True
 
-    def done(self, place: int, item: Item) -> None:
-        self.items.append((place, item))
+    def done(self, place: int, item: Item, size: int) -> None:
+        self.items.append((place, item, size))
 
     def wait(self, source: Source, place: int, targets: list[tuple[int, str]]) -> None:
         """A task of the folder's is out; its outcome comes to made()."""
@@ -186,7 +256,7 @@ class Draft:
                 output, entry = found
                 self.items.append((place, Item(
                     name, target, key, output, format_of(output), entry.width or 0,
-                    entry.height or 0, entry.preview)))
+                    entry.height or 0, entry.preview), entry.bytes or 0))
         self.finish()
 
     def end_walk(self) -> None:
@@ -200,21 +270,45 @@ class Draft:
         digest = self.memos.digest(self.sources)
         if digest is None:
             return
-        items = [item for _, item in sorted(self.items, key=lambda p: (p[0], p[1].target))]
         state = self.memos.state
         kept = state.memo(self.folder)
         if kept is not None and kept[0] == digest:
             return  # an unchanged rerun writes nothing
-        state.keep_memo(self.folder, digest, encode(items))
+        done = sorted(self.items, key=lambda p: (p[0], p[1].target))
+        items, sizes = [item for _, item, _ in done], [size for *_, size in done]
+        prefix, memos = prefix_of(self.sources), self.memos
+        join, root, labels, ranks = storage.LOCAL.join, memos.root, memos.labels, memos.ranks
+        places: dict[str, list[int]] = {}
+        last = None
+        for item, size in zip(items, sizes, strict=True):
+            where = item.output.rpartition("/")[0]
+            h = entry_hash((ranks[item.target], path_bytes(prefix + item.name),
+                            labels[item.target], path_bytes(join(root, item.output)),
+                            item.format, item.width, item.height, size, None, None,
+                            item.preview, None))
+            acc = places.setdefault(where, [0, 0, 0])
+            acc[0] = (acc[0] + h) & MASK
+            acc[1] += 1
+            if (where, item.name) != last:  # a source's items come together
+                last = (where, item.name)
+                acc[2] += 1
+        state.keep_memo(self.folder, digest, encode(Body(
+            items, sizes, prefix, root, {w: (a[0], a[1], a[2]) for w, a in places.items()})))
 
 
-def encode(items: Sequence[Item]) -> bytes:
-    return zlib.compress(json.dumps([list(item) for item in items],
-                                    separators=(",", ":")).encode(), 1)
+def encode(body: Body) -> bytes:
+    return zlib.compress(json.dumps({
+        "items": [list(item) for item in body.items], "sizes": body.sizes,
+        "prefix": body.prefix, "root": body.root,
+        "places": {where: [f"{h:x}", n, m] for where, (h, n, m) in body.places.items()},
+    }, separators=(",", ":")).encode(), 1)
 
 
-def decode(body: bytes) -> list[Item]:
-    return [Item(*fields) for fields in json.loads(zlib.decompress(body))]
+def decode(body: bytes) -> Body:
+    kept = json.loads(zlib.decompress(body))
+    return Body([Item(*fields) for fields in kept["items"]], kept["sizes"], kept["prefix"],
+                kept["root"], {where: (int(h, 16), n, m)
+                               for where, (h, n, m) in kept["places"].items()})
 
 
 def by_folder(found: Iterable[Source]) -> Iterator[tuple[str, list[Source]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from collections import Counter
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from ..read.kinds import IMAGE_EXTENSIONS, walked
@@ -148,6 +148,15 @@ def walk_scope(
                 yield source._replace(rel=prefix + source.rel)
 
 
+def _plain_file(extensions: frozenset[str]) -> Callable[[str, str], bool]:
+    """Selection.file without globs or hidden files: the test every file of a
+    walk passes through, as one function (a third of it was calls)."""
+    def file(name: str, rel: str) -> bool:
+        dot = name.rfind(".")
+        return dot > 0 and name[0] != "." and name[dot:].lower() in extensions
+    return file
+
+
 def _under(rel: str, top: str) -> bool:
     return top == "" or rel == top or rel.startswith(top + "/")
 
@@ -159,7 +168,10 @@ class _Names:
                  recursive: bool = True) -> None:
         self.selection, self.counts, self.prefix = selection, counts, prefix
         self.follow_symlinks = selection.follow_symlinks
-        self.folder, self.file = selection.folder, selection.file
+        self.folder: Callable[[str, str], bool] = selection.folder
+        self.file: Callable[[str, str], bool] = selection.file
+        if not (selection.include or selection.exclude or selection.hidden):
+            self.file = _plain_file(selection.extensions)  # Selection.file, inlined
         if prefix or not recursive:  # a scope's folder: its paths are relative to it
             self.folder = lambda name, rel: recursive and selection.folder(name, prefix + rel)
             self.file = lambda name, rel: selection.file(name, prefix + rel)

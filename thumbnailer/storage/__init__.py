@@ -333,6 +333,9 @@ class Local(Store):
         skipped = {self.folder_identity(d) for d in skip} - {None}
         seen = set() if seen is None else seen
         absolute_root = os.path.join(os.path.abspath(root), "")
+        follow, folder_wanted, file_wanted = names.follow_symlinks, names.folder, names.file
+        slash = os.sep == "/"
+        new = tuple.__new__  # a Found without its Python-level __new__ (the rerun's loop)
         stack = [(root, "")]
         while stack:
             folder, rel_folder = stack.pop()
@@ -353,17 +356,17 @@ class Local(Store):
             told = False
             for entry in entries:
                 name = entry.name
-                rel = f"{rel_folder}{name}"
+                rel = rel_folder + name
                 try:
-                    if not names.follow_symlinks and entry.is_symlink():
+                    if not follow and entry.is_symlink():
                         # It may point anywhere, even outside the source tree.
                         names.passed(name, rel, entry.is_dir())
                         continue
                     if entry.is_dir():
-                        if names.folder(name, rel):
+                        if folder_wanted(name, rel):
                             subdirs.append((entry.path, rel + "/"))
                         continue
-                    if not entry.is_file() or not names.file(name, rel):
+                    if not entry.is_file() or not file_wanted(name, rel):
                         continue
                     st = entry.stat()
                 except FileNotFoundError:
@@ -373,7 +376,8 @@ class Local(Store):
                         told = True
                         names.unreadable(folder, rel_folder.rstrip("/"), e.strerror or str(e))
                     continue
-                yield Found(entry.path, rel, st, absolute_root + rel.replace("/", os.sep))
+                yield new(Found, (entry.path, rel, st,
+                                  absolute_root + (rel if slash else rel.replace("/", os.sep))))
             # depth-first in name order: push reversed so the first name pops first
             stack.extend(reversed(subdirs))
 
