@@ -40,6 +40,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
 from measure import BARE, measure  # noqa: E402
+from scaling import report, scaling  # noqa: E402
 
 PY = sys.executable
 THUMB = [PY, "-m", "thumbnailer"]
@@ -288,6 +289,8 @@ def main() -> None:
     rounds = 2 if args.quick else args.rounds
     counts = corpus.QUICK if args.quick else corpus.FULL
     wanted = {s[1] for s in SCENARIOS if not args.only or args.only in s[0]}
+    if not args.only or "scaling" in args.only:
+        wanted.add("jpeg12")
     if not args.only or "rerun" in args.only:
         wanted.add("tiny")
     sets = corpus.build({k: v for k, v in counts.items() if k in wanted})
@@ -338,8 +341,13 @@ def main() -> None:
             r = rerun(sets["tiny"], work, rounds)
             results["rerun"] = r
             print(f"\n== unchanged rerun over {r['files']} files: "
-                  f"thumbnailer {r['thumbnailer']:.2f} s, bare stat walk {r['bare']:.2f} s, "
-                  f"ratio {r['ratio']:.2f} (target <= 1.5)")
+                  f"thumbnailer {r['thumbnailer']:.2f} s, the scandir walk floor "
+                  f"{r['bare']:.2f} s, ratio {r['ratio']:.2f} (target <= 1.3; a million files: "
+                  "python bench/million.py)")
+        if not args.only or "scaling" in args.only:
+            s = scaling(sets["jpeg12"], rounds)
+            results["scaling"] = s
+            print(f"\n== two workers against one (bench/scaling.py)\n{report(s)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = HERE / "results"
@@ -351,7 +359,7 @@ def main() -> None:
         fresh = {s["name"]: s for s in results["scenarios"]}
         results["scenarios"] = [fresh.pop(s["name"], s) for s in old["scenarios"]]
         results["scenarios"] += fresh.values()
-        for key in ("rerun", "reference_after_q85"):
+        for key in ("rerun", "scaling", "reference_after_q85"):
             results.setdefault(key, old.get(key))
     path.write_text(json.dumps(results, indent=2))
     if not args.quick:
