@@ -10,7 +10,8 @@ decided it (the job's fingerprints and names, each source's absolute path, size
 and mtime) and what its thumbnails are (their keys, outputs and sizes). A rerun
 whose listing of that folder gives the same digest checks that each output is
 still a regular file, from one listing per output folder, and takes the folder
-whole: no record read, no stat per thumbnail, no name decided.
+whole: no record read, no name decided, and no stat per thumbnail unless its
+entries are wanted (a manifest lists each thumbnail's size).
 
 Why it is safe: the digest covers everything plan.up_to_date compares, and the
 state's triggers (state/records.py) let go of a folder's memo whenever one of
