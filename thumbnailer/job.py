@@ -197,7 +197,7 @@ def run_job(sources: Sequence[str], settings: Settings, options: Options | None 
             return JobResult(Tally(), time.monotonic() - started, e.stop)
         except OSError as e:  # the output folder cannot be made or locked
             reporter.problem(f"thumbnailer: cannot use the output folder {settings.output}: "
-                             f"{e.strerror or e}")
+                             f"{e.strerror or str(e) or type(e).__name__}")
             return JobResult(Tally(), time.monotonic() - started, StopReason.HALTED)
 
 

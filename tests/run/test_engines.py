@@ -166,6 +166,22 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_3(tmp_path, photos, monke
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_a_cluster_that_does_not_start_is_one_line_naming_it(tmp_path, photos, monkeypatch):
+    """Seen at a load of 10: the local cluster timed out starting, and the run said
+    "cannot use the output folder ...:" with nothing after (a TimeoutError has no
+    message), though the folder was fine."""
+    import distributed
+
+    def slow(*args, **kwargs):
+        raise TimeoutError()
+
+    monkeypatch.setattr(distributed, "LocalCluster", slow)
+    result = invoke(photos, "-o", tmp_path / "out", "--executor", "dask", "-w", "2")
+    assert result.exit_code == 3
+    assert result.stderr == ("thumbnailer: cannot start a local Dask cluster of 2: "
+                             "TimeoutError\n"), result.stderr
+
+
 def test_scheduler_with_another_executor_is_a_usage_error(tmp_path, photos):
     result = invoke(photos, "-o", tmp_path / "out", "--executor", "thread",
                     "--scheduler", "tcp://x:1")

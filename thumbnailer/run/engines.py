@@ -89,17 +89,21 @@ def _dask(workers: int, scheduler: str | None) -> Iterator[Engine]:
                 # Its HTTP server (health checks) takes another port when 8787 is
                 # taken, and says so in a warning that would name no file of the run.
                 warnings.filterwarnings("ignore", message="Port .* is already in use")
-                cluster = stack.enter_context(LocalCluster(
-                    n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                    dashboard_address=None, silence_logs=logging.ERROR,
-                ))
-            where = f"a local Dask cluster of {workers}"
+                where = f"a local Dask cluster of {workers}"
+                try:
+                    cluster = stack.enter_context(LocalCluster(
+                        n_workers=workers, threads_per_worker=1, processes=True,
+                        host="127.0.0.1", dashboard_address=None, silence_logs=logging.ERROR,
+                    ))
+                except OSError as e:  # its workers did not come up in time (TimeoutError), ...
+                    raise EngineError(f"cannot start {where}: {str(e) or type(e).__name__}"
+                                      ) from None
         else:
             cluster, where = scheduler, f"the Dask scheduler at {scheduler}"
         try:
             client = stack.enter_context(Client(cluster, timeout=CONNECT_TIMEOUT))
         except OSError as e:
-            raise EngineError(f"cannot reach {where}: {e}") from None
+            raise EngineError(f"cannot reach {where}: {str(e) or type(e).__name__}") from None
         if scheduler is None:  # our workers, one thread each: their stderr is the task's
             client.run(one_task_at_a_time)
         threads = sum(w.get("nthreads", 1) for w in client.scheduler_info()["workers"].values())
