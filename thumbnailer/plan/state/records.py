@@ -162,11 +162,14 @@ CREATE TABLE IF NOT EXISTS manifests (
 #: it (a run of another version, the sqlite3 shell), so a memo never outlives
 #: the records it was made from.
 MEMOS = """
+-- A rowid table: a body (about 1 kB for 100 photos) stays on its page beside
+-- others; a WITHOUT ROWID row that size spills into an overflow page of its own
+-- (5 MB for 1,000 folders instead of about 1).
 CREATE TABLE IF NOT EXISTS memos (
     folder BLOB PRIMARY KEY,
     digest BLOB NOT NULL,
     body BLOB NOT NULL
-) WITHOUT ROWID;
+);
 CREATE TRIGGER IF NOT EXISTS memo_insert BEFORE INSERT ON records BEGIN
     DELETE FROM memos WHERE folder = NEW.folder;
     DELETE FROM memos WHERE folder = (SELECT folder FROM records WHERE key = NEW.key);
