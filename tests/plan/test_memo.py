@@ -246,5 +246,10 @@ def test_a_whole_folder_sums_as_its_entries_would(tmp_path, resized):
         by_entry.add(list(whole.entries()))
     assert by_whole.place_digests() == by_entry.place_digests()
     assert by_whole.places() == by_entry.places()
-    assert list(by_whole.ordered()) == list(by_entry.ordered())  # made when read
+    # A gallery rendering one folder's pages makes that folder's entries only.
+    trip = str(out / "trip")
+    assert list(by_whole.by_place({trip})) == list(by_entry.by_place({trip}))
+    assert by_whole._wholes and by_whole.places() == by_entry.places()
+    assert list(by_whole.ordered()) == list(by_entry.ordered())  # the rest made when read
+    assert not by_whole._wholes and by_whole.places() == by_entry.places()
     job.close()

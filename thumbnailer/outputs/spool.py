@@ -10,8 +10,9 @@ A rerun tells its up-to-date thumbnails one at a time: they are buffered and
 inserted a batch at a time (an insert per entry cost 15 us). A folder the plan
 took whole from its memo (plan/memo.py) comes as one row, the memo's body and
 the outputs' sizes, and its entries are made only if something reads them (a
-manifest that changed, a gallery page to render): an unchanged rerun with
---manifest and --gallery reads none. The spool also keeps, per folder of
+manifest that changed; a gallery page to render, which makes only the folders
+with thumbnails on it): an unchanged rerun with --manifest and --gallery makes
+none. The spool also keeps, per folder of
 thumbnails, a digest of its entries (order-independent, status aside) and
 whether any was made now: the gallery renders only the pages of folders whose
 digest changed (outputs/gallery.py). A whole folder's digest is taken over its
@@ -24,6 +25,7 @@ from __future__ import annotations
 import array
 import hashlib
 import itertools
+import json
 import os
 import shutil
 import sqlite3
@@ -62,7 +64,7 @@ class Spool:
         # Folders taken whole (add_whole), their entries not made yet: the first
         # entry's seq, the sources' folder, the memo's body, the outputs' sizes.
         self._db.execute("CREATE TABLE wholes (seq INTEGER PRIMARY KEY, prefix TEXT, "
-                         "body BLOB, sizes BLOB)")
+                         "body BLOB, sizes BLOB, places TEXT)")
         self._wholes = False  # wholes holds rows
         #: For wholes: the output root and the job's labels (each target's size),
         #: and how many sources each place holds (what places() adds to its query).
@@ -103,18 +105,25 @@ class Spool:
         self._flush()
         sizes = whole.sizes()
         self._root, self._labels = whole.root, whole.labels
-        self._db.execute("INSERT INTO wholes VALUES (?, ?, ?, ?)",
+        places = self._whole_digests(whole, sizes) if self._digests else None
+        self._db.execute("INSERT INTO wholes VALUES (?, ?, ?, ?, ?)",
                          (self._count, whole.prefix, whole.body,
-                          array.array("q", sizes).tobytes()))
+                          array.array("q", sizes).tobytes(),
+                          None if places is None else json.dumps(
+                              [[_s(place), n] for place, n in places.items()])))
         self._wholes = True
         self._count += len(sizes)
         if self._stream is not None:
             self._stream.update(repr((whole.prefix, whole.root, whole.labels, sizes)).encode(
                 "utf-8", "surrogateescape") + whole.body)
-        if not self._digests:
-            return
-        sums, seen, root = self._sums, self._whole_places, whole.root
-        kept = whole.kept
+        for place, n in (places or {}).items():
+            self._whole_places[place] = self._whole_places.get(place, 0) + n
+
+    def _whole_digests(self, whole: Whole, sizes: list[int]) -> dict[bytes, int]:
+        """Add a whole folder's entries to the places' digests; how many of its
+        sources each place holds."""
+        sums, root, kept = self._sums, whole.root, whole.kept
+        seen: dict[bytes, int] = {}
         if (kept.sizes, kept.prefix, kept.root) == (sizes, whole.prefix, root):
             # The folder's outputs are as its memo was made: its sums are the memo's.
             for where, (h, n, m) in kept.places.items():
@@ -123,7 +132,7 @@ class Spool:
                 acc[0] = (acc[0] + h) & MASK
                 acc[1] += n
                 seen[place] = seen.get(place, 0) + m
-            return
+            return seen
         # Each entry's hash as _add takes it (the same entries give the same pages'
         # digests, whether their folder came whole or entry by entry), without
         # making the entry.
@@ -142,20 +151,31 @@ class Spool:
             if (place, item.name) != last:  # a source's items come together
                 last = (place, item.name)
                 seen[place] = seen.get(place, 0) + 1
+        return seen
 
-    def _materialize(self) -> None:
-        """Make the entries of the folders taken whole, in their places in seq."""
+    def _materialize(self, only: Collection[bytes] | None = None) -> None:
+        """Make the entries of the folders taken whole, in their places in seq:
+        all, or those with thumbnails in the places ``only`` (a gallery's pages
+        to render: one changed folder of a million photos makes its own)."""
         self._flush()
         if not self._wholes:
             return
-        for seq, prefix, body, sizes in self._db.execute(
-                "SELECT seq, prefix, body, sizes FROM wholes ORDER BY seq").fetchall():
+        left = 0
+        for seq, prefix, body, sizes, places in self._db.execute(
+                "SELECT seq, prefix, body, sizes, places FROM wholes ORDER BY seq").fetchall():
+            held = [] if places is None else [(_b(p), n) for p, n in json.loads(places)]
+            if only is not None and places is not None and not any(p in only for p, _ in held):
+                left += 1
+                continue
             entries = list(entries_of(prefix, self._root, self._labels, decode(body).items,
                                       array.array("q", sizes).tolist()))
             self._insert(self._rows(entries, seq))
-        self._db.execute("DELETE FROM wholes")
-        self._wholes = False
-        self._whole_places = {}
+            self._db.execute("DELETE FROM wholes WHERE seq = ?", (seq,))
+            for place, n in held:  # now counted by places()' query
+                self._whole_places[place] -= n
+                if not self._whole_places[place]:
+                    del self._whole_places[place]
+        self._wholes = left > 0
 
     def _rows(self, entries: list[Entry], seq: int) -> list[tuple[Any, ...]]:
         return [(seq + n, self.rank.get(e.size, len(self.rank)),
@@ -237,7 +257,7 @@ class Spool:
         are in, then as ordered(); only those in the folders ``only`` if given."""
         where = "place IS NOT NULL"
         if only is None or only:
-            self._materialize()
+            self._materialize(None if only is None else {_b(place) for place in only})
         if only is not None:
             self._flush()
             self._db.execute("CREATE TEMP TABLE IF NOT EXISTS chosen (place BLOB PRIMARY KEY)")
@@ -246,7 +266,8 @@ class Spool:
                                  ((_b(place),) for place in only))
             where = "place IN (SELECT place FROM chosen)"
         return self._read(f"WHERE {where} AND status != 'failed' "
-                          "ORDER BY place, source, rank, size, coalesce(format, '')")
+                          "ORDER BY place, source, rank, size, coalesce(format, '')",
+                          whole=False)
 
     def places(self) -> list[tuple[str, int]]:
         """Each folder holding thumbnails, with how many sources have some there."""
@@ -302,8 +323,12 @@ class Spool:
                     first.append((_s(source), _s(error or b"failed")))
             yield _s(place), total, first
 
-    def _read(self, order: str) -> Iterator[Entry]:
-        self._materialize()
+    def _read(self, order: str, whole: bool = True) -> Iterator[Entry]:
+        """Entries as ``order`` says; ``whole``: the folders taken whole made first
+        (by_place makes those it needs itself)."""
+        if whole:
+            self._materialize()
+        self._flush()
         self._db.commit()
         # A cursor of its own: reading while another read is under way is fine.
         for row in self._db.cursor().execute(f"SELECT {_FIELDS} FROM entries {order}"):
