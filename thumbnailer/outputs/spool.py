@@ -12,12 +12,10 @@ took whole from its memo (plan/memo.py) comes as one row, the memo's body and
 the outputs' sizes, and its entries are made only if something reads them (a
 manifest that changed; a gallery page to render, which makes only the folders
 with thumbnails on it): an unchanged rerun with --manifest and --gallery makes
-none. The spool also keeps, per folder of
-thumbnails, a digest of its entries (order-independent, status aside) and
-whether any was made now: the gallery renders only the pages of folders whose
-digest changed (outputs/gallery.py). A whole folder's digest is taken over its
-row, not over each entry, so a folder taken whole after a run that planned it
-thumbnail by thumbnail renders its page once more.
+none. The spool also keeps, per folder of thumbnails, a digest of its entries
+(order-independent, status aside) and whether any was made now: the gallery
+renders only the pages of folders whose digest changed (outputs/gallery.py). A
+whole folder adds what its entries would, from its memo's sums.
 """
 
 from __future__ import annotations
@@ -120,37 +118,16 @@ class Spool:
             self._whole_places[place] = self._whole_places.get(place, 0) + n
 
     def _whole_digests(self, whole: Whole, sizes: list[int]) -> dict[bytes, int]:
-        """Add a whole folder's entries to the places' digests; how many of its
-        sources each place holds."""
-        sums, root, kept = self._sums, whole.root, whole.kept
+        """Add a whole folder's entries to the places' digests (the same sums _add
+        takes entry by entry: the same entries give the same pages' digests however
+        their folder came); how many of its sources each place holds."""
         seen: dict[bytes, int] = {}
-        if (kept.sizes, kept.prefix, kept.root) == (sizes, whole.prefix, root):
-            # The folder's outputs are as its memo was made: its sums are the memo's.
-            for where, (h, n, m) in kept.places.items():
-                place = _b(_folder(LOCAL.join(root, where + "/x" if where else "x")))
-                acc = sums.setdefault(place, [0, 0])
-                acc[0] = (acc[0] + h) & MASK
-                acc[1] += n
-                seen[place] = seen.get(place, 0) + m
-            return seen
-        # Each entry's hash as _add takes it (the same entries give the same pages'
-        # digests, whether their folder came whole or entry by entry), without
-        # making the entry.
-        join, rank, prefix, labels = LOCAL.join, self.rank, whole.prefix, whole.labels
-        last: tuple[bytes, str] | None = None
-        for item, size in zip(whole.items, sizes, strict=True):
-            output = _b(join(root, item.output))
-            place = output.rpartition(b"/")[0]
-            label = labels[item.target]
-            h = entry_hash((rank.get(label, len(rank)), _b(prefix + item.name), label, output,
-                            item.format, item.width, item.height, size, None, None,
-                            item.preview, None))
-            acc = sums.setdefault(place, [0, 0])
+        for where, (h, n, m) in whole.place_sums(sizes).items():
+            place = _b(_folder(LOCAL.join(whole.root, where + "/x" if where else "x")))
+            acc = self._sums.setdefault(place, [0, 0])
             acc[0] = (acc[0] + h) & MASK
-            acc[1] += 1
-            if (place, item.name) != last:  # a source's items come together
-                last = (place, item.name)
-                seen[place] = seen.get(place, 0) + 1
+            acc[1] += n
+            seen[place] = seen.get(place, 0) + m
         return seen
 
     def _materialize(self, only: Collection[bytes] | None = None) -> None:

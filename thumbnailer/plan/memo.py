@@ -158,8 +158,8 @@ class Memos:
             if name not in files:
                 return None
         taken.let_go(folder)
-        return Whole(prefix_of(sources), self.root, self.labels, body, len(sources),
-                     kept[1], listings)
+        return Whole(prefix_of(sources), self.root, self.labels, self.ranks, body,
+                     len(sources), kept[1], listings)
 
     def draft(self, folder: str, sources: Sequence[Source], taken: Taken) -> Draft | None:
         """A draft of the folder's memo, for the folder about to be planned one
@@ -175,12 +175,12 @@ class Whole:
     caller that keeps them may keep the memo's body instead, and make them only
     if it is asked for them: outputs/spool.py)."""
 
-    def __init__(self, prefix: str, root: str, labels: list[str], kept: Body,
-                 sources: int, body: bytes,
+    def __init__(self, prefix: str, root: str, labels: list[str], ranks: list[int],
+                 kept: Body, sources: int, body: bytes,
                  listings: dict[str, dict[str, os.DirEntry[str]]]) -> None:
         #: The sources' folder as the walk spells their paths (a path less its name).
         self.prefix = prefix
-        self.root, self.labels, self.sources = root, labels, sources
+        self.root, self.labels, self.ranks, self.sources = root, labels, ranks, sources
         self.items, self.kept = kept.items, kept
         self.body = body  # kept, encoded
         self._listings = listings
@@ -194,10 +194,39 @@ class Whole:
             sizes.append(listings[where][name].stat(follow_symlinks=False).st_size)
         return sizes
 
-    def entries(self, sizes: Sequence[int] | None = None) -> Iterator[Entry]:
+    def entries(self) -> Iterator[Entry]:
         """The entries, as up_to_date gives them."""
-        return entries_of(self.prefix, self.root, self.labels, self.items,
-                          self.sizes() if sizes is None else sizes)
+        return entries_of(self.prefix, self.root, self.labels, self.items, self.sizes())
+
+    def place_sums(self, sizes: Sequence[int]) -> dict[str, tuple[int, int, int]]:
+        """The gallery's sums per output folder (Body.places), for its outputs of
+        ``sizes``: the memo's own when they are as it was made."""
+        kept = self.kept
+        if (kept.sizes, kept.prefix, kept.root) == (list(sizes), self.prefix, self.root):
+            return kept.places
+        return place_sums(self.items, sizes, self.prefix, self.root, self.labels, self.ranks)
+
+
+def place_sums(items: Sequence[Item], sizes: Sequence[int], prefix: str, root: str,
+               labels: Sequence[str], ranks: Sequence[int]) -> dict[str, tuple[int, int, int]]:
+    """Per output folder (relative): the sum of its items' entry_hash, as the
+    spool takes it of each entry, how many items and how many sources."""
+    join = storage.LOCAL.join
+    places: dict[str, list[int]] = {}
+    last = None
+    for item, size in zip(items, sizes, strict=True):
+        where = item.output.rpartition("/")[0]
+        h = entry_hash((ranks[item.target], path_bytes(prefix + item.name),
+                        labels[item.target], path_bytes(join(root, item.output)),
+                        item.format, item.width, item.height, size, None, None,
+                        item.preview, None))
+        acc = places.setdefault(where, [0, 0, 0])
+        acc[0] = (acc[0] + h) & MASK
+        acc[1] += 1
+        if (where, item.name) != last:  # a source's items come together
+            last = (where, item.name)
+            acc[2] += 1
+    return {where: (a[0], a[1], a[2]) for where, a in places.items()}
 
 
 def prefix_of(sources: Sequence[Source]) -> str:
@@ -278,23 +307,9 @@ class Draft:
         done = sorted(self.items, key=lambda p: (p[0], p[1].target))
         items, sizes = [item for _, item, _ in done], [size for *_, size in done]
         prefix, memos = prefix_of(self.sources), self.memos
-        join, root, labels, ranks = storage.LOCAL.join, memos.root, memos.labels, memos.ranks
-        places: dict[str, list[int]] = {}
-        last = None
-        for item, size in zip(items, sizes, strict=True):
-            where = item.output.rpartition("/")[0]
-            h = entry_hash((ranks[item.target], path_bytes(prefix + item.name),
-                            labels[item.target], path_bytes(join(root, item.output)),
-                            item.format, item.width, item.height, size, None, None,
-                            item.preview, None))
-            acc = places.setdefault(where, [0, 0, 0])
-            acc[0] = (acc[0] + h) & MASK
-            acc[1] += 1
-            if (where, item.name) != last:  # a source's items come together
-                last = (where, item.name)
-                acc[2] += 1
         state.keep_memo(self.folder, digest, encode(Body(
-            items, sizes, prefix, root, {w: (a[0], a[1], a[2]) for w, a in places.items()})))
+            items, sizes, prefix, memos.root,
+            place_sums(items, sizes, prefix, memos.root, memos.labels, memos.ranks))))
 
 
 def encode(body: Body) -> bytes:
