@@ -492,9 +492,9 @@ class FolderPlan(Plan):
                 # (whose extension is known once the image is seen). Every shard's are
                 # marked: --prune keeps what any shard of the job names.
                 keys_here = [stems[i] + suffix for i, suffix in suffixes]
-                if renamed and draft is not None:
-                    draft.spoil()
                 if renamed:  # told when new: not a pair, not the name this source had last time
+                    if draft is not None:
+                        draft.spoil()
                     self._collide(f"{source.path}: its thumbnail name is taken by another source; "
                                   f"named {stems[0]!r} instead",
                                   tell=not pair and not self._named_before(source, keys_here))

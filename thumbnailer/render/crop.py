@@ -20,8 +20,6 @@ featureless image crops exactly as center does.
 
 from __future__ import annotations
 
-import importlib.util
-
 from PIL import Image, ImageChops, ImageFilter, ImageOps
 
 from ..spec import Crop
@@ -42,12 +40,6 @@ WEIGHTS = {"edges": 0.5, "saturation": 0.25, "skin": 0.5, "contrast": 2.0}
 CENTRE_PRIOR = 0.75
 
 Box = tuple[float, float, float, float]
-
-
-def available(crop: Crop) -> bool:
-    """Whether this installation can place ``crop``: faces needs the [faces] extra
-    (OpenCV), found, not imported."""
-    return crop is not Crop.FACES or importlib.util.find_spec("cv2") is not None
 
 
 def place(im: Image.Image, box: Box, crop: Crop, orientation: int = 1) -> Box:
