@@ -484,7 +484,9 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                                     hard_timeout=timeout * 2 + 10 if timeout else None,
                                     batch_seconds=found.batch_seconds, stop=stop,
                                     warm_up=functools.partial(warm_up, job.settings),
-                                    budget=_budget(job.settings, options, found.slots))
+                                    budget=_budget(job.settings, options, found.slots),
+                                    # no task taken early, to start after the deadline
+                                    read_ahead=clock is None)
                 stack.enter_context(contextlib.closing(results))
                 try:
                     # A signal only sets the flag here: run_tasks cancels what has not

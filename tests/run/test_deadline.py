@@ -60,3 +60,23 @@ def test_a_deadline_is_a_duration(tmp_path):
     result = CliRunner().invoke(cli.main, [str(tmp_path / "p"), "-o", str(tmp_path / "o"),
                                            "--deadline", "soon"])
     assert result.exit_code == 2 and "give a duration" in result.stderr
+
+
+def test_a_deadline_run_takes_no_task_ahead_of_time(tmp_path, monkeypatch):
+    """run_tasks reads a stream ahead to shrink the last batches; a task read
+    before the time is up would start after it, uncounted: off with --deadline."""
+    photos = tmp_path / "photos"
+    for n in range(3):
+        photo(photos / f"p{n}.jpg", (60, 40), seed=n)
+    asked, original = [], job_module.run_tasks
+
+    def run_tasks(*args, **kwargs):
+        asked.append(kwargs["read_ahead"])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(job_module, "run_tasks", run_tasks)
+    for extra in (["--deadline", "1h"], []):
+        result = CliRunner().invoke(cli.main, [str(photos), "-o", str(tmp_path / str(extra)),
+                                               "-w", "2", "--executor", "thread", *extra])
+        assert result.exit_code == 0, result.output
+    assert asked == [False, True]

@@ -209,10 +209,54 @@ def test_batches_shrink_as_the_end_nears_when_the_count_is_known():
     assert sizes[-4:] == [1, 1, 1, 1]  # the last four tasks: one per batch
 
 
-def test_batches_of_an_unsized_stream_keep_the_learnt_size():
-    batches = _Batches(iter(range(25)), seconds=0.1, workers=2)
+def test_batches_of_a_stream_shrink_as_its_end_comes_in_sight():
+    """A walk's tasks are a stream of unknown length: read ahead by twice the
+    workers' batches, its end is seen in time to shrink the last batches as a
+    list's would (so no worker ends the run alone on a full batch)."""
+    def sizes(batches):
+        batches.learn(0.01, 1)  # 10 per batch
+        found = []
+        while batch := batches.take():
+            found.append(len(batch))
+        return found
+
+    listed = sizes(_Batches(list(range(100)), seconds=0.1, workers=2))
+    streamed = sizes(_Batches(iter(range(100)), seconds=0.1, workers=2))
+    assert streamed == listed
+    assert streamed[-4:] == [1, 1, 1, 1]
+
+
+def test_a_stream_is_read_ahead_by_twice_the_workers_batches_at_most():
+    pulled = []
+
+    def walk():
+        for n in range(1000):
+            pulled.append(n)
+            yield n
+
+    batches = _Batches(walk(), seconds=0.1, workers=2)
+    assert batches.take() == [0]  # nothing learnt yet: one task a batch
+    assert len(pulled) == 4  # twice two workers' batches of one
     batches.learn(0.01, 1)
-    assert [len(batches.take()) for _ in range(3)] == [10, 10, 5]
+    assert batches.take() == list(range(1, 11))
+    assert len(pulled) == 4 * 10 + 1  # the horizon, and the one already handed out
+
+
+def test_without_read_ahead_a_stream_is_taken_a_batch_at_a_time():
+    """--deadline's stream decides when it ends: nothing is taken from it
+    before it is sent, so no task taken before the time was up starts after."""
+    pulled = []
+
+    def walk():
+        for n in range(25):
+            pulled.append(n)
+            yield n
+
+    batches = _Batches(walk(), seconds=0.1, workers=2, read_ahead=False)
+    batches.learn(0.01, 1)
+    assert batches.take() == list(range(10))
+    assert len(pulled) == 10
+    assert [len(batches.take()) for _ in range(3)] == [10, 5, 0]
 
 
 def ran(folder) -> set[int]:
