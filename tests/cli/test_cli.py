@@ -702,3 +702,28 @@ def test_a_thumbnail_where_a_folder_must_be_is_named_with_what_to_do(tmp_path, m
     assert "2 images: 1 up to date, 1 failed; 1 thumbnail pruned in" in pruned.stderr
     assert invoke("src", "-o", "out", "-w", "1").exit_code == 0
     assert (tmp_path / "out" / "a.jpg" / "b.jpg").is_file()
+
+
+def test_the_command_freezes_what_it_loaded_and_a_library_caller_is_left_alone(tmp_path):
+    """`thumbnailer` (console script and python -m) hides its loaded modules from
+    the cyclic collector: faster full collections, exit and forked workers.
+    CliRunner calls main, which must not do it to the host process."""
+    import subprocess
+    import sys
+    from importlib.metadata import entry_points
+
+    assert [e.value for e in entry_points(group="console_scripts", name="thumbnailer")] == [
+        "thumbnailer.cli:command"]
+    probe = ("import atexit, gc, sys; atexit.register(lambda: print(gc.get_freeze_count(), "
+             "file=sys.stderr)); sys.argv[1:] = ['--version']; import runpy; "
+             "runpy.run_module('thumbnailer', run_name='__main__')")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert done.returncode == 0 and __version__ in done.stdout
+    assert int(done.stderr.split()[-1]) > 10_000  # modules, classes, functions
+    import gc
+
+    before = gc.get_freeze_count()
+    photo(tmp_path / "p" / "a.jpg", (40, 30))
+    assert CliRunner().invoke(cli.main, [str(tmp_path / "p"), "-o", str(tmp_path / "o"),
+                                         "-w", "1"]).exit_code == 0
+    assert gc.get_freeze_count() == before

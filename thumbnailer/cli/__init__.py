@@ -11,6 +11,7 @@ through a ConsoleReporter, and exits with the code the JobResult decides.
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 from typing import Any
@@ -240,6 +241,21 @@ def main(sources: tuple[str, ...], **opts: Any) -> None:
     except JobError as e:  # found before anything was touched
         raise click.UsageError(flagged(worded(e))) from None
     sys.exit(result.exit_code)
+
+
+def command() -> None:
+    """The ``thumbnailer`` command (the console script, ``python -m thumbnailer``):
+    main() in a process of its own, whose garbage collector it may therefore tune.
+    A library caller's process is not touched: run_job never does this."""
+    # What is loaded by now (modules, classes, functions: most of the heap) lives as
+    # long as the process. Frozen, it is out of the collector's sight: a full
+    # collection during a long run does not walk it, forked workers do not write to
+    # its pages, and the exit does not scan it (13 ms of a one-photo run's 194).
+    gc.freeze()
+    try:
+        main(prog_name="thumbnailer")
+    finally:
+        gc.freeze()  # the run's own objects too, since the process ends now (5 ms more)
 
 
 def _options(ctx: click.Context, opts: dict[str, Any], report: str | None, append: bool
