@@ -12,6 +12,12 @@ against a full-decode float LANCZOS reference of the same size, next to what
 that reference itself scores after a q85 save. Results go to bench/results/
 (JSON, table) and docs/chart.png.
 
+Besides the scenarios it measures the unchanged rerun of 10,000 files against
+the scandir walk floor, two workers against one (scaling.py) and the fixed cost
+of a run against the best recipe and sharp, with what each speed target leaves
+(startup.py); ``--million`` then runs million.py at 300,000 and 1,000,000 files:
+every figure of docs/performance.md from one command.
+
 Needs: pip install '.[bench]'; apt-get install libvips-tools graphicsmagick imagemagick;
 Node 20 with npm for sharp (``--install`` runs the apt-get, ``npm ci`` in bench/node/
 and the pip install of pyvips and pyvips-binary).
@@ -41,6 +47,8 @@ sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
 from measure import BARE, measure  # noqa: E402
 from scaling import report, scaling  # noqa: E402
+from startup import margins, startup  # noqa: E402
+from startup import report as startup_report  # noqa: E402
 
 PY = sys.executable
 THUMB = [PY, "-m", "thumbnailer"]
@@ -263,6 +271,9 @@ def main() -> None:
     parser.add_argument("--only", help="run only scenarios whose name contains this (the "
                         "others are kept in the results file)")
     parser.add_argument("--install", action="store_true", help="apt-get install the anchors")
+    parser.add_argument("--million", action="store_true",
+                        help="then bench/million.py at 300,000 and 1,000,000 files (about 40 "
+                             "minutes more, 7.7 GB of disk at the peak)")
     args = parser.parse_args()
     if args.install:
         subprocess.run(["apt-get", "update", "-qq"], check=True)
@@ -289,7 +300,7 @@ def main() -> None:
     rounds = 2 if args.quick else args.rounds
     counts = corpus.QUICK if args.quick else corpus.FULL
     wanted = {s[1] for s in SCENARIOS if not args.only or args.only in s[0]}
-    if not args.only or "scaling" in args.only:
+    if not args.only or "scaling" in args.only or "startup" in args.only:
         wanted.add("jpeg12")
     if not args.only or "rerun" in args.only:
         wanted.add("tiny")
@@ -348,6 +359,10 @@ def main() -> None:
             s = scaling(sets["jpeg12"], rounds)
             results["scaling"] = s
             print(f"\n== two workers against one (bench/scaling.py)\n{report(s)}")
+        if not args.only or "startup" in args.only:
+            results["startup"] = startup(sets["jpeg12"], 3 * rounds)
+            print(f"\n== the fixed cost of a run (bench/startup.py)\n"
+                  f"{startup_report(results['startup'])}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     out = HERE / "results"
@@ -359,12 +374,18 @@ def main() -> None:
         fresh = {s["name"]: s for s in results["scenarios"]}
         results["scenarios"] = [fresh.pop(s["name"], s) for s in old["scenarios"]]
         results["scenarios"] += fresh.values()
-        for key in ("rerun", "scaling", "reference_after_q85"):
+        for key in ("rerun", "scaling", "startup", "reference_after_q85"):
             results.setdefault(key, old.get(key))
     path.write_text(json.dumps(results, indent=2))
+    if results.get("startup"):
+        print("\n".join(margins(results["startup"], results["scenarios"])))
     if not args.quick:
         chart(results, HERE.parent / "docs" / "chart.png")
     print(f"\nresults: {out / f'results-{stamp}.json'}")
+    if args.million:  # the reruns at the scale of a photo library, each in a child
+        for files, folders in ((300_000, 3_000), (1_000_000, 10_000)):
+            subprocess.run([PY, str(HERE / "million.py"), "--files", str(files),
+                            "--folders", str(folders)], check=True)
 
 
 def print_table(name, rows, ref, peer) -> None:
