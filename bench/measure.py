@@ -11,6 +11,11 @@ import os
 import subprocess
 import time
 
+#: The environment of a run as a user's install makes it: Python keeps its
+#: compiled modules (the machines here set PYTHONDONTWRITEBYTECODE, which makes
+#: every start recompile thumbnailer).
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
 
 def _children(pid: int) -> list[int]:
     try:

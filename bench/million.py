@@ -43,12 +43,9 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from measure import BARE, measure  # noqa: E402
+from measure import BARE, ENV, measure  # noqa: E402
 
 PY = sys.executable
-#: As a user's install runs: Python keeps its compiled modules (the machines here
-#: set PYTHONDONTWRITEBYTECODE, which makes every start recompile thumbnailer).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 #: One run, as the command does it, printing what the benchmark needs as JSON.
 RUN = """

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -28,18 +27,20 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
-from measure import measure  # noqa: E402
+from measure import ENV, measure  # noqa: E402
 
 THUMB = [sys.executable, "-m", "thumbnailer"]
-#: As an installed command runs (the machines here set PYTHONDONTWRITEBYTECODE).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def command(src: Path, out: Path, workers: int) -> list[str]:
+    """thumbnailer over ``src`` to 256 px JPEGs at q85, as bench/run.py runs it."""
+    return [*THUMB, str(src), "-o", str(out), "-s", "256", "-q", "85", "-w", str(workers),
+            "-f", "jpeg", "--quiet", "--no-progress"]
 
 
 def once(src: Path, out: Path, workers: int) -> float:
     shutil.rmtree(out, ignore_errors=True)
-    command = [*THUMB, str(src), "-o", str(out), "-s", "256", "-q", "85", "-w", str(workers),
-               "-f", "jpeg", "--quiet", "--no-progress"]
-    return float(measure([command], env=ENV)["wall"])
+    return float(measure([command(src, out, workers)], env=ENV)["wall"])
 
 
 def scaling(photos: Path, rounds: int) -> dict:

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -39,10 +38,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402
+from measure import ENV  # noqa: E402
+from scaling import command  # noqa: E402
 
 PY = sys.executable
-#: As an installed command runs (the machines here set PYTHONDONTWRITEBYTECODE).
-ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 IMPORTS = {
     "python alone": "pass",
@@ -56,8 +55,7 @@ IMPORTS = {
 
 def _tools(photo: Path, out: Path) -> dict[str, list[str]]:
     return {
-        "thumbnailer": [PY, "-m", "thumbnailer", str(photo.parent), "-o", str(out), "-s", "256",
-                        "-q", "85", "-w", "2", "-f", "jpeg", "--quiet", "--no-progress"],
+        "thumbnailer": command(photo.parent, out, 2),
         "best recipe": [PY, str(HERE / "recipes.py"), "best", str(photo.parent), str(out),
                         "256", "2"],
         "sharp": ["node", str(HERE / "sharp_thumbs.mjs"), str(out), "256", "2", str(photo)],
