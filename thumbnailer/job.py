@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -466,8 +467,8 @@ def _run(job: Plan, sources: Sequence[str], started: float, options: Options,
                 # Pillow and the readers load only now: an unchanged rerun never needs them.
                 from .render import failed_outcome, warm_up
 
-                render: Callable[[Task], Outcome] = globals().get("render") or __getattr__(
-                    "render")
+                # As the module's attribute: a test's replacement, else __getattr__'s.
+                render: Callable[[Task], Outcome] = sys.modules[__name__].render
 
                 output = job.settings.output
                 stack.enter_context(store(output).writing(output, _marker_folder(job.settings)))
