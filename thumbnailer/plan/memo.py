@@ -169,7 +169,6 @@ class Memos:
         return Draft(self, folder, sources)
 
 
-
 class Whole:
     """A folder taken whole: its up-to-date thumbnails, not yet made entries (a
     caller that keeps them may keep the memo's body instead, and make them only
